@@ -1,0 +1,2 @@
+-- The tree of a period is rebuilt whole.
+delete from unit_closure where period = :period

@@ -1,0 +1,2 @@
+-- A period's rollup is rebuilt whole.
+delete from rollup_measure where period = :period

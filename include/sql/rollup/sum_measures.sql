@@ -1,0 +1,72 @@
+-- One row per period, unit and measure of one form: additive sums of the accepted rows
+-- over the tree valid in the period, with the units expected and reporting below.
+-- Jinja fills in only what the catalog declares (the form's table and its measures);
+-- values arrive as bind parameters.
+insert into rollup_measure (period, unit_code, measure_code, value, reporting_units, expected_units)
+with tree as (
+    select ancestor_code, descendant_code
+    from unit_closure
+    where period = :period
+      and descendant_level = {{ row_level }}
+),
+
+expected as (
+    select ancestor_code as unit_code, count(*) as expected_units
+    from tree
+    group by ancestor_code
+),
+
+ranked as (
+    -- when two accepted files cover the same unit, the later submission counts
+    select r.*,
+           row_number() over (partition by r.unit_code order by r.submission_id desc) as rank_in_unit
+    from {{ table }} r
+    join submission s on s.submission_id = r.submission_id
+    where s.period = :period
+      and s.status = 'accepted'
+      and r.row_status = 'accepted'
+),
+
+accepted as (
+    select * from ranked where rank_in_unit = 1
+),
+
+summed as (
+    select t.ancestor_code as unit_code,
+           count(*) as reporting_units
+           {%- for m in measures %},
+           sum({{ m.expression }}) as m{{ loop.index }}
+           {%- endfor %}
+    from accepted
+    join tree t on t.descendant_code = accepted.unit_code
+    group by t.ancestor_code
+),
+
+per_unit as (
+    select e.unit_code,
+           e.expected_units,
+           coalesce(s.reporting_units, 0) as reporting_units
+           {%- for m in measures %},
+           s.m{{ loop.index }}
+           {%- endfor %}
+    from expected e
+    left join summed s on s.unit_code = e.unit_code
+),
+
+final as (
+    {%- for m in measures %}
+    select :period as period, unit_code, '{{ m.code }}' as measure_code,
+           1.0 * m{{ loop.index }} as value, reporting_units, expected_units
+    from per_unit
+    union all
+    {%- endfor %}
+    select :period as period, unit_code, '{{ form }}__reporting' as measure_code,
+           1.0 * reporting_units as value, reporting_units, expected_units
+    from per_unit
+    union all
+    select :period as period, unit_code, '{{ form }}__expected' as measure_code,
+           1.0 * expected_units as value, reporting_units, expected_units
+    from per_unit
+)
+
+select * from final

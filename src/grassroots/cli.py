@@ -1,0 +1,197 @@
+"""The ``grassroots`` command: the same functions the DAGs call."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+from grassroots.config import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(warehouse_url=getattr(args, "warehouse", None))
+
+
+def _print(result: object) -> None:
+    print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+
+
+def _format_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "%":
+        return f"{value:.1f}%"
+    if unit == "万元":
+        return f"{value:,.4f}".rstrip("0").rstrip(".") + " 万元"
+    return f"{value:.1f}"
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from grassroots import pipeline
+
+    rows = pipeline.published_figures(args.period, args.unit, _settings(args))
+    if not rows:
+        print(f"nothing published for unit {args.unit} in period {args.period}", file=sys.stderr)
+        return 1
+    print(f"Published figures, unit {args.unit}, period {args.period} (release {rows[0]['release_id']})")
+    for r in rows:
+        value = _format_value(r["value"], r["unit"])
+        ratio = ""
+        if r["denominator"] is not None:
+            ratio = f"  ({_format_value(r['numerator'], 'count' if r['unit'] == '%' else '')}"
+            ratio += f" / {_format_value(r['denominator'], 'count' if r['unit'] == '%' else '')})"
+        print(f"  {r['indicator_code']:<34} {r['name_zh']:<16} {value:>16}{ratio}")
+    return 0
+
+
+def cmd_stage(args: argparse.Namespace) -> int:
+    from grassroots import pipeline
+
+    settings = _settings(args)
+    if args.command == "ingest":
+        files = None
+        if args.files:
+            # explicit files are dropped into the landing folder first, so nothing is lost
+            target = settings.landing_dir / args.period
+            target.mkdir(parents=True, exist_ok=True)
+            files = []
+            for name in args.files:
+                source = Path(name)
+                destination = target / source.name
+                if source.resolve() != destination.resolve():
+                    shutil.copyfile(source, destination)
+                files.append(destination)
+        _print(pipeline.ingest(args.period, settings, files=files))
+    elif args.command == "publish":
+        _print(pipeline.publish(args.period, settings, run_id=args.run_id))
+    elif args.command == "run":
+        _print(pipeline.run(args.period, settings, run_id=args.run_id))
+    else:
+        _print(getattr(pipeline, args.command)(args.period, settings))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from grassroots.demo import generate_demo
+
+    settings = _settings(args)
+    landing = Path(args.landing) if args.landing else settings.landing_dir
+    periods = [args.period] if args.period else None
+    summary = generate_demo(landing, scale=args.scale, periods=periods, seed=args.seed)
+    print(summary)
+    return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from grassroots import hierarchy, intake, pipeline
+    from grassroots.catalog import load_catalog
+    from grassroots.template import write_template
+
+    settings, engine = pipeline.open_warehouse(_settings(args))
+    catalog = load_catalog()
+    if args.form not in catalog.forms:
+        print(f"unknown form {args.form!r}; forms: {', '.join(catalog.forms)}", file=sys.stderr)
+        return 2
+    form = catalog.forms[args.form]
+    intake.load_landing_registers(engine, settings)
+    hierarchy.build_tree(engine, args.period)
+    units = hierarchy.units_below(engine, args.unit, args.period, form.row_level_number)
+    if not units:
+        print(
+            f"no {form.row_level} units under {args.unit} in {args.period}: "
+            "load the county's village register first (grassroots register load FILE)",
+            file=sys.stderr,
+        )
+        return 1
+    division = hierarchy.official_by_code().get(args.unit)
+    unit_name = division.name if division else dict(units).get(args.unit, "")
+    out = write_template(form, args.unit, unit_name, args.period, Path(args.out), units)
+    print(f"wrote {out}: {form.code} for {args.unit} {unit_name}, period {args.period}, "
+          f"{len(units)} {form.row_level} rows")
+    return 0
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    from grassroots import hierarchy, pipeline
+
+    settings, engine = pipeline.open_warehouse(_settings(args))
+    for name in args.files:
+        path = Path(name)
+        try:
+            count = hierarchy.load_register(engine, path)
+        except hierarchy.RegisterError as exc:
+            print(f"rejected: {exc}", file=sys.stderr)
+            return 1
+        print(f"loaded {count} village versions from {path.name}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grassroots", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_warehouse(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--warehouse", help="SQLAlchemy URL (default: GRASSROOTS_WAREHOUSE_URL "
+                       "or the SQLite file in the data folder)")
+        return p
+
+    demo = with_warehouse(sub.add_parser("demo", help="write the calibrated demo registers and submissions"))
+    demo.add_argument("--scale", choices=["seeds", "national"], default="seeds")
+    demo.add_argument("--period", help="one period only (e.g. 2021)")
+    demo.add_argument("--landing", help="landing folder (default: data/landing)")
+    demo.add_argument("--seed", type=int, default=20141020)
+    demo.set_defaults(func=cmd_demo)
+
+    template = with_warehouse(sub.add_parser("template", help="write the xlsx template for a unit"))
+    template.add_argument("--form", required=True)
+    template.add_argument("--unit", required=True, help="12-digit code of the submitting unit")
+    template.add_argument("--period", required=True)
+    template.add_argument("--out", required=True)
+    template.set_defaults(func=cmd_template)
+
+    register = sub.add_parser("register", help="village registers")
+    register_sub = register.add_subparsers(dest="register_command", required=True)
+    load = with_warehouse(register_sub.add_parser("load", help="load register__<county>.csv files"))
+    load.add_argument("files", nargs="+")
+    load.set_defaults(func=cmd_register)
+
+    for name, text in [
+        ("ingest", "record, archive and stage the period's landing files (or FILES)"),
+        ("validate", "run the expectation suites on the period's staged rows"),
+        ("rollup", "roll the period's accepted rows up its own tree"),
+        ("publish", "publish the period's rollup as a new release"),
+        ("run", "ingest, validate, rollup and publish one period"),
+    ]:
+        p = with_warehouse(sub.add_parser(name, help=text))
+        p.add_argument("--period", required=True)
+        if name == "ingest":
+            p.add_argument("files", nargs="*", help="submission files (copied into the landing folder)")
+        if name in ("publish", "run"):
+            p.add_argument("--run-id", default=None)
+        p.set_defaults(func=cmd_stage)
+
+    show = with_warehouse(sub.add_parser("show", help="print a unit's published figures"))
+    show.add_argument("--period", required=True)
+    show.add_argument("--unit", required=True)
+    show.set_defaults(func=cmd_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

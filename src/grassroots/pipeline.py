@@ -1,0 +1,100 @@
+"""The stages, one function each, as the CLI and the DAGs call them.
+
+Each takes a period and optional settings and returns a JSON-serialisable dict of
+counts (it lands in Airflow's XCom and in the CLI's output).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from grassroots import hierarchy, intake
+from grassroots import publish as publish_stage
+from grassroots import rollup as rollup_stage
+from grassroots import warehouse as wh
+from grassroots.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def open_warehouse(settings: Settings | None = None) -> tuple[Settings, Engine]:
+    """Settings and the warehouse engine, with the schema, the official units and the
+    indicator declarations in place."""
+    settings = settings or Settings.from_env()
+    engine = wh.connect(settings.warehouse_url)
+    hierarchy.sync_official_units(engine)
+    rollup_stage.sync_indicators(engine)
+    return settings, engine
+
+
+def _ensure_tree(engine: Engine, period: str) -> None:
+    with engine.connect() as conn:
+        present = conn.execute(
+            sa.select(wh.unit_closure.c.period).where(wh.unit_closure.c.period == period).limit(1)
+        ).first()
+    if not present:
+        hierarchy.build_tree(engine, period)
+
+
+def ingest(period: str, settings: Settings | None = None, files: list[Path] | None = None) -> dict:
+    """Landing files of the period (and the registers) -> submission + staged rows."""
+    settings, engine = open_warehouse(settings)
+    result = intake.ingest(engine, settings, period, files=files).as_dict()
+    result["tree_rows"] = hierarchy.build_tree(engine, period)
+    return result
+
+
+def validate(period: str, settings: Settings | None = None) -> dict:
+    """Every form's suite on the period's staged rows -> validation_issue, rows gated."""
+    from grassroots import validation
+
+    settings, engine = open_warehouse(settings)
+    _ensure_tree(engine, period)
+    return validation.validate(engine, period)
+
+
+def rollup(period: str, settings: Settings | None = None) -> dict:
+    """Accepted rows rolled up over the period's own tree into the staging tables."""
+    settings, engine = open_warehouse(settings)
+    _ensure_tree(engine, period)
+    return rollup_stage.rollup(engine, period)
+
+
+def publish(period: str, settings: Settings | None = None, run_id: str | None = None) -> dict:
+    """The period's rollup swapped into fact_indicator as a new release, in one transaction."""
+    settings, engine = open_warehouse(settings)
+    return publish_stage.publish(engine, period, run_id=run_id)
+
+
+def run(period: str, settings: Settings | None = None, run_id: str | None = None) -> dict:
+    """All four stages for one period."""
+    return {
+        "ingest": ingest(period, settings),
+        "validate": validate(period, settings),
+        "rollup": rollup(period, settings),
+        "publish": publish(period, settings, run_id=run_id),
+    }
+
+
+def published_figures(period: str, unit_code: str, settings: Settings | None = None) -> list[dict]:
+    """A unit's published indicators for a period, in catalog order."""
+    settings, engine = open_warehouse(settings)
+    f, i = wh.fact_indicator.c, wh.dim_indicator.c
+    query = (
+        sa.select(
+            f.indicator_code, i.name_zh, i.name_en, i.unit, f.value, f.numerator,
+            f.denominator, f.expected_units, f.reporting_units, f.release_id,
+        )
+        .join(wh.dim_indicator, i.indicator_code == f.indicator_code)
+        .where(f.period == period, f.unit_code == unit_code)
+    )
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    from grassroots.catalog import load_catalog
+
+    order = {ind.code: n for n, ind in enumerate(load_catalog().indicators)}
+    return sorted(rows, key=lambda r: order.get(r["indicator_code"], len(order)))

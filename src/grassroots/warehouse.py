@@ -1,0 +1,269 @@
+"""The warehouse: one SQLAlchemy Core schema on SQLite (embedded default) and PostgreSQL.
+
+Published tables (BI reads them): ``dim_unit``, ``dim_indicator``, ``fact_indicator``,
+``release``. Working tables: ``unit_register`` (village versions), ``unit_closure``
+(the tree valid in each period), ``submission``, one ``stg_<form>`` per form,
+``validation_issue``, ``rollup_measure`` and ``rollup_indicator``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import sqlalchemy as sa
+from jinja2 import Environment, StrictUndefined
+from sqlalchemy.engine import Engine
+
+from grassroots.catalog import Form, load_catalog
+from grassroots.config import SQL_DIR
+
+metadata = sa.MetaData()
+
+# One row per unit version: official units of levels 1-4 (no validity years) and
+# every version of every village from the registers.
+dim_unit = sa.Table(
+    "dim_unit",
+    metadata,
+    sa.Column("unit_code", sa.String(12), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("level_name", sa.String(10), nullable=False),
+    sa.Column("parent_code", sa.String(12)),
+    sa.Column("region_code", sa.String(12)),
+    sa.Column("city_code", sa.String(12)),
+    sa.Column("county_code", sa.String(12)),
+    sa.Column("township_code", sa.String(12)),
+    sa.Column("zone_type", sa.String(10)),
+    sa.Column("valid_from", sa.Integer),
+    sa.Column("valid_to", sa.Integer),
+    sa.Index("ix_dim_unit_code", "unit_code"),
+    sa.Index("ix_dim_unit_parent", "parent_code"),
+)
+
+# One row per village version as loaded from a county register.
+unit_register = sa.Table(
+    "unit_register",
+    metadata,
+    sa.Column("unit_code", sa.String(12), primary_key=True),
+    sa.Column("valid_from", sa.Integer, primary_key=True),
+    sa.Column("valid_to", sa.Integer),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("parent_code", sa.String(12), nullable=False),
+    sa.Column("county_code", sa.String(12), nullable=False),
+    sa.Column("zone_type", sa.String(10), nullable=False),
+    sa.Column("predecessors", sa.Text),
+    sa.Column("source_file", sa.Text),
+    sa.Column("loaded_at", sa.DateTime(timezone=True)),
+)
+
+# One row per period, ancestor and descendant in the tree valid in the period
+# (depth 0 rows included: every unit is its own ancestor).
+unit_closure = sa.Table(
+    "unit_closure",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("ancestor_code", sa.String(12), primary_key=True),
+    sa.Column("descendant_code", sa.String(12), primary_key=True),
+    sa.Column("depth", sa.Integer, nullable=False),
+    sa.Column("ancestor_level", sa.Integer, nullable=False),
+    sa.Column("descendant_level", sa.Integer, nullable=False),
+    sa.Index("ix_unit_closure_descendant", "period", "descendant_code"),
+)
+
+# One row per official ancestor/descendant pair of levels 1-4 (depth 0 included);
+# built once from the official list, the fixed upper part of every period's tree.
+official_closure = sa.Table(
+    "official_closure",
+    metadata,
+    sa.Column("ancestor_code", sa.String(12), primary_key=True),
+    sa.Column("descendant_code", sa.String(12), primary_key=True),
+    sa.Column("depth", sa.Integer, nullable=False),
+    sa.Column("ancestor_level", sa.Integer, nullable=False),
+    sa.Column("descendant_level", sa.Integer, nullable=False),
+    sa.Index("ix_official_closure_descendant", "descendant_code"),
+)
+
+# One row per file that arrived.
+submission = sa.Table(
+    "submission",
+    metadata,
+    sa.Column("submission_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("form_code", sa.String(40)),
+    sa.Column("unit_code", sa.String(12)),
+    sa.Column("period", sa.String(8)),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("file_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("file_size", sa.BigInteger, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("row_count", sa.Integer),
+    sa.Column("rows_accepted", sa.Integer),
+    sa.Column("status", sa.String(12), nullable=False),  # received, accepted, rejected, superseded
+    sa.Column("reason", sa.Text),
+    sa.Column("archive_path", sa.Text, nullable=False),
+    sa.Column("superseded_by", sa.Integer),
+    sa.Index("ix_submission_period", "period", "form_code", "status"),
+)
+
+# One row per problem found in a submission, with its state.
+validation_issue = sa.Table(
+    "validation_issue",
+    metadata,
+    sa.Column("issue_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("submission_id", sa.Integer, nullable=False),
+    sa.Column("period", sa.String(8), nullable=False),
+    sa.Column("form_code", sa.String(40), nullable=False),
+    sa.Column("unit_code", sa.String(12)),
+    sa.Column("sheet", sa.Text),
+    sa.Column("row_number", sa.Integer),
+    sa.Column("field", sa.String(60)),
+    sa.Column("value", sa.Text),
+    sa.Column("rule", sa.String(120), nullable=False),
+    sa.Column("stage", sa.String(10), nullable=False),  # intake (cell cleaning), checks (suites)
+    sa.Column("severity", sa.String(10), nullable=False),  # error, warning
+    sa.Column("message_zh", sa.Text, nullable=False),
+    sa.Column("message_en", sa.Text, nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),  # open, waived, rejected, resolved
+    sa.Column("acted_by", sa.Text),
+    sa.Column("acted_at", sa.DateTime(timezone=True)),
+    sa.Column("reason", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_validation_issue_period", "period", "form_code", "state"),
+    sa.Index("ix_validation_issue_submission", "submission_id", "row_number"),
+)
+
+# One row per indicator.
+dim_indicator = sa.Table(
+    "dim_indicator",
+    metadata,
+    sa.Column("indicator_code", sa.String(60), primary_key=True),
+    sa.Column("name_zh", sa.Text, nullable=False),
+    sa.Column("name_en", sa.Text, nullable=False),
+    sa.Column("unit", sa.String(10), nullable=False),
+    sa.Column("aggregation", sa.String(20), nullable=False),
+    sa.Column("formula", sa.Text, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("form_code", sa.String(40), nullable=False),
+    sa.Column("from_level", sa.Integer, nullable=False),
+    sa.Column("numerator_measure", sa.String(80)),
+    sa.Column("denominator_measure", sa.String(80)),
+    sa.Column("factor", sa.Float, nullable=False),
+    sa.Column("of_indicator", sa.String(60)),
+)
+
+_fact_columns = [
+    ("period", sa.String(8)),
+    ("unit_code", sa.String(12)),
+    ("level", sa.Integer),
+    ("indicator_code", sa.String(60)),
+    ("value", sa.Float),
+    ("numerator", sa.Float),
+    ("denominator", sa.Float),
+    ("expected_units", sa.Integer),
+    ("reporting_units", sa.Integer),
+    ("flags", sa.Text),
+    ("release_id", sa.Integer),
+]
+
+
+def _fact_table(name: str) -> sa.Table:
+    keys = {"period", "unit_code", "indicator_code"}
+    return sa.Table(
+        name,
+        metadata,
+        *[sa.Column(c, t, primary_key=c in keys) for c, t in _fact_columns],
+    )
+
+
+# One row per period, unit and indicator: the published table.
+fact_indicator = _fact_table("fact_indicator")
+# The same grain, built by the rollup before publish swaps it in.
+rollup_indicator = _fact_table("rollup_indicator")
+
+# One row per period, unit and measure: additive sums over the period's tree.
+rollup_measure = sa.Table(
+    "rollup_measure",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("unit_code", sa.String(12), primary_key=True),
+    sa.Column("measure_code", sa.String(80), primary_key=True),
+    sa.Column("value", sa.Float),
+    sa.Column("reporting_units", sa.Integer),
+    sa.Column("expected_units", sa.Integer),
+)
+
+# One row per publication of a period.
+release = sa.Table(
+    "release",
+    metadata,
+    sa.Column("release_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("period", sa.String(8), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("run_id", sa.Text),
+    sa.Column("row_count", sa.Integer),
+    sa.Column("status", sa.String(12), nullable=False),  # current, superseded
+    sa.Column("submissions", sa.Text),  # JSON: [{submission_id, file_name, sha256}]
+)
+
+_SQL_TYPES = {
+    "unit_code": sa.String(12),
+    "text": sa.Text,
+    "enum": sa.String(40),
+    "integer": sa.BigInteger,
+    "number": sa.Float,
+    "boolean": sa.Integer,  # 0/1: portable across SQLite and PostgreSQL
+}
+
+
+def _staging_table(form: Form) -> sa.Table:
+    """One row per data row of a submission of ``form``, typed after cleaning."""
+    return sa.Table(
+        form.staging_table,
+        metadata,
+        sa.Column("submission_id", sa.Integer, primary_key=True),
+        sa.Column("row_number", sa.Integer, primary_key=True),
+        sa.Column("sheet", sa.Text),
+        sa.Column("row_status", sa.String(10), nullable=False),  # pending, accepted, error
+        *[sa.Column(f.code, _SQL_TYPES[f.type]) for f in form.fields],
+        sa.Index(f"ix_{form.staging_table}_unit", "unit_code"),
+    )
+
+
+staging_tables: dict[str, sa.Table] = {
+    code: _staging_table(form) for code, form in load_catalog().forms.items()
+}
+
+
+@cache
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 60})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            # WAL lets BI readers see the last committed release while publish writes.
+            cursor.execute("pragma journal_mode=wal")
+            cursor.execute("pragma synchronous=normal")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def connect(url: str) -> Engine:
+    """The engine for a warehouse URL, with its schema created if missing."""
+    engine = _engine(url)
+    metadata.create_all(engine)
+    return engine
+
+
+_jinja = Environment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+
+
+def render_sql(name: str, **context: object) -> str:
+    """An SQL file of ``include/sql/``; Jinja fills in only catalog-declared structure."""
+    return _jinja.from_string((SQL_DIR / name).read_text(encoding="utf-8")).render(**context)
