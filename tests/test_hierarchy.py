@@ -1,0 +1,80 @@
+"""The official list, the registers and the tree valid in each period."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from grassroots import hierarchy
+from grassroots import warehouse as wh
+from tests.builders import DALAT, SHULINZHAO, WANGAIZHAO, small_register, village
+
+
+def test_official_list_has_the_ministrys_counts_with_12_digit_codes() -> None:
+    divisions = hierarchy.load_official_divisions()
+    by_level = {level: sum(1 for d in divisions if d.level == level) for level in (1, 2, 3, 4)}
+    assert by_level == {1: 33, 2: 333, 3: 2845, 4: 38723}
+    assert all(len(d.code) == 12 for d in divisions)
+    inner_mongolia = [d for d in divisions if d.code.startswith("15")]
+    assert {level: sum(1 for d in inner_mongolia if d.level == level) for level in (2, 3, 4)} == {
+        2: 12, 3: 103, 4: 1033
+    }
+
+
+def test_a_townships_ancestors_run_up_to_its_region() -> None:
+    chain = [d.code for d in hierarchy.ancestors_of(WANGAIZHAO)]
+    assert chain == [DALAT, "150600000000", "150000000000"]
+
+
+def test_register_rejects_a_village_under_an_unknown_township() -> None:
+    text = "unit_code,name,parent_code,zone_type,valid_from,valid_to\n150621999201,甲村,150621999000,农区,2010,\n"
+    with pytest.raises(hierarchy.RegisterError, match="row 2, column parent_code"):
+        hierarchy.parse_register(text, "register__150621000000.csv")
+
+
+def test_register_accepts_chinese_zone_labels_and_open_validity() -> None:
+    text = "unit_code,name,parent_code,zone_type,valid_from,valid_to\n150621108201,甲村,150621108000,牧区,2010,\n"
+    (entry,) = hierarchy.parse_register(text)
+    assert entry.zone_type == "pastoral" and entry.valid_to is None
+    assert entry.valid_in(2030) and not entry.valid_in(2009)
+
+
+def _tree(engine: sa.Engine, period: str) -> set[tuple[str, str]]:
+    c = wh.unit_closure.c
+    with engine.connect() as conn:
+        return {
+            (r.ancestor_code, r.descendant_code)
+            for r in conn.execute(sa.select(c.ancestor_code, c.descendant_code).where(c.period == period))
+        }
+
+
+def test_each_period_is_rolled_up_on_the_villages_valid_in_it(tmp_path: Path) -> None:
+    engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    hierarchy.sync_official_units(engine)
+    merged_away = village(202, valid_to=2019)
+    survivor = village(201, predecessors=(merged_away.unit_code,))
+    path = small_register(tmp_path, [survivor, merged_away, village(201, SHULINZHAO, valid_from=2020)])
+    assert hierarchy.load_register(engine, path) == 3
+
+    hierarchy.build_tree(engine, "2019")
+    hierarchy.build_tree(engine, "2020")
+    tree_2019, tree_2020 = _tree(engine, "2019"), _tree(engine, "2020")
+
+    assert (DALAT, merged_away.unit_code) in tree_2019
+    assert (DALAT, merged_away.unit_code) not in tree_2020
+    assert (SHULINZHAO, f"{SHULINZHAO[:9]}201") in tree_2020
+    assert SHULINZHAO not in {a for a, _ in tree_2019}  # no villages there yet
+    # every unit is its own ancestor, and a village's path reaches the region
+    assert ("150000000000", survivor.unit_code) in tree_2020
+    assert (survivor.unit_code, survivor.unit_code) in tree_2020
+
+
+def test_a_register_with_a_township_of_another_county_is_rejected(tmp_path: Path) -> None:
+    engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    hierarchy.sync_official_units(engine)
+    outsider = village(201, township="150622001000")  # a subdistrict of another banner
+    path = small_register(tmp_path, [outsider])
+    with pytest.raises(hierarchy.RegisterError, match="not in 150621000000"):
+        hierarchy.load_register(engine, path)
