@@ -32,7 +32,9 @@ def _fact(settings: Settings, period: str, unit: str, indicator: str) -> tuple:
 @pytest.fixture(params=["sqlite", "postgres"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     if request.param == "postgres":
-        return _settings(tmp_path, request.getfixturevalue("postgres_url"))
+        url = request.getfixturevalue("postgres_url")
+        wh.metadata.drop_all(wh.connect(url))  # the database is per session; each test starts empty
+        return _settings(tmp_path, url)
     return _settings(tmp_path)
 
 

@@ -47,6 +47,17 @@ class ParsedFile:
     notes: list[str] = field(default_factory=list)
 
 
+def cell_location(file_name: str, sheet: str | None, row_number: int, field: str,
+                  label_zh: str) -> tuple[str, str]:
+    """Where a cell is, for a submitter: (Chinese, English)."""
+    sheet_zh = f" 工作表{sheet}" if sheet else ""
+    sheet_en = f" sheet {sheet}" if sheet else ""
+    return (
+        f"{file_name}{sheet_zh} 第{row_number}行 {label_zh}({field})",
+        f"{file_name}{sheet_en} row {row_number} column {field}",
+    )
+
+
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -72,7 +83,7 @@ def _decode_text(data: bytes) -> str:
 
 def _read_csv(data: bytes) -> tuple[str, list[list[object]], dict[str, str]]:
     text = _decode_text(data)
-    return "csv", [list(row) for row in csv.reader(io.StringIO(text))], {}
+    return "", [list(row) for row in csv.reader(io.StringIO(text))], {}
 
 
 def _read_xlsx(path: Path) -> tuple[str, list[list[object]], dict[str, str]]:
@@ -242,7 +253,7 @@ def _stage(conn: sa.Connection, parsed: ParsedFile, submission_id: int, file_nam
     staged, issues = [], []
     for row_number, cells in parsed.rows:
         record: dict[str, object] = {
-            "submission_id": submission_id, "row_number": row_number, "sheet": parsed.sheet,
+            "submission_id": submission_id, "row_number": row_number, "sheet": parsed.sheet or None,
             "row_status": "pending",
         }
         for f in form.fields:
@@ -251,15 +262,16 @@ def _stage(conn: sa.Connection, parsed: ParsedFile, submission_id: int, file_nam
             except CleanError as exc:
                 record[f.code] = None
                 raw = cells[f.code]
+                where_zh, where_en = cell_location(file_name, parsed.sheet, row_number, f.code, f.label_zh)
                 issues.append({
                     "submission_id": submission_id, "period": parsed.period, "form_code": form.code,
-                    "unit_code": _cell_text(cells.get("unit_code")) or None, "sheet": parsed.sheet,
+                    "unit_code": _cell_text(cells.get("unit_code")) or None, "sheet": parsed.sheet or None,
                     "row_number": row_number, "field": f.code,
                     "value": None if raw is None else _cell_text(raw),
                     "rule": f"{form.code}.{f.code}.{exc.error.rule}", "stage": "intake",
                     "severity": "error",
-                    "message_zh": f"{file_name} 工作表{parsed.sheet} 第{row_number}行 {f.label_zh}({f.code}):{exc.error.message_zh}",
-                    "message_en": f"{file_name} sheet {parsed.sheet} row {row_number} column {f.code}: {exc.error.message_en}",
+                    "message_zh": f"{where_zh}:{exc.error.message_zh}",
+                    "message_en": f"{where_en}: {exc.error.message_en}",
                     "state": "open", "created_at": now,
                 })
         staged.append(record)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog
 from grassroots.hierarchy import period_year
+from grassroots.intake import cell_location
 
 log = logging.getLogger(__name__)
 
@@ -141,14 +142,17 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None) -> dic
             if (sub, row_number, found_issue.rule) in acted_on:
                 continue
             file_name, sheet = sheets[sub]
-            label = labels.get(found_issue.field, found_issue.field)
+            where_zh, where_en = cell_location(
+                file_name, sheet, row_number, found_issue.field,
+                labels.get(found_issue.field, found_issue.field),
+            )
             records.append({
                 "submission_id": sub, "period": period, "form_code": form.code,
-                "unit_code": key["unit_code"], "sheet": sheet, "row_number": row_number,
+                "unit_code": key["unit_code"], "sheet": sheet or None, "row_number": row_number,
                 "field": found_issue.field, "value": found_issue.value, "rule": found_issue.rule,
                 "stage": "checks", "severity": found_issue.severity,
-                "message_zh": f"{file_name} 工作表{sheet} 第{row_number}行 {label}({found_issue.field}):{found_issue.message_zh}",
-                "message_en": f"{file_name} sheet {sheet} row {row_number} column {found_issue.field}: {found_issue.message_en}",
+                "message_zh": f"{where_zh}:{found_issue.message_zh}",
+                "message_en": f"{where_en}: {found_issue.message_en}",
                 "state": "open", "created_at": now,
             })
         with engine.begin() as conn:
