@@ -216,6 +216,7 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
             # both measures are computed by the rollup from the tree, not from row expressions
             numerator = f"{form_code}__reporting"
             denominator = f"{form_code}__expected"
+            factor = 100.0
         indicators.append(
             Indicator(
                 code=code,

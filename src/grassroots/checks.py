@@ -22,6 +22,7 @@ DAG files import this package.
 from __future__ import annotations
 
 import json
+import logging
 import numbers
 import threading
 from dataclasses import dataclass
@@ -105,6 +106,9 @@ def _batch_definition() -> BatchDefinition:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # GX forces this module's logger to INFO on import; it would announce every
+    # ephemeral docs folder in the CLI's output and the task logs.
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     # TQDM_DISABLE is ignored by GX; progress bars would flood the Airflow task logs
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -29,7 +29,7 @@ def _format_value(value: float | None, unit: str) -> str:
         return f"{value:.1f}%"
     if unit == "万元":
         return f"{value:,.4f}".rstrip("0").rstrip(".") + " 万元"
-    return f"{value:.1f}"
+    return f"{value:,.1f}"
 
 
 def cmd_show(args: argparse.Namespace) -> int:

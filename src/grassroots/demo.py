@@ -11,10 +11,12 @@ Rolled up, the seeds scale reproduces the published figures of DOMAIN.md exactly
 (Inner Mongolia 2014, Dalat Banner 2020/2021, Ganzi 2017, Xixiu 2013/2017). Totals are
 spread over villages by exact integer allocation (multinomial draws with bounds), and money
 is built in whole yuan, so every sum is exact in 万元. The national scale writes every county
-of the country for one period with plausible, uncalibrated values.
+of the country that has a township (2,837 of 2,845) for one period with plausible,
+uncalibrated values.
 
-Output is deterministic for a given seed: every county and every calibrated batch draws
-from its own random stream, keyed by the seed and the county or batch.
+Output is deterministic for a given seed, to the byte (CSV and xlsx alike), and does not
+depend on the periods chosen or the number of workers: every county and every calibrated
+batch draws from its own random stream, keyed by the seed and the county or batch.
 """
 
 from __future__ import annotations
@@ -110,6 +112,12 @@ class DemoSummary:
 
 
 # --------------------------------------------------------------------------- randomness
+
+
+def _expect(condition: bool, what: str) -> None:
+    # a calibration invariant; unlike assert, kept under python -O
+    if not condition:
+        raise RuntimeError(f"demo calibration broken: {what}")
 
 
 def _rng(seed: int, *parts: str | int) -> np.random.Generator:
@@ -217,18 +225,17 @@ _HAN_FIRST = (
     "于董程曹袁邓许沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎潘杜戴夏钟汪田任姜范方姚谭廖邹熊金陆郝孔崔康"
     "毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎常武乔贺龚双永长太兴福安和平富丰德义仁"
 )
-_HAN_SECOND = "家庄营屯沟河湾山坡坪坝岭桥井泉林园寨堡店集铺口峪台岗头洼滩梁塔渠湖窑渠圪"
-_GUIZHOU_SECOND = "屯堡寨哨旗关坝冲山田湾寨院坡洞坪场铺"
-_MONGOL = (
-    "巴彦", "乌兰", "查干", "宝力", "哈日", "阿拉坦", "额尔敦", "希拉", "乌力吉", "那仁",
-    "呼和", "敖包", "宝日", "萨如拉", "吉日嘎朗", "图布信", "温都尔", "毛都", "塔林", "沙日",
-    "伊和", "巴嘎", "锡林", "都兰", "赛罕", "浩特", "包日", "乌素", "陶勒盖", "高勒", "塔拉",
-    "图门", "阿日", "布日都", "额很", "宝格达", "德力格尔", "朝鲁", "哈沙图", "乌审",
+_HAN_SECOND = "家庄营屯沟河湾山坡坪坝岭桥井泉林园寨堡店集铺口峪台岗头洼滩梁塔渠湖窑圪"
+_GUIZHOU_SECOND = "屯堡寨哨旗关坝冲山田湾院坡洞坪场铺"
+_MONGOL = tuple(
+    "巴彦 乌兰 查干 宝力 哈日 阿拉坦 额尔敦 希拉 乌力吉 那仁 呼和 敖包 "
+    "宝日 萨如拉 吉日嘎朗 图布信 温都尔 毛都 塔林 沙日 伊和 巴嘎 锡林 都兰 "
+    "赛罕 浩特 包日 乌素 陶勒盖 高勒 塔拉 图门 阿日 布日都 额很 宝格达 "
+    "德力格尔 朝鲁 哈沙图 乌审".split()
 )
-_TIBETAN = (
-    "扎", "西", "德", "吉", "格", "勒", "拉", "绒", "曲", "色", "达", "然", "乌", "呷", "麦",
-    "洛", "雄", "降", "央", "措", "木", "日", "卡", "孜", "巴", "尼", "热", "多", "甲", "贡",
-    "玛", "龙", "宗", "沙", "亚", "俄", "让", "朵", "泽", "仁",
+_TIBETAN = tuple(
+    "扎 西 德 吉 格 勒 拉 绒 曲 色 达 然 乌 呷 麦 洛 雄 降 央 措 "
+    "木 日 卡 孜 巴 尼 热 多 甲 贡 玛 龙 宗 沙 亚 俄 让 朵 泽 仁".split()
 )
 # Named in seed 002 (展旦召苏木, 梁外地区): real names where we know them.
 _DALAT_NAMED = {"150621201000": ["赛乌素村", "查干沟村", "和合成村"]}
@@ -352,9 +359,11 @@ def _build_register(
         rows[town_code] = town_rows
 
     for year, allowed in merges:
-        # merge within a township, keeping at least three villages that never merge away
+        # merge within a township that still has a few villages free to merge; a merge
+        # that finds none (a district with a handful of villages) is dropped
         options = [
-            t for t in (allowed or rows)
+            t
+            for t in (allowed or rows)
             if sum(r["valid_to"] is None and not r["predecessors"] for r in rows[t]) >= 5
         ]
         if not options:
@@ -455,6 +464,8 @@ def _seed_registers(seed: int) -> dict[str, County]:
     n_merges = XIXIU_VILLAGES[2013] - XIXIU_VILLAGES[2017]
     years = rng.choice([2013, 2014, 2015, 2016], size=n_merges, p=[0.1, 0.2, 0.35, 0.35])
     counties[XIXIU] = _build_register(XIXIU, plan, rng, [(int(y), ()) for y in years])
+    for year, n in XIXIU_VILLAGES.items():
+        _expect(len(counties[XIXIU].valid_in(year)) == n, f"Xixiu {year}: {n} villages")
     return counties
 
 
@@ -473,7 +484,7 @@ def _dalat_register(rng: np.random.Generator) -> County:
     merges += [(2020, allowed)] * late
     county = _build_register(DALAT, plan, rng, merges)
     for year, n in DALAT_VILLAGES.items():
-        assert len(county.valid_in(year)) == n, (year, len(county.valid_in(year)))
+        _expect(len(county.valid_in(year)) == n, f"Dalat {year}: {n} villages")
     return county
 
 
@@ -552,7 +563,10 @@ def _village_frame(
 
     star = np.select(
         [org_class == 1, org_class == 2],
-        [rng.choice([8, 9, 10], n, p=[0.45, 0.35, 0.20]), rng.choice([5, 6, 7], n, p=[0.25, 0.35, 0.40])],
+        [
+            rng.choice([8, 9, 10], n, p=[0.45, 0.35, 0.20]),
+            rng.choice([5, 6, 7], n, p=[0.25, 0.35, 0.40]),
+        ],
         rng.choice(5, n, p=[0.01, 0.03, 0.11, 0.30, 0.55]),
     )
 
@@ -646,7 +660,9 @@ def _village_frame(
     if t.venue_300_count is not None:
         big = np.zeros(n, bool)
         big[_choose(rng, t.venue_300_count, venue.astype(float))] = True
-        venue = np.where(big, np.maximum(venue, 300 + rng.integers(0, 160, n)), np.minimum(venue, 299))
+        venue = np.where(
+            big, np.maximum(venue, 300 + rng.integers(0, 160, n)), np.minimum(venue, 299)
+        )
 
     # collective economy: skewed incomes, some villages with none ("empty shells")
     unit = t.income_unit
@@ -684,7 +700,9 @@ def _village_frame(
         rich = np.zeros(n, bool)
         rich[_choose(rng, t.assets_100_count, assets.astype(float))] = True
         poor_draw = rng.integers(500, 9_999, n)  # 5万 - 99.99万
-        assets = np.where(rich, np.maximum(assets, 10_000), np.where(assets >= 10_000, poor_draw, assets))
+        assets = np.where(
+            rich, np.maximum(assets, 10_000), np.where(assets >= 10_000, poor_draw, assets)
+        )
         if t.assets_total is not None:
             rest = t.assets_total // 100 - int(assets[~rich].sum())
             assets[rich] = _allocate(rest, assets[rich].astype(float), rng, lo=10_000)
@@ -729,7 +747,13 @@ def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-_MONEY = ("office_funding", "activity_funding", "income_operating", "income_net", "collective_assets")
+_MONEY = (
+    "office_funding",
+    "activity_funding",
+    "income_operating",
+    "income_net",
+    "collective_assets",
+)
 
 
 def _village_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -991,7 +1015,7 @@ def _im_2014(counties: dict[str, County], seed: int) -> dict[str, tuple[list, li
     rng = _rng(seed, "im-2014")
     im = [c for code, c in sorted(counties.items()) if code.startswith("15")]
     villages = [v for c in im for v in c.valid_in(2014)]
-    assert len(villages) == IM_2014["villages"]
+    _expect(len(villages) == IM_2014["villages"], "Inner Mongolia 2014: 11,165 villages")
     # counties differ: class-3 villages cluster in some banners
     propensity = {c.code: rng.gamma(2.0, 1.0) for c in im}
     weights = np.array([propensity[v.unit_code[:6] + "000000"] for v in villages])
@@ -1016,7 +1040,9 @@ def _im_2014(counties: dict[str, County], seed: int) -> dict[str, tuple[list, li
         income_median=30_000,
     )
     frame = _village_frame(villages, targets, rng)
-    township_rows = _township_rows(frame, rng, sums={"disputes_resolved": 3_100 + int(rng.integers(1, 99))})
+    township_rows = _township_rows(
+        frame, rng, sums={"disputes_resolved": 3_100 + int(rng.integers(1, 99))}
+    )
     county_rows = _county_rows(
         frame,
         rng,
@@ -1082,10 +1108,7 @@ def _dalat(county: County, seed: int) -> dict[str, tuple[list, list, dict]]:
     # 2021 incomes grow from each village's 2020 income, merged villages' included
     previous = dict(zip(f2020["unit_code"], f2020["income_operating"], strict=True))
     weights = np.array(
-        [
-            previous[v.unit_code] + sum(previous.get(p, 0) for p in v.predecessors)
-            for v in v2021
-        ],
+        [previous[v.unit_code] + sum(previous.get(p, 0) for p in v.predecessors) for v in v2021],
         dtype=float,
     )
     t2021 = Targets(
@@ -1134,7 +1157,7 @@ def _ganzi_2017(counties: dict[str, County], seed: int) -> dict[str, tuple[list,
     rng = _rng(seed, "ganzi-2017")
     ganzi = [c for code, c in sorted(counties.items()) if code.startswith("5133")]
     villages = [v for c in ganzi for v in c.valid_in(2017)]
-    assert len(villages) == GANZI_VILLAGES_2017
+    _expect(len(villages) == GANZI_VILLAGES_2017, "Ganzi 2017: 2,734 villages")
     targets = Targets(
         year=2017,
         class3_share=0.1,
@@ -1217,8 +1240,14 @@ def _generate_seeds(landing: Path, periods: list[str], seed: int, workers: int) 
         stats = per_period.setdefault(period, {"counties": 0, "townships": 0, "villages": 0})
         for code, (villages, towns, county_row) in sorted(batches[period].items()):
             jobs += _county_jobs(
-                landing, counties[code], period, villages, towns, county_row,
-                code in csv_counties, code in chinese,
+                landing,
+                counties[code],
+                period,
+                villages,
+                towns,
+                county_row,
+                code in csv_counties,
+                code in chinese,
             )
             written.add(code)
             stats["counties"] += 1
@@ -1228,7 +1257,7 @@ def _generate_seeds(landing: Path, periods: list[str], seed: int, workers: int) 
     for code in sorted(written):
         write_register(landing / f"register__{code}.csv", counties[code].entries)
     # a few large chunks per worker keep the pickling small next to the writing
-    chunks = [jobs[i::max(1, workers * 4)] for i in range(max(1, workers * 4))]
+    chunks = [jobs[i :: max(1, workers * 4)] for i in range(max(1, workers * 4))]
     _run_parallel(_write_jobs, [c for c in chunks if c], workers)
 
     registers = [counties[c] for c in sorted(written)]

@@ -1,0 +1,69 @@
+"""The command line: a template written for a county, filled by a person, read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from grassroots import cli
+from grassroots import warehouse as wh
+from grassroots.config import Settings
+from tests.builders import DALAT, SHULINZHAO, small_register, village, village_row
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = tmp_path / "data"
+    monkeypatch.setenv("GRASSROOTS_DATA_DIR", str(data))
+    monkeypatch.delenv("GRASSROOTS_WAREHOUSE_URL", raising=False)
+    monkeypatch.delenv("GRASSROOTS_LANDING_DIR", raising=False)
+    return data
+
+
+def test_a_filled_template_is_read_back_by_ingest(data_dir: Path, tmp_path: Path) -> None:
+    small_register(data_dir / "landing", [village(201), village(202), village(201, SHULINZHAO)])
+    out = tmp_path / "t.xlsx"
+
+    assert cli.main(["template", "--form", "village_annual", "--unit", DALAT,
+                     "--period", "2021", "--out", str(out)]) == 0
+
+    workbook = openpyxl.load_workbook(out)
+    sheet = workbook["data"]
+    codes = [c.value for c in sheet[1]]
+    prefilled = [sheet.cell(row=r, column=1).value for r in range(3, sheet.max_row + 1)]
+    assert sorted(prefilled) == ["150621108201", "150621108202", f"{SHULINZHAO[:9]}201"]
+    for r in range(3, 3 + len(prefilled)):
+        typed = village_row(sheet.cell(row=r, column=1).value, office_funding="15万",
+                            zone_type="农区", first_secretary="否", venue_built="否",
+                            rectification="未整顿", rectification_target="否", org_class="一类")
+        for column, code in enumerate(codes, start=1):
+            if code not in ("unit_code", "unit_name"):
+                sheet.cell(row=r, column=column).value = None if typed[code] == "" else typed[code]
+    workbook.save(out)
+
+    assert cli.main(["ingest", "--period", "2021", str(out)]) == 0
+    assert cli.main(["validate", "--period", "2021"]) == 0
+
+    engine = wh.connect(Settings.from_env().warehouse_url)
+    stg = wh.staging_tables["village_annual"]
+    with engine.connect() as conn:
+        submission = conn.execute(sa.select(wh.submission).where(
+            wh.submission.c.form_code == "village_annual")).one()
+        funding = conn.execute(sa.select(sa.func.sum(stg.c.office_funding))).scalar_one()
+        statuses = conn.execute(sa.select(stg.c.row_status)).scalars().all()
+    assert (submission.status, submission.unit_code, submission.period) == ("accepted", DALAT, "2021")
+    assert submission.row_count == 3
+    assert funding == pytest.approx(45.0)
+    assert statuses == ["accepted"] * 3
+
+
+def test_template_for_a_unit_without_register_says_what_to_do(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.main(["template", "--form", "village_annual", "--unit", DALAT,
+                     "--period", "2021", "--out", str(tmp_path / "t.xlsx")])
+    assert code == 1
+    assert "register" in capsys.readouterr().err
