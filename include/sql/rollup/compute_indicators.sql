@@ -18,12 +18,6 @@ units as (
       and depth = 0
 ),
 
-measures as (
-    select unit_code, measure_code, value, reporting_units, expected_units
-    from rollup_measure
-    where period = :period
-),
-
 joined as (
     select u.unit_code,
            u.level,
@@ -37,8 +31,15 @@ joined as (
            n.reporting_units
     from indicators i
     join units u on u.level <= i.from_level
-    join measures n on n.unit_code = u.unit_code and n.measure_code = i.numerator_measure
-    left join measures d on d.unit_code = u.unit_code and d.measure_code = i.denominator_measure
+    -- rollup_measure itself, not a CTE: its primary key finds each measure row
+    join rollup_measure n
+      on n.period = :period
+     and n.unit_code = u.unit_code
+     and n.measure_code = i.numerator_measure
+    left join rollup_measure d
+      on d.period = :period
+     and d.unit_code = u.unit_code
+     and d.measure_code = i.denominator_measure
 ),
 
 final as (

@@ -38,7 +38,11 @@ summed as (
            sum({{ m.expression }}) as m{{ loop.index }}
            {%- endfor %}
     from accepted
-    join tree t on t.descendant_code = accepted.unit_code
+    -- the closure table itself, not the tree CTE: its index finds each row's ancestors
+    join unit_closure t
+      on t.period = :period
+     and t.descendant_code = accepted.unit_code
+     and t.descendant_level = {{ row_level }}
     group by t.ancestor_code
 ),
 
