@@ -1,8 +1,10 @@
 """Cell cleaning: every typed cell becomes a clean value or a precise error.
 
-Submissions are typed by hand: thousands separators, full-width digits, units in the
-cell ("15万", "200平方米"), Chinese yes/no, placeholders like "x" or "—". One function
-per field type; nothing is guessed silently.
+Submissions are typed by hand: thousands separators, full-width digits and
+punctuation, units in the cell ("15万", "200平方米", "45岁"), percent signs, yes/no in
+Chinese or English, placeholders like "x" or "—". One function per field type;
+nothing is guessed silently: a cell that is not exactly a value is an error that
+names the rule, in Chinese and English.
 """
 
 from __future__ import annotations
@@ -11,28 +13,43 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 
 from grassroots.catalog import Field
 
-PLACEHOLDERS = {"x", "xx", "X", "XX", "—", "——", "-", "--", "/", "无", "空", "n/a", "N/A", "?", "？"}
-TRUE_WORDS = {"是", "yes", "y", "true", "1", "有", "√", "t"}
-FALSE_WORDS = {"否", "no", "n", "false", "0", "没有", "×", "f"}
-# Units a submitter may type after a number, by the field's declared unit.
-UNIT_SUFFIXES = {
-    "万元": ("万元", "万"),
-    "平方米": ("平方米", "平米", "㎡", "m2", "m²"),
-    "岁": ("周岁", "岁"),
-    "人": ("人",),
-    "个": ("个",),
-    "星": ("星", "颗星"),
+# Compared after NFKC normalisation and lower-casing.
+PLACEHOLDERS = {
+    "x", "xx", "xxx", "—", "——", "-", "--", "---", "/", "//", "无", "空", "暂无", "n/a", "na",
+    "?", "??", "…", "...", "略", "不详", "待定", "*", "**",
+}
+TRUE_WORDS = {"是", "yes", "y", "true", "1", "有", "√", "✓", "t", "已派驻", "已建"}
+FALSE_WORDS = {"否", "no", "n", "false", "0", "没有", "无", "×", "✗", "f", "未派驻", "未建"}
+# Units a submitter may type after a number, by the field's declared unit; the value is
+# multiplied by the factor to reach the declared unit.
+UNIT_SUFFIXES: dict[str, tuple[tuple[str, Decimal], ...]] = {
+    "万元": (("万元", Decimal(1)), ("万", Decimal(1)), ("元", Decimal("0.0001"))),
+    "平方米": (("平方米", Decimal(1)), ("平米", Decimal(1)), ("㎡", Decimal(1)), ("m2", Decimal(1)), ("m²", Decimal(1))),
+    "岁": (("周岁", Decimal(1)), ("岁", Decimal(1))),
+    "人": (("人", Decimal(1)), ("名", Decimal(1))),
+    "人次": (("人次", Decimal(1)),),
+    "个": (("个", Decimal(1)),),
+    "星": (("颗星", Decimal(1)), ("星级", Decimal(1)), ("星", Decimal(1))),
+    "期": (("期", Decimal(1)),),
+    "次": (("次", Decimal(1)),),
+    "项": (("项", Decimal(1)),),
+    "件": (("件", Decimal(1)),),
+    "支": (("支", Decimal(1)),),
+    "处": (("处", Decimal(1)),),
+    "%": (("%", Decimal(1)),),
 }
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
 @dataclass(frozen=True)
 class CellError:
-    rule: str  # "type", "required", "placeholder"
+    rule: str  # "required", "placeholder", "type"
     message_zh: str
     message_en: str
 
@@ -43,73 +60,83 @@ class CleanError(ValueError):
         self.error = error
 
 
-def _text(raw: object) -> str:
+def normalise_text(raw: object) -> str:
+    """Full-width digits and punctuation to ASCII, surrounding blanks dropped."""
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    return unicodedata.normalize("NFKC", str(raw)).strip()
+    text = unicodedata.normalize("NFKC", str(raw))
+    return text.replace("\u3000", " ").replace("，", ",").replace("。", ".").strip()
 
 
 def _fail(rule: str, zh: str, en: str) -> CleanError:
     return CleanError(CellError(rule, zh, en))
 
 
-def _number(field: Field, raw: object) -> float:
+def _parse_number(field: Field, raw: object, text: str) -> float:
     if isinstance(raw, bool):
-        raise _fail("type", "应为数字", "must be a number")
+        raise _fail("type", f"“{text}”不是数字", f"{text!r} is not a number")
     if isinstance(raw, int | float):
         if isinstance(raw, float) and not math.isfinite(raw):
-            raise _fail("type", "应为数字", "must be a number")
+            raise _fail("type", "不是有效数字", "not a finite number")
         return float(raw)
-    text = _text(raw).replace(",", "").replace(" ", "")
-    factor = 1.0
-    if text.endswith("%"):
-        text = text[:-1]
-    for suffix in UNIT_SUFFIXES.get(field.unit or "", ()):
-        if text.endswith(suffix):
-            text = text[: -len(suffix)]
+    compact = re.sub(r"\s+", "", text)
+    factor = Decimal(1)
+    for suffix, suffix_factor in UNIT_SUFFIXES.get(field.unit or "", ()):
+        if compact.endswith(suffix) and len(compact) > len(suffix):
+            compact, factor = compact[: -len(suffix)], suffix_factor
             break
-    else:
-        if field.unit == "万元" and text.endswith("元") and _NUMBER.match(text[:-1]):
-            # typed in yuan although the column is in 10,000 yuan
-            text, factor = text[:-1], 1 / 10_000
-    if not _NUMBER.match(text):
-        raise _fail("type", f"“{_text(raw)}”不是有效数字", f"{_text(raw)!r} is not a number")
-    return float(text) * factor
+    if _GROUPED.match(compact):
+        compact = compact.replace(",", "")
+    if not _NUMBER.match(compact):
+        unit = f"(单位:{field.unit})" if field.unit else ""
+        raise _fail(
+            "type",
+            f"“{text}”不是确切的数字{unit}",
+            f"{text!r} is not an exact number" + (f" (unit: {field.unit})" if field.unit else ""),
+        )
+    # Decimal, so that "3元" is exactly 0.0003 万元, not 0.00030000000000000003
+    return float(Decimal(compact) * factor)
 
 
 def clean_cell(field: Field, raw: object) -> object:
-    """The clean value of one cell for ``field``, or ``None`` when empty.
+    """The clean value of one cell for ``field``, or ``None`` when empty and optional.
 
     Raises ``CleanError`` naming the rule and the reason in Chinese and English.
     """
+    if isinstance(raw, datetime | date | time):
+        raise _fail("type", "不应为日期或时间", "must not be a date or time")
     if raw is None or (isinstance(raw, float) and math.isnan(raw)):
         text = ""
-    elif isinstance(raw, date | datetime):
-        raise _fail("type", "不应为日期", "must not be a date")
     else:
-        text = _text(raw)
+        text = normalise_text(raw)
     if text == "":
         if field.required:
             raise _fail("required", "必填项为空", "required value is empty")
         return None
-    if text in PLACEHOLDERS:
+    lowered = text.lower()
+    kind = field.type
+    if kind == "boolean":
+        if lowered in TRUE_WORDS:
+            return 1
+        if lowered in FALSE_WORDS:
+            return 0
+    if lowered in PLACEHOLDERS or lowered.strip("x") == "":
         raise _fail(
             "placeholder",
             f"占位符“{text}”不是有效值,请填写实际数值",
             f"placeholder {text!r} is not a value: fill in the real figure",
         )
-    kind = field.type
+    if kind == "boolean":
+        raise _fail("type", f"“{text}”应为“是”或“否”", f"{text!r} must be yes or no")
     if kind == "unit_code":
-        if not (len(text) == 12 and text.isdigit()):
+        if not (len(text) == 12 and text.isascii() and text.isdigit()):
             raise _fail("type", f"“{text}”不是12位代码", f"{text!r} is not a 12-digit code")
         return text
     if kind == "text":
         return text
     if kind == "enum":
-        if text in field.values:
-            return text
         for code, label in field.values.items():
-            if text == label or text.lower() == code.lower():
+            if lowered == code.lower() or text == label:
                 return code
         allowed = "、".join(field.values.values())
         raise _fail(
@@ -117,14 +144,7 @@ def clean_cell(field: Field, raw: object) -> object:
             f"“{text}”不在允许值内({allowed})",
             f"{text!r} is not one of {', '.join(field.values)}",
         )
-    if kind == "boolean":
-        lowered = text.lower()
-        if lowered in TRUE_WORDS:
-            return 1
-        if lowered in FALSE_WORDS:
-            return 0
-        raise _fail("type", f"“{text}”应为“是”或“否”", f"{text!r} must be yes or no")
-    number = _number(field, raw)
+    number = _parse_number(field, raw, text)
     if kind == "integer":
         if not number.is_integer():
             raise _fail("type", f"“{text}”应为整数", f"{text!r} must be a whole number")
