@@ -10,7 +10,15 @@ import sqlalchemy as sa
 from grassroots import pipeline
 from grassroots import warehouse as wh
 from grassroots.config import Settings
-from tests.builders import DALAT, SHULINZHAO, WANGAIZHAO, small_register, village, village_row, write_csv
+from tests.builders import (
+    DALAT,
+    SHULINZHAO,
+    WANGAIZHAO,
+    small_register,
+    village,
+    village_row,
+    write_csv,
+)
 
 
 def _settings(tmp_path: Path, url: str | None = None) -> Settings:
@@ -32,9 +40,7 @@ def _fact(settings: Settings, period: str, unit: str, indicator: str) -> tuple:
 @pytest.fixture(params=["sqlite", "postgres"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        wh.metadata.drop_all(wh.connect(url))  # the database is per session; each test starts empty
-        return _settings(tmp_path, url)
+        return _settings(tmp_path, request.getfixturevalue("new_postgres_url")())
     return _settings(tmp_path)
 
 
@@ -93,3 +99,16 @@ def test_the_same_file_twice_is_recorded_once_and_a_rerun_changes_no_published_v
     assert again["ingest"]["accepted"] == 0
     assert again["ingest"]["already_recorded"] >= 1
     assert _fact(settings, "2020", DALAT, "committee_avg_age") == first
+
+
+def test_each_level_has_a_wide_view_with_one_column_per_indicator(settings: Settings) -> None:
+    _county(settings)
+    pipeline.run("2020", settings)
+    engine = wh.connect(settings.warehouse_url)
+    with engine.connect() as conn:
+        county = conn.execute(sa.text(
+            "select unit_name, villages, committee_college_share from v_county where period = '2020'"
+        )).one()
+        village_columns = conn.execute(sa.text("select * from v_village limit 1")).keys()
+    assert county == ("达拉特旗", 3, 25.0)
+    assert "leaders_assigned" not in village_columns  # county facts start at county level

@@ -54,5 +54,7 @@ def publish(engine: Engine, period: str, run_id: str | None = None) -> dict[str,
         params["release_id"] = release_id
         conn.execute(sa.text(wh.render_sql("publish/delete_period_facts.sql")), params)
         conn.execute(sa.text(wh.render_sql("publish/insert_period_facts.sql")), params)
+        # the staged copy has served; keeping it would double the warehouse
+        conn.execute(sa.text(wh.render_sql("rollup/clear_indicators.sql")), params)
     log.info("published %s: release %s, %d rows", period, release_id, staged)
     return {"release_id": release_id, "rows": staged, "submissions": len(inputs)}

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
-from grassroots.catalog import Catalog, load_catalog
+from grassroots.catalog import LEVELS, Catalog, load_catalog
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,14 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
     with engine.begin() as conn:
         conn.execute(wh.dim_indicator.delete())
         conn.execute(wh.dim_indicator.insert(), rows)
+        # The wide views follow the declarations: a new indicator is a new column.
+        for level, level_name in LEVELS.items():
+            codes = [i.code for i in catalog.indicators if i.from_level >= level]
+            conn.execute(sa.text(wh.render_sql("publish/drop_level_view.sql", level_name=level_name)))
+            conn.execute(sa.text(wh.render_sql(
+                "publish/create_level_view.sql", level=level, level_name=level_name,
+                indicator_codes=codes,
+            )))
     return len(rows)
 
 

@@ -1,0 +1,69 @@
+"""Shared fixtures.
+
+Airflow reads ``AIRFLOW_HOME`` when it is first imported and writes ``airflow.cfg`` and
+its logs there, so this module points it at a throw-away folder before any test
+imports Airflow: the suite never touches ``~/airflow`` nor the project's ``data/``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DAGS_DIR = PROJECT_ROOT / "dags"
+
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="grassroots-test-airflow-")
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_DIR)
+
+POSTGRES_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+
+
+def _admin_connection():
+    import psycopg
+
+    return psycopg.connect(**POSTGRES_ADMIN, autocommit=True, connect_timeout=3)
+
+
+@pytest.fixture(scope="session")
+def new_postgres_url() -> Iterator[Callable[[], str]]:
+    """Makes fresh, empty PostgreSQL databases (SQLAlchemy URLs), all dropped at the end
+    of the session. Skips the asking test, with the reason, when no server listens on
+    127.0.0.1:5432."""
+    import psycopg
+
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"grassroots_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        try:
+            with _admin_connection() as admin:
+                admin.execute(f'create database "{name}"')
+        except psycopg.OperationalError as exc:
+            pytest.skip(f"PostgreSQL not running on 127.0.0.1:5432: {exc}".strip())
+        created.append(name)
+        return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+    yield create
+    if created:
+        with _admin_connection() as admin:
+            for name in created:
+                # (force) ends connections a test left open, e.g. a pooled engine.
+                admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url(new_postgres_url: Callable[[], str]) -> str:
+    """A fresh PostgreSQL database for this test session, as a SQLAlchemy URL:
+    ``postgresql+psycopg://postgres@127.0.0.1:5432/<unique name>``."""
+    return new_postgres_url()

@@ -1,0 +1,118 @@
+"""The dags folder parses cleanly, fast, and without opening a database or a socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
+
+DAG_ID = "grassroots_yearly"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=DAGS_DIR)
+
+
+def test_dags_folder_imports_without_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert DAG_ID in dagbag.dag_ids
+
+
+def test_yearly_dag_runs_ingest_validate_rollup_publish_in_a_line(dagbag):
+    dag = dagbag.dags[DAG_ID]
+
+    order = [(t.task_id, sorted(t.downstream_task_ids)) for t in dag.topological_sort()]
+
+    assert order == [
+        ("ingest", ["validate"]),
+        ("validate", ["rollup"]),
+        ("rollup", ["publish"]),
+        ("publish", []),
+    ]
+
+
+def test_yearly_dag_is_scheduled_once_a_year_in_shanghai_time(dagbag):
+    from airflow.sdk import CronDataIntervalTimetable
+    from airflow.serialization.encoders import coerce_to_core_timetable
+
+    dag = dagbag.dags[DAG_ID]
+
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert coerce_to_core_timetable(dag.timetable).serialize() == {
+        "expression": "0 0 1 1 *",
+        "timezone": "Asia/Shanghai",
+    }
+    assert dag.start_date == datetime(2013, 1, 1, tzinfo=SHANGHAI)
+    assert (dag.catchup, dag.max_active_runs) == (False, 1)
+    assert all(t.retries == 2 for t in dag.tasks)
+    assert dag.doc_md and "1. **ingest**" in dag.doc_md
+    assert "period" in dag.params
+
+
+def test_a_manual_run_on_new_years_day_covers_the_year_before():
+    # How scripts/demo.sh and the end-to-end test pick the logical date of a period.
+    from airflow.sdk import CronDataIntervalTimetable
+    from airflow.serialization.encoders import coerce_to_core_timetable
+
+    timetable = coerce_to_core_timetable(
+        CronDataIntervalTimetable("@yearly", timezone="Asia/Shanghai")
+    )
+
+    interval = timetable.infer_manual_data_interval(run_after=datetime(2015, 1, 1, tzinfo=SHANGHAI))
+
+    assert interval.start.astimezone(SHANGHAI) == datetime(2014, 1, 1, tzinfo=SHANGHAI)
+    assert interval.end.astimezone(SHANGHAI) == datetime(2015, 1, 1, tzinfo=SHANGHAI)
+
+
+# Run in a fresh interpreter so that modules other tests imported do not hide an import
+# the DAG file makes. Airflow itself is imported first: only the DAG file is on trial.
+_IMPORT_PROBE = r"""
+import importlib.util, json, socket, sqlite3, sys, time
+import sqlalchemy, sqlalchemy.engine
+import airflow.sdk
+
+def refuse(*args, **kwargs):
+    raise AssertionError("the DAG file opened a connection at import time")
+
+socket.socket.connect = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+sqlite3.connect = refuse
+sqlalchemy.create_engine = sqlalchemy.engine.create_engine = refuse
+
+before = set(sys.modules)
+spec = importlib.util.spec_from_file_location("grassroots_yearly_probe", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+started = time.perf_counter()
+spec.loader.exec_module(module)
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "new_modules": sorted(set(sys.modules) - before)}))
+"""
+
+
+def test_importing_the_dag_file_opens_no_connection_and_loads_no_heavy_module():
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE, str(DAGS_DIR / f"{DAG_ID}.py")],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+
+    heavy = ("grassroots", "pandas", "great_expectations", "psycopg", "openpyxl", "numpy")
+    assert [m for m in probe["new_modules"] if m.split(".")[0] in heavy] == []
+    assert probe["seconds"] < 0.5, f"DAG file took {probe['seconds']:.3f} s to import"

@@ -1,0 +1,218 @@
+"""The seeds' published figures, reproduced by running the DAG through Airflow.
+
+The seeds demo is generated once; then, for each warehouse (SQLite, PostgreSQL), a
+fresh Airflow home runs ``airflow db migrate`` and ``airflow dags test
+grassroots_yearly`` for every demo year in order (a year's change on the previous
+year reads that year's published values), exactly as ``scripts/demo.sh`` does.
+Every figure of DOMAIN.md's table is then read back from ``fact_indicator``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+pytestmark = pytest.mark.airflow
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DAG_ID = "grassroots_yearly"
+SEED_PERIODS = ["2013", "2014", "2017", "2020", "2021"]
+
+INNER_MONGOLIA = "150000000000"
+DALAT = "150621000000"
+GANZI = "513300000000"
+XIXIU = "520402000000"
+
+# (period, unit, indicator, published value, decimals it is compared to: None = exactly)
+FIGURES = [
+    ("2014", INNER_MONGOLIA, "villages", 11165, None),
+    ("2014", INNER_MONGOLIA, "class3_villages", 1129, None),
+    ("2014", INNER_MONGOLIA, "class3_share", 10.1, 1),
+    ("2014", INNER_MONGOLIA, "class3_weak_lax", 321, None),
+    ("2014", INNER_MONGOLIA, "class3_finance_disorder", 90, None),
+    ("2014", INNER_MONGOLIA, "class3_underdeveloped", 560, None),
+    ("2014", INNER_MONGOLIA, "class3_conflicts", 158, None),
+    ("2014", INNER_MONGOLIA, "class3_weak_lax_share", 28, 0),
+    ("2014", INNER_MONGOLIA, "class3_finance_disorder_share", 8, 0),
+    ("2014", INNER_MONGOLIA, "class3_underdeveloped_share", 50, 0),
+    ("2014", INNER_MONGOLIA, "class3_conflicts_share", 14, 0),
+    ("2014", INNER_MONGOLIA, "converted_villages", 987, None),
+    ("2014", INNER_MONGOLIA, "conversion_rate", 87.4, 1),
+    ("2014", INNER_MONGOLIA, "first_secretary_coverage", 100.0, 1),
+    ("2014", INNER_MONGOLIA, "venue_built_share_targets", 65.5, 1),
+    ("2014", INNER_MONGOLIA, "leaders_assigned", 1142, None),
+    ("2014", INNER_MONGOLIA, "reward_funds", 11300, 4),
+    ("2021", DALAT, "committee_members", 889, None),
+    ("2021", DALAT, "committee_avg_age", 44.5, 1),
+    ("2021", DALAT, "secretary_avg_age", 48.4, 1),
+    ("2021", DALAT, "committee_college", 287, None),
+    ("2021", DALAT, "committee_female", 229, None),
+    ("2021", DALAT, "committee_female_share", 25.8, 1),
+    # The seed prints 32.4, the county's own miscalculation: 287 / 889 is 32.3.
+    ("2021", DALAT, "committee_college_share", 32.3, 1),
+    ("2021", DALAT, "class1_villages", 124, None),
+    ("2021", DALAT, "class2_villages", 8, None),
+    ("2021", DALAT, "new_party_members", 115, None),
+    ("2021", DALAT, "income_operating", 2800, 4),
+    ("2021", DALAT, "income_operating_yoy", 17.4, 1),
+    ("2021", DALAT, "income_net", 2200, 4),
+    ("2021", DALAT, "income_net_yoy", 40.1, 1),
+    ("2017", GANZI, "villages", 2734, None),
+    ("2017", GANZI, "first_secretaries", 2610, None),
+    ("2013", XIXIU, "income_operating", 326.844, 4),
+    ("2017", XIXIU, "income_operating", 1935.73, 4),
+    ("2013", XIXIU, "empty_shell_share", 55.96, 2),
+    ("2017", XIXIU, "empty_shell_share", 0, 2),
+    ("2017", XIXIU, "assets_100wan_villages", 118, None),
+]
+
+# (period, unit, indicator, numerator) for the shares whose count the seed also prints
+NUMERATORS = [
+    ("2014", INNER_MONGOLIA, "first_secretary_coverage", 1129),
+    ("2014", INNER_MONGOLIA, "venue_built_share_targets", 739),
+]
+
+
+def logical_date(period: str) -> str:
+    """A manual run gets the last whole year before its logical date: New Year's
+    midnight of the next year, Shanghai time, selects ``period``."""
+    return f"{int(period) + 1}-01-01T00:00:00+08:00"
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GRASSROOTS_", "AIRFLOW_", "AIRFLOW__"))
+    }
+    env.update(extra)
+    return env
+
+
+def _run(command: list[str], env: dict[str, str], log: Path, timeout: int = 900) -> None:
+    with log.open("a") as out:
+        out.write(f"\n$ {' '.join(command)}\n")
+        out.flush()
+        result = subprocess.run(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False
+        )
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:])
+        pytest.fail(f"{' '.join(command)} exited {result.returncode}; log {log}:\n{tail}")
+
+
+@pytest.fixture(scope="session")
+def demo_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeds demo's registers and returns, generated once for the session."""
+    root = tmp_path_factory.mktemp("demo")
+    landing = root / "landing"
+    env = _clean_env(GRASSROOTS_DATA_DIR=str(root))
+    command = [sys.executable, "-m", "grassroots.cli", "demo", "--scale", "seeds"]
+    _run([*command, "--landing", str(landing)], env, root / "demo.log")
+    return landing
+
+
+def _run_the_dag_for_every_seed_year(
+    warehouse_url: str, demo_landing: Path, root: Path
+) -> dict[str, float]:
+    data = root / "data"
+    shutil.copytree(demo_landing, data / "landing")
+    airflow_home = root / "airflow"
+    env = _clean_env(
+        GRASSROOTS_DATA_DIR=str(data),
+        GRASSROOTS_WAREHOUSE_URL=warehouse_url,
+        AIRFLOW_HOME=str(airflow_home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(PROJECT_ROOT / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{airflow_home / 'airflow.db'}",
+    )
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    log = root / "airflow.log"
+    timings = {}
+    started = time.perf_counter()
+    _run([airflow, "db", "migrate"], env, log)
+    timings["db migrate"] = time.perf_counter() - started
+    for period in SEED_PERIODS:
+        started = time.perf_counter()
+        _run([airflow, "dags", "test", DAG_ID, logical_date(period)], env, log)
+        timings[period] = time.perf_counter() - started
+    return timings
+
+
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def published(
+    request: pytest.FixtureRequest,
+    demo_landing: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[tuple[str, str, str], tuple]]:
+    """Every seed year published through Airflow into one warehouse; the seed units'
+    rows of fact_indicator, by (period, unit, indicator)."""
+    root = tmp_path_factory.mktemp(f"e2e-{request.param}")
+    sqlite_file = root / "warehouse.sqlite"
+    if request.param == "postgresql":
+        # A database of its own: other tests empty the session's shared one.
+        url = request.getfixturevalue("new_postgres_url")()
+    else:
+        url = f"sqlite:///{sqlite_file}"
+
+    timings = _run_the_dag_for_every_seed_year(url, demo_landing, root)
+    print(f"\n{request.param}: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+
+    fact = sa.table(
+        "fact_indicator",
+        *(sa.column(c) for c in ["period", "unit_code", "indicator_code"]),
+        *(sa.column(c) for c in ["value", "numerator", "denominator"]),
+    )
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(fact).where(fact.c.unit_code.in_([INNER_MONGOLIA, DALAT, GANZI, XIXIU]))
+            ).all()
+    finally:
+        engine.dispose()
+    yield {
+        (r.period, r.unit_code, r.indicator_code): (r.value, r.numerator, r.denominator)
+        for r in rows
+    }
+    sqlite_file.unlink(missing_ok=True)  # five published years weigh a gigabyte
+
+
+def _figure_id(figure: tuple) -> str:
+    period, unit, indicator = figure[:3]
+    return f"{unit}-{period}-{indicator}"
+
+
+@pytest.mark.parametrize(
+    ("period", "unit", "indicator", "expected", "decimals"), FIGURES, ids=map(_figure_id, FIGURES)
+)
+def test_the_seed_figure_is_published(published, period, unit, indicator, expected, decimals):
+    assert (period, unit, indicator) in published, f"no {indicator} for {unit} in {period}"
+    value = published[(period, unit, indicator)][0]
+
+    assert value is not None
+    shown = float(value) if decimals is None else round(float(value), decimals)
+    assert shown == expected
+
+
+@pytest.mark.parametrize(
+    ("period", "unit", "indicator", "numerator"), NUMERATORS, ids=map(_figure_id, NUMERATORS)
+)
+def test_the_seed_share_is_published_with_its_count(published, period, unit, indicator, numerator):
+    assert float(published[(period, unit, indicator)][1]) == numerator
+
+
+def test_every_seed_year_is_published(published):
+    assert {period for period, _, _ in published} >= set(SEED_PERIODS)
