@@ -32,6 +32,14 @@ class Field:
     unit: str | None = None
     reconciliation: bool = False
 
+    @property
+    def header_label(self) -> str:
+        """The Chinese column heading, with the unit unless the label already has it."""
+        unit = self.unit
+        if unit and f"({unit})" not in self.label_zh and f"（{unit}）" not in self.label_zh:
+            return f"{self.label_zh}({unit})"
+        return self.label_zh
+
 
 @dataclass(frozen=True)
 class Form:

@@ -23,6 +23,7 @@ class Settings:
     landing_dir: Path
     archive_dir: Path
     docs_dir: Path
+    first_year: int  # the first reporting year open for returns; the last is this year
 
     @classmethod
     def from_env(cls, warehouse_url: str | None = None, data_dir: Path | str | None = None) -> Settings:
@@ -40,4 +41,5 @@ class Settings:
             landing_dir=landing,
             archive_dir=archive,
             docs_dir=data / "docs",
+            first_year=int(os.environ.get("GRASSROOTS_FIRST_YEAR", "2013")),
         )

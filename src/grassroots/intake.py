@@ -8,9 +8,7 @@ becomes an open ``validation_issue`` naming file, sheet, row and column.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import logging
 import re
 from dataclasses import dataclass, field
@@ -25,16 +23,24 @@ from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog
 from grassroots.cleaning import CleanError, clean_cell
 from grassroots.config import Settings
+from grassroots.readers import FileRejected, RawTable, cell_text, read_table
 
 log = logging.getLogger(__name__)
 
 SUBMISSION_NAME = re.compile(r"^(?P<form>[a-z_]+)__(?P<unit>\d{12})__(?P<period>\d{4}(Q[1-4])?)$")
-DATA_SHEET = "data"
-META_SHEET = "meta"
+PERIOD = re.compile(r"^\d{4}(Q[1-4])?$")
+HEADER_SEARCH_ROWS = 10  # a title row or merged heading may sit above the field codes
 
 
-class FileRejected(Exception):
-    """A whole file that cannot be accepted; the message says why, in Chinese and English."""
+@dataclass(frozen=True)
+class CellNote:
+    """Something about one cell that is worth telling the submitter (not an error)."""
+
+    row_number: int
+    field: str
+    rule: str
+    message_zh: str
+    message_en: str
 
 
 @dataclass
@@ -44,7 +50,7 @@ class ParsedFile:
     period: str
     sheet: str
     rows: list[tuple[int, dict[str, object]]]  # (row number in the file, raw cells by field)
-    notes: list[str] = field(default_factory=list)
+    notes: list[CellNote] = field(default_factory=list)
 
 
 def cell_location(file_name: str, sheet: str | None, row_number: int, field: str,
@@ -62,109 +68,123 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _identity_from_name(path: Path) -> tuple[str, str, str]:
-    match = SUBMISSION_NAME.match(path.name.rsplit(".", 1)[0])
-    if not match:
-        raise FileRejected(
-            "文件名应为 <表单>__<单位代码>__<期间>.xlsx|csv / file name must be "
-            "<form>__<unit code>__<period>.xlsx|csv"
-        )
-    return match["form"], match["unit"], match["period"]
-
-
-def _decode_text(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FileRejected("文件编码不是UTF-8或GB18030 / the file is not UTF-8 or GB18030 text")
-
-
-def _read_csv(data: bytes) -> tuple[str, list[list[object]], dict[str, str]]:
-    text = _decode_text(data)
-    return "", [list(row) for row in csv.reader(io.StringIO(text))], {}
-
-
-def _read_xlsx(path: Path) -> tuple[str, list[list[object]], dict[str, str]]:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises several error types for broken files
-        raise FileRejected(f"无法读取的Excel文件 / not a readable xlsx file: {exc}") from exc
-    names = workbook.sheet_names
-    meta: dict[str, str] = {}
-    if META_SHEET in names:
-        for row in workbook.get_sheet_by_name(META_SHEET).to_python():
-            if len(row) >= 2 and str(row[0]).strip():
-                meta[_cell_text(row[0])] = _cell_text(row[1])
-    sheet = DATA_SHEET if DATA_SHEET in names else next((n for n in names if n != META_SHEET), None)
-    if sheet is None:
-        raise FileRejected("没有数据工作表 / no data sheet")
-    return sheet, workbook.get_sheet_by_name(sheet).to_python(), meta
-
-
-def _cell_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip() if value is not None else ""
-
-
-def _identity(path: Path, meta: dict[str, str]) -> tuple[str, str, str]:
+def _identity(name: str, meta: dict[str, str]) -> tuple[str, str, str]:
     """Form, unit and period from the file name, checked against the meta sheet if any.
 
     A workbook renamed by its user (``t.xlsx``) is identified by its meta sheet alone.
     """
-    match = SUBMISSION_NAME.match(path.name.rsplit(".", 1)[0])
+    match = SUBMISSION_NAME.match(name.rsplit(".", 1)[0])
     if match:
         named = {"form": match["form"], "unit_code": match["unit"], "period": match["period"]}
         for key, expected in named.items():
             if key in meta and meta[key] != expected:
                 raise FileRejected(
                     f"元数据表中的{key}“{meta[key]}”与文件名“{expected}”不一致 / "
-                    f"meta sheet says {key}={meta[key]!r} but the file name says {expected!r}"
+                    f"the meta sheet says {key}={meta[key]!r} but the file name says {expected!r}"
                 )
         return named["form"], named["unit_code"], named["period"]
     if all(meta.get(key) for key in ("form", "unit_code", "period")):
         return meta["form"], meta["unit_code"], meta["period"]
-    return _identity_from_name(path)  # raises with the naming rule
+    raise FileRejected(
+        "无法识别表单、单位和期间:文件名应为 <表单>__<单位代码>__<期间>.xlsx|csv,或使用系统模板 / "
+        "cannot tell form, unit and period: name the file <form>__<unit code>__<period>.xlsx|csv "
+        "or use the template"
+    )
 
 
-def parse_submission(path: Path, catalog: Catalog) -> ParsedFile:
+def _header_names(form: Form) -> dict[str, str]:
+    """What a header cell may say for each field: its code, its label, its label with unit."""
+    names = {}
+    for f in form.fields:
+        for name in (f.code, f.label_zh, f.header_label):
+            names[name] = f.code
+    return names
+
+
+def _find_header(form: Form, rows: list[list[object]]) -> int:
+    """Index of the header row: the first row most of whose cells name fields."""
+    names = _header_names(form)
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        cells = [cell_text(c) for c in row if cell_text(c)]
+        if cells and sum(c in names for c in cells) >= max(2, len(cells) // 2):
+            return index
+    raise FileRejected(
+        f"前{HEADER_SEARCH_ROWS}行中找不到表头行(字段代码或中文列名) / no header row of field "
+        f"codes or Chinese column names in the first {HEADER_SEARCH_ROWS} rows"
+    )
+
+
+def parse_submission(path: Path, catalog: Catalog, data: bytes | None = None) -> ParsedFile:
     """Read one submission file into raw rows keyed by field code."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        sheet, table, meta = _read_csv(path.read_bytes())
-    elif suffix == ".xlsx":
-        sheet, table, meta = _read_xlsx(path)
-    else:
-        raise FileRejected(f"不支持的文件类型“{suffix}” / unsupported file type {suffix!r}: xlsx or csv")
-    form_code, unit_code, period = _identity(path, meta)
+    data = path.read_bytes() if data is None else data
+    table = read_table(path.name, data)
+    form_code, unit_code, period = _identity(path.name, table.meta)
     if form_code not in catalog.forms:
-        raise FileRejected(f"未知表单“{form_code}” / unknown form {form_code!r}")
+        raise FileRejected(
+            f"未知表单“{form_code}”(可用:{'、'.join(catalog.forms)}) / unknown form "
+            f"{form_code!r} (forms: {', '.join(catalog.forms)})"
+        )
+    if not PERIOD.match(period):
+        raise FileRejected(f"期间“{period}”格式错误,应如2014或2021Q3 / period {period!r} is not like 2014 or 2021Q3")
     form = catalog.forms[form_code]
-    if not table or not any(_cell_text(c) for c in table[0]):
-        raise FileRejected("文件为空或缺少表头行 / the file is empty or has no header row")
-    header = [_cell_text(c) for c in table[0]]
-    known = set(form.field_codes)
-    unknown = [h for h in header if h and h not in known]
+    if not any(cell_text(c) for row in table.rows for c in row):
+        raise FileRejected("数据表为空 / the data sheet is empty")
+    header_index = _find_header(form, table.rows)
+    names = _header_names(form)
+    header = [cell_text(c) for c in table.rows[header_index]]
+    unknown = [h for h in header if h and h not in names]
     if unknown:
-        raise FileRejected(f"未知列 / unknown columns: {', '.join(unknown)}")
-    missing = [f.code for f in form.fields if f.code not in header]
+        raise FileRejected(f"未知列:{'、'.join(unknown)} / unknown columns: {', '.join(unknown)}")
+    mapped = [names.get(h) for h in header]
+    repeated = sorted({c for c in mapped if c and mapped.count(c) > 1})
+    if repeated:
+        raise FileRejected(f"重复的列:{'、'.join(repeated)} / columns given twice: {', '.join(repeated)}")
+    missing = [f.code for f in form.fields if f.required and f.code not in mapped]
     if missing:
-        raise FileRejected(f"缺少列 / missing columns: {', '.join(missing)}")
-    positions = {code: header.index(code) for code in form.field_codes}
+        raise FileRejected(f"缺少必填列:{'、'.join(missing)} / missing required columns: {', '.join(missing)}")
+    positions = {code: i for i, code in enumerate(mapped) if code}
+    label_cells = {f.label_zh for f in form.fields} | {f.header_label for f in form.fields}
     rows: list[tuple[int, dict[str, object]]] = []
-    first_label = form.fields[0].label_zh
-    for index, values in enumerate(table[1:], start=2):
-        cells = {code: (values[i] if i < len(values) else None) for code, i in positions.items()}
-        if not any(_cell_text(v) for v in cells.values()):
+    for index in range(header_index + 1, len(table.rows)):
+        values = table.rows[index]
+        cells = {
+            f.code: (values[positions[f.code]] if f.code in positions and positions[f.code] < len(values)
+                     else None)
+            for f in form.fields
+        }
+        texts = [cell_text(v) for v in cells.values()]
+        if not any(texts):
             continue
-        if index == 2 and _cell_text(cells[form.fields[0].code]).startswith(first_label):
-            continue  # the template's row of Chinese labels
-        rows.append((index, cells))
-    return ParsedFile(form, unit_code, period, sheet, rows)
+        if index == header_index + 1 and sum(t in label_cells for t in texts if t) >= 2:
+            continue  # the template's row of Chinese labels under the codes
+        rows.append((index + 1, cells))
+    if not rows:
+        raise FileRejected("表头下没有数据行 / no data rows under the header")
+    notes = _formula_notes(form, table, positions)
+    return ParsedFile(form, unit_code, period, table.sheet, rows, notes)
+
+
+def _formula_notes(form: Form, table: RawTable, positions: dict[str, int]) -> list[CellNote]:
+    by_column = {i + 1: code for code, i in positions.items()}
+    notes = []
+    for cell in table.formulas:
+        code = by_column.get(cell.column)
+        if code is None:
+            continue
+        if cell.has_cached_value:
+            notes.append(CellNote(
+                cell.row, code, f"{form.code}.{code}.formula",
+                "单元格含公式,已采用其保存的计算结果,请改填数值", "the cell holds a formula: "
+                "its saved result was used; type the value instead",
+            ))
+        else:
+            notes.append(CellNote(
+                cell.row, code, f"{form.code}.{code}.formula",
+                "单元格含公式但没有保存计算结果,请在Excel中打开并保存,或改填数值",
+                "the cell holds a formula with no saved result: open and save the file in Excel, "
+                "or type the value",
+            ))
+    return notes
 
 
 @dataclass
@@ -177,13 +197,14 @@ class IngestResult:
     superseded: int = 0
     rows_staged: int = 0
     cell_errors: int = 0
+    unreadable: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
 
 
 def _archive(settings: Settings, data: bytes, digest: str, name: str, period: str | None) -> Path:
-    folder = settings.archive_dir / (period or "registers")
+    folder = settings.archive_dir / (period or "unknown-period")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{digest[:16]}__{name}"
     if not target.exists():
@@ -196,19 +217,15 @@ def _record(conn: sa.Connection, **values: object) -> int:
 
 
 def _landing_files(settings: Settings, period: str) -> tuple[list[Path], list[Path]]:
+    """Registers, and the submissions to look at: every file in the landing root (each
+    names its own period) and the files in the period's folder."""
     landing = settings.landing_dir
     registers = sorted(landing.glob("register__*.csv")) + sorted(landing.glob("registers/register__*.csv"))
     folders = [landing, landing / period] if period else [landing]
-    candidates = sorted(p for folder in folders for p in folder.glob("*.*") if p.is_file())
-    submissions = []
-    for path in candidates:
-        if path.name.startswith("register__") or path.name.startswith("."):
-            continue
-        stem = path.name.rsplit(".", 1)[0]
-        match = SUBMISSION_NAME.match(stem)
-        if path.parent == landing and not (match and match["period"] == period):
-            continue  # a loose file in the landing root belongs to the period it names
-        submissions.append(path)
+    submissions = sorted(
+        p for folder in folders for p in folder.glob("*")
+        if p.is_file() and not p.name.startswith((".", "register__"))
+    )
     return registers, submissions
 
 
@@ -222,7 +239,7 @@ def _load_registers(engine: Engine, settings: Settings, paths: list[Path], resul
             ).first():
                 result.already_recorded += 1
                 continue
-        archived = _archive(settings, data, digest, path.name, None)
+        archived = _archive(settings, data, digest, path.name, "registers")
         status, reason, rows = "accepted", None, None
         try:
             rows = hierarchy.load_register(engine, path)
@@ -265,9 +282,9 @@ def _stage(conn: sa.Connection, parsed: ParsedFile, submission_id: int, file_nam
                 where_zh, where_en = cell_location(file_name, parsed.sheet, row_number, f.code, f.label_zh)
                 issues.append({
                     "submission_id": submission_id, "period": parsed.period, "form_code": form.code,
-                    "unit_code": _cell_text(cells.get("unit_code")) or None, "sheet": parsed.sheet or None,
+                    "unit_code": cell_text(cells.get("unit_code")) or None, "sheet": parsed.sheet or None,
                     "row_number": row_number, "field": f.code,
-                    "value": None if raw is None else _cell_text(raw),
+                    "value": None if raw is None else cell_text(raw),
                     "rule": f"{form.code}.{f.code}.{exc.error.rule}", "stage": "intake",
                     "severity": "error",
                     "message_zh": f"{where_zh}:{exc.error.message_zh}",
@@ -275,11 +292,24 @@ def _stage(conn: sa.Connection, parsed: ParsedFile, submission_id: int, file_nam
                     "state": "open", "created_at": now,
                 })
         staged.append(record)
+    labels = {f.code: f.label_zh for f in form.fields}
+    unit_by_row = {row_number: cell_text(cells.get("unit_code")) or None for row_number, cells in parsed.rows}
+    for note in parsed.notes:
+        where_zh, where_en = cell_location(file_name, parsed.sheet, note.row_number, note.field,
+                                           labels[note.field])
+        issues.append({
+            "submission_id": submission_id, "period": parsed.period, "form_code": form.code,
+            "unit_code": unit_by_row.get(note.row_number), "sheet": parsed.sheet or None,
+            "row_number": note.row_number, "field": note.field, "value": None,
+            "rule": note.rule, "stage": "intake", "severity": "warning",
+            "message_zh": f"{where_zh}:{note.message_zh}", "message_en": f"{where_en}: {note.message_en}",
+            "state": "open", "created_at": now,
+        })
     if staged:
         conn.execute(wh.staging_tables[form.code].insert(), staged)
     if issues:
         conn.execute(wh.validation_issue.insert(), issues)
-    return len(staged), len(issues)
+    return len(staged), sum(1 for i in issues if i["severity"] == "error")
 
 
 def load_landing_registers(engine: Engine, settings: Settings) -> IngestResult:
@@ -308,66 +338,122 @@ def ingest(
     result.files_seen = len(registers) + len(submissions)
     _load_registers(engine, settings, registers, result)
     for path in submissions:
-        data = path.read_bytes()
-        digest = sha256_of(data)
-        with engine.connect() as conn:
-            if conn.execute(
-                sa.select(wh.submission.c.submission_id).where(wh.submission.c.file_sha256 == digest)
-            ).first():
-                result.already_recorded += 1
-                continue
-        archived = _archive(settings, data, digest, path.name, period)
-        now = datetime.now(UTC)
-        try:
-            parsed = parse_submission(path, catalog)
-            if parsed.period != period:
-                raise FileRejected(
-                    f"文件属于期间{parsed.period},不属于{period} / the file is for period "
-                    f"{parsed.period}, not {period}"
-                )
-        except FileRejected as exc:
-            with engine.begin() as conn:
-                form_code, unit_code, file_period = _identity_or_none(path)
-                form_code = form_code if form_code in catalog.forms else None
-                _record(conn, form_code=form_code, unit_code=unit_code, period=file_period or period,
-                        file_name=path.name, file_sha256=digest, file_size=len(data),
-                        received_at=now, status="rejected", reason=str(exc),
-                        archive_path=str(archived))
-            result.rejected += 1
-            log.warning("rejected %s: %s", path.name, exc)
-            continue
-        with engine.begin() as conn:
-            submission_id = _record(
-                conn, form_code=parsed.form.code, unit_code=parsed.unit_code, period=parsed.period,
-                file_name=path.name, file_sha256=digest, file_size=len(data), received_at=now,
-                row_count=len(parsed.rows), status="accepted", archive_path=str(archived),
-            )
-            rows, errors = _stage(conn, parsed, submission_id, path.name, now)
-            s = wh.submission.c
-            older = conn.execute(
-                wh.submission.update()
-                .where(s.form_code == parsed.form.code, s.unit_code == parsed.unit_code,
-                       s.period == parsed.period, s.status == "accepted",
-                       s.submission_id != submission_id)
-                .values(status="superseded", superseded_by=submission_id)
-            ).rowcount
-        result.accepted += 1
-        result.superseded += older
-        result.rows_staged += rows
-        result.cell_errors += errors
+        # a file in the period's folder must be for that period; one in the root names its own
+        in_folder = path.parent.name == period and path.parent.parent == settings.landing_dir
+        _ingest_file(engine, settings, catalog, path, period if in_folder else None, result)
     log.info("ingest %s: %s", period, result.as_dict())
     return result
 
 
-def _identity_or_none(path: Path) -> tuple[str | None, str | None, str | None]:
+def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Path,
+                 folder_period: str | None, result: IngestResult) -> None:
+    """Record, archive and stage one file; whatever is wrong with it, it ends up recorded."""
     try:
-        return _identity_from_name(path)
-    except FileRejected:
-        return None, None, None
+        data = path.read_bytes()
+    except OSError as exc:
+        # nothing to archive: the file vanished or is unreadable; it will be seen next run
+        log.error("cannot read %s: %s", path, exc)
+        result.unreadable += 1
+        return
+    digest = sha256_of(data)
+    with engine.connect() as conn:
+        if conn.execute(
+            sa.select(wh.submission.c.submission_id).where(wh.submission.c.file_sha256 == digest)
+        ).first():
+            result.already_recorded += 1
+            return
+    match = SUBMISSION_NAME.match(path.name.rsplit(".", 1)[0])
+    archived = _archive(settings, data, digest, path.name,
+                        folder_period or (match["period"] if match else None))
+    now = datetime.now(UTC)
+    try:
+        parsed = parse_submission(path, catalog, data)
+        _check_period(settings, parsed.period, folder_period)
+        _check_submitter(engine, parsed.form, parsed.unit_code, parsed.period)
+    except Exception as exc:  # every failure becomes a rejection with its reason
+        if isinstance(exc, FileRejected):
+            reason = str(exc)
+        else:
+            log.exception("unexpected error reading %s", path.name)
+            reason = (f"文件无法处理(内部错误) / the file could not be processed: "
+                      f"{type(exc).__name__}: {exc}")
+        with engine.begin() as conn:
+            _record(
+                conn,
+                form_code=match["form"] if match and match["form"] in catalog.forms else None,
+                unit_code=match["unit"] if match else None,
+                period=match["period"] if match else folder_period,
+                file_name=path.name, file_sha256=digest, file_size=len(data), received_at=now,
+                status="rejected", reason=reason, archive_path=str(archived),
+            )
+        result.rejected += 1
+        log.warning("rejected %s: %s", path.name, reason)
+        return
+    with engine.begin() as conn:
+        submission_id = _record(
+            conn, form_code=parsed.form.code, unit_code=parsed.unit_code, period=parsed.period,
+            file_name=path.name, file_sha256=digest, file_size=len(data), received_at=now,
+            row_count=len(parsed.rows), status="accepted", archive_path=str(archived),
+        )
+        rows, errors = _stage(conn, parsed, submission_id, path.name, now)
+        s = wh.submission.c
+        older = conn.execute(
+            wh.submission.update()
+            .where(s.form_code == parsed.form.code, s.unit_code == parsed.unit_code,
+                   s.period == parsed.period, s.status == "accepted",
+                   s.submission_id != submission_id)
+            .values(status="superseded", superseded_by=submission_id)
+        ).rowcount
+    result.accepted += 1
+    result.superseded += older
+    result.rows_staged += rows
+    result.cell_errors += errors
+
+
+def _check_period(settings: Settings, period: str, folder_period: str | None) -> None:
+    if folder_period is not None and period != folder_period:
+        raise FileRejected(
+            f"文件属于期间{period},却放在{folder_period}目录中 / the file is for period "
+            f"{period} but lies in the folder of {folder_period}"
+        )
+    year = int(period[:4])
+    last = datetime.now(UTC).year
+    if not settings.first_year <= year <= last:
+        raise FileRejected(
+            f"期间{period}未开放填报(开放:{settings.first_year}–{last}) / period {period} is not "
+            f"open for returns (open: {settings.first_year}-{last})"
+        )
+
+
+def _check_submitter(engine: Engine, form: Form, unit_code: str, period: str) -> None:
+    division = hierarchy.official_by_code().get(unit_code)
+    if division is not None:
+        level_name = division.level_name
+    else:
+        r = wh.unit_register.c
+        year = int(period[:4])
+        with engine.connect() as conn:
+            village = conn.execute(
+                sa.select(r.unit_code).where(
+                    r.unit_code == unit_code, r.valid_from <= year,
+                    sa.or_(r.valid_to.is_(None), r.valid_to >= year),
+                )
+            ).first()
+        if village is None:
+            raise FileRejected(
+                f"报送单位{unit_code}不是有效的行政区划或在册村 / the submitting unit {unit_code} "
+                "is neither an official unit nor a registered village in the period"
+            )
+        level_name = "village"
+    if level_name not in form.submitted_by:
+        allowed = ", ".join(form.submitted_by)
+        raise FileRejected(
+            f"{level_name}级单位{unit_code}不能报送“{form.name_zh}”(报送单位:{allowed}) / a "
+            f"{level_name} ({unit_code}) may not submit {form.code} (submitted by: {allowed})"
+        )
 
 
 def archive_is_intact(path: Path, digest: str) -> bool:
     return path.exists() and sha256_of(path.read_bytes()) == digest
 
 
-__all__ = ["FileRejected", "IngestResult", "ingest", "parse_submission", "archive_is_intact"]

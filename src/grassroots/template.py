@@ -91,7 +91,7 @@ def write_template(
     codes = [f.code for f in fields]
 
     data.append(codes)
-    data.append([_header_label(f) for f in fields])
+    data.append([f.header_label for f in fields])
     for cell in data[1]:
         cell.font, cell.fill, cell.border, cell.alignment = (
             _CODE_FONT,
@@ -147,14 +147,6 @@ def _save(workbook: Workbook, out: Path) -> None:
         archive.close()
         out.unlink(missing_ok=True)
         raise
-
-
-def _header_label(field: Any) -> str:
-    # The unit is already part of some labels ("办公经费(万元)"); don't repeat it.
-    unit = field.unit
-    if unit and f"({unit})" not in field.label_zh and f"（{unit}）" not in field.label_zh:
-        return f"{field.label_zh}({unit})"
-    return field.label_zh
 
 
 def _append_rows(
@@ -346,7 +338,7 @@ def _display_width(text: str) -> int:
 def _set_widths(sheet: Any, form: Form, units: Iterable[tuple[str, str]]) -> None:
     name_width = max((_display_width(name) for _, name in units), default=8)
     for i, field in enumerate(form.fields, start=1):
-        width = max(_display_width(field.code), min(_display_width(_header_label(field)), 24))
+        width = max(_display_width(field.code), min(_display_width(field.header_label), 24))
         if field.type == "unit_code":
             width = max(width, 14)
         elif field.code == "unit_name":
