@@ -50,3 +50,14 @@ def test_bad_cells_get_an_error_naming_the_rule(field: str, raw: object, rule: s
         clean_cell(FORM.field(field), raw)
     assert caught.value.error.rule == rule
     assert caught.value.error.message_zh and caught.value.error.message_en
+
+
+@pytest.mark.parametrize(
+    ("raw", "rule"),
+    [("x多万元", "placeholder"), ("xx余", "placeholder"), ("800余万元", "approximate"),
+     ("约15", "approximate"), ("15左右", "approximate"), ("3900多", "approximate")],
+)
+def test_hedged_figures_from_reports_are_not_taken_as_exact(raw: str, rule: str) -> None:
+    with pytest.raises(CleanError) as caught:
+        clean_cell(load_catalog().forms["county_annual"].field("special_funds"), raw)
+    assert caught.value.error.rule == rule

@@ -45,6 +45,20 @@ UNIT_SUFFIXES: dict[str, tuple[tuple[str, Decimal], ...]] = {
 }
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+# "800余", "x多", "约15", "近20", "15左右": hedged figures a report may print
+_HEDGE_PREFIXES = ("大约", "将近", "约", "近")
+_HEDGE_SUFFIXES = ("左右", "以上", "多", "余")
+
+
+def _unhedged(compact: str) -> str | None:
+    """The figure inside a hedged one ("800余" -> "800"), or None if not hedged."""
+    for prefix in _HEDGE_PREFIXES:
+        if compact.startswith(prefix) and len(compact) > len(prefix):
+            return compact[len(prefix):]
+    for suffix in _HEDGE_SUFFIXES:
+        if compact.endswith(suffix) and len(compact) > len(suffix):
+            return compact[: -len(suffix)]
+    return None
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,19 @@ def _parse_number(field: Field, raw: object, text: str) -> float:
             break
     if _GROUPED.match(compact):
         compact = compact.replace(",", "")
+    core = _unhedged(compact)
+    if core is not None:
+        if core.lower().strip("x") == "" or core.lower() in PLACEHOLDERS:
+            raise _fail(
+                "placeholder",
+                f"占位符“{text}”不是有效值,请填写实际数值",
+                f"placeholder {text!r} is not a value: fill in the real figure",
+            )
+        raise _fail(
+            "approximate",
+            f"“{text}”是约数,请填写确切数值",
+            f"{text!r} is an approximation: fill in the exact figure",
+        )
     if not _NUMBER.match(compact):
         unit = f"(单位:{field.unit})" if field.unit else ""
         raise _fail(

@@ -117,6 +117,47 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_intake_status(args: argparse.Namespace) -> int:
+    from grassroots import intake, pipeline
+
+    settings, engine = pipeline.open_warehouse(_settings(args))
+    status = intake.intake_status(engine, args.period, county_code=args.county)
+    if args.json:
+        _print(status.as_dict())
+        return 0
+    forms = ("village_annual", "township_annual", "county_annual")
+    print(f"Intake, period {args.period}: units expected (from the registers) / in accepted "
+          "files / passing the checks, and files by status")
+    print(f"  {'county':<13} {'name':<12} {'villages':>19} {'townships':>13} {'county form':>12}"
+          f"  files: received accepted rejected superseded")
+    totals = dict.fromkeys(forms, (0, 0, 0))
+    for c in status.counties:
+        cells = []
+        for form in forms:
+            expected, reported, accepted = c.coverage.get(form, (0, 0, 0))
+            totals[form] = tuple(a + b for a, b in zip(totals[form], (expected, reported, accepted),
+                                                      strict=True))
+            cells.append(f"{expected:,}/{reported:,}/{accepted:,}")
+        received = sum(c.files.values())
+        print(f"  {c.county_code:<13} {c.name:<12} {cells[0]:>19} {cells[1]:>13} {cells[2]:>12}"
+              f"  {received:>14} {c.files.get('accepted', 0):>8} {c.files.get('rejected', 0):>8}"
+              f" {c.files.get('superseded', 0):>10}")
+    cells = ["/".join(f"{n:,}" for n in totals[form]) for form in forms]
+    print(f"  {'all':<13} {'':<12} {cells[0]:>19} {cells[1]:>13} {cells[2]:>12}")
+    by_form: dict[str, int] = {}
+    for form, _, _ in status.missing:
+        by_form[form] = by_form.get(form, 0) + 1
+    print("Not yet submitted: " + (", ".join(f"{n:,} units of {f}" for f, n in by_form.items())
+                                   or "every expected unit has submitted"))
+    if args.missing:
+        for form, county, unit in status.missing:
+            print(f"  {form:<16} {county}  {unit}")
+    print(f"Rejected files: {len(status.rejected)}")
+    for r in status.rejected:
+        print(f"  #{r['submission_id']} {r['file_name']} ({r['unit_code'] or 'unit unknown'}): {r['reason']}")
+    return 0
+
+
 def cmd_register(args: argparse.Namespace) -> int:
     from grassroots import hierarchy, pipeline
 
@@ -162,6 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("files", nargs="+")
     load.set_defaults(func=cmd_register)
 
+    intake = sub.add_parser("intake", help="the steward's view of intake")
+    intake_sub = intake.add_subparsers(dest="intake_command", required=True)
+    status = with_warehouse(intake_sub.add_parser(
+        "status", help="per county: expected vs received vs accepted, and rejected files"))
+    status.add_argument("--period", required=True)
+    status.add_argument("--county", help="one county's 12-digit code")
+    status.add_argument("--missing", action="store_true", help="list every unit not yet submitted")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=cmd_intake_status)
+
     for name, text in [
         ("ingest", "record, archive and stage the period's landing files (or FILES)"),
         ("validate", "run the expectation suites on the period's staged rows"),
@@ -190,7 +241,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        # the reader (head, less) went away: not an error of ours
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -457,3 +457,77 @@ def archive_is_intact(path: Path, digest: str) -> bool:
     return path.exists() and sha256_of(path.read_bytes()) == digest
 
 
+
+
+# --- the steward's view of intake ------------------------------------------------------
+
+
+@dataclass
+class CountyIntake:
+    county_code: str
+    name: str
+    coverage: dict[str, tuple[int, int, int]]  # form -> (expected, reported, accepted) units
+    files: dict[str, int]  # status -> number of files
+
+
+@dataclass
+class IntakeStatus:
+    period: str
+    counties: list[CountyIntake]
+    rejected: list[dict[str, object]]  # every rejected file of the period, with its reason
+    missing: list[tuple[str, str, str]]  # (form, county, unit) expected but not reported
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "period": self.period,
+            "counties": [c.__dict__ for c in self.counties],
+            "rejected": self.rejected,
+            "missing": [{"form": f, "county_code": c, "unit_code": u} for f, c, u in self.missing],
+        }
+
+
+def intake_status(engine: Engine, period: str, county_code: str | None = None,
+                  catalog: Catalog | None = None) -> IntakeStatus:
+    """Per county: units expected by the register vs reported vs accepted, files by status,
+    the rejected files with their reasons, and the units that have not submitted."""
+    catalog = catalog or load_catalog()
+    params = {"period": period, "county_code": county_code}
+    coverage: dict[str, dict[str, tuple[int, int, int]]] = {}
+    missing: list[tuple[str, str, str]] = []
+    with engine.connect() as conn:
+        for form in catalog.forms.values():
+            context = {"table": form.staging_table, "row_level": form.row_level_number}
+            for row in conn.execute(sa.text(wh.render_sql("intake/coverage_by_county.sql", **context)),
+                                    params):
+                coverage.setdefault(row.county_code, {})[form.code] = (
+                    row.expected_units, row.reported_units, int(row.accepted_units))
+            missing += [
+                (form.code, row.county_code, row.unit_code)
+                for row in conn.execute(sa.text(wh.render_sql("intake/missing_units.sql", **context)),
+                                        params)
+            ]
+        files: dict[str, dict[str, int]] = {}
+        for row in conn.execute(sa.text(wh.render_sql("intake/files_by_county.sql")), params):
+            files.setdefault(row.county_code, {})[row.status] = row.files
+        s = wh.submission.c
+        rejected = [
+            dict(r._mapping)
+            for r in conn.execute(
+                sa.select(s.submission_id, s.file_name, s.form_code, s.unit_code, s.received_at,
+                          s.reason, s.archive_path)
+                .where(s.status == "rejected",
+                       sa.or_(s.period == period, s.period.is_(None)))
+                .order_by(s.submission_id)
+            )
+        ]
+    names = {code: d.name for code, d in hierarchy.official_by_code().items()}
+    counties = [
+        CountyIntake(code, names.get(code, ""), coverage[code], files.get(code, {}))
+        for code in sorted(coverage)
+        if county_code is None or code == county_code
+    ]
+    if county_code is not None:
+        # a unit's code starts with its county's six digits; files naming no unit stay listed
+        rejected = [r for r in rejected
+                    if r["unit_code"] is None or r["unit_code"][:6] == county_code[:6]]
+    return IntakeStatus(period, counties, rejected, missing)

@@ -1,0 +1,27 @@
+-- One row per unit the register expects in one form that no accepted file of the period
+-- reports: who has not submitted. Jinja fills in the form's table and row level.
+with expected as (
+    select c.ancestor_code as county_code, c.descendant_code as unit_code
+    from unit_closure c
+    where c.period = :period
+      and c.ancestor_level = 3
+      and c.descendant_level = {{ row_level }}
+      and c.ancestor_code = coalesce(:county_code, c.ancestor_code)
+),
+
+reported as (
+    select distinct r.unit_code
+    from {{ table }} r
+    join submission s on s.submission_id = r.submission_id
+    where s.period = :period
+      and s.status = 'accepted'
+),
+
+final as (
+    select e.county_code, e.unit_code
+    from expected e
+    left join reported r on r.unit_code = e.unit_code
+    where r.unit_code is null
+)
+
+select * from final order by county_code, unit_code
