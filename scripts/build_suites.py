@@ -409,7 +409,95 @@ def village_rules(form: Form) -> list[dict[str, Any]]:
             severity=WARNING,
             when=all_of(*_range_guard(f("income_operating"))),
         ),
+        # W: below the year's minimum standards (context columns from include/catalog/
+        # standards.yaml, NaN where no standard applies)
+        expectation(
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            {
+                "column_A": "office_funding",
+                "column_B": "office_funding_minimum",
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            rule="village_annual.office_funding.minimum_standard",
+            field="office_funding",
+            zh="办公经费低于当年最低保障标准",
+            en="office_funding is below the year's minimum standard",
+            severity=WARNING,
+            when=all_of(*_range_guard(f("office_funding"))),
+        ),
+        expectation(
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            {
+                "column_A": "activity_funding",
+                "column_B": "activity_funding_minimum",
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            rule="village_annual.activity_funding.per_member_standard",
+            field="activity_funding",
+            zh="党组织活动经费低于每名党员每年300元",
+            en="activity_funding is below 300 yuan per Party member",
+            severity=WARNING,
+            when=all_of(*_range_guard(f("activity_funding")), *_range_guard(f("party_members"))),
+        ),
+        # W: more than 5x or under 1/5 of last year's (NaN ratio: nothing to compare with)
+        expectation(
+            "expect_column_values_to_be_between",
+            {"column": "income_operating_change_ratio", "min_value": 0.2, "max_value": 5},
+            rule="village_annual.income_operating.year_on_year",
+            field="income_operating",
+            zh="集体经济经营性收入是上年的5倍以上或不足五分之一,请核实",
+            en="income_operating is more than 5 times or less than a fifth of last year's: check it",
+            severity=WARNING,
+            when=all_of(not_null("income_operating_change_ratio")),
+        ),
     ]
+
+
+def reconciliation_suite(form: Form) -> dict[str, Any]:
+    """A township's or county's own totals against what the level below submitted.
+
+    The frame (grassroots.validation) holds each reconciliation field as reported, the
+    same count from the villages' returns as ``<field>_counted``, and for shares the
+    absolute difference from the share of its own counts as ``<field>_difference``.
+    """
+    expectations = []
+    for field in form.fields:
+        if not field.reconciliation:
+            continue
+        if field.unit == "%":
+            expectations.append(expectation(
+                "expect_column_values_to_be_between",
+                {"column": f"{field.code}_difference", "max_value": 0.05},
+                rule=f"{form.code}.{field.code}.reconciles",
+                field=field.code,
+                zh=f"报告的{field.label_zh}与其自身计数算得的比例不一致(超出四舍五入误差)",
+                en=f"the reported {field.code} differs from the share of its own counts "
+                "by more than rounding",
+                severity=WARNING,
+                when=all_of(not_null(f"{field.code}_difference")),
+            ))
+        else:
+            expectations.append(expectation(
+                "expect_column_pair_values_to_be_equal",
+                {"column_A": field.code, "column_B": f"{field.code}_counted",
+                 "ignore_row_if": "either_value_is_missing"},
+                rule=f"{form.code}.{field.code}.reconciles",
+                field=field.code,
+                zh=f"报告的{field.label_zh}与下级村级报表合计不一致",
+                en=f"the reported {field.code} differs from the sum of the villages' returns",
+            ))
+    return {
+        "name": f"{form.code}_reconciliation",
+        "meta": {
+            "form": form.code,
+            "generated_by": "scripts/build_suites.py",
+            "notes": "Cross-level reconciliation, generated from the reconciliation fields of "
+            f"include/catalog/forms/{form.code}.yaml.",
+        },
+        "expectations": expectations,
+    }
 
 
 CROSS_FIELD_RULES = {"village_annual": village_rules}
@@ -446,9 +534,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=EXPECTATIONS_DIR)
     args = parser.parse_args(argv)
     stale = []
-    for form in load_catalog().forms.values():
-        path = args.out / f"{form.code}.json"
-        text = render(build_suite(form))
+    suites = [build_suite(form) for form in load_catalog().forms.values()]
+    suites += [
+        reconciliation_suite(form) for form in load_catalog().forms.values()
+        if any(f.reconciliation for f in form.fields)
+    ]
+    for suite in suites:
+        path = args.out / f"{suite['name']}.json"
+        text = render(suite)
         if args.check:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(path)

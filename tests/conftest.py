@@ -67,3 +67,10 @@ def postgres_url(new_postgres_url: Callable[[], str]) -> str:
     """A fresh PostgreSQL database for this test session, as a SQLAlchemy URL:
     ``postgresql+psycopg://postgres@127.0.0.1:5432/<unique name>``."""
     return new_postgres_url()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # (tests/test_review_page.py) also to be declared in pyproject.toml's markers
+    config.addinivalue_line(
+        "markers", "browser: drives Debian's Chromium against a local Airflow API server (slow)"
+    )

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from grassroots.catalog import Form, load_catalog
-from grassroots.checks import RowIssue, SuiteError, load_suite, run_suite
+from grassroots.checks import FORM_CONTEXT_COLUMNS, RowIssue, SuiteError, load_suite, run_suite
 from grassroots.config import EXPECTATIONS_DIR, PROJECT_ROOT
 
 CATALOG = load_catalog()
@@ -40,6 +40,8 @@ def make_frame(form: Form, rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame["unit_in_register"] = frame["unit_in_register"].astype("Int64")
     frame["unit_in_submitter_subtree"] = frame["unit_in_submitter_subtree"].astype("Int64")
     frame["register_name"] = frame["register_name"].astype("str")
+    for column in FORM_CONTEXT_COLUMNS.get(form.code, ()):
+        frame[column] = frame[column].astype("float64")
     return frame
 
 
@@ -83,6 +85,10 @@ def village_row(row_id: int = 1, **overrides: Any) -> dict[str, Any]:
         "income_operating": 20.0,
         "income_net": 10.0,
         "collective_assets": 120.0,
+        # context: no standard set, 300 yuan per member, no return last year
+        "office_funding_minimum": float("nan"),
+        "activity_funding_minimum": 30 * 0.03,
+        "income_operating_change_ratio": float("nan"),
     }
     return row | overrides
 
@@ -287,6 +293,26 @@ WARNING_CASES = [
     ("venue_area.standard_farming_mixed", (converted_row, dict(venue_area=150.0)), "venue_area"),
     ("venue_area.standard_pastoral", (target_row, dict(venue_area=149.0)), "venue_area"),
     ("income_net.at_most_operating", (village_row, dict(income_net=20.5)), "income_net"),
+    (
+        "office_funding.minimum_standard",
+        (village_row, dict(office_funding=4.9, office_funding_minimum=5.0)),
+        "office_funding",
+    ),
+    (
+        "activity_funding.per_member_standard",
+        (village_row, dict(activity_funding=0.8, activity_funding_minimum=0.9)),
+        "activity_funding",
+    ),
+    (
+        "income_operating.year_on_year",
+        (village_row, dict(income_operating_change_ratio=5.5)),
+        "income_operating",
+    ),
+    (
+        "income_operating.year_on_year",
+        (village_row, dict(income_operating_change_ratio=0.19)),
+        "income_operating",
+    ),
 ]
 
 
@@ -533,6 +559,7 @@ def test_suite_rules_are_well_formed(form_code: str) -> None:
         "unit_in_register",
         "unit_in_submitter_subtree",
         "register_name",
+        *FORM_CONTEXT_COLUMNS.get(form_code, ()),
     }
     expectations = _suite_json(form_code)["expectations"]
 

@@ -39,6 +39,13 @@ if TYPE_CHECKING:
     from great_expectations.core.batch_definition import BatchDefinition
 
 CONTEXT_COLUMNS = ("unit_in_register", "unit_in_submitter_subtree", "register_name")
+# Per form, what its warnings compare with (float64, NaN where nothing applies): the
+# year's standards and last year's value, computed by grassroots.validation.
+FORM_CONTEXT_COLUMNS = {
+    "village_annual": (
+        "office_funding_minimum", "activity_funding_minimum", "income_operating_change_ratio",
+    ),
+}
 SEVERITY = {"critical": "error", "warning": "warning"}  # GX severity -> issue severity
 META_KEYS = ("rule", "field", "message_zh", "message_en")
 
@@ -124,7 +131,13 @@ def run_suite(form: Form, frame: pd.DataFrame) -> list[RowIssue]:
     mistake) and :class:`SuiteError` when an expectation cannot be evaluated.
     """
     _check_frame(form, frame)
-    suite = _suite(form.code)
+    return run_rules(form.code, frame)
+
+
+def run_rules(suite_name: str, frame: pd.DataFrame) -> list[RowIssue]:
+    """Run the suite ``include/expectations/<suite_name>.json`` over ``frame`` (which has a
+    unique ``row_id`` column); one issue per failing row per rule."""
+    suite = _suite(suite_name)
     if frame.index.names != [None]:
         # a named index would make GX report index values instead of our row_id column
         frame = frame.reset_index(drop=True)
@@ -140,7 +153,7 @@ def run_suite(form: Form, frame: pd.DataFrame) -> list[RowIssue]:
         error = _raised_exception(outcome.exception_info)
         if error is not None:
             raise SuiteError(
-                f"{form.code}: rule {meta.get('rule')} could not be evaluated: {error}"
+                f"{suite_name}: rule {meta.get('rule')} could not be evaluated: {error}"
             )
         if outcome.success:
             continue
@@ -235,7 +248,10 @@ def _check_frame(form: Form, frame: pd.DataFrame) -> None:
     A wrongly typed column does not always make GX fail loudly (a null context value
     passes an in-set rule), so the frame contract is checked here.
     """
-    expected = ["row_id", "submission_id", *form.field_codes, *CONTEXT_COLUMNS]
+    expected = [
+        "row_id", "submission_id", *form.field_codes, *CONTEXT_COLUMNS,
+        *FORM_CONTEXT_COLUMNS.get(form.code, ()),
+    ]
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         raise ValueError(f"{form.code} frame lacks columns: {', '.join(missing)}")

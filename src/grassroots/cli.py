@@ -158,6 +158,40 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    import getpass
+
+    from grassroots import pipeline, review
+
+    settings, engine = pipeline.open_warehouse(_settings(args))
+    try:
+        if args.review_command == "list":
+            rows, total = review.list_issues(
+                engine, period=args.period, county_code=args.county, severity=args.severity,
+                state=None if args.state == "any" else args.state, form_code=args.form,
+                limit=args.limit,
+            )
+            print(f"{total:,} issues ({len(rows):,} shown)")
+            for r in rows:
+                where = f"{r['unit_code'] or '':<12} row {r['row_number'] or '-':>5} {r['field'] or '':<22}"
+                print(f"  #{r['issue_id']:<7} {r['period']} {r['severity']:<7} {r['state']:<8} "
+                      f"{where} {r['message_en']}")
+            return 0
+        if args.review_command == "show":
+            _print(review.show_issue(engine, args.issue_id, docs_dir=settings.docs_dir,
+                                     feedback_dir=settings.feedback_dir))
+            return 0
+        actor = args.by or getpass.getuser()
+        action = getattr(review, args.review_command)
+        _print(action(engine, args.issue_id, actor, args.reason))
+        print(f"issue #{args.issue_id} {review.PAST[args.review_command]}: rerun the period "
+              "(grassroots run --period P) to publish with it", file=sys.stderr)
+        return 0
+    except review.ReviewError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+
+
 def cmd_register(args: argparse.Namespace) -> int:
     from grassroots import hierarchy, pipeline
 
@@ -212,6 +246,29 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--missing", action="store_true", help="list every unit not yet submitted")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=cmd_intake_status)
+
+    review = sub.add_parser("review", help="stewards: list, show, waive, reject or reopen issues")
+    review_sub = review.add_subparsers(dest="review_command", required=True)
+    listing = with_warehouse(review_sub.add_parser("list", help="issues, errors first"))
+    listing.add_argument("--period")
+    listing.add_argument("--county", help="a county's 12-digit code")
+    listing.add_argument("--severity", choices=["error", "warning"])
+    listing.add_argument("--state", default="open",
+                         choices=["open", "waived", "rejected", "resolved", "any"])
+    listing.add_argument("--form")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(func=cmd_review)
+    show_issue = with_warehouse(review_sub.add_parser("show", help="an issue, its row and history"))
+    show_issue.add_argument("issue_id", type=int)
+    show_issue.set_defaults(func=cmd_review)
+    for verb, text in [("waive", "accept the value: the row is published at the next run"),
+                       ("reject", "send it back to the submitter: the row stays out"),
+                       ("reopen", "undo a waiver or rejection")]:
+        p = with_warehouse(review_sub.add_parser(verb, help=text))
+        p.add_argument("issue_id", type=int)
+        p.add_argument("--reason", required=True, help="why (kept in the issue's history)")
+        p.add_argument("--by", help="the steward acting (default: the login name)")
+        p.set_defaults(func=cmd_review)
 
     for name, text in [
         ("ingest", "record, archive and stage the period's landing files (or FILES)"),

@@ -24,6 +24,8 @@ class Settings:
     archive_dir: Path
     docs_dir: Path
     first_year: int  # the first reporting year open for returns; the last is this year
+    feedback_dir: Path  # the workbooks sent back to submitters
+    steward_roles: tuple[str, ...]  # Airflow roles allowed to waive, reject and reopen
 
     @classmethod
     def from_env(cls, warehouse_url: str | None = None, data_dir: Path | str | None = None) -> Settings:
@@ -42,4 +44,10 @@ class Settings:
             archive_dir=archive,
             docs_dir=data / "docs",
             first_year=int(os.environ.get("GRASSROOTS_FIRST_YEAR", "2013")),
+            feedback_dir=Path(os.environ.get("GRASSROOTS_FEEDBACK_DIR") or data / "feedback"),
+            steward_roles=tuple(
+                role.strip().lower()
+                for role in os.environ.get("GRASSROOTS_STEWARD_ROLES", "admin,op").split(",")
+                if role.strip()
+            ),
         )

@@ -13,6 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from grassroots import standards
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog
 from grassroots.hierarchy import period_year
@@ -85,115 +86,249 @@ def load_frame(engine: Engine, form: Form, period: str) -> pd.DataFrame:
             frame[f.code] = frame[f.code].astype(object).where(frame[f.code].notna(), None)
     for col in ("unit_in_register", "unit_in_submitter_subtree"):
         frame[col] = frame[col].astype("Int64")
+    if form.code == "village_annual":
+        _add_village_context(engine, frame, period)
     return frame
 
 
+def _add_village_context(engine: Engine, frame: pd.DataFrame, period: str) -> None:
+    """The standards and last year's values the village suite's warnings compare with."""
+    from grassroots.rollup import previous_period
+
+    year = period_year(period)
+    frame["office_funding_minimum"] = standards.office_funding_minimum(frame["unit_code"], year)
+    frame["activity_funding_minimum"] = standards.activity_funding_minimum(frame["party_members"])
+    table = wh.staging_tables["village_annual"]
+    s = wh.submission.c
+    with engine.connect() as conn:
+        last_year = dict(conn.execute(
+            sa.select(table.c.unit_code, table.c.income_operating)
+            .join(wh.submission, s.submission_id == table.c.submission_id)
+            .where(s.period == previous_period(period), s.status == "accepted",
+                   table.c.row_status == "accepted")
+        ).all())
+    previous = frame["unit_code"].map(last_year).astype("float64")
+    current = frame["income_operating"].astype("float64")
+    # NaN where there is nothing to compare with: no return last year, or none income then
+    frame["income_operating_change_ratio"] = (current / previous.where(previous > 0)).astype("float64")
+
+
+# The share each reported percentage must match: (numerator, denominator) counted below.
+RECONCILED_SHARES = {
+    "conversion_rate": ("converted_villages_counted", "rectification_targets_counted"),
+    "committee_college_share": ("committee_college_counted", "committee_members_counted"),
+    "committee_female_share": ("committee_female_counted", "committee_members_counted"),
+}
+
+
+def reconciliation_frame(engine: Engine, form: Form, period: str) -> pd.DataFrame:
+    """A township's or county's reconciliation fields beside the counts of its villages."""
+    fields = [f.code for f in form.fields if f.reconciliation]
+    statement = wh.render_sql(
+        "checks/reconciliation_counts.sql", level=form.row_level_number,
+        table=form.staging_table, fields=fields,
+    )
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(sa.text(statement), {"period": period}).mappings().all())
+    if frame.empty:
+        return frame
+    frame.insert(0, "row_id", range(len(frame)))
+    for code in fields:
+        frame[code] = pd.to_numeric(frame[code], errors="coerce").astype("float64")
+        if code in RECONCILED_SHARES:
+            numerator, denominator = RECONCILED_SHARES[code]
+            den = frame[denominator].astype("float64")
+            share = frame[numerator].astype("float64") * 100 / den.where(den > 0)
+            frame[f"{code}_counted"] = share
+            frame[f"{code}_difference"] = (frame[code] - share).abs()
+        else:
+            frame[f"{code}_counted"] = frame[f"{code}_counted"].astype("float64")
+    return frame
+
+
+def _issue_record(form: Form, period: str, file_name: str, sheet: str | None, key: dict,
+                  found: object, now: datetime, value: str | None = None) -> dict:
+    label = form.field(found.field).label_zh if found.field in form.field_codes else found.field
+    where_zh, where_en = cell_location(file_name, sheet, key["row_number"], found.field, label)
+    return {
+        "submission_id": key["submission_id"], "period": period, "form_code": form.code,
+        "unit_code": key["unit_code"], "sheet": sheet or None, "row_number": key["row_number"],
+        "field": found.field, "value": found.value if value is None else value, "rule": found.rule,
+        "stage": "checks", "severity": found.severity,
+        "message_zh": f"{where_zh}:{found.message_zh}",
+        "message_en": f"{where_en}: {found.message_en}",
+        "state": "open", "created_at": now,
+    }
+
+
+def _completeness(engine: Engine, form: Form, period: str, now: datetime) -> list[dict]:
+    """One warning per county and form: the units its register expects that sent nothing."""
+    context = {"table": form.staging_table, "row_level": form.row_level_number}
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(wh.render_sql("intake/missing_units.sql", **context)),
+                            {"period": period, "county_code": None}).all()
+    by_county: dict[str, list[str]] = {}
+    for row in rows:
+        by_county.setdefault(row.county_code, []).append(row.unit_code)
+    records = []
+    for county, units in sorted(by_county.items()):
+        shown = "、".join(units[:10]) + ("…" if len(units) > 10 else "")
+        records.append({
+            "submission_id": None, "period": period, "form_code": form.code, "unit_code": county,
+            "sheet": None, "row_number": None, "field": "unit_code", "value": str(len(units)),
+            "rule": f"{form.code}.completeness.missing_units", "stage": "checks",
+            "severity": "warning",
+            "message_zh": f"{form.name_zh}:本县{len(units)}个应报单位尚未报送({shown})",
+            "message_en": f"{form.code}: {len(units)} units of this county expected by the "
+                          f"register have not submitted ({', '.join(units[:10])}"
+                          f"{', …' if len(units) > 10 else ''})",
+            "state": "open", "created_at": now,
+        })
+    return records
+
+
 def validate(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[str, int]:
-    """Run every form's suite on the period's staged rows; gate rows with open errors."""
-    from grassroots import checks  # GX is heavy: import it only when validating
+    """Run every form's suite, the cross-level reconciliation and the completeness check
+    on the period's staged rows; gate rows with open or rejected errors."""
+    from grassroots import checks, review  # GX is heavy: import it only when validating
 
     catalog = catalog or load_catalog()
-    totals = {"rows": 0, "errors": 0, "warnings": 0, "rows_accepted": 0, "rows_with_errors": 0}
+    issue = wh.validation_issue.c
+    now = datetime.now(UTC)
+    with engine.connect() as conn:
+        cleaning_failed = {
+            (r.submission_id, r.row_number, r.field)
+            for r in conn.execute(sa.select(issue.submission_id, issue.row_number, issue.field)
+                                  .where(issue.period == period, issue.stage == "intake"))
+        }
+        acted_on = {
+            (r.submission_id, r.row_number, r.rule, r.unit_code)
+            for r in conn.execute(
+                sa.select(issue.submission_id, issue.row_number, issue.rule, issue.unit_code)
+                .where(issue.period == period, issue.stage == "checks", issue.state != "open"))
+        }
+
+    records: list[dict] = []
+    frames: dict[str, pd.DataFrame] = {}
+
+    def collect(form: Form, frame: pd.DataFrame, found: list, counted: bool = False) -> None:
+        keys = frame[["submission_id", "row_number", "unit_code"]].to_dict("records")
+        sheets = _sheets(engine, sorted({int(k["submission_id"]) for k in keys}))
+        for item in found:
+            key = keys[item.row_id]
+            key = {"submission_id": int(key["submission_id"]), "row_number": int(key["row_number"]),
+                   "unit_code": key["unit_code"]}
+            if (key["submission_id"], key["row_number"], item.field) in cleaning_failed:
+                continue  # the cell already has its cleaning error; one message per cell
+            if (key["submission_id"], key["row_number"], item.rule, key["unit_code"]) in acted_on:
+                continue
+            file_name, sheet = sheets[key["submission_id"]]
+            value = None
+            if counted:
+                below = frame.at[item.row_id, f"{item.field}_counted"]
+                shown = "—" if pd.isna(below) else format(float(below), ".4g")
+                value = f"{item.value} (村级合计/from villages: {shown})"
+            records.append(_issue_record(form, period, file_name, sheet, key, item, now, value))
+
     for form in catalog.forms.values():
         frame = load_frame(engine, form, period)
-        table = wh.staging_tables[form.code]
-        issue = wh.validation_issue.c
-        submission_ids = sorted({int(x) for x in frame["submission_id"]}) if len(frame) else []
-        with engine.begin() as conn:
-            # checks are re-run whole: their still-open issues are replaced, acted-on ones kept
-            conn.execute(
-                wh.validation_issue.delete().where(
-                    issue.period == period, issue.form_code == form.code,
-                    issue.stage == "checks", issue.state == "open",
-                )
-            )
+        frames[form.code] = frame
+        if not frame.empty:
+            collect(form, frame, checks.run_suite(form, frame))
+        if any(f.reconciliation for f in form.fields):
+            reconciling = reconciliation_frame(engine, form, period)
+            if not reconciling.empty:
+                found = checks.run_rules(f"{form.code}_reconciliation", reconciling)
+                collect(form, reconciling, found, counted=True)
+        if not frame.empty:
+            records += [
+                r for r in _completeness(engine, form, period, now)
+                if (None, None, r["rule"], r["unit_code"]) not in acted_on
+            ]
+
+    _store(engine, period, records, now)
+    totals = {"rows": 0, "errors": sum(1 for r in records if r["severity"] == "error"),
+              "warnings": sum(1 for r in records if r["severity"] == "warning"),
+              "rows_accepted": 0, "rows_with_errors": 0}
+    for form in catalog.forms.values():
+        frame = frames[form.code]
         if frame.empty:
             continue
-        found = checks.run_suite(form, frame)
-        with engine.connect() as conn:
-            cleaning_failed = {
-                (row.submission_id, row.row_number, row.field)
-                for row in conn.execute(
-                    sa.select(issue.submission_id, issue.row_number, issue.field).where(
-                        issue.period == period, issue.form_code == form.code,
-                        issue.stage == "intake",
-                    )
-                )
-            }
-            acted_on = {
-                (row.submission_id, row.row_number, row.rule)
-                for row in conn.execute(
-                    sa.select(issue.submission_id, issue.row_number, issue.rule).where(
-                        issue.period == period, issue.form_code == form.code,
-                        issue.stage == "checks", issue.state != "open",
-                    )
-                )
-            }
-        now = datetime.now(UTC)
-        keys = frame[["submission_id", "row_number", "unit_code"]].to_dict("records")
-        sheets = _sheets(engine, submission_ids)
-        labels = {f.code: f.label_zh for f in form.fields}
-        records = []
-        for found_issue in found:
-            key = keys[found_issue.row_id]
-            sub, row_number = int(key["submission_id"]), int(key["row_number"])
-            if (sub, row_number, found_issue.field) in cleaning_failed:
-                continue  # the cell already has its cleaning error; one message per cell
-            if (sub, row_number, found_issue.rule) in acted_on:
-                continue
-            file_name, sheet = sheets[sub]
-            where_zh, where_en = cell_location(
-                file_name, sheet, row_number, found_issue.field,
-                labels.get(found_issue.field, found_issue.field),
-            )
-            records.append({
-                "submission_id": sub, "period": period, "form_code": form.code,
-                "unit_code": key["unit_code"], "sheet": sheet or None, "row_number": row_number,
-                "field": found_issue.field, "value": found_issue.value, "rule": found_issue.rule,
-                "stage": "checks", "severity": found_issue.severity,
-                "message_zh": f"{where_zh}:{found_issue.message_zh}",
-                "message_en": f"{where_en}: {found_issue.message_en}",
-                "state": "open", "created_at": now,
-            })
-        with engine.begin() as conn:
-            if records:
-                conn.execute(wh.validation_issue.insert(), records)
-            blocking = (
-                sa.select(issue.issue_id)
-                .where(
-                    issue.submission_id == table.c.submission_id,
-                    issue.row_number == table.c.row_number,
-                    issue.severity == "error",
-                    issue.state == "open",
-                )
-                .exists()
-            )
-            in_period = table.c.submission_id.in_(submission_ids)
-            conn.execute(table.update().where(in_period).values(
-                row_status=sa.case((blocking, "error"), else_="accepted")
-            ))
-            for sub in submission_ids:
-                accepted = conn.execute(
-                    sa.select(sa.func.count()).select_from(table).where(
-                        table.c.submission_id == sub, table.c.row_status == "accepted"
-                    )
-                ).scalar_one()
-                conn.execute(wh.submission.update().where(
-                    wh.submission.c.submission_id == sub
-                ).values(rows_accepted=accepted))
-            errors = sum(1 for r in records if r["severity"] == "error")
-            accepted_rows = conn.execute(
-                sa.select(sa.func.count()).select_from(table).where(
-                    in_period, table.c.row_status == "accepted"
-                )
-            ).scalar_one()
+        accepted = _gate(engine, form, sorted({int(x) for x in frame["submission_id"]}))
         totals["rows"] += len(frame)
-        totals["errors"] += errors
-        totals["warnings"] += len(records) - errors
-        totals["rows_accepted"] += accepted_rows
-        totals["rows_with_errors"] += len(frame) - accepted_rows
+        totals["rows_accepted"] += accepted
+        totals["rows_with_errors"] += len(frame) - accepted
+    totals["issues_resolved"] = review.resolve_superseded(engine, period)
     log.info("validate %s: %s", period, totals)
     return totals
+
+
+def _key(record: dict) -> tuple:
+    return (record["submission_id"], record["row_number"], record["rule"], record["unit_code"])
+
+
+def _store(engine: Engine, period: str, records: list[dict], now: datetime) -> None:
+    """Keep each still-found open issue as it is (its id is what stewards cite), add the
+    new ones, and resolve the open ones of the files being checked that are gone."""
+    issue, s = wh.validation_issue.c, wh.submission.c
+    checked = sa.or_(
+        issue.submission_id.is_(None),
+        issue.submission_id.in_(
+            sa.select(s.submission_id).where(s.period == period, s.status == "accepted")),
+    )
+    with engine.begin() as conn:
+        existing = {
+            (r.submission_id, r.row_number, r.rule, r.unit_code): r.issue_id
+            for r in conn.execute(
+                sa.select(issue.issue_id, issue.submission_id, issue.row_number, issue.rule,
+                          issue.unit_code)
+                .where(issue.period == period, issue.stage == "checks", issue.state == "open",
+                       checked))
+        }
+        found = {_key(r) for r in records}
+        fresh = [r for r in records if _key(r) not in existing]
+        if fresh:
+            conn.execute(wh.validation_issue.insert(), fresh)
+        gone = [issue_id for key, issue_id in existing.items() if key not in found]
+        reason = "检查不再发现此问题 / the checks no longer find this problem"
+        for chunk in range(0, len(gone), 500):
+            ids = gone[chunk:chunk + 500]
+            conn.execute(wh.validation_issue.update().where(issue.issue_id.in_(ids)).values(
+                state="resolved", acted_by="system", acted_at=now, reason=reason))
+            conn.execute(wh.validation_issue_event.insert(), [
+                {"issue_id": i, "at": now, "actor": "system", "action": "resolve",
+                 "from_state": "open", "to_state": "resolved", "reason": reason} for i in ids])
+
+
+def _gate(engine: Engine, form: Form, submission_ids: list[int]) -> int:
+    """Mark each staged row accepted or error; return the rows accepted."""
+    from grassroots.review import BLOCKING_STATES
+
+    table = wh.staging_tables[form.code]
+    issue = wh.validation_issue.c
+    blocking = (
+        sa.select(issue.issue_id)
+        .where(
+            issue.submission_id == table.c.submission_id,
+            issue.row_number == table.c.row_number,
+            issue.severity == "error",
+            issue.state.in_(BLOCKING_STATES),
+        )
+        .exists()
+    )
+    in_period = table.c.submission_id.in_(submission_ids)
+    with engine.begin() as conn:
+        conn.execute(table.update().where(in_period).values(
+            row_status=sa.case((blocking, "error"), else_="accepted")))
+        counts = dict(conn.execute(
+            sa.select(table.c.submission_id, sa.func.count())
+            .where(in_period, table.c.row_status == "accepted")
+            .group_by(table.c.submission_id)
+        ).all())
+        for sub in submission_ids:
+            conn.execute(wh.submission.update().where(wh.submission.c.submission_id == sub)
+                         .values(rows_accepted=counts.get(sub, 0)))
+    return sum(counts.values())
 
 
 def _sheets(engine: Engine, submission_ids: list[int]) -> dict[int, tuple[str, str]]:

@@ -103,6 +103,7 @@ submission = sa.Table(
     sa.Column("archive_path", sa.Text, nullable=False),
     sa.Column("superseded_by", sa.Integer),
     sa.Index("ix_submission_period", "period", "form_code", "status"),
+    sqlite_autoincrement=True,  # ids are cited in history: never reuse one
 )
 
 # One row per problem found in a submission, with its state.
@@ -110,7 +111,8 @@ validation_issue = sa.Table(
     "validation_issue",
     metadata,
     sa.Column("issue_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("submission_id", sa.Integer, nullable=False),
+    # NULL for a unit that submitted nothing (completeness): there is no file to point at
+    sa.Column("submission_id", sa.Integer),
     sa.Column("period", sa.String(8), nullable=False),
     sa.Column("form_code", sa.String(40), nullable=False),
     sa.Column("unit_code", sa.String(12)),
@@ -130,6 +132,23 @@ validation_issue = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_validation_issue_period", "period", "form_code", "state"),
     sa.Index("ix_validation_issue_submission", "submission_id", "row_number"),
+    sqlite_autoincrement=True,  # ids are cited in history: never reuse one
+)
+
+# One row per action on an issue: who did what, when and why (the issue's history).
+validation_issue_event = sa.Table(
+    "validation_issue_event",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("issue_id", sa.Integer, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.String(10), nullable=False),  # waive, reject, reopen, resolve
+    sa.Column("from_state", sa.String(10), nullable=False),
+    sa.Column("to_state", sa.String(10), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Index("ix_validation_issue_event_issue", "issue_id"),
+    sqlite_autoincrement=True,  # ids are cited in history: never reuse one
 )
 
 # One row per indicator.
@@ -203,6 +222,7 @@ release = sa.Table(
     sa.Column("row_count", sa.Integer),
     sa.Column("status", sa.String(12), nullable=False),  # current, superseded
     sa.Column("submissions", sa.Text),  # JSON: [{submission_id, file_name, sha256}]
+    sqlite_autoincrement=True,  # ids are cited in history: never reuse one
 )
 
 _SQL_TYPES = {

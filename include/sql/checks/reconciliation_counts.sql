@@ -1,0 +1,55 @@
+-- One row per row of the period's accepted {{ table }} returns: the township's or
+-- county's reconciliation fields as reported, beside the same counts from the returns
+-- of the villages below it (the latest accepted row of each village, whatever its
+-- checks said: reconciliation is about what was submitted). Jinja fills in the level,
+-- the table and its reconciliation fields.
+with village_rows as (
+    select r.*,
+           row_number() over (partition by r.unit_code order by r.submission_id desc) as rank_in_unit
+    from stg_village_annual r
+    join submission s on s.submission_id = r.submission_id
+    where s.period = :period
+      and s.status = 'accepted'
+),
+
+counted as (
+    select t.ancestor_code as unit_code,
+           count(*) as villages_counted,
+           sum(case when v.org_class = '3' then 1 else 0 end) as class3_villages_counted,
+           sum(case when v.rectification = 'converted' then 1 else 0 end) as converted_villages_counted,
+           sum(case when v.rectification_target = 1 then 1 else 0 end) as rectification_targets_counted,
+           sum(v.committee_members) as committee_members_counted,
+           sum(v.committee_college) as committee_college_counted,
+           sum(v.committee_female) as committee_female_counted
+    from village_rows v
+    join unit_closure t
+      on t.period = :period
+     and t.descendant_code = v.unit_code
+     and t.ancestor_level = {{ level }}
+    where v.rank_in_unit = 1
+    group by t.ancestor_code
+),
+
+reported as (
+    select r.submission_id, r.row_number, r.unit_code
+           {%- for field in fields %}, r.{{ field }}{% endfor %}
+    from {{ table }} r
+    join submission s on s.submission_id = r.submission_id
+    where s.period = :period
+      and s.status = 'accepted'
+),
+
+final as (
+    select reported.*,
+           coalesce(c.villages_counted, 0) as villages_counted,
+           coalesce(c.class3_villages_counted, 0) as class3_villages_counted,
+           coalesce(c.converted_villages_counted, 0) as converted_villages_counted,
+           coalesce(c.rectification_targets_counted, 0) as rectification_targets_counted,
+           coalesce(c.committee_members_counted, 0) as committee_members_counted,
+           coalesce(c.committee_college_counted, 0) as committee_college_counted,
+           coalesce(c.committee_female_counted, 0) as committee_female_counted
+    from reported
+    left join counted c on c.unit_code = reported.unit_code
+)
+
+select * from final order by submission_id, row_number

@@ -1,0 +1,270 @@
+"""Review: stewards act on validation issues (waive, reject, reopen), every action kept.
+
+States: ``open`` (new), ``waived`` (a steward accepts the value: the row is published at
+the next run), ``rejected`` (sent back to the submitter: the row stays out), ``resolved``
+(a resubmission fixed it, or replaced it). An error blocks its row while it is open or
+rejected; a warning never blocks. The same functions serve the CLI and the review page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from grassroots import warehouse as wh
+from grassroots.hierarchy import official_by_code
+
+STATES = ("open", "waived", "rejected", "resolved")
+BLOCKING_STATES = ("open", "rejected")
+TRANSITIONS = {
+    "waive": ({"open"}, "waived"),
+    "reject": ({"open"}, "rejected"),
+    "reopen": ({"waived", "rejected"}, "open"),
+}
+PAST = {"waive": "waived", "reject": "rejected", "reopen": "reopened"}
+
+
+class ReviewError(ValueError):
+    """An action that cannot be taken; the message says why, in Chinese and English."""
+
+
+def _issue_query() -> sa.Select:
+    i, s = wh.validation_issue.c, wh.submission.c
+    return (
+        sa.select(
+            i.issue_id, i.submission_id, i.period, i.form_code, i.unit_code, i.sheet, i.row_number,
+            i.field, i.value, i.rule, i.stage, i.severity, i.message_zh, i.message_en, i.state,
+            i.acted_by, i.acted_at, i.reason, i.created_at, s.file_name,
+            s.unit_code.label("submitter_code"),
+        )
+        .select_from(wh.validation_issue)
+        .outerjoin(wh.submission, s.submission_id == i.submission_id)
+    )
+
+
+def _county_of(code: str | None) -> str | None:
+    """The county of a unit: its first six digits, when they name an official county."""
+    if not code or len(code) != 12:
+        return None
+    county = code[:6] + "000000"
+    division = official_by_code().get(county)
+    return county if division is not None and division.level == 3 else None
+
+
+def _decorate(row: sa.Row, names: dict[str, str]) -> dict:
+    issue = dict(row._mapping)
+    county = _county_of(issue["unit_code"]) or _county_of(issue["submitter_code"])
+    issue["county_code"] = county
+    issue["county_name"] = official_by_code()[county].name if county else None
+    issue["unit_name"] = names.get(issue["unit_code"] or "", None)
+    return issue
+
+
+def _unit_names(engine: Engine, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    d = wh.dim_unit.c
+    with engine.connect() as conn:
+        return {
+            r.unit_code: r.name
+            for r in conn.execute(sa.select(d.unit_code, sa.func.min(d.name).label("name"))
+                                  .where(d.unit_code.in_(sorted(codes))).group_by(d.unit_code))
+        }
+
+
+def list_issues(
+    engine: Engine,
+    *,
+    period: str | None = None,
+    county_code: str | None = None,
+    severity: str | None = None,
+    state: str | None = "open",
+    form_code: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> tuple[list[dict], int]:
+    """Issues matching the filters, errors first, and how many there are in all."""
+    i = wh.validation_issue.c
+    conditions = []
+    if period:
+        conditions.append(i.period == period)
+    if severity:
+        conditions.append(i.severity == severity)
+    if state:
+        conditions.append(i.state == state)
+    if form_code:
+        conditions.append(i.form_code == form_code)
+    if county_code:
+        # a unit's code starts with its county's six digits
+        conditions.append(sa.func.substr(i.unit_code, 1, 6) == county_code[:6])
+    query = _issue_query().where(*conditions)
+    with engine.connect() as conn:
+        total = conn.execute(
+            sa.select(sa.func.count()).select_from(wh.validation_issue).where(*conditions)
+        ).scalar_one()
+        rows = conn.execute(
+            query.order_by(
+                sa.case((i.severity == "error", 0), else_=1), i.period.desc(), i.unit_code,
+                i.row_number, i.issue_id,
+            ).limit(limit).offset(offset)
+        ).all()
+    names = _unit_names(engine, {r.unit_code for r in rows if r.unit_code})
+    return [_decorate(r, names) for r in rows], total
+
+
+def facets(engine: Engine) -> dict:
+    """The values the review page's filters offer."""
+    i = wh.validation_issue.c
+    with engine.connect() as conn:
+        periods = conn.execute(sa.select(i.period).distinct().order_by(i.period.desc())).scalars().all()
+        forms = conn.execute(sa.select(i.form_code).distinct().order_by(i.form_code)).scalars().all()
+        prefixes = conn.execute(
+            sa.select(sa.func.substr(i.unit_code, 1, 6)).distinct().where(i.unit_code.is_not(None))
+        ).scalars().all()
+    counties = sorted({c for c in (_county_of(f"{p}000000") for p in prefixes if p) if c})
+    by_code = official_by_code()
+    return {
+        "periods": list(periods),
+        "counties": [(c, by_code[c].name) for c in counties],
+        "severities": ["error", "warning"],
+        "states": list(STATES),
+        "forms": list(forms),
+    }
+
+
+def _get(conn: sa.Connection, issue_id: int) -> sa.Row:
+    row = conn.execute(_issue_query().where(wh.validation_issue.c.issue_id == issue_id)).first()
+    if row is None:
+        raise ReviewError(f"没有编号为{issue_id}的问题 / no issue #{issue_id}")
+    return row
+
+
+def history(engine: Engine, issue_id: int) -> list[dict]:
+    e = wh.validation_issue_event.c
+    with engine.connect() as conn:
+        return [
+            dict(r._mapping)
+            for r in conn.execute(
+                sa.select(e.at, e.actor, e.action, e.from_state, e.to_state, e.reason)
+                .where(e.issue_id == issue_id).order_by(e.event_id)
+            )
+        ]
+
+
+def show_issue(engine: Engine, issue_id: int, docs_dir: Path | None = None,
+               feedback_dir: Path | None = None) -> dict:
+    """An issue with its row in context, the other issues of that row, and its history."""
+    i = wh.validation_issue.c
+    with engine.connect() as conn:
+        row = _get(conn, issue_id)
+        submitted: dict = {}
+        row_issues: list[dict] = []
+        if row.submission_id is not None and row.row_number is not None:
+            table = wh.staging_tables.get(row.form_code)
+            if table is not None:
+                found = conn.execute(sa.select(table).where(
+                    table.c.submission_id == row.submission_id,
+                    table.c.row_number == row.row_number)).first()
+                submitted = dict(found._mapping) if found else {}
+            row_issues = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    _issue_query().where(i.submission_id == row.submission_id,
+                                         i.row_number == row.row_number).order_by(i.issue_id))
+            ]
+    names = _unit_names(engine, {row.unit_code} if row.unit_code else set())
+    result = {
+        "issue": _decorate(row, names),
+        "row": {k: v for k, v in submitted.items() if k not in ("submission_id", "sheet")},
+        "row_issues": row_issues,
+        "history": history(engine, issue_id),
+        "feedback_path": None,
+        "data_docs_path": None,
+    }
+    if feedback_dir is not None and row.submission_id is not None:
+        candidates = sorted((feedback_dir / row.period).glob(f"{row.submission_id}__*.xlsx"))
+        result["feedback_path"] = str(candidates[0]) if candidates else None
+    if docs_dir is not None:
+        index = docs_dir / "index.html"
+        result["data_docs_path"] = str(index) if index.exists() else None
+    return result
+
+
+def _act(engine: Engine, issue_id: int, action: str, actor: str, reason: str) -> dict:
+    allowed, to_state = TRANSITIONS[action]
+    if not actor or not actor.strip():
+        raise ReviewError("必须记录操作人 / the steward acting must be named")
+    if not reason or not reason.strip():
+        raise ReviewError("必须填写理由 / a reason is required")
+    now = datetime.now(UTC)
+    i = wh.validation_issue.c
+    with engine.begin() as conn:
+        row = _get(conn, issue_id)
+        if row.state not in allowed:
+            raise ReviewError(
+                f"问题#{issue_id}当前状态为{row.state},不能{action} / issue #{issue_id} is "
+                f"{row.state}: it cannot be {PAST[action]} (only from {', '.join(sorted(allowed))})"
+            )
+        changed = conn.execute(
+            wh.validation_issue.update()
+            .where(i.issue_id == issue_id, i.state == row.state)  # no lost update
+            .values(state=to_state, acted_by=actor.strip(), acted_at=now, reason=reason.strip())
+        ).rowcount
+        if changed != 1:
+            raise ReviewError(f"问题#{issue_id}刚被他人处理 / issue #{issue_id} was just changed by someone else")
+        conn.execute(wh.validation_issue_event.insert().values(
+            issue_id=issue_id, at=now, actor=actor.strip(), action=action, from_state=row.state,
+            to_state=to_state, reason=reason.strip(),
+        ))
+        updated = _get(conn, issue_id)
+    return _decorate(updated, _unit_names(engine, {updated.unit_code} if updated.unit_code else set()))
+
+
+def waive(engine: Engine, issue_id: int, actor: str, reason: str) -> dict:
+    """Accept the value as it is: the row counts again from the next run."""
+    return _act(engine, issue_id, "waive", actor, reason)
+
+
+def reject(engine: Engine, issue_id: int, actor: str, reason: str) -> dict:
+    """Send the problem back to the submitter: the row stays out until a resubmission."""
+    return _act(engine, issue_id, "reject", actor, reason)
+
+
+def reopen(engine: Engine, issue_id: int, actor: str, reason: str) -> dict:
+    """Undo a waiver or a rejection."""
+    return _act(engine, issue_id, "reopen", actor, reason)
+
+
+def resolve_superseded(engine: Engine, period: str) -> int:
+    """Close the open or rejected issues of superseded submissions: the newer file fixed
+    them, or carries them again as issues of its own. Returns the issues resolved."""
+    i, s = wh.validation_issue.c, wh.submission.c
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        stale = conn.execute(
+            sa.select(i.issue_id, i.state, i.unit_code, i.rule, s.superseded_by)
+            .join(wh.submission, s.submission_id == i.submission_id)
+            .where(i.period == period, s.status == "superseded", i.state.in_(BLOCKING_STATES))
+        ).all()
+        for issue in stale:
+            still = conn.execute(
+                sa.select(i.issue_id).where(
+                    i.submission_id == issue.superseded_by, i.unit_code == issue.unit_code,
+                    i.rule == issue.rule,
+                ).limit(1)
+            ).scalar()
+            reason = (
+                f"由提交#{issue.superseded_by}替代,问题仍在(见问题#{still}) / replaced by submission "
+                f"#{issue.superseded_by}, where the problem remains as issue #{still}"
+                if still else
+                f"由提交#{issue.superseded_by}更正 / fixed by submission #{issue.superseded_by}"
+            )
+            conn.execute(wh.validation_issue.update().where(i.issue_id == issue.issue_id).values(
+                state="resolved", acted_by="system", acted_at=now, reason=reason))
+            conn.execute(wh.validation_issue_event.insert().values(
+                issue_id=issue.issue_id, at=now, actor="system", action="resolve",
+                from_state=issue.state, to_state="resolved", reason=reason))
+    return len(stale)

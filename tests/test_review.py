@@ -1,0 +1,167 @@
+"""Stewards act on issues: a waived error lets its row in at the next run, a rejected one
+keeps it out, every action is kept; the reconciliation catches counts that disagree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grassroots import cli, pipeline, review
+from grassroots import warehouse as wh
+from grassroots.catalog import load_catalog
+from grassroots.config import Settings
+from tests.builders import DALAT, SHULINZHAO, WANGAIZHAO, small_register, village, village_row
+from tests.malformed import csv_bytes
+
+V1, V2, V3 = f"{WANGAIZHAO[:9]}201", f"{WANGAIZHAO[:9]}202", f"{SHULINZHAO[:9]}201"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    settings = Settings.from_env(warehouse_url=f"sqlite:///{tmp_path / 'w.sqlite'}", data_dir=tmp_path / "data")
+    small_register(settings.landing_dir, [village(201), village(202), village(201, SHULINZHAO)])
+    return settings
+
+
+def _drop(settings: Settings, name: str, data: bytes) -> None:
+    path = settings.landing_dir / "2021" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _value(settings: Settings, unit: str, indicator: str) -> float | None:
+    rows = pipeline.published_figures("2021", unit, settings)
+    return next((r["value"] for r in rows if r["indicator_code"] == indicator), None)
+
+
+def _issues(settings: Settings, **filters: object) -> list[dict]:
+    engine = wh.connect(settings.warehouse_url)
+    rows, _ = review.list_issues(engine, state=None, **filters)
+    return rows
+
+
+def test_a_waived_error_lets_its_row_in_at_the_next_run_with_the_waiver_in_history(settings) -> None:
+    _drop(settings, f"village_annual__{DALAT}__2021.csv", csv_bytes([
+        village_row(V1, party_members=40),
+        village_row(V2, party_members=55, committee_members=41),  # E: more than 40 members
+        village_row(V3, party_members=30),
+    ]))
+    pipeline.run("2021", settings)
+    assert _value(settings, V2, "party_members") is None  # the row with an open error is out
+    assert _value(settings, DALAT, "party_members") == 70
+
+    (issue,) = [i for i in _issues(settings, severity="error") if i["unit_code"] == V2]
+    assert issue["rule"] == "village_annual.committee_members.range"
+    assert issue["field"] == "committee_members" and issue["value"] == "41"
+    engine = wh.connect(settings.warehouse_url)
+    review.waive(engine, issue["issue_id"], "steward-zhang", "两委扩编,经县委组织部核实 / verified")
+    pipeline.run("2021", settings)
+
+    assert _value(settings, V2, "party_members") == 55
+    assert _value(settings, DALAT, "party_members") == 125
+    shown = review.show_issue(engine, issue["issue_id"])
+    assert shown["issue"]["state"] == "waived" and shown["issue"]["acted_by"] == "steward-zhang"
+    assert [(h["action"], h["from_state"], h["to_state"], h["actor"]) for h in shown["history"]] == [
+        ("waive", "open", "waived", "steward-zhang")]
+    assert shown["row"]["committee_members"] == 41
+
+
+def test_a_rejected_error_keeps_the_row_out_and_can_be_reopened(settings) -> None:
+    _drop(settings, f"village_annual__{DALAT}__2021.csv", csv_bytes([
+        village_row(V1, star_rating=3)]))  # E: 3 stars must be class 3
+    pipeline.run("2021", settings)
+    engine = wh.connect(settings.warehouse_url)
+    (issue,) = _issues(settings, severity="error")
+    review.reject(engine, issue["issue_id"], "steward-li", "请核实星级 / check the rating")
+    pipeline.run("2021", settings)
+    assert _value(settings, V1, "villages") is None
+    with pytest.raises(review.ReviewError, match="cannot be waived"):
+        review.waive(engine, issue["issue_id"], "steward-li", "changed my mind")
+    assert review.reopen(engine, issue["issue_id"], "steward-li", "误操作 / by mistake")["state"] == "open"
+    with pytest.raises(review.ReviewError, match="reason is required"):
+        review.waive(engine, issue["issue_id"], "steward-li", "  ")
+
+
+def test_a_resubmission_resolves_the_issues_it_fixes(settings) -> None:
+    name = f"village_annual__{DALAT}__2021.csv"
+    _drop(settings, name, csv_bytes([village_row(V1, committee_members=50)]))
+    pipeline.run("2021", settings)
+    (old,) = _issues(settings, severity="error")
+    fixed = settings.landing_dir / "2021" / name
+    fixed.write_bytes(csv_bytes([village_row(V1, committee_members=7)]))
+    pipeline.run("2021", settings)
+    engine = wh.connect(settings.warehouse_url)
+    shown = review.show_issue(engine, old["issue_id"])
+    assert shown["issue"]["state"] == "resolved"
+    assert "fixed by submission" in shown["history"][-1]["reason"]
+    assert _value(settings, V1, "committee_members") == 7
+
+
+def _county_and_township_returns(settings: Settings, *, township_class3: int, college_share: float) -> None:
+    _drop(settings, f"village_annual__{DALAT}__2021.csv", csv_bytes([
+        village_row(V1, star_rating=3, org_class="3", problem_type="weak_lax",
+                    rectification_target="yes", rectification="in_progress", first_secretary="yes",
+                    helper_enterprises=2, dev_projects=3, committee_members=9, committee_college=3),
+        village_row(V2, committee_members=9, committee_college=3),
+        village_row(V3, committee_members=9, committee_college=1),
+    ]))
+    township = load_catalog().forms["township_annual"]
+    township_rows = [
+        {"unit_code": WANGAIZHAO, "unit_name": "王爱召镇", "trainings_held": 2, "cadres_trained": 40,
+         "reserve_cadres": 4, "volunteer_teams": 2, "grid_stations": 3, "disputes_resolved": 5,
+         "villages": 2, "class3_villages": township_class3, "converted_villages": 0},
+        {"unit_code": SHULINZHAO, "unit_name": "树林召镇", "trainings_held": 1, "cadres_trained": 20,
+         "reserve_cadres": 2, "volunteer_teams": 1, "grid_stations": 1, "disputes_resolved": 2,
+         "villages": 1, "class3_villages": 0, "converted_villages": 0},
+    ]
+    _drop(settings, f"township_annual__{DALAT}__2021.csv", csv_bytes(township_rows, header=township.field_codes))
+    county = load_catalog().forms["county_annual"]
+    county_row = {
+        "unit_code": DALAT, "unit_name": "达拉特旗", "leaders_assigned": 3, "departments_pairing": 2,
+        "enterprises_pairing": 2, "leader_visits": 30, "coordination_meetings": 4,
+        "projects_coordinated": 3, "problems_solved": 5, "first_secretaries_dispatched": 1,
+        "reward_funds": 10, "special_funds": 20, "villages": 3, "class3_villages": 1,
+        "converted_villages": 0, "conversion_rate": 0, "committee_members": 27,
+        "committee_college_share": college_share, "committee_female_share": 22.2,
+    }
+    _drop(settings, f"county_annual__{DALAT}__2021.csv", csv_bytes([county_row], header=county.field_codes))
+
+
+def test_reconciliation_catches_an_undercounting_township_and_an_inconsistent_share(settings) -> None:
+    # villages: 7 college of 27 members = 25.9%; the county reports 27.0
+    _county_and_township_returns(settings, township_class3=0, college_share=27.0)
+    pipeline.run("2021", settings)
+
+    township = [i for i in _issues(settings, form_code="township_annual") if "reconciles" in i["rule"]]
+    assert [(i["unit_code"], i["field"], i["severity"]) for i in township] == [
+        (WANGAIZHAO, "class3_villages", "error")]
+    assert "村级合计/from villages: 1" in township[0]["value"]
+    county = [i for i in _issues(settings, form_code="county_annual") if "reconciles" in i["rule"]]
+    assert [(i["unit_code"], i["field"], i["severity"]) for i in county] == [
+        (DALAT, "committee_college_share", "warning")]
+    # the township's own facts are held back by its error; the other township's are in
+    assert _value(settings, WANGAIZHAO, "trainings_held") is None
+    assert _value(settings, SHULINZHAO, "trainings_held") == 1
+
+
+def test_consistent_returns_reconcile_cleanly(settings) -> None:
+    _county_and_township_returns(settings, township_class3=1, college_share=25.9)
+    pipeline.run("2021", settings)
+    assert not [i for i in _issues(settings) if "reconciles" in i["rule"]]
+
+
+def test_the_cli_lists_and_waives(settings, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("GRASSROOTS_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("GRASSROOTS_WAREHOUSE_URL", raising=False)
+    _drop(settings, f"village_annual__{DALAT}__2021.csv", csv_bytes([village_row(V1, secretary_age=90)]))
+    pipeline.run("2021", settings)
+    (issue,) = _issues(settings, severity="error")
+    assert cli.main(["--verbose", "review", "list", "--period", "2021", "--severity", "error",
+                     "--warehouse", settings.warehouse_url]) == 0
+    assert f"#{issue['issue_id']}" in capsys.readouterr().out
+    assert cli.main(["review", "waive", str(issue["issue_id"]), "--reason", "老书记留任",
+                     "--by", "wang", "--warehouse", settings.warehouse_url]) == 0
+    assert cli.main(["review", "waive", str(issue["issue_id"]), "--reason", "again",
+                     "--warehouse", settings.warehouse_url]) == 1
+    assert "refused" in capsys.readouterr().err
