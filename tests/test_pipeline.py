@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from grassroots import pipeline
 from grassroots import warehouse as wh
 from grassroots.config import Settings
+from grassroots.publish import PublishError
 from tests.builders import (
     DALAT,
     SHULINZHAO,
@@ -112,3 +113,45 @@ def test_each_level_has_a_wide_view_with_one_column_per_indicator(settings: Sett
         village_columns = conn.execute(sa.text("select * from v_village limit 1")).keys()
     assert county == ("达拉特旗", 3, 25.0)
     assert "leaders_assigned" not in village_columns  # county facts start at county level
+
+
+def test_publish_keeps_the_previous_release_and_rollback_restores_it(settings: Settings) -> None:
+    _county(settings)
+    first = pipeline.run("2020", settings)["publish"]
+    path = settings.landing_dir / "2020" / f"village_annual__{DALAT}__2020.csv"
+    write_csv(path, "village_annual", [village_row(f"{WANGAIZHAO[:9]}201", committee_members=9)])
+    second = pipeline.run("2020", settings)["publish"]
+    assert second["previous_release_id"] == first["release_id"]
+    assert _fact(settings, "2020", DALAT, "committee_members").value == 9
+
+    engine = wh.connect(settings.warehouse_url)
+    r, prev = wh.release.c, wh.fact_indicator_previous.c
+    with engine.connect() as conn:
+        kept = conn.execute(sa.select(prev.value).where(
+            prev.period == "2020", prev.unit_code == DALAT, prev.indicator_code == "committee_members")
+        ).scalar_one()
+        statuses = dict(conn.execute(sa.select(r.release_id, r.status).where(r.period == "2020")).all())
+    assert kept == 20
+    assert statuses == {first["release_id"]: "previous", second["release_id"]: "current"}
+
+    rolled = pipeline.rollback("2020", settings)
+    assert rolled == {"release_id": first["release_id"], "rolled_back_release_id": second["release_id"]}
+    back = _fact(settings, "2020", DALAT, "committee_members")
+    assert back.value == 20
+    with engine.connect() as conn:
+        ids = conn.execute(sa.select(wh.fact_indicator.c.release_id).distinct().where(
+            wh.fact_indicator.c.period == "2020")).scalars().all()
+    assert ids == [first["release_id"]]
+
+
+def test_a_rollup_that_fails_its_audit_is_not_published(settings: Settings) -> None:
+    _county(settings)
+    pipeline.run("2020", settings)
+    pipeline.rollup("2020", settings)
+    engine = wh.connect(settings.warehouse_url)
+    ri = wh.rollup_indicator.c
+    with engine.begin() as conn:
+        conn.execute(wh.rollup_indicator.delete().where(ri.period == "2020", ri.level == 5))
+    with pytest.raises(PublishError, match="rerun the rollup"):
+        pipeline.publish("2020", settings)
+    assert _fact(settings, "2020", DALAT, "villages").value == 3  # the current release stands

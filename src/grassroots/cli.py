@@ -68,6 +68,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
                     shutil.copyfile(source, destination)
                 files.append(destination)
         _print(pipeline.ingest(args.period, settings, files=files))
+    elif args.command == "publish" and args.rollback:
+        _print(pipeline.rollback(args.period, settings))
     elif args.command == "publish":
         _print(pipeline.publish(args.period, settings, run_id=args.run_id))
     elif args.command == "run":
@@ -283,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("files", nargs="*", help="submission files (copied into the landing folder)")
         if name in ("publish", "run"):
             p.add_argument("--run-id", default=None)
+        if name == "publish":
+            p.add_argument("--rollback", action="store_true",
+                           help="make the previous release current again instead")
         p.set_defaults(func=cmd_stage)
 
     show = with_warehouse(sub.add_parser("show", help="print a unit's published figures"))

@@ -70,6 +70,12 @@ def publish(period: str, settings: Settings | None = None, run_id: str | None = 
     return publish_stage.publish(engine, period, run_id=run_id)
 
 
+def rollback(period: str, settings: Settings | None = None) -> dict:
+    """Make the period's previous release current again (and the current one previous)."""
+    settings, engine = open_warehouse(settings)
+    return publish_stage.rollback(engine, period)
+
+
 def run(period: str, settings: Settings | None = None, run_id: str | None = None) -> dict:
     """All four stages for one period."""
     return {

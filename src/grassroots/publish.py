@@ -1,6 +1,10 @@
-"""Publish: the period's rollup swapped into ``fact_indicator`` in one transaction.
+"""Publish: write-audit-publish of a period's rollup as a new release.
 
-A reader sees the previous release or the new one, never half of either.
+The rollup is built in ``rollup_indicator`` (write), checked against the period's tree
+(audit), and swapped into ``fact_indicator`` in one transaction (publish): a reader sees
+the previous release or the new one, never half of either. The previous release's rows
+move to ``fact_indicator_previous`` for comparison and rollback; every release keeps
+its row in ``release`` with the submissions that went into it.
 """
 
 from __future__ import annotations
@@ -10,28 +14,47 @@ import logging
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from grassroots import warehouse as wh
 
 log = logging.getLogger(__name__)
 
 
-class NothingToPublish(RuntimeError):
-    """The period has no rollup: run the rollup first."""
+class PublishError(RuntimeError):
+    """The rollup cannot be published (nothing built, or it fails its audit)."""
+
+
+def _run(conn: Connection, name: str, params: dict) -> None:
+    conn.execute(sa.text(wh.render_sql(f"publish/{name}.sql")), params)
+
+
+def _release_with_status(conn: Connection, period: str, status: str) -> int | None:
+    r = wh.release.c
+    return conn.execute(
+        sa.select(r.release_id).where(r.period == period, r.status == status)
+    ).scalar()
+
+
+def audit(conn: Connection, period: str) -> int:
+    """Check the staged rollup before it goes out; return its row count."""
+    row = conn.execute(sa.text(wh.render_sql("publish/count_expected_rows.sql")),
+                       {"period": period}).one()
+    if row.staged_rows == 0:
+        raise PublishError(f"period {period} has no rollup rows; run the rollup first")
+    if row.staged_rows != row.expected_rows:
+        raise PublishError(
+            f"period {period}: the rollup has {row.staged_rows:,} rows where the tree needs "
+            f"{row.expected_rows:,}; rerun the rollup (nothing was published)"
+        )
+    return row.staged_rows
 
 
 def publish(engine: Engine, period: str, run_id: str | None = None) -> dict[str, int]:
     params: dict[str, object] = {"period": period}
     s = wh.submission.c
     with engine.begin() as conn:
-        staged = conn.execute(
-            sa.select(sa.func.count()).select_from(wh.rollup_indicator).where(
-                wh.rollup_indicator.c.period == period
-            )
-        ).scalar_one()
-        if staged == 0:
-            raise NothingToPublish(f"period {period} has no rollup rows; run the rollup first")
+        staged = audit(conn, period)
         inputs = [
             {"submission_id": row.submission_id, "file_name": row.file_name, "sha256": row.file_sha256}
             for row in conn.execute(
@@ -40,21 +63,46 @@ def publish(engine: Engine, period: str, run_id: str | None = None) -> dict[str,
                 .order_by(s.submission_id)
             )
         ]
-        conn.execute(sa.text(wh.render_sql("publish/supersede_current_release.sql")), params)
+        previous = _release_with_status(conn, period, "current")
         release_id = conn.execute(
             wh.release.insert().values(
                 period=period,
                 published_at=datetime.now(UTC),
                 run_id=run_id,
                 row_count=staged,
-                status="current",
+                status="building",
                 submissions=json.dumps(inputs),
             )
         ).inserted_primary_key[0]
-        params["release_id"] = release_id
-        conn.execute(sa.text(wh.render_sql("publish/delete_period_facts.sql")), params)
-        conn.execute(sa.text(wh.render_sql("publish/insert_period_facts.sql")), params)
+        params |= {"release_id": release_id, "previous_release_id": previous}
+        for step in ("clear_previous_facts", "keep_current_as_previous", "clear_current_facts",
+                     "insert_period_facts", "mark_releases"):
+            _run(conn, step, params)
         # the staged copy has served; keeping it would double the warehouse
         conn.execute(sa.text(wh.render_sql("rollup/clear_indicators.sql")), params)
     log.info("published %s: release %s, %d rows", period, release_id, staged)
-    return {"release_id": release_id, "rows": staged, "submissions": len(inputs)}
+    return {"release_id": release_id, "rows": staged, "submissions": len(inputs),
+            "previous_release_id": previous}
+
+
+def rollback(engine: Engine, period: str) -> dict[str, int]:
+    """Make the previous release current again, in one transaction; the rolled-back
+    release becomes the previous one (rolling back twice rolls forward)."""
+    r = wh.release.c
+    with engine.begin() as conn:
+        current = _release_with_status(conn, period, "current")
+        previous = _release_with_status(conn, period, "previous")
+        if previous is None:
+            raise PublishError(f"period {period} has no previous release to roll back to")
+        params = {"period": period}
+        for step in ("clear_scratch", "swap_current_to_scratch", "clear_current_facts",
+                     "restore_previous_as_current", "clear_previous_facts",
+                     "keep_scratch_as_previous", "clear_scratch"):
+            _run(conn, step, params)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        conn.execute(wh.release.update().where(r.release_id == previous).values(
+            status="current", note=f"restored by rollback at {now}"))
+        conn.execute(wh.release.update().where(r.release_id == current).values(
+            status="previous", note=f"rolled back at {now}"))
+    log.info("rolled back %s: release %s is current again", period, previous)
+    return {"release_id": previous, "rolled_back_release_id": current}

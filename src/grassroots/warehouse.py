@@ -198,6 +198,10 @@ def _fact_table(name: str) -> sa.Table:
 fact_indicator = _fact_table("fact_indicator")
 # The same grain, built by the rollup before publish swaps it in.
 rollup_indicator = _fact_table("rollup_indicator")
+# The same grain: the period's previous release, kept for comparison and rollback.
+fact_indicator_previous = _fact_table("fact_indicator_previous")
+# The same grain: scratch space while a rollback swaps current and previous.
+fact_indicator_swap = _fact_table("fact_indicator_swap")
 
 # One row per period, unit and measure: additive sums over the period's tree.
 rollup_measure = sa.Table(
@@ -220,7 +224,9 @@ release = sa.Table(
     sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("run_id", sa.Text),
     sa.Column("row_count", sa.Integer),
-    sa.Column("status", sa.String(12), nullable=False),  # current, superseded
+    # current (in fact_indicator), previous (in fact_indicator_previous), superseded
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("note", sa.Text),  # e.g. "rolled back from release 7"
     sa.Column("submissions", sa.Text),  # JSON: [{submission_id, file_name, sha256}]
     sqlite_autoincrement=True,  # ids are cited in history: never reuse one
 )

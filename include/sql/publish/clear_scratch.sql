@@ -1,0 +1,1 @@
+delete from fact_indicator_swap where period = :period

@@ -1,0 +1,36 @@
+-- The audit before the swap: how many rows the period's rollup must have (one per unit
+-- of the period's tree and indicator published at its level, where the unit has units
+-- of the indicator's form below it) and how many it has.
+with units as (
+    select ancestor_code as unit_code, ancestor_level as level
+    from unit_closure
+    where period = :period
+      and depth = 0
+),
+
+unit_forms as (
+    select distinct ancestor_code as unit_code, descendant_level as row_level
+    from unit_closure
+    where period = :period
+),
+
+expected as (
+    select count(*) as expected_rows
+    from units u
+    join dim_indicator i on u.level <= i.from_level
+    join unit_forms f on f.unit_code = u.unit_code and f.row_level = i.from_level
+),
+
+staged as (
+    select count(*) as staged_rows
+    from rollup_indicator
+    where period = :period
+),
+
+final as (
+    select expected.expected_rows, staged.staged_rows
+    from expected
+    cross join staged
+)
+
+select * from final
