@@ -15,7 +15,9 @@ LEVELS = {1: "region", 2: "city", 3: "county", 4: "township", 5: "village"}
 LEVEL_NUMBERS = {name: number for number, name in LEVELS.items()}
 
 FIELD_TYPES = {"unit_code", "text", "enum", "integer", "number", "boolean"}
-AGGREGATIONS = {"count", "count_if", "sum", "ratio", "weighted_mean", "yoy", "reporting_rate"}
+AGGREGATIONS = {
+    "count", "count_if", "sum", "ratio", "weighted_mean", "yoy", "yoy_comparable", "reporting_rate",
+}
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,11 @@ class Catalog:
     def measures_of(self, form_code: str) -> list[Measure]:
         return [m for m in self.measures if m.form == form_code]
 
+    def comparable_measures(self, form_code: str) -> list[Measure]:
+        """The measures whose previous-period value is re-aggregated on this period's tree."""
+        wanted = {i.of for i in self.indicators if i.aggregation == "yoy_comparable"}
+        return [m for m in self.measures_of(form_code) if m.code in wanted]
+
 
 def _load_form(path: Path) -> Form:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -182,6 +189,9 @@ def _formula(raw: dict[str, Any]) -> str:
         return f"Σ({raw['value']} × {raw['weight']}) / Σ {raw['weight']}"
     if agg == "yoy":
         return f"({raw['of']} − {raw['of']} of the previous period) / previous × 100"
+    if agg == "yoy_comparable":
+        return (f"({raw['of']} − the previous period's {raw['of']} re-aggregated on this "
+                "period's tree through the register's predecessors) / that × 100")
     return f"accepted {raw['form']} rows / units expected × 100"
 
 
@@ -218,7 +228,7 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
             denominator = f"{code}__den"
             measures[numerator] = Measure(numerator, form_code, f"{raw['value']} * {raw['weight']}")
             measures[denominator] = Measure(denominator, form_code, raw["weight"])
-        elif agg == "yoy":
+        elif agg in ("yoy", "yoy_comparable"):
             of = raw["of"]
         elif agg == "reporting_rate":
             # both measures are computed by the rollup from the tree, not from row expressions

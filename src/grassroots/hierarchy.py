@@ -316,10 +316,27 @@ def build_tree(engine: Engine, period: str) -> int:
     """Materialise the closure of the tree valid in ``period``; return its row count."""
     from grassroots import warehouse as wh
 
-    params = {"period": period, "year": period_year(period)}
+    year = period_year(period)
+    params = {"period": period, "year": year}
+    r = wh.unit_register.c
     with engine.begin() as conn:
         for name in ("delete_period_tree", "insert_village_paths", "insert_unit_paths"):
             conn.execute(sa.text(wh.render_sql(f"hierarchy/{name}.sql")), params)
+        conn.execute(wh.unit_predecessor.delete().where(wh.unit_predecessor.c.period == period))
+        merged = conn.execute(
+            sa.select(r.unit_code, r.predecessors).where(
+                r.predecessors.is_not(None), r.valid_from <= year,
+                sa.or_(r.valid_to.is_(None), r.valid_to >= year))
+        ).all()
+        pairs = {
+            (row.unit_code, code.strip())
+            for row in merged for code in row.predecessors.split(";") if code.strip()
+        }
+        if pairs:
+            conn.execute(wh.unit_predecessor.insert(), [
+                {"period": period, "unit_code": unit, "predecessor_code": predecessor}
+                for unit, predecessor in sorted(pairs)
+            ])
         return conn.execute(
             sa.select(sa.func.count()).select_from(wh.unit_closure).where(
                 wh.unit_closure.c.period == period

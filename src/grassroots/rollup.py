@@ -72,8 +72,15 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
                 measures=catalog.measures_of(form.code),
             )
             conn.execute(sa.text(statement), params)
+            comparable = catalog.comparable_measures(form.code)
+            if comparable:
+                conn.execute(sa.text(wh.render_sql(
+                    "rollup/sum_comparable_previous.sql", table=form.staging_table,
+                    row_level=form.row_level_number, measures=comparable,
+                )), params)
         conn.execute(sa.text(wh.render_sql("rollup/compute_indicators.sql")), params)
         conn.execute(sa.text(wh.render_sql("rollup/compute_yoy.sql")), params)
+        conn.execute(sa.text(wh.render_sql("rollup/compute_yoy_comparable.sql")), params)
         measures = conn.execute(
             sa.select(sa.func.count()).select_from(wh.rollup_measure).where(
                 wh.rollup_measure.c.period == period

@@ -84,6 +84,16 @@ official_closure = sa.Table(
     sa.Index("ix_official_closure_descendant", "descendant_code"),
 )
 
+# One row per village valid in a period and each village that merged into it (from the
+# register's predecessors): how last year's rows map onto this year's tree.
+unit_predecessor = sa.Table(
+    "unit_predecessor",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("unit_code", sa.String(12), primary_key=True),
+    sa.Column("predecessor_code", sa.String(12), primary_key=True),
+)
+
 # One row per file that arrived.
 submission = sa.Table(
     "submission",

@@ -8,7 +8,7 @@ insert into rollup_indicator (
 with indicators as (
     select indicator_code, aggregation, from_level, numerator_measure, denominator_measure, factor
     from dim_indicator
-    where aggregation <> 'yoy'
+    where aggregation not in ('yoy', 'yoy_comparable')
 ),
 
 units as (
