@@ -10,9 +10,11 @@ order, since a year-on-year change reads the previous year's published values.
    registers) into `submission` and staged rows.
 2. **validate**: run the Great Expectations suites; errors gate rows, warnings flag
    them; every finding lands in `validation_issue`.
-3. **rollup**: build the period's tree (village → township → county → city → region)
+3. **feedback** (beside the rollup): a workbook for each submission with problems, its
+   failing cells highlighted and commented, for the submitter.
+4. **rollup**: build the period's tree (village → township → county → city → region)
    and roll the accepted rows up into staged indicator values.
-4. **publish**: in one transaction, write the `release` and swap the period's rows of
+5. **publish**: in one transaction, write the `release` and swap the period's rows of
    `fact_indicator`: a reader never sees half a year.
 
 Each task calls the function of the same name in `grassroots.pipeline` and returns
@@ -78,6 +80,12 @@ def grassroots_yearly() -> None:
         return pipeline.validate(_period())
 
     @task
+    def feedback() -> dict:
+        from grassroots import pipeline
+
+        return pipeline.feedback(_period())
+
+    @task
     def rollup() -> dict:
         from grassroots import pipeline
 
@@ -89,7 +97,9 @@ def grassroots_yearly() -> None:
 
         return pipeline.publish(_period(), run_id=get_current_context()["run_id"])
 
-    ingest() >> validate() >> rollup() >> publish()
+    checked = ingest() >> validate()
+    checked >> feedback()
+    checked >> rollup() >> publish()
 
 
 grassroots_yearly()

@@ -37,6 +37,9 @@ from grassroots.config import EXPECTATIONS_DIR
 if TYPE_CHECKING:
     import great_expectations as gx
     from great_expectations.core.batch_definition import BatchDefinition
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResult,
+    )
 
 CONTEXT_COLUMNS = ("unit_in_register", "unit_in_submitter_subtree", "register_name")
 # Per form, what its warnings compare with (float64, NaN where nothing applies): the
@@ -130,13 +133,27 @@ def run_suite(form: Form, frame: pd.DataFrame) -> list[RowIssue]:
     frame lacks a column or types one wrongly (a bug upstream, not a submitter's
     mistake) and :class:`SuiteError` when an expectation cannot be evaluated.
     """
+    return run_suite_with_result(form, frame)[0]
+
+
+def run_suite_with_result(
+    form: Form, frame: pd.DataFrame
+) -> tuple[list[RowIssue], ExpectationSuiteValidationResult]:
+    """:func:`run_suite`, and GX's result of the run too (for Data Docs)."""
     _check_frame(form, frame)
-    return run_rules(form.code, frame)
+    return run_rules_with_result(form.code, frame)
 
 
 def run_rules(suite_name: str, frame: pd.DataFrame) -> list[RowIssue]:
     """Run the suite ``include/expectations/<suite_name>.json`` over ``frame`` (which has a
     unique ``row_id`` column); one issue per failing row per rule."""
+    return run_rules_with_result(suite_name, frame)[0]
+
+
+def run_rules_with_result(
+    suite_name: str, frame: pd.DataFrame
+) -> tuple[list[RowIssue], ExpectationSuiteValidationResult]:
+    """:func:`run_rules`, and GX's result of the run too (for Data Docs)."""
     suite = _suite(suite_name)
     if frame.index.names != [None]:
         # a named index would make GX report index values instead of our row_id column
@@ -174,7 +191,7 @@ def run_rules(suite_name: str, frame: pd.DataFrame) -> list[RowIssue]:
             )
             issues.append((issue.row_id, order, issue))
     issues.sort(key=lambda item: item[:2])
-    return [issue for _, _, issue in issues]
+    return [issue for _, _, issue in issues], result
 
 
 def _for_gx(frame: pd.DataFrame) -> pd.DataFrame:

@@ -194,6 +194,42 @@ def cmd_review(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from grassroots import lineage, pipeline
+
+    settings, engine = pipeline.open_warehouse(_settings(args))
+    try:
+        explanation = lineage.explain(
+            engine, args.period, args.unit, args.indicator, depth=args.depth,
+            limit=args.rows if args.rows is not None else 50,
+            rows=True if args.rows is not None else None,
+        )
+    except lineage.ExplainError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.json:
+        _print(explanation)
+    else:
+        print(lineage.format_explanation(explanation))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from grassroots import export, pipeline
+
+    settings, engine = pipeline.open_warehouse(_settings(args))
+    try:
+        paths = export.export(
+            engine, args.period, args.level, args.format, Path(args.out), unit_code=args.unit
+        )
+    except export.ExportError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_register(args: argparse.Namespace) -> int:
     from grassroots import hierarchy, pipeline
 
@@ -277,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("validate", "run the expectation suites on the period's staged rows"),
         ("rollup", "roll the period's accepted rows up its own tree"),
         ("publish", "publish the period's rollup as a new release"),
+        ("feedback", "write the feedback workbooks of the period's submissions with problems"),
         ("run", "ingest, validate, rollup and publish one period"),
     ]:
         p = with_warehouse(sub.add_parser(name, help=text))
@@ -289,6 +326,31 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--rollback", action="store_true",
                            help="make the previous release current again instead")
         p.set_defaults(func=cmd_stage)
+
+    explain = with_warehouse(sub.add_parser(
+        "explain", help="which units, submissions and rows made a published number"))
+    explain.add_argument("--period", required=True)
+    explain.add_argument("--unit", required=True, help="12-digit code")
+    explain.add_argument("--indicator", required=True, help="indicator code (dim_indicator)")
+    explain.add_argument("--depth", type=int, default=1,
+                         help="levels of units below to show, nested (default 1)")
+    explain.add_argument("--rows", type=int, metavar="N",
+                         help="show up to N counted rows at any level (default: 50, and only "
+                              "for a unit at or just above the form's row level)")
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
+    explain.set_defaults(func=cmd_explain)
+
+    exporting = with_warehouse(sub.add_parser(
+        "export", help="write a period's published tables: xlsx (a sheet per level) or CSV"))
+    exporting.add_argument("--period", required=True)
+    exporting.add_argument("--level", action="append", required=True,
+                           choices=["region", "city", "county", "township", "village"],
+                           help="a level to export; repeat for more (one sheet or file each)")
+    exporting.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    exporting.add_argument("--out", required=True,
+                           help="the workbook; for CSV, one <stem>_<level>.csv per level beside it")
+    exporting.add_argument("--unit", help="only this unit's subtree (12-digit code)")
+    exporting.set_defaults(func=cmd_export)
 
     show = with_warehouse(sub.add_parser("show", help="print a unit's published figures"))
     show.add_argument("--period", required=True)

@@ -54,7 +54,17 @@ def validate(period: str, settings: Settings | None = None) -> dict:
 
     settings, engine = open_warehouse(settings)
     _ensure_tree(engine, period)
-    return validation.validate(engine, period)
+    return validation.validate(engine, period, docs_dir=settings.docs_dir)
+
+
+def feedback(period: str, settings: Settings | None = None) -> dict:
+    """A workbook for each submission of the period with problems left to fix (and the
+    workbooks of those with none left removed)."""
+    from grassroots import feedback as feedback_stage
+
+    settings, engine = open_warehouse(settings)
+    written = feedback_stage.write_feedback_for_period(engine, period, settings.feedback_dir)
+    return {"workbooks": len(written)}
 
 
 def rollup(period: str, settings: Settings | None = None) -> dict:
@@ -77,10 +87,11 @@ def rollback(period: str, settings: Settings | None = None) -> dict:
 
 
 def run(period: str, settings: Settings | None = None, run_id: str | None = None) -> dict:
-    """All four stages for one period."""
+    """All the stages for one period."""
     return {
         "ingest": ingest(period, settings),
         "validate": validate(period, settings),
+        "feedback": feedback(period, settings),
         "rollup": rollup(period, settings),
         "publish": publish(period, settings, run_id=run_id),
     }

@@ -7,7 +7,9 @@ rollup; warnings are recorded and the row is published.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -187,7 +189,8 @@ def _completeness(engine: Engine, form: Form, period: str, now: datetime) -> lis
     return records
 
 
-def validate(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[str, int]:
+def validate(engine: Engine, period: str, catalog: Catalog | None = None,
+             docs_dir: Path | None = None) -> dict[str, int]:
     """Run every form's suite, the cross-level reconciliation and the completeness check
     on the period's staged rows; gate rows with open or rejected errors."""
     from grassroots import checks, review  # GX is heavy: import it only when validating
@@ -210,6 +213,7 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None) -> dic
 
     records: list[dict] = []
     frames: dict[str, pd.DataFrame] = {}
+    runs: list[tuple[str, object]] = []  # (form, GX result of one suite run) for Data Docs
 
     def collect(form: Form, frame: pd.DataFrame, found: list, counted: bool = False) -> None:
         keys = frame[["submission_id", "row_number", "unit_code"]].to_dict("records")
@@ -234,12 +238,16 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None) -> dic
         frame = load_frame(engine, form, period)
         frames[form.code] = frame
         if not frame.empty:
-            collect(form, frame, checks.run_suite(form, frame))
+            found, result = checks.run_suite_with_result(form, frame)
+            collect(form, frame, found)
+            runs.append((form.code, result))
         if any(f.reconciliation for f in form.fields):
             reconciling = reconciliation_frame(engine, form, period)
             if not reconciling.empty:
-                found = checks.run_rules(f"{form.code}_reconciliation", reconciling)
+                found, result = checks.run_rules_with_result(
+                    f"{form.code}_reconciliation", reconciling)
                 collect(form, reconciling, found, counted=True)
+                runs.append((form.code, result))
         if not frame.empty:
             records += [
                 r for r in _completeness(engine, form, period, now)
@@ -247,6 +255,8 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None) -> dic
             ]
 
     _store(engine, period, records, now)
+    if docs_dir is not None:
+        _build_data_docs(runs, period, docs_dir)
     totals = {"rows": 0, "errors": sum(1 for r in records if r["severity"] == "error"),
               "warnings": sum(1 for r in records if r["severity"] == "warning"),
               "rows_accepted": 0, "rows_with_errors": 0}
@@ -265,6 +275,17 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None) -> dic
 
 def _key(record: dict) -> tuple:
     return (record["submission_id"], record["row_number"], record["rule"], record["unit_code"])
+
+
+def _build_data_docs(runs: list[tuple[str, object]], period: str, docs_dir: Path) -> None:
+    from grassroots import datadocs
+
+    started = time.perf_counter()
+    try:
+        datadocs.build_data_docs_for_runs(runs, period, docs_dir)
+    except Exception:  # the docs are a view of the runs: the issues are stored already
+        log.exception("data docs of %s could not be built", period)
+    log.info("data docs %s: %d pages in %.2f s", period, len(runs), time.perf_counter() - started)
 
 
 def _store(engine: Engine, period: str, records: list[dict], now: datetime) -> None:

@@ -9,7 +9,9 @@ with ranked as (
     select r.*,
            s.file_name,
            s.file_sha256,
-           row_number() over (partition by r.unit_code order by r.submission_id desc) as rank_in_unit
+           row_number() over (
+               partition by r.unit_code order by r.submission_id desc
+           ) as rank_in_unit
     from {{ table }} r
     -- the closure table itself, not a CTE: its primary key finds each row's place
     join unit_closure t

@@ -1,0 +1,357 @@
+"""Feedback workbooks: for each submission with problems, an xlsx the submitter can act on.
+
+``<out_dir>/<period>/<submission_id>__<original stem>__反馈.xlsx`` holds:
+
+* sheet ``反馈 summary`` (first): the file, form, unit, period, when it arrived, rows and rows
+  accepted, the counts of errors and warnings, and a table of every issue of the file;
+* sheet ``data``: the submitter's rows in the template's layout (row 1 field codes, row 2
+  Chinese labels, data from row 3) behind one extra first column, the row number in their
+  own file. Failing cells are filled (errors red, warnings yellow) and carry a comment with
+  every message about the cell.
+
+Only ``open`` and ``rejected`` issues are the submitter's to fix; waived and resolved ones
+are listed in the summary for the record. A file rejected as a whole gets the summary
+alone, with the reason. The workbook is for reading: corrections go into the original file
+(or a fresh template), which is submitted again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy.engine import Engine
+
+from grassroots import warehouse as wh
+from grassroots.catalog import Field, Form, load_catalog
+from grassroots.intake import cell_location
+from grassroots.review import BLOCKING_STATES
+from grassroots.template import BOOLEAN_LABELS, DATA_SHEET, FIRST_DATA_ROW
+
+log = logging.getLogger(__name__)
+
+SUMMARY_SHEET = "反馈 summary"
+SUFFIX = "反馈"
+ROW_COLUMN = ("source_row", "原文件行号 Row in your file")
+
+SEVERITY_LABELS = {"error": "错误 error", "warning": "警告 warning"}
+STATE_LABELS = {
+    "open": "待修改 open",
+    "rejected": "退回修改 sent back",
+    "waived": "已豁免 waived",
+    "resolved": "已解决 resolved",
+}
+STATUS_LABELS = {
+    "received": "已接收 received",
+    "accepted": "已受理 accepted",
+    "rejected": "整个文件被退回 rejected",
+    "superseded": "已被新文件替代 superseded",
+}
+# China has one time zone and no daylight saving: a fixed offset needs no tz database.
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+# Excel's own "Bad" and "Neutral" cell styles: what users already read as error / warning.
+_FILLS = {
+    "error": PatternFill("solid", fgColor="FFFFC7CE"),
+    "warning": PatternFill("solid", fgColor="FFFFEB9C"),
+}
+_FONTS = {"error": Font(color="FF9C0006"), "warning": Font(color="FF9C5700")}
+_HEADER_FILL = PatternFill("solid", fgColor="FFDDEBF7")
+_CODE_FILL = PatternFill("solid", fgColor="FFE7E6E6")
+_BOLD = Font(bold=True)
+_CODE_FONT = Font(size=9, color="FF595959")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')  # not allowed in Windows file names
+
+_HOW_TO = (
+    "红色单元格为错误,该行不会被采用,请在原文件中改正后重新报送;黄色单元格为警告,请核实。"
+    "data 表第一列为原文件中的行号。 / Red cells are errors: the row is not used until you "
+    "correct your original file and submit it again. Yellow cells are warnings: please check "
+    "them. The first column of the data sheet is the row number in your file."
+)
+
+
+def feedback_path(out_dir: Path, submission: Any) -> Path:
+    """Where the feedback workbook of ``submission`` (a ``submission`` row, or a mapping
+    with submission_id, period and file_name) is, or would be."""
+    get = submission.get if isinstance(submission, Mapping) else submission._mapping.get
+    stem = _UNSAFE.sub("_", Path(str(get("file_name"))).stem)
+    period = get("period") or "unknown-period"
+    return Path(out_dir) / period / f"{get('submission_id')}__{stem}__{SUFFIX}.xlsx"
+
+
+def write_feedback(engine: Engine, submission_id: int, out_dir: Path) -> Path | None:
+    """Write the feedback workbook of one submission and return its path; None (and any
+    earlier workbook removed) when nothing is left for the submitter to fix: no open or
+    rejected issue, or the file was superseded by a newer one."""
+    s, i = wh.submission.c, wh.validation_issue.c
+    with engine.connect() as conn:
+        submission = conn.execute(
+            sa.select(wh.submission).where(s.submission_id == submission_id)
+        ).one()
+        issues = [
+            dict(row._mapping)
+            for row in conn.execute(
+                sa.select(wh.validation_issue)
+                .where(i.submission_id == submission_id)
+                .order_by(i.row_number, i.issue_id)
+            )
+        ]
+        unit_name = conn.execute(
+            sa.select(sa.func.min(wh.dim_unit.c.name)).where(
+                wh.dim_unit.c.unit_code == submission.unit_code
+            )
+        ).scalar_one_or_none()
+    path = feedback_path(out_dir, submission)
+    rejected = submission.status == "rejected"
+    to_fix = any(issue["state"] in BLOCKING_STATES for issue in issues)
+    if not rejected and (not to_fix or submission.status == "superseded"):
+        # fixed, waived or replaced by a newer file since: an old workbook would mislead
+        path.unlink(missing_ok=True)
+        return None
+
+    form = load_catalog().forms.get(submission.form_code or "")
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = SUMMARY_SHEET
+    _write_summary(summary, submission, unit_name, form, issues)
+    if form is not None and not rejected:
+        with engine.connect() as conn:
+            table = wh.staging_tables[form.code]
+            rows = [
+                dict(row._mapping)
+                for row in conn.execute(
+                    sa.select(table)
+                    .where(table.c.submission_id == submission_id)
+                    .order_by(table.c.row_number)
+                )
+            ]
+        _write_data(workbook.create_sheet(DATA_SHEET), form, submission, rows, issues)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # written aside and moved in: the review page may be serving the previous version
+    partial = path.with_name(f".{path.name}.partial")
+    workbook.save(partial)
+    os.replace(partial, path)
+    log.info("feedback for submission %s: %s", submission_id, path)
+    return path
+
+
+def write_feedback_for_period(engine: Engine, period: str, out_dir: Path) -> list[Path]:
+    """Write the feedback of every submission of ``period`` that still has problems and
+    remove the workbooks of those that have none left; return the paths written."""
+    s = wh.submission.c
+    with engine.connect() as conn:
+        ids = (
+            conn.execute(
+                sa.select(s.submission_id).where(s.period == period).order_by(s.submission_id)
+            )
+            .scalars()
+            .all()
+        )
+    written = [write_feedback(engine, submission_id, out_dir) for submission_id in ids]
+    return [path for path in written if path is not None]
+
+
+def _write_summary(
+    sheet: Worksheet,
+    submission: Any,
+    unit_name: str | None,
+    form: Form | None,
+    issues: list[dict],
+) -> None:
+    open_issues = [issue for issue in issues if issue["state"] in BLOCKING_STATES]
+    errors = sum(1 for issue in open_issues if issue["severity"] == "error")
+    unit = " ".join(str(x) for x in (submission.unit_code, unit_name) if x) or "—"
+    entries: list[tuple[str, Any]] = [
+        ("文件 File", submission.file_name),
+        (
+            "表单 Form",
+            f"{form.name_zh} {form.name_en} ({form.code})" if form else submission.form_code or "—",
+        ),
+        ("报送单位 Unit", unit),
+        ("期间 Period", submission.period or "—"),
+        ("接收时间 Received", _beijing(submission.received_at)),
+        ("状态 Status", STATUS_LABELS.get(submission.status, submission.status)),
+    ]
+    if submission.status == "rejected":
+        entries += [
+            ("退回原因 Reason", submission.reason or "—"),
+            (
+                "处理办法 What to do",
+                "整个文件未被受理,请按原因改正后重新报送。 / The whole file "
+                "was not accepted: correct it as the reason says and submit it again.",
+            ),
+        ]
+    else:
+        entries += [
+            ("数据行数 Rows", submission.row_count),
+            ("通过行数 Rows accepted", submission.rows_accepted),
+            ("错误 Errors", errors),
+            ("警告 Warnings", len(open_issues) - errors),
+            ("已豁免或已解决 Waived or resolved", len(issues) - len(open_issues)),
+            ("说明 How to read", _HOW_TO),
+        ]
+    for key, value in entries:
+        sheet.append([key, value])
+        sheet.cell(sheet.max_row, 1).font = _BOLD
+        sheet.cell(sheet.max_row, 2).alignment = _WRAP
+    if issues:
+        sheet.append([])
+        header = [
+            "行号 Row",
+            "列代码 Column",
+            "列名 Label",
+            "填报值 Value",
+            "级别 Severity",
+            "问题 Message",
+            "Message (English)",
+            "状态 State",
+        ]
+        sheet.append(header)
+        for cell in sheet[sheet.max_row]:
+            cell.font, cell.fill = _BOLD, _HEADER_FILL
+        # what is still to fix first, then what was waived or resolved
+        ordered = sorted(
+            issues,
+            key=lambda x: (x["state"] not in BLOCKING_STATES, x["row_number"] or 0, x["issue_id"]),
+        )
+        for issue in ordered:
+            zh, en = _messages(issue, submission.file_name, form)
+            sheet.append(
+                [
+                    issue["row_number"],
+                    issue["field"],
+                    _label(form, issue["field"]),
+                    issue["value"],
+                    SEVERITY_LABELS.get(issue["severity"], issue["severity"]),
+                    zh,
+                    en,
+                    STATE_LABELS.get(issue["state"], issue["state"]),
+                ]
+            )
+            if issue["state"] in BLOCKING_STATES:
+                sheet.cell(sheet.max_row, 5).fill = _FILLS[issue["severity"]]
+            for cell in sheet[sheet.max_row]:
+                cell.alignment = _WRAP
+    for column, width in zip("ABCDEFGH", (24, 30, 18, 16, 14, 48, 48, 16), strict=True):
+        sheet.column_dimensions[column].width = width
+
+
+def _write_data(
+    sheet: Worksheet, form: Form, submission: Any, rows: list[dict], issues: list[dict]
+) -> None:
+    fields = form.fields
+    sheet.append([ROW_COLUMN[0], *[f.code for f in fields]])
+    sheet.append([ROW_COLUMN[1], *[f.header_label for f in fields]])
+    for cell in sheet[1]:
+        cell.font, cell.fill, cell.alignment = _CODE_FONT, _CODE_FILL, _WRAP
+    for cell in sheet[2]:
+        cell.font, cell.fill, cell.alignment = _BOLD, _HEADER_FILL, _WRAP
+
+    column_of = {f.code: index for index, f in enumerate(fields, start=2)}
+    line_of = {row["row_number"]: n for n, row in enumerate(rows, start=FIRST_DATA_ROW)}
+    by_cell: dict[tuple[int, int], list[dict]] = {}
+    for issue in issues:
+        if issue["state"] not in BLOCKING_STATES or issue["row_number"] not in line_of:
+            continue
+        # an issue about no column of the sheet is shown on the row number
+        key = (line_of[issue["row_number"]], column_of.get(issue["field"], 1))
+        by_cell.setdefault(key, []).append(issue)
+
+    for row in rows:
+        line = line_of[row["row_number"]]
+        sheet.cell(line, 1, row["row_number"])
+        for f in fields:
+            value = _display(f, row[f.code])
+            if value is None:
+                # a cell that failed cleaning is NULL in staging; show what was typed
+                value = next(
+                    (
+                        x["value"]
+                        for x in by_cell.get((line, column_of[f.code]), [])
+                        if x["value"] is not None
+                    ),
+                    None,
+                )
+            cell = sheet.cell(line, column_of[f.code], value)
+            if f.type == "unit_code":
+                cell.number_format = "@"
+    for (line, column), found in by_cell.items():
+        severity = "error" if any(x["severity"] == "error" for x in found) else "warning"
+        cell = sheet.cell(line, column)
+        cell.fill, cell.font = _FILLS[severity], _FONTS[severity]
+        cell.comment = _comment(found, submission.file_name, form)
+        marker = sheet.cell(line, 1)
+        if marker.fill != _FILLS["error"]:
+            marker.fill = _FILLS[severity]  # the row number shows the row's worst problem
+
+    sheet.freeze_panes = sheet.cell(FIRST_DATA_ROW, 2)
+    sheet.column_dimensions["A"].width = 12
+    for f, column in column_of.items():
+        width = 14 if form.field(f).type == "unit_code" else 12
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.row_dimensions[2].height = 45
+
+
+def _comment(found: list[dict], file_name: str, form: Form) -> Comment:
+    parts = []
+    for issue in found:
+        zh, en = _messages(issue, file_name, form)
+        parts.append(f"[{SEVERITY_LABELS.get(issue['severity'], issue['severity'])}] {zh}\n{en}")
+    text = "\n\n".join(parts)
+    # Excel does not size comment boxes to their text; about 36 characters per line
+    lines = sum(len(line) // 36 + 1 for line in text.splitlines())
+    return Comment(text, "grassroots", height=min(20 * lines + 20, 600), width=300)
+
+
+def _messages(issue: dict, file_name: str, form: Form | None) -> tuple[str, str]:
+    """The issue's messages without the location the row and column already give."""
+    zh, en = issue["message_zh"], issue["message_en"]
+    if issue["row_number"] is None or issue["field"] is None:
+        return zh, en
+    where_zh, where_en = cell_location(
+        file_name,
+        issue["sheet"],
+        issue["row_number"],
+        issue["field"],
+        _label(form, issue["field"]) or issue["field"],
+    )
+    for separator in (":", "："):  # ASCII or full-width colon
+        zh = zh.removeprefix(f"{where_zh}{separator}")
+    return zh, en.removeprefix(f"{where_en}: ")
+
+
+def _label(form: Form | None, code: str | None) -> str | None:
+    if form is None or code not in form.field_codes:
+        return None
+    return form.field(code).label_zh
+
+
+def _display(field: Field, value: Any) -> Any:
+    """A staged value as the submitter would have typed it (as the template writes it)."""
+    if value is None:
+        return None
+    if field.type == "enum":
+        return field.values.get(str(value), value)
+    if field.type == "boolean":
+        return BOOLEAN_LABELS[bool(value)]
+    return value
+
+
+def _beijing(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:  # SQLite hands back naive datetimes; they were stored as UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M 北京时间")

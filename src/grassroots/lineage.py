@@ -1,0 +1,548 @@
+"""Lineage: which units, submissions and rows made a published number.
+
+``explain`` follows one published figure (period, unit, indicator) one level down the
+period's own tree: the unit's value, its children's values with a check that the
+additive parts add up, and, near the bottom, the submitted rows (file, sheet, row)
+that the rollup counted, each with what it contributed. Run it again on a child to
+walk down, city -> county -> township -> village, to the village's own row.
+
+The rows are picked the way ``include/sql/rollup/sum_measures.sql`` picks them (the
+accepted row of the latest accepted submission per unit) and each row's contribution
+is the measure's own catalog expression, so the explanation cannot drift from the
+rollup without the row check saying so.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from grassroots import warehouse as wh
+from grassroots.catalog import LEVELS, Catalog, Indicator, load_catalog
+from grassroots.hierarchy import period_year
+from grassroots.rollup import previous_period
+
+# Sums of rows, so Σ over children's values is the parent's value.
+ADDITIVE_VALUES = {"count", "count_if", "sum"}
+PLURALS = {"region": "regions", "city": "cities", "county": "counties",
+           "township": "townships", "village": "villages"}
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
+
+
+class ExplainError(LookupError):
+    """Nothing to explain: unknown indicator, unit not in the period's tree, or not published."""
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    # published numbers are rounded to 9 decimals; a missing one counts as nothing reported
+    return math.isclose(a or 0.0, b or 0.0, rel_tol=1e-9, abs_tol=1e-6)
+
+
+def measure_fields(expression: str, field_codes: list[str]) -> list[str]:
+    """The form's fields an SQL expression reads, in the form's order.
+
+    >>> measure_fields("case when org_class = '3' then 1 else 0 end", ["unit_code", "org_class"])
+    ['org_class']
+    """
+    names = set(_IDENTIFIER.findall(_STRING_LITERAL.sub("", expression)))
+    return [code for code in field_codes if code in names]
+
+
+def _compared(indicator: Indicator, catalog: Catalog) -> Indicator:
+    """The indicator whose rows count: a change on the previous period (``of``, the yoy
+    family) is made of the compared indicator's rows."""
+    return catalog.indicator(indicator.of) if indicator.of else indicator
+
+
+def _measure_parts(indicator: Indicator, catalog: Catalog) -> tuple[Indicator, str, str | None]:
+    """The indicator whose rows count and the SQL each row adds to its numerator and
+    denominator (None: not a row expression)."""
+    indicator = _compared(indicator, catalog)
+    if indicator.aggregation == "reporting_rate":
+        # every counted row is one unit reporting; units expected come from the tree
+        return indicator, "1", None
+    expressions = {m.code: m.expression for m in catalog.measures}
+    numerator = expressions[indicator.numerator or indicator.code]
+    denominator = expressions.get(indicator.denominator) if indicator.denominator else None
+    return indicator, numerator, denominator
+
+
+def _indicator_info(indicator: Indicator, catalog: Catalog) -> dict[str, Any]:
+    counted, numerator, denominator = _measure_parts(indicator, catalog)
+    measures = {counted.numerator or counted.code: numerator}
+    if counted.denominator:
+        measures[counted.denominator] = (
+            denominator if denominator is not None
+            else f"units expected in the period's tree ({counted.form} rows)"
+        )
+    return {
+        "code": indicator.code,
+        "name_zh": indicator.name_zh,
+        "name_en": indicator.name_en,
+        "unit": indicator.unit,
+        "aggregation": indicator.aggregation,
+        "formula": indicator.formula,
+        "form": indicator.form,
+        "from_level": indicator.from_level,
+        "of": indicator.of,
+        "numerator_measure": counted.numerator,
+        "denominator_measure": counted.denominator,
+        "factor": indicator.factor,
+        "measures": measures,
+    }
+
+
+def _fact(row: sa.RowMapping) -> dict[str, Any]:
+    return {
+        "unit_code": row["unit_code"],
+        "name": row["name"],
+        "level": row["level"],
+        "level_name": LEVELS[row["level"]],
+        "value": row["value"],
+        "numerator": row["numerator"],
+        "denominator": row["denominator"],
+        "reporting_units": row["reporting_units"],
+        "expected_units": row["expected_units"],
+        "flags": row["flags"],
+    }
+
+
+def _unit_and_children(
+    conn: Connection, period: str, unit_code: str, indicator: Indicator
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]], dict[str, Any] | None]:
+    """The unit's fact, its children's facts (only levels the indicator is published
+    at), and the unit's release id."""
+    rows = conn.execute(
+        sa.text(wh.render_sql("lineage/unit_and_children.sql")),
+        {"period": period, "unit_code": unit_code, "indicator_code": indicator.code,
+         "year": period_year(period)},
+    ).mappings().all()
+    unit = next((r for r in rows if r["depth"] == 0), None)
+    children = [_fact(r) for r in rows if r["depth"] == 1 and r["level"] <= indicator.from_level]
+    return (_fact(unit) if unit else None), children, (dict(unit) if unit else None)
+
+
+def _check(parent: dict[str, Any], children: list[dict[str, Any]], indicator: Indicator,
+           catalog: Catalog) -> dict:
+    """Whether Σ children == parent for each additive part of the indicator."""
+    if not children:
+        return {"holds": None, "parts": []}
+    if indicator.of:
+        # a change's numerator and denominator are the compared indicator's values this
+        # period and last: they add up only when that indicator is a sum or a count
+        if _compared(indicator, catalog).aggregation not in ADDITIVE_VALUES:
+            return {"holds": None, "parts": []}
+        parts = ["numerator", "denominator"]
+    elif indicator.aggregation in ADDITIVE_VALUES:
+        parts = ["value"]
+    else:
+        parts = ["numerator", "denominator"]
+    checks = []
+    for part in parts:
+        total = _sum(children, part)
+        entry = {"part": part, "children_sum": total, "parent": parent[part],
+                 "holds": _close(total, parent[part])}
+        if indicator.aggregation == "yoy" and part == "denominator":
+            entry["note"] = ("previous period's values, each on its own tree: they need not "
+                             "add up when units moved between the years")
+        checks.append(entry)
+    if indicator.aggregation == "yoy":
+        # only this period's side is a promise; the previous period's is information
+        holds = checks[0]["holds"]
+    else:
+        holds = all(c["holds"] for c in checks)
+    return {"holds": holds, "parts": checks}
+
+
+def _child_tree(
+    conn: Connection, period: str, children: list[dict[str, Any]], indicator: Indicator,
+    catalog: Catalog, depth: int,
+) -> None:
+    """Expands each child ``depth - 1`` more levels, in place (children of children)."""
+    if depth <= 1:
+        return
+    for child in children:
+        if child["level"] >= indicator.from_level:
+            continue
+        _, grandchildren, _ = _unit_and_children(conn, period, child["unit_code"], indicator)
+        child["children"] = grandchildren
+        child["check"] = _check(child, grandchildren, indicator, catalog)
+        _child_tree(conn, period, grandchildren, indicator, catalog, depth - 1)
+
+
+def _rows(
+    conn: Connection, period: str, unit: dict[str, Any], indicator: Indicator,
+    catalog: Catalog, limit: int,
+) -> dict[str, Any]:
+    counted, numerator, denominator = _measure_parts(indicator, catalog)
+    form = catalog.forms[counted.form]
+    fields = measure_fields(f"{numerator} {denominator or ''}", form.field_codes)
+    statement = wh.render_sql(
+        "lineage/contributing_rows.sql", table=form.staging_table,
+        row_level=form.row_level_number, numerator=numerator, denominator=denominator,
+    )
+    found = conn.execute(
+        sa.text(statement),
+        {"period": period, "unit_code": unit["unit_code"], "year": period_year(period),
+         "limit": limit},
+    ).mappings().all()
+    rows = [
+        {
+            "submission_id": r["submission_id"],
+            "file_name": r["file_name"],
+            "sha256": r["file_sha256"],
+            "sheet": r["sheet"],
+            "row_number": r["row_number"],
+            "unit_code": r["unit_code"],
+            "unit_name": r["register_name"] or r.get("unit_name"),
+            "contribution": r["numerator_contribution"],
+            "denominator_contribution": r["denominator_contribution"],
+            "fields": {code: r[code] for code in fields},
+        }
+        for r in found
+    ]
+    total = found[0]["total_rows"] if found else 0
+    numerator_total = found[0]["numerator_total"] if found else None
+    denominator_total = found[0]["denominator_total"] if found else None
+    # the rows add up to the published numerator (to the value, for counts and sums; to
+    # this period's value of the compared indicator, for a yoy)
+    check = []
+    if indicator.of:
+        if counted.aggregation in ADDITIVE_VALUES:
+            check.append({"part": f"{counted.code} {period}", "rows_sum": numerator_total or 0.0,
+                          "published": unit["numerator"],
+                          "holds": _close(numerator_total, unit["numerator"])})
+    else:
+        part = "value" if counted.denominator is None else "numerator"
+        check.append({"part": part, "rows_sum": numerator_total or 0.0, "published": unit[part],
+                      "holds": _close(numerator_total, unit[part])})
+    if denominator is not None and not indicator.of:
+        check.append({"part": "denominator", "rows_sum": denominator_total or 0.0,
+                      "published": unit["denominator"],
+                      "holds": _close(denominator_total, unit["denominator"])})
+    result: dict[str, Any] = {
+        "rows": rows,
+        "rows_total": total,
+        "rows_form": form.code,
+        "rows_fields": fields,
+        "rows_check": {"holds": all(c["holds"] for c in check), "parts": check},
+        "rows_not_counted": [],
+    }
+    if unit["level"] == form.row_level_number:
+        # a unit's own rows: at most one counted, the others are worth a reason
+        counted_row = rows[0] if rows else None
+        result["rows_not_counted"] = _rows_not_counted(
+            conn, period, unit["unit_code"], form.code, fields, counted_row)
+    return result
+
+
+def _rows_not_counted(
+    conn: Connection, period: str, unit_code: str, form_code: str, fields: list[str],
+    counted_row: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """The unit's other rows in the period, each with why the rollup left it out."""
+    table = wh.staging_tables[form_code]
+    found = conn.execute(
+        sa.text(wh.render_sql("lineage/rows_not_counted.sql", table=table.name)),
+        {"period": period, "unit_code": unit_code,
+         "counted_submission_id": counted_row["submission_id"] if counted_row else -1,
+         "counted_row_number": counted_row["row_number"] if counted_row else -1},
+    ).mappings().all()
+    i = wh.validation_issue.c
+    rows = []
+    for r in found:
+        if r["submission_status"] != "accepted":
+            reason = f"file {r['submission_status']}"
+            if r["submission_reason"]:
+                reason += f": {r['submission_reason']}"
+        elif r["row_status"] != "accepted":
+            blocking = conn.execute(
+                sa.select(i.rule, i.field, i.state, i.message_en)
+                .where(i.submission_id == r["submission_id"], i.row_number == r["row_number"],
+                       i.severity == "error", i.state.in_(("open", "rejected")))
+                .order_by(i.issue_id)
+            ).all()
+            reason = f"row {r['row_status']}"
+            if blocking:
+                reason += ": " + "; ".join(f"{b.message_en} [{b.state}]" for b in blocking)
+        else:
+            reason = "a later accepted file covers the same unit"
+        rows.append({
+            "submission_id": r["submission_id"],
+            "file_name": r["file_name"],
+            "sha256": r["file_sha256"],
+            "sheet": r["sheet"],
+            "row_number": r["row_number"],
+            "reason": reason,
+            "fields": {code: r[code] for code in fields},
+        })
+    return rows
+
+
+def explain(
+    engine: Engine, period: str, unit_code: str, indicator_code: str, depth: int = 1,
+    limit: int = 50, rows: bool | None = None,
+) -> dict:
+    """How a published figure was made: formula, value, the children one level below
+    (``depth`` levels, nested) with Σ checks, and the counted rows (up to ``limit``).
+
+    Rows come by default when the unit is at the form's row level or the level just
+    above it (a village: its own row; a township: its villages' rows); ``rows=True``
+    asks for them at any level, ``rows=False`` never.
+    """
+    catalog = load_catalog()
+    try:
+        indicator = catalog.indicator(indicator_code)
+    except KeyError:
+        raise ExplainError(f"unknown indicator {indicator_code!r}; see dim_indicator") from None
+    with engine.connect() as conn:
+        unit, children, raw = _unit_and_children(conn, period, unit_code, indicator)
+        if unit is None:
+            has_tree = conn.execute(
+                sa.select(wh.unit_closure.c.period).where(wh.unit_closure.c.period == period)
+                .limit(1)
+            ).first()
+            if not has_tree:
+                raise ExplainError(f"period {period} has no tree yet: run grassroots run "
+                                   f"--period {period}")
+            raise ExplainError(f"unit {unit_code} is not in the tree of {period} (no villages "
+                               "valid under it that year, or a wrong code)")
+        if unit["level"] > indicator.from_level:
+            raise ExplainError(
+                f"{indicator.code} comes from the {indicator.form} form and is published from "
+                f"{LEVELS[indicator.from_level]} level up; {unit_code} is a {unit['level_name']}")
+        if raw is None or raw["release_id"] is None:
+            raise ExplainError(f"nothing published for {indicator.code} at {unit_code} in "
+                               f"{period}: run grassroots run --period {period}")
+        _child_tree(conn, period, children, indicator, catalog, depth)
+        explanation: dict[str, Any] = {
+            "period": period,
+            "indicator": _indicator_info(indicator, catalog),
+            "unit": {"code": unit["unit_code"], "name": unit["name"], "level": unit["level"],
+                     "level_name": unit["level_name"]},
+            "value": unit["value"],
+            "numerator": unit["numerator"],
+            "denominator": unit["denominator"],
+            "reporting_units": unit["reporting_units"],
+            "expected_units": unit["expected_units"],
+            "flags": unit["flags"],
+            "release_id": raw["release_id"],
+            "children": children,
+            "check": _check(unit, children, indicator, catalog),
+            # rows_total stays None when the rows were not looked up
+            "rows": [],
+            "rows_total": None,
+            "rows_form": None,
+            "rows_fields": [],
+            "rows_check": None,
+            "rows_not_counted": [],
+        }
+        if indicator.of:
+            explanation["previous_period"] = previous_period(period)
+            explanation["current_value"] = unit["numerator"]
+            explanation["previous_value"] = unit["denominator"]
+        row_level = catalog.forms[_measure_parts(indicator, catalog)[0].form].row_level_number
+        if rows is None:
+            rows = unit["level"] >= row_level - 1
+        if rows:
+            explanation.update(_rows(conn, period, unit, indicator, catalog, limit))
+    return explanation
+
+
+# --- text -----------------------------------------------------------------------------
+
+
+def _width(text: str) -> int:
+    # CJK characters take two terminal columns
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _ljust(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _rjust(text: str, width: int) -> str:
+    return " " * max(0, width - _width(text)) + text
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if abs(value - round(value)) < 1e-9:
+        return f"{round(value):,}"
+    return f"{value:,.4f}".rstrip("0").rstrip(".")
+
+
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "%":
+        return f"{value:.2f}%"
+    if unit == "years":
+        return f"{value:.2f}"
+    return _num(value)
+
+
+def _table(headers: list[str], body: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(_width(row[i]) for row in [headers, *body]) for i in range(len(headers))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            _rjust(c, widths[i]) if i in right else _ljust(c, widths[i])
+            for i, c in enumerate(cells)
+        ).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths]), *[line(r) for r in body]]
+
+
+def _sum(children: list[dict], part: str) -> float | None:
+    """Σ of one part over units; None when no unit has it (a yoy's first year), not 0."""
+    present = [c[part] for c in children if c[part] is not None]
+    return sum(present) if present else None
+
+
+def _children_lines(
+    explanation: dict, parent_name: str, children: list[dict], check: dict, indent: str
+) -> list[str]:
+    indicator = explanation["indicator"]
+    unit = indicator["unit"]
+    ratio = indicator["aggregation"] not in ADDITIVE_VALUES
+    headers = ["code", "name", "value"]
+    if ratio:
+        numerator_label, denominator_label = "numerator", "denominator"
+        if indicator["of"]:
+            numerator_label = explanation["period"]
+            denominator_label = explanation.get("previous_period", "previous")
+        headers += [numerator_label, denominator_label]
+    headers += ["reporting/expected"]
+    body = []
+    for c in children:
+        cells = [c["unit_code"], c["name"] or "", _value(c["value"], unit)]
+        if ratio:
+            cells += [_num(c["numerator"]), _num(c["denominator"])]
+        cells.append(f"{_num(c['reporting_units'])}/{_num(c['expected_units'])}")
+        body.append(cells)
+    level_name = LEVELS[children[0]["level"]] if children else ""
+    noun = level_name if len(children) == 1 else PLURALS.get(level_name, level_name)
+    sigma = [f"Σ {len(children)} {noun}", ""]
+    if ratio:
+        numerator, denominator = _sum(children, "numerator"), _sum(children, "denominator")
+        recomputed = None
+        if not indicator["of"] and numerator is not None and denominator:
+            # the parent's value again, from the children's sums: never an average of values
+            recomputed = numerator * indicator["factor"] / denominator
+        sigma += [_value(recomputed, unit), _num(numerator), _num(denominator)]
+    else:
+        sigma += [_value(_sum(children, "value"), unit)]
+    reporting = sum(c["reporting_units"] or 0 for c in children)
+    expected = sum(c["expected_units"] or 0 for c in children)
+    sigma.append(f"{_num(reporting)}/{_num(expected)}")
+    lines = [indent + line for line in _table(headers, [*body, sigma], right={2, 3, 4, 5})]
+    for part in check["parts"]:
+        if part["holds"]:
+            mark = "✓ equal"
+        else:
+            # a note marks information (last year's tree), not a broken promise
+            mark = "differs" if part.get("note") else "✗ DIFFERENT"
+        note = f"  ({part['note']})" if part.get("note") else ""
+        lines.append(f"{indent}check: Σ {part['part']} of the {noun} "
+                     f"{_num(part['children_sum'])} vs {part['part']} of {parent_name} "
+                     f"{_num(part['parent'])}: {mark}{note}")
+    for c in children:
+        if c.get("children"):
+            lines += ["", f"{indent}{c['unit_code']} {c['name']}:"]
+            lines += _children_lines(explanation, c["name"] or c["unit_code"], c["children"],
+                                     c["check"], indent + "    ")
+    return lines
+
+
+def format_explanation(explanation: dict) -> str:
+    """The text the CLI prints: formula, value, children with a Σ line, counted rows."""
+    ind, unit = explanation["indicator"], explanation["unit"]
+    lines = [
+        f"{ind['code']} {ind['name_zh']} ({ind['name_en']}), period {explanation['period']}, "
+        f"release {explanation['release_id']}",
+        f"unit:    {unit['code']} {unit['name']} ({unit['level_name']})",
+        f"formula: {ind['formula']}  [{ind['aggregation']}, {ind['form']} rows]",
+    ]
+    for code, expression in ind["measures"].items():
+        # the units expected come from the tree, not from summing a row expression
+        sigma = "" if code.endswith("__expected") else "Σ "
+        lines.append(f"  measure {code} = {sigma}{expression}")
+    value = f"value:   {_value(explanation['value'], ind['unit'])}"
+    if ind["of"]:
+        value += (f"  ({ind['of']} {explanation['period']}: {_num(explanation['current_value'])}"
+                  f", {explanation['previous_period']}: {_num(explanation['previous_value'])})")
+    elif explanation["denominator"] is not None or ind["aggregation"] not in ADDITIVE_VALUES:
+        factor = f" × {_num(ind['factor'])}" if ind["factor"] != 1 else ""
+        value += (f"  = {_num(explanation['numerator'])} / {_num(explanation['denominator'])}"
+                  f"{factor}")
+    value += (f"   (units reporting {_num(explanation['reporting_units'])} of "
+              f"{_num(explanation['expected_units'])} expected)")
+    lines.append(value)
+    if explanation.get("flags"):
+        lines.append(f"flags:   {explanation['flags']}")
+
+    children = explanation["children"]
+    if children:
+        level_name = LEVELS[children[0]["level"]]
+        lines += ["", f"{PLURALS[level_name].capitalize()} below {unit['name']} in "
+                      f"{explanation['period']}:"]
+        lines += _children_lines(explanation, unit["name"] or unit["code"], children,
+                                 explanation["check"], "  ")
+
+    if explanation["rows_total"] is not None:
+        rows, total = explanation["rows"], explanation["rows_total"]
+        not_counted = explanation["rows_not_counted"]
+        lines.append("")
+        check = explanation["rows_check"]
+        sums = ", ".join(
+            f"Σ {p['part']} {_num(p['rows_sum'])} vs published {_num(p['published'])} "
+            f"{'✓' if p['holds'] else '✗ DIFFERENT'}"
+            for p in check["parts"]
+        )
+        lines.append(f"Rows counted ({len(rows):,} shown of {total:,} accepted "
+                     f"{explanation['rows_form']} rows; {sums}):")
+        if rows:
+            ratio = any(r["denominator_contribution"] is not None for r in rows)
+            headers = ["file", "sheet", "row", "unit", "name", "contribution"]
+            if ratio:
+                headers.append("to denominator")
+            headers.append("fields")
+            body = []
+            for r in rows:
+                cells = [r["file_name"], r["sheet"] or "—", str(r["row_number"]), r["unit_code"],
+                         r["unit_name"] or "", _num(r["contribution"])]
+                if ratio:
+                    cells.append(_num(r["denominator_contribution"]))
+                cells.append(", ".join(f"{k}={_field(v)}" for k, v in r["fields"].items()))
+                body.append(cells)
+            lines += ["  " + line for line in _table(headers, body,
+                                                     right={2, 5, 6} if ratio else {2, 5})]
+        if total > len(rows):
+            lines.append(f"  … {total - len(rows):,} more (--rows N to show more)")
+        for r in not_counted:
+            fields = ", ".join(f"{k}={_field(v)}" for k, v in r["fields"].items())
+            lines.append(f"  not counted: {r['file_name']} sheet {r['sheet'] or '—'} row "
+                         f"{r['row_number']} (submission #{r['submission_id']}): {r['reason']}"
+                         + (f"  [{fields}]" if fields else ""))
+        if not rows and not not_counted:
+            lines.append("  none: no accepted row of this form under the unit")
+
+    if children:
+        lead = next((c for c in children if c["value"] or c["numerator"]), children[0])
+        lines += ["", f"next: grassroots explain --period {explanation['period']} "
+                      f"--unit {lead['unit_code']} --indicator {ind['code']}"]
+    return "\n".join(lines)
+
+
+def _field(value: object) -> str:
+    if isinstance(value, float):
+        return _num(value)
+    return "∅" if value is None else str(value)

@@ -1,0 +1,143 @@
+"""GX Data Docs: a static site with one page per validation run, built without network."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from grassroots import checks, datadocs, pipeline, validation
+from grassroots.catalog import load_catalog
+from grassroots.config import Settings
+from tests.builders import DALAT, WANGAIZHAO, small_register, village, village_row, write_csv
+
+FORM = load_catalog().forms["village_annual"]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> sa.Engine:
+    """A county's village and township returns of 2020, staged; one village breaks a rule."""
+    data = tmp_path_factory.mktemp("county") / "data"
+    settings = Settings.from_env(warehouse_url=f"sqlite:///{data / 'w.sqlite'}", data_dir=data)
+    small_register(settings.landing_dir, [village(201), village(202), village(203)])
+    rows = [village_row(f"{WANGAIZHAO[:9]}{n}") for n in (201, 202, 203)]
+    rows[1]["star_rating"] = 12
+    folder = settings.landing_dir / "2020"
+    write_csv(folder / f"village_annual__{DALAT}__2020.csv", "village_annual", rows)
+    township = {
+        "unit_code": WANGAIZHAO, "unit_name": "王爱召镇", "trainings_held": 2,
+        "cadres_trained": 40, "reserve_cadres": 4, "volunteer_teams": 2, "grid_stations": 3,
+        "disputes_resolved": 5, "villages": 3, "class3_villages": 0, "converted_villages": 0,
+    }  # fmt: skip
+    write_csv(folder / f"township_annual__{DALAT}__2020.csv", "township_annual", [township])
+    pipeline.ingest("2020", settings)
+    return sa.create_engine(settings.warehouse_url)
+
+
+@pytest.fixture(scope="module")
+def frame(engine: sa.Engine) -> pd.DataFrame:
+    """The staged village rows as validation hands them to the suite."""
+    return validation.load_frame(engine, FORM, "2020")
+
+
+def _validate(frame: pd.DataFrame, suite_name: str = FORM.code) -> object:
+    """The suite's GX result over ``frame``, as validation hands it to the Data Docs."""
+    return checks.run_rules_with_result(suite_name, frame)[1]
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network used: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_a_validation_run_gets_a_page_and_the_index_links_it(
+    frame: pd.DataFrame, tmp_path: Path, no_network: None
+) -> None:
+    result = _validate(frame)
+
+    page = datadocs.build_data_docs(result, FORM.code, "2020", tmp_path / "docs")
+
+    index = datadocs.data_docs_index(tmp_path / "docs")
+    assert index == tmp_path / "docs" / "index.html" and index.exists()
+    relative = page.relative_to(tmp_path / "docs").as_posix()
+    assert relative.startswith("validations/village_annual/2020/")
+    assert relative.endswith("/village_annual__2020.html")
+    html = page.read_text(encoding="utf-8")
+    assert "village_annual" in html and "stg_village_annual 2020" in html
+    assert relative in index.read_text(encoding="utf-8")
+    suite_page = tmp_path / "docs" / "expectations" / "village_annual.html"
+    assert "星级须为0–10的整数" in suite_page.read_text(encoding="utf-8")
+
+
+def test_rerunning_a_period_replaces_its_page_and_keeps_the_others(
+    frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    result = _validate(frame)
+    first = datadocs.build_data_docs(result, FORM.code, "2020", docs)
+    other = datadocs.build_data_docs(result, FORM.code, "2019", docs)
+
+    again = datadocs.build_data_docs(result, FORM.code, "2020", docs)
+
+    assert not first.exists() and again.exists() and other.exists()
+    assert datadocs.data_docs_pages(docs, FORM.code, "2020") == [again]
+    index = datadocs.data_docs_index(docs).read_text(encoding="utf-8")
+    assert again.relative_to(docs).as_posix() in index
+    assert other.relative_to(docs).as_posix() in index
+    assert first.relative_to(docs).as_posix() not in index
+
+
+def test_the_stored_result_holds_counts_not_row_lists(frame: pd.DataFrame, tmp_path: Path) -> None:
+    result = _validate(frame)
+    assert any("unexpected_index_list" in (r.result or {}) for r in result.results)
+
+    datadocs.build_data_docs(result, FORM.code, "2020", tmp_path / "docs")
+
+    (stored,) = (tmp_path / "docs" / datadocs.STORE_DIR / "validations").rglob("*.json")
+    outcomes = json.loads(stored.read_text(encoding="utf-8"))["results"]
+    failed = [o for o in outcomes if not o["success"]]
+    assert [o["result"]["unexpected_count"] for o in failed] == [1]
+    assert not any("unexpected_index_list" in o["result"] for o in outcomes)
+
+
+def test_an_empty_site_has_an_index(tmp_path: Path) -> None:
+    index = datadocs.data_docs_index(tmp_path / "docs")
+
+    assert "Data Docs created by Great Expectations" in index.read_text(encoding="utf-8")
+
+
+def test_the_suites_still_run_after_the_docs_are_built(frame: pd.DataFrame, tmp_path: Path) -> None:
+    # the docs build makes its own GX context the current one; checks must not care
+    datadocs.build_data_docs(_validate(frame), FORM.code, "2020", tmp_path / "docs")
+
+    issues = checks.run_suite(FORM, frame)
+
+    assert [(i.field, i.value) for i in issues] == [("star_rating", "12")]
+
+
+def test_one_build_renders_every_run_of_a_period(
+    engine: sa.Engine, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    township = load_catalog().forms["township_annual"]
+    runs = [
+        (FORM.code, _validate(frame)),
+        (township.code, _validate(validation.load_frame(engine, township, "2020"), township.code)),
+    ]
+
+    pages = datadocs.build_data_docs_for_runs(runs, "2020", tmp_path / "docs")
+
+    assert [page.name for page in pages] == [
+        "village_annual__2020.html",
+        "township_annual__2020.html",
+    ]
+    assert datadocs.data_docs_pages(tmp_path / "docs", "township_annual", "2020") == [pages[1]]
+    index = datadocs.data_docs_index(tmp_path / "docs").read_text(encoding="utf-8")
+    assert all(page.relative_to(tmp_path / "docs").as_posix() in index for page in pages)

@@ -1,0 +1,246 @@
+"""Feedback workbooks: a submitter's own rows with the failing cells marked, and a summary."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from grassroots import feedback, intake, pipeline, review
+from grassroots import warehouse as wh
+from grassroots.config import Settings
+from tests.builders import DALAT, WANGAIZHAO, small_register, village, village_row, write_csv
+
+V1, V2, V3 = (f"{WANGAIZHAO[:9]}{n}" for n in (201, 202, 203))
+NAME = f"village_annual__{DALAT}__2020.csv"
+# rows 2-4 of the CSV: a placeholder cleaning cannot read, a value out of range, a warning
+ROWS = [
+    village_row(V1, party_members="x"),
+    village_row(V2, star_rating=12),
+    village_row(V3, venue_area=100),
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse after ingest and validate of the county's return, built once."""
+    data = tmp_path_factory.mktemp("county") / "data"
+    _submit_and_validate(
+        Settings.from_env(warehouse_url=f"sqlite:///{data / 'w.sqlite'}", data_dir=data)
+    )
+    return data / "w.sqlite"
+
+
+def _submit_and_validate(settings: Settings) -> sa.Engine:
+    small_register(settings.landing_dir, [village(201), village(202), village(203)])
+    write_csv(settings.landing_dir / "2020" / NAME, "village_annual", ROWS)
+    pipeline.ingest("2020", settings)
+    pipeline.validate("2020", settings)
+    return wh.connect(settings.warehouse_url)
+
+
+@pytest.fixture
+def county(built: Path, tmp_path: Path) -> tuple[Settings, sa.Engine]:
+    """A copy of the built warehouse, for a test to change (the backup API copies the WAL too)."""
+    target = tmp_path / "data" / "w.sqlite"
+    target.parent.mkdir(parents=True)
+    with sqlite3.connect(built) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    settings = Settings.from_env(warehouse_url=f"sqlite:///{target}", data_dir=target.parent)
+    return settings, wh.connect(settings.warehouse_url)
+
+
+def _reject_a_file(settings: Settings, engine: sa.Engine) -> str:
+    bad = settings.landing_dir / "2020" / f"township_annual__{DALAT}__2020.csv"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text("nothing,like,a,header\n1,2,3,4\n", encoding="utf-8")
+    assert intake.ingest(engine, settings, "2020", files=[bad]).rejected == 1
+    return bad.name
+
+
+def _submission_id(engine: sa.Engine, file_name: str = NAME) -> int:
+    s = wh.submission.c
+    with engine.connect() as conn:
+        return conn.execute(sa.select(s.submission_id).where(s.file_name == file_name)).scalar_one()
+
+
+def _issue_id(engine: sa.Engine, field: str) -> int:
+    i = wh.validation_issue.c
+    with engine.connect() as conn:
+        return conn.execute(sa.select(i.issue_id).where(i.field == field)).scalar_one()
+
+
+def _cell(sheet: Worksheet, file_row: int, field: str):  # noqa: ANN202
+    """The data sheet's cell of ``field`` on the row that was ``file_row`` in the file."""
+    column = [c.value for c in sheet[1]].index(field) + 1
+    (line,) = [c.row for c in sheet["A"][2:] if c.value == file_row]
+    return sheet.cell(line, column)
+
+
+def _issue_table(path: Path) -> list[tuple]:
+    rows = list(load_workbook(path)[feedback.SUMMARY_SHEET].iter_rows(values_only=True))
+    start = next(n for n, row in enumerate(rows) if row[0] == "行号 Row")
+    return rows[start + 1 :]
+
+
+def test_failing_cells_are_filled_and_carry_their_message(county, tmp_path: Path) -> None:
+    settings, engine = county
+    submission_id = _submission_id(engine)
+    path = feedback.write_feedback(engine, submission_id, tmp_path / "feedback")
+
+    assert path == tmp_path / "feedback" / "2020" / f"{submission_id}__{NAME[:-4]}__反馈.xlsx"
+    book = load_workbook(path)
+    assert book.sheetnames == [feedback.SUMMARY_SHEET, "data"]
+    data = book["data"]
+    assert data["B1"].value == "unit_code" and data["B2"].value == "村代码"
+    error, warning = _cell(data, 3, "star_rating"), _cell(data, 4, "venue_area")
+    assert error.value == 12 and error.fill.fgColor.rgb == "FFFFC7CE"
+    assert "星级须为0–10的整数" in error.comment.text
+    assert "star_rating must be an integer from 0 to 10" in error.comment.text
+    assert warning.value == 100 and warning.fill.fgColor.rgb == "FFFFEB9C"
+    assert "200" in warning.comment.text
+    fine = _cell(data, 3, "party_members")
+    assert fine.comment is None and fine.fill.fill_type is None
+
+
+def test_a_cell_that_failed_cleaning_shows_what_was_typed(county, tmp_path: Path) -> None:
+    settings, engine = county
+    path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
+
+    cell = _cell(load_workbook(path)["data"], 2, "party_members")
+    assert cell.value == "x"
+    assert cell.fill.fgColor.rgb == "FFFFC7CE"
+    assert "placeholder 'x'" in cell.comment.text
+
+
+def test_the_rows_read_as_typed_in_the_template(county, tmp_path: Path) -> None:
+    settings, engine = county
+    path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
+
+    data = load_workbook(path)["data"]
+    assert [c.value for c in data["A"]] == ["source_row", "原文件行号 Row in your file", 2, 3, 4]
+    assert _cell(data, 2, "unit_code").value == V1
+    assert _cell(data, 2, "zone_type").value == "农区"
+    assert _cell(data, 2, "first_secretary").value == "否"
+
+
+def test_the_summary_lists_every_issue_and_what_is_left_to_fix(county, tmp_path: Path) -> None:
+    settings, engine = county
+    review.waive(engine, _issue_id(engine, "venue_area"), "steward", "新建场所,面积已核实")
+    path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
+
+    book = load_workbook(path)
+    summary = {row[0]: row[1] for row in book[feedback.SUMMARY_SHEET].iter_rows(values_only=True)}
+    assert summary["文件 File"] == NAME
+    assert summary["期间 Period"] == "2020"
+    assert summary["数据行数 Rows"] == 3
+    assert summary["通过行数 Rows accepted"] == 1
+    assert (summary["错误 Errors"], summary["警告 Warnings"]) == (2, 0)
+    assert summary["已豁免或已解决 Waived or resolved"] == 1
+    table = {(row[0], row[1]): row for row in _issue_table(path)}
+    assert set(table) == {(2, "party_members"), (3, "star_rating"), (4, "venue_area")}
+    assert table[(3, "star_rating")][2:5] == ("星级", "12", "错误 error")
+    assert table[(3, "star_rating")][5] == "星级须为0–10的整数"  # the location is in row/column
+    assert table[(4, "venue_area")][7] == "已豁免 waived"
+    assert _cell(book["data"], 4, "venue_area").comment is None
+
+
+def test_several_issues_on_one_cell_share_its_comment(county, tmp_path: Path) -> None:
+    settings, engine = county
+    with engine.begin() as conn:
+        conn.execute(
+            wh.validation_issue.insert().values(
+                submission_id=_submission_id(engine),
+                period="2020",
+                form_code="village_annual",
+                unit_code=V2,
+                row_number=3,
+                field="star_rating",
+                value="12",
+                rule="test.second",
+                stage="checks",
+                severity="warning",
+                message_zh="第二条意见",
+                message_en="a second note",
+                state="open",
+                created_at=datetime.now(UTC),
+            )
+        )
+    path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
+
+    cell = _cell(load_workbook(path)["data"], 3, "star_rating")
+    assert "星级须为0–10的整数" in cell.comment.text and "a second note" in cell.comment.text
+    assert cell.fill.fgColor.rgb == "FFFFC7CE"  # the worst of the two
+
+
+def test_a_rejected_file_gets_a_summary_with_the_reason(county, tmp_path: Path) -> None:
+    settings, engine = county
+    rejected = _reject_a_file(settings, engine)
+
+    path = feedback.write_feedback(engine, _submission_id(engine, rejected), tmp_path)
+
+    book = load_workbook(path)
+    assert book.sheetnames == [feedback.SUMMARY_SHEET]
+    summary = {row[0]: row[1] for row in book[feedback.SUMMARY_SHEET].iter_rows(values_only=True)}
+    assert summary["状态 Status"] == "整个文件被退回 rejected"
+    assert "header" in summary["退回原因 Reason"]
+
+
+def test_no_workbook_once_nothing_is_left_to_fix(county, tmp_path: Path) -> None:
+    settings, engine = county
+    submission_id = _submission_id(engine)
+    path = feedback.write_feedback(engine, submission_id, tmp_path)
+    assert path is not None and path.exists()
+
+    for field in ("party_members", "star_rating", "venue_area"):
+        review.waive(engine, _issue_id(engine, field), "steward", "已核实")
+
+    assert feedback.write_feedback(engine, submission_id, tmp_path) is None
+    assert not path.exists()  # the old workbook would still tell them to fix it
+
+
+def test_a_period_gets_one_workbook_per_file_with_problems(county, tmp_path: Path) -> None:
+    settings, engine = county
+    _reject_a_file(settings, engine)
+
+    paths = feedback.write_feedback_for_period(engine, "2020", tmp_path)
+
+    assert [p.name.split("__")[1] for p in paths] == ["village_annual", "township_annual"]
+    s = wh.submission.c
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(wh.submission).where(s.period == "2020")).all()
+    assert sorted(feedback.feedback_path(tmp_path, row) for row in rows) == sorted(paths)
+
+
+def test_postgresql_gives_the_same_workbook(new_postgres_url, tmp_path: Path) -> None:
+    engine = _submit_and_validate(
+        Settings.from_env(warehouse_url=new_postgres_url(), data_dir=tmp_path / "data")
+    )
+
+    path = feedback.write_feedback(engine, _submission_id(engine), tmp_path / "feedback")
+
+    book = load_workbook(path)
+    assert _cell(book["data"], 3, "star_rating").fill.fgColor.rgb == "FFFFC7CE"
+    summary = {row[0]: row[1] for row in book[feedback.SUMMARY_SHEET].iter_rows(values_only=True)}
+    assert summary["接收时间 Received"].endswith("北京时间")
+    assert {(row[0], row[1]) for row in _issue_table(path)} == {
+        (2, "party_members"),
+        (3, "star_rating"),
+        (4, "venue_area"),
+    }
+
+
+def test_a_superseded_files_workbook_goes_with_it(county, tmp_path: Path) -> None:
+    settings, engine = county
+    old = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
+    corrected = tmp_path / "drop" / NAME
+    write_csv(corrected, "village_annual", [village_row(V1), village_row(V2), village_row(V3)])
+    assert intake.ingest(engine, settings, "2020", files=[corrected]).superseded == 1
+
+    assert feedback.write_feedback_for_period(engine, "2020", tmp_path) == []
+    assert not old.exists()
