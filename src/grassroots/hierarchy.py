@@ -337,6 +337,7 @@ def build_tree(engine: Engine, period: str) -> int:
                 {"period": period, "unit_code": unit, "predecessor_code": predecessor}
                 for unit, predecessor in sorted(pairs)
             ])
+        wh.analyze(conn, wh.unit_closure, wh.unit_predecessor)
         return conn.execute(
             sa.select(sa.func.count()).select_from(wh.unit_closure).where(
                 wh.unit_closure.c.period == period

@@ -341,6 +341,9 @@ def ingest(
         # a file in the period's folder must be for that period; one in the root names its own
         in_folder = path.parent.name == period and path.parent.parent == settings.landing_dir
         _ingest_file(engine, settings, catalog, path, period if in_folder else None, result)
+    with engine.begin() as conn:
+        wh.analyze(conn, wh.submission, wh.validation_issue, wh.unit_register,
+                   *wh.staging_tables.values())
     log.info("ingest %s: %s", period, result.as_dict())
     return result
 

@@ -78,7 +78,9 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
                     "rollup/sum_comparable_previous.sql", table=form.staging_table,
                     row_level=form.row_level_number, measures=comparable,
                 )), params)
+        wh.analyze(conn, wh.rollup_measure)
         conn.execute(sa.text(wh.render_sql("rollup/compute_indicators.sql")), params)
+        wh.analyze(conn, wh.rollup_indicator)
         conn.execute(sa.text(wh.render_sql("rollup/compute_yoy.sql")), params)
         conn.execute(sa.text(wh.render_sql("rollup/compute_yoy_comparable.sql")), params)
         measures = conn.execute(

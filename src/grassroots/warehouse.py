@@ -297,6 +297,18 @@ def connect(url: str) -> Engine:
     return engine
 
 
+def analyze(conn: sa.Connection, *tables: sa.Table) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk load.
+
+    Without it the planner takes freshly filled tables for empty ones and picks nested
+    loops over them: the Inner Mongolia rollup went from under a second to six minutes.
+    SQLite plans well from its indexes alone.
+    """
+    if conn.dialect.name == "postgresql":
+        for table in tables:
+            conn.execute(sa.text(f'analyze "{table.name}"'))
+
+
 _jinja = Environment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
 
 
