@@ -155,3 +155,15 @@ def test_a_rollup_that_fails_its_audit_is_not_published(settings: Settings) -> N
     with pytest.raises(PublishError, match="rerun the rollup"):
         pipeline.publish("2020", settings)
     assert _fact(settings, "2020", DALAT, "villages").value == 3  # the current release stands
+
+
+def test_a_period_is_changed_until_it_is_published_and_again_after_a_new_file(settings: Settings) -> None:
+    _county(settings)
+    pipeline.ingest("2020", settings)
+    assert pipeline.changed_periods(settings) == ["2020"]
+    pipeline.run("2020", settings)
+    assert pipeline.changed_periods(settings) == []
+    write_csv(settings.landing_dir / "2020" / f"village_annual__{DALAT}__2020.csv", "village_annual",
+              [village_row(f"{WANGAIZHAO[:9]}201", committee_members=8)])
+    pipeline.ingest("2020", settings)
+    assert pipeline.changed_periods(settings) == ["2020"]

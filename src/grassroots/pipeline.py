@@ -7,6 +7,7 @@ counts (it lands in Airflow's XCom and in the CLI's output).
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -95,6 +96,37 @@ def run(period: str, settings: Settings | None = None, run_id: str | None = None
         "rollup": rollup(period, settings),
         "publish": publish(period, settings, run_id=run_id),
     }
+
+
+def changed_periods(settings: Settings | None = None) -> list[str]:
+    """Open periods with something newer than their current release: a file received or a
+    steward's action on an issue (periods never published count as changed)."""
+    settings, engine = open_warehouse(settings)
+    s, i, r, e = wh.submission.c, wh.validation_issue.c, wh.release.c, wh.validation_issue_event.c
+    with engine.connect() as conn:
+        received = dict(conn.execute(
+            sa.select(s.period, sa.func.max(s.received_at)).where(s.period.is_not(None))
+            .group_by(s.period)).all())
+        acted = dict(conn.execute(
+            sa.select(i.period, sa.func.max(e.at)).join(wh.validation_issue, i.issue_id == e.issue_id)
+            .group_by(i.period)).all())
+        published = dict(conn.execute(
+            sa.select(r.period, r.published_at).where(r.status == "current")).all())
+    last_open = datetime.now(UTC).year
+    changed = []
+    for period in sorted(set(received) | set(acted)):
+        if not settings.first_year <= int(period[:4]) <= last_open:
+            continue
+        latest = max(t for t in (received.get(period), acted.get(period)) if t is not None)
+        released = published.get(period)
+        if released is None or _aware(latest) > _aware(released):
+            changed.append(period)
+    return changed
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; they were written in UTC
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def published_figures(period: str, unit_code: str, settings: Settings | None = None) -> list[dict]:
