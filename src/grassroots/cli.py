@@ -72,6 +72,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
         _print(pipeline.rollback(args.period, settings))
     elif args.command == "publish":
         _print(pipeline.publish(args.period, settings, run_id=args.run_id))
+    elif args.command == "run" and args.county:
+        _print(pipeline.run_county(args.period, args.county, settings, run_id=args.run_id))
     elif args.command == "run":
         _print(pipeline.run(args.period, settings, run_id=args.run_id))
     else:
@@ -322,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("files", nargs="*", help="submission files (copied into the landing folder)")
         if name in ("publish", "run"):
             p.add_argument("--run-id", default=None)
+        if name == "run":
+            p.add_argument("--county", help="only this county resubmitted: recompute its "
+                           "subtree and ancestors, keep the rest of the current release")
         if name == "publish":
             p.add_argument("--rollback", action="store_true",
                            help="make the previous release current again instead")

@@ -75,6 +75,30 @@ def rollup(period: str, settings: Settings | None = None) -> dict:
     return rollup_stage.rollup(engine, period)
 
 
+def run_county(period: str, county_code: str, settings: Settings | None = None,
+               run_id: str | None = None) -> dict:
+    """After one county resubmits: ingest and check the period, recompute only that
+    county's subtree and ancestors, publish; then republish the next period if it is
+    published (its change on the previous year reads this one). Falls back to a full
+    rollup when there is no release to build on."""
+    result = {"ingest": ingest(period, settings), "validate": validate(period, settings)}
+    settings, engine = open_warehouse(settings)
+    if rollup_stage.can_roll_up_incrementally(engine, period, county_code):
+        result["rollup"] = rollup_stage.rollup_county(engine, period, county_code)
+    else:
+        result["rollup"] = rollup_stage.rollup(engine, period)
+    result["publish"] = publish_stage.publish(engine, period, run_id=run_id)
+    following = rollup_stage.following_period(period)
+    r = wh.release.c
+    with engine.connect() as conn:
+        published_after = conn.execute(sa.select(r.release_id).where(
+            r.period == following, r.status == "current")).first()
+    if published_after:
+        rollup_stage.rollup(engine, following)
+        result["republished_following"] = publish_stage.publish(engine, following, run_id=run_id)
+    return result
+
+
 def publish(period: str, settings: Settings | None = None, run_id: str | None = None) -> dict:
     """The period's rollup swapped into fact_indicator as a new release, in one transaction."""
     settings, engine = open_warehouse(settings)

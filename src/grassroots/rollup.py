@@ -21,6 +21,11 @@ def previous_period(period: str) -> str:
     return f"{int(period[:4]) - 1}{period[4:]}"
 
 
+def following_period(period: str) -> str:
+    """The same period one year later: 2020 -> 2021, 2020Q3 -> 2021Q3."""
+    return f"{int(period[:4]) + 1}{period[4:]}"
+
+
 def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
     """Write ``dim_indicator`` from the catalog (the declarations are the source of truth)."""
     catalog = catalog or load_catalog()
@@ -56,6 +61,37 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
     return len(rows)
 
 
+def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool) -> None:
+    for form in catalog.forms.values():
+        conn.execute(sa.text(wh.render_sql(
+            "rollup/sum_measures.sql", form=form.code, table=form.staging_table,
+            row_level=form.row_level_number, measures=catalog.measures_of(form.code),
+            scoped=scoped,
+        )), params)
+        comparable = catalog.comparable_measures(form.code)
+        if comparable:
+            conn.execute(sa.text(wh.render_sql(
+                "rollup/sum_comparable_previous.sql", table=form.staging_table,
+                row_level=form.row_level_number, measures=comparable, scoped=scoped,
+            )), params)
+
+
+def _compute(conn: sa.Connection, params: dict, scoped: bool) -> None:
+    wh.analyze(conn, wh.rollup_measure)
+    conn.execute(sa.text(wh.render_sql("rollup/compute_indicators.sql", scoped=scoped)), params)
+    wh.analyze(conn, wh.rollup_indicator)
+    conn.execute(sa.text(wh.render_sql("rollup/compute_yoy.sql")), params)
+    conn.execute(sa.text(wh.render_sql("rollup/compute_yoy_comparable.sql")), params)
+
+
+def _counts(conn: sa.Connection, period: str) -> dict[str, int]:
+    measures = conn.execute(sa.select(sa.func.count()).select_from(wh.rollup_measure).where(
+        wh.rollup_measure.c.period == period)).scalar_one()
+    indicators = conn.execute(sa.select(sa.func.count()).select_from(wh.rollup_indicator).where(
+        wh.rollup_indicator.c.period == period)).scalar_one()
+    return {"measure_rows": measures, "indicator_rows": indicators}
+
+
 def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[str, int]:
     """Rebuild ``rollup_measure`` and ``rollup_indicator`` for ``period``."""
     catalog = catalog or load_catalog()
@@ -63,35 +99,47 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
     with engine.begin() as conn:
         conn.execute(sa.text(wh.render_sql("rollup/clear_measures.sql")), params)
         conn.execute(sa.text(wh.render_sql("rollup/clear_indicators.sql")), params)
-        for form in catalog.forms.values():
-            statement = wh.render_sql(
-                "rollup/sum_measures.sql",
-                form=form.code,
-                table=form.staging_table,
-                row_level=form.row_level_number,
-                measures=catalog.measures_of(form.code),
-            )
-            conn.execute(sa.text(statement), params)
-            comparable = catalog.comparable_measures(form.code)
-            if comparable:
-                conn.execute(sa.text(wh.render_sql(
-                    "rollup/sum_comparable_previous.sql", table=form.staging_table,
-                    row_level=form.row_level_number, measures=comparable,
-                )), params)
-        wh.analyze(conn, wh.rollup_measure)
-        conn.execute(sa.text(wh.render_sql("rollup/compute_indicators.sql")), params)
-        wh.analyze(conn, wh.rollup_indicator)
-        conn.execute(sa.text(wh.render_sql("rollup/compute_yoy.sql")), params)
-        conn.execute(sa.text(wh.render_sql("rollup/compute_yoy_comparable.sql")), params)
-        measures = conn.execute(
-            sa.select(sa.func.count()).select_from(wh.rollup_measure).where(
-                wh.rollup_measure.c.period == period
-            )
-        ).scalar_one()
-        indicators = conn.execute(
-            sa.select(sa.func.count()).select_from(wh.rollup_indicator).where(
-                wh.rollup_indicator.c.period == period
-            )
-        ).scalar_one()
-    log.info("rollup %s: %d measure rows, %d indicator rows", period, measures, indicators)
-    return {"measure_rows": measures, "indicator_rows": indicators}
+        _sum_forms(conn, catalog, params, scoped=False)
+        _compute(conn, params, scoped=False)
+        counts = _counts(conn, period)
+    log.info("rollup %s: %s", period, counts)
+    return counts
+
+
+def can_roll_up_incrementally(engine: Engine, period: str, county_code: str) -> bool:
+    """Whether the period has a current release and kept measures to build on, and the
+    county is in the period's tree."""
+    r, m, c = wh.release.c, wh.rollup_measure.c, wh.unit_closure.c
+    with engine.connect() as conn:
+        released = conn.execute(sa.select(r.release_id).where(
+            r.period == period, r.status == "current")).first()
+        measured = conn.execute(sa.select(m.unit_code).where(
+            m.period == period, m.unit_code == county_code).limit(1)).first()
+        in_tree = conn.execute(sa.select(c.depth).where(
+            c.period == period, c.ancestor_code == county_code, c.depth == 0,
+            c.ancestor_level == 3)).first()
+    return bool(released and measured and in_tree)
+
+
+def rollup_county(engine: Engine, period: str, county_code: str,
+                  catalog: Catalog | None = None) -> dict[str, int]:
+    """Recompute one county's subtree from its rows and its ancestors from the county's
+    change; every other unit keeps the current release's rows. Publishing the result
+    gives the same table as a full rollup."""
+    catalog = catalog or load_catalog()
+    params = {"period": period, "previous_period": previous_period(period),
+              "county_code": county_code}
+    with engine.begin() as conn:
+        conn.execute(sa.text(wh.render_sql("incremental/clear_saved_measures.sql")), params)
+        conn.execute(sa.text(wh.render_sql("incremental/save_county_measures.sql")), params)
+        conn.execute(sa.text(wh.render_sql("incremental/clear_county_subtree_measures.sql")), params)
+        _sum_forms(conn, catalog, params, scoped=True)
+        conn.execute(sa.text(wh.render_sql("incremental/apply_county_difference.sql")), params)
+        conn.execute(sa.text(wh.render_sql("incremental/clear_saved_measures.sql")), params)
+        conn.execute(sa.text(wh.render_sql("rollup/clear_indicators.sql")), params)
+        _compute(conn, params, scoped=True)
+        recomputed = _counts(conn, period)["indicator_rows"]
+        conn.execute(sa.text(wh.render_sql("incremental/copy_unaffected_indicators.sql")), params)
+        counts = _counts(conn, period) | {"recomputed_indicator_rows": recomputed}
+    log.info("incremental rollup %s for county %s: %s", period, county_code, counts)
+    return counts

@@ -225,6 +225,18 @@ rollup_measure = sa.Table(
     sa.Column("expected_units", sa.Integer),
 )
 
+# The same grain: a county's measures before an incremental run recomputes them.
+rollup_measure_before = sa.Table(
+    "rollup_measure_before",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("unit_code", sa.String(12), primary_key=True),
+    sa.Column("measure_code", sa.String(80), primary_key=True),
+    sa.Column("value", sa.Float),
+    sa.Column("reporting_units", sa.Integer),
+    sa.Column("expected_units", sa.Integer),
+)
+
 # One row per publication of a period.
 release = sa.Table(
     "release",

@@ -16,6 +16,15 @@ units as (
     from unit_closure
     where period = :period
       and depth = 0
+      {%- if scoped %}
+      -- an incremental run: the county's subtree and its ancestors
+      and (ancestor_code in (
+              select descendant_code from unit_closure
+              where period = :period and ancestor_code = :county_code)
+           or ancestor_code in (
+              select ancestor_code from unit_closure
+              where period = :period and descendant_code = :county_code))
+      {%- endif %}
 ),
 
 joined as (

@@ -43,6 +43,12 @@ summed as (
       on t.period = :period
      and t.descendant_code = previous_rows.mapped_code
      and t.descendant_level = {{ row_level }}
+    {%- if scoped %}
+    where t.ancestor_code in (
+        select descendant_code from unit_closure
+        where period = :period and ancestor_code = :county_code
+    )
+    {%- endif %}
     group by t.ancestor_code
 ),
 

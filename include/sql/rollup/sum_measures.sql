@@ -1,13 +1,20 @@
 -- One row per period, unit and measure of one form: additive sums of the accepted rows
 -- over the tree valid in the period, with the units expected and reporting below.
--- Jinja fills in only what the catalog declares (the form's table and its measures);
--- values arrive as bind parameters.
+-- Jinja fills in only what the catalog declares (the form's table and its measures) and,
+-- for an incremental run, limits the units to one county's subtree; values arrive as
+-- bind parameters.
 insert into rollup_measure (period, unit_code, measure_code, value, reporting_units, expected_units)
 with tree as (
     select ancestor_code, descendant_code
     from unit_closure
     where period = :period
       and descendant_level = {{ row_level }}
+      {%- if scoped %}
+      and ancestor_code in (
+          select descendant_code from unit_closure
+          where period = :period and ancestor_code = :county_code
+      )
+      {%- endif %}
 ),
 
 expected as (
@@ -43,6 +50,9 @@ summed as (
       on t.period = :period
      and t.descendant_code = accepted.unit_code
      and t.descendant_level = {{ row_level }}
+    {%- if scoped %}
+    where t.ancestor_code in (select ancestor_code from tree)
+    {%- endif %}
     group by t.ancestor_code
 ),
 

@@ -1,0 +1,1 @@
+delete from rollup_measure_before where period = :period
