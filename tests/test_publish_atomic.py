@@ -29,15 +29,17 @@ CHILD = (
 
 
 def _state(engine: sa.Engine) -> tuple[set[int], int, int | None]:
-    """(release ids in fact_indicator, its rows, the release the release table calls current)."""
-    f, r = wh.fact_indicator.c, wh.release.c
+    """(release ids in fact_indicator, its rows, the release the release table calls
+    current), read in one statement: one snapshot, as a BI query would see it."""
+    query = sa.text(
+        "select (select min(release_id) from fact_indicator where period = :p) as low,"
+        " (select max(release_id) from fact_indicator where period = :p) as high,"
+        " (select count(*) from fact_indicator where period = :p) as n,"
+        " (select release_id from release where period = :p and status = 'current') as current"
+    )
     with engine.connect() as conn:
-        ids = set(conn.execute(sa.select(f.release_id).distinct().where(f.period == PERIOD)).scalars())
-        rows = conn.execute(sa.select(sa.func.count()).select_from(wh.fact_indicator)
-                            .where(f.period == PERIOD)).scalar_one()
-        current = conn.execute(sa.select(r.release_id).where(
-            r.period == PERIOD, r.status == "current")).scalar()
-    return ids, rows, current
+        row = conn.execute(query, {"p": PERIOD}).one()
+    return {row.low, row.high} - {None}, row.n, row.current
 
 
 def _restage(engine: sa.Engine, bump: int) -> None:

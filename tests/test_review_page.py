@@ -356,7 +356,7 @@ def test_a_feedback_workbook_outside_the_data_folder_is_never_served(settings, c
 
 def test_data_docs_are_served_from_the_docs_folder_only(settings, client_as, tmp_path):
     docs = settings.docs_dir
-    (docs / "validations").mkdir(parents=True)
+    (docs / "validations").mkdir(parents=True, exist_ok=True)
     (docs / "index.html").write_text("<h1>Data Docs</h1>", encoding="utf-8")
     (docs / "validations" / "run.html").write_text("<p>run</p>", encoding="utf-8")
     (tmp_path / "outside.html").write_text("outside", encoding="utf-8")

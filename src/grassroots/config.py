@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-INCLUDE_DIR = PROJECT_ROOT / "include"
+# An installed (not editable) package has no project root around it: the image says where
+# include/ is mounted.
+INCLUDE_DIR = Path(os.environ.get("GRASSROOTS_INCLUDE_DIR") or PROJECT_ROOT / "include")
 CATALOG_DIR = INCLUDE_DIR / "catalog"
 SQL_DIR = INCLUDE_DIR / "sql"
 EXPECTATIONS_DIR = INCLUDE_DIR / "expectations"
