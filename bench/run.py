@@ -1,0 +1,394 @@
+"""National-scale benchmark: the floor, each stage, on SQLite and PostgreSQL, at fractions
+of the national demo.
+
+    python bench/run.py --scale 1/8 [--scale 1/4 ...] [--warehouse sqlite|postgres|both]
+                        [--cache DIR] [--work DIR] [--period 2021] [--seed 20141020]
+
+1. The national demo (``generate_demo(scale="national")``, the same as ``grassroots demo
+   --scale national``) is generated once into ``--cache`` and reused by later runs.
+2. A scale 1/k takes every k-th county (sorted by code) of the cache: its register and its
+   three returns are copied into the scale's landing folder. Every warehouse of a scale
+   then reads the same files (hard links into its own data folder).
+3. Each measured step runs in a fresh ``python`` subprocess; its seconds are timed around
+   the call inside the child (imports excluded) and its peak memory is the child's own
+   ``ru_maxrss`` (``os.wait4``), so the figures are per stage.
+4. The floor reads every landing file and nothing else: workbooks with calamine (every
+   sheet, ``to_python``), CSV files with the ``csv`` module (calamine reads no CSV).
+5. Steps per warehouse: ingest, validate, rollup, publish, then one county resubmits its
+   village return (one value changed) and ``run_county`` runs (the incremental run).
+6. The table: seconds, rows per second (rows = return rows staged by ingest, the same
+   count for every step of a scale), the ratio to the floor and peak MiB; then time per
+   village per scale for the linearity check (target: within +/-25 % of the mean).
+
+PostgreSQL: a fresh database per scale on 127.0.0.1:5432 as user ``postgres`` (trust
+authentication), dropped afterwards (``--keep`` keeps it and the work folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+RESULT_MARK = "BENCH-RESULT "
+STAGES = ("ingest", "validate", "rollup", "publish", "incremental")
+PIPELINE_STAGES = ("ingest", "validate", "rollup", "publish")  # the full run, summed as "total"
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+# --------------------------------------------------------------------------- child side
+
+
+def _floor(landing: Path) -> dict:
+    """Read every landing file, cell values only; nothing parsed, checked or stored."""
+    from python_calamine import CalamineWorkbook
+
+    files = sorted(p for p in landing.rglob("*") if p.is_file())
+    rows = 0
+    started = time.perf_counter()
+    for path in files:
+        if path.suffix == ".xlsx":
+            workbook = CalamineWorkbook.from_path(str(path))
+            for name in workbook.sheet_names:
+                rows += len(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
+        else:
+            text = path.read_bytes().decode("utf-8-sig")
+            rows += sum(1 for _ in csv.reader(io.StringIO(text)))
+    return {"seconds": time.perf_counter() - started, "files": len(files), "rows_read": rows}
+
+
+def _village_rows(settings, period: str) -> int:  # noqa: ANN001
+    import sqlalchemy as sa
+
+    from grassroots import warehouse as wh
+
+    table = wh.staging_tables["village_annual"]
+    s = wh.submission.c
+    engine = wh.connect(settings.warehouse_url)
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(sa.func.count()).select_from(table)
+            .join(wh.submission, s.submission_id == table.c.submission_id)
+            .where(s.period == period, s.status == "accepted")
+        ).scalar_one()
+
+
+def _child(args: argparse.Namespace) -> dict:
+    if args.child == "floor":
+        return _floor(Path(args.landing))
+    from grassroots import pipeline
+    from grassroots.config import Settings
+
+    settings = Settings.from_env(warehouse_url=args.url, data_dir=args.data_dir)
+    call = {
+        "ingest": lambda: pipeline.ingest(args.period, settings),
+        "validate": lambda: pipeline.validate(args.period, settings),
+        "rollup": lambda: pipeline.rollup(args.period, settings),
+        "publish": lambda: pipeline.publish(args.period, settings, run_id="bench"),
+        "incremental": lambda: pipeline.run_county(args.period, args.county, settings,
+                                                   run_id="bench-incremental"),
+    }[args.child]
+    started = time.perf_counter()
+    result = call()
+    seconds = time.perf_counter() - started
+    out = {"seconds": seconds, "result": result}
+    if args.child == "ingest":
+        out["village_rows"] = _village_rows(settings, args.period)
+    return out
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+def _run_child(stage: str, extra: list[str], log_dir: Path, profile: Path | None = None) -> dict:
+    """Run one step in a fresh interpreter; its result plus wall time and peak memory.
+    With ``profile``, under pyinstrument, its text report written there (timings then
+    include the profiler's overhead)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRASSROOTS_")}
+    env["PYTHONPATH"] = str(PROJECT_ROOT / "src")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = log_dir / f"{stage}.out", log_dir / f"{stage}.err"
+    started = time.perf_counter()
+    with out_path.open("w") as out, err_path.open("w") as err:
+        command = [sys.executable, str(Path(__file__).resolve()), "--child", stage, *extra]
+        if profile is not None:
+            profile.mkdir(parents=True, exist_ok=True)
+            command[1:1] = ["-m", "pyinstrument", "-r", "text", "--show-all",
+                            "-o", str(profile / f"{stage}.txt")]
+        proc = subprocess.Popen(
+            command,
+            stdout=out, stderr=err, env=env, cwd=PROJECT_ROOT,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        tail = err_path.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"{stage} failed (exit {proc.returncode}); {err_path}:\n{tail}")
+    lines = [ln for ln in out_path.read_text().splitlines() if ln.startswith(RESULT_MARK)]
+    result = json.loads(lines[-1][len(RESULT_MARK):])
+    result["wall"] = wall
+    result["peak_mib"] = usage.ru_maxrss / 1024  # KiB on Linux
+    return result
+
+
+def _ensure_cache(cache: Path, period: str, seed: int) -> Path:
+    """The national demo in the cache, generated once (about 5+ minutes on 2 cores)."""
+    root = cache / f"national-{seed}-{period}"
+    marker = root / "demo.json"
+    if not marker.exists():
+        print(f"generating the national demo into {root} ...", flush=True)
+        sys.path.insert(0, str(PROJECT_ROOT / "src"))
+        from grassroots.demo import generate_demo
+
+        if (root / "landing").exists():
+            shutil.rmtree(root / "landing")
+        summary = generate_demo(root / "landing", scale="national", periods=[period], seed=seed,
+                                workers=2)
+        print(summary, flush=True)
+        marker.write_text(json.dumps({
+            "seed": seed, "periods": [period], "counties": summary.counties,
+            "villages": summary.villages, "village_rows": summary.village_rows,
+            "files": summary.files, "seconds": round(summary.seconds, 1),
+        }, indent=2))
+    return root / "landing"
+
+
+def _parse_scale(text: str) -> int:
+    """'1/8' -> 8, '1' or 'full' -> 1."""
+    if text in ("1", "full", "1/1"):
+        return 1
+    num, _, den = text.partition("/")
+    if num != "1" or not den.isdigit() or int(den) < 1:
+        raise argparse.ArgumentTypeError(f"scale must be 1/k or full, not {text!r}")
+    return int(den)
+
+
+def _build_landing(national: Path, period: str, k: int, target: Path) -> list[str]:
+    """Every k-th county's register and returns, copied; the county codes chosen."""
+    codes = sorted(p.name[len("register__"):-len(".csv")] for p in national.glob("register__*.csv"))
+    chosen = codes[::k]
+    by_county: dict[str, list[Path]] = {}
+    for path in (national / period).iterdir():
+        by_county.setdefault(path.name.split("__")[1], []).append(path)
+    if target.exists():
+        shutil.rmtree(target)
+    (target / period).mkdir(parents=True)
+    for code in chosen:
+        shutil.copy2(national / f"register__{code}.csv", target / f"register__{code}.csv")
+        for path in by_county.get(code, []):
+            shutil.copy2(path, target / period / path.name)
+    return chosen
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    shutil.copytree(source, target, copy_function=os.link)
+
+
+def _warm(folder: Path) -> None:
+    # read every byte once so the floor and ingest both find the files in the page cache
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.read_bytes()
+
+
+def _resubmit(landing: Path, period: str, chosen: list[str]) -> str:
+    """One county sends its village return again with one value changed; its code.
+
+    The first county (in code order) whose village return is a CSV: its first village's
+    party membership goes up by one. The file is replaced, not edited in place, as the
+    landing copy is a hard link."""
+    for code in chosen:
+        path = landing / period / f"village_annual__{code}__{period}.csv"
+        if path.exists():
+            break
+    else:
+        raise RuntimeError("no county with a CSV village return in this scale")
+    raw = path.read_bytes()
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    column = rows[0].index("party_members")
+    rows[1][column] = str(int(rows[1][column]) + 1)
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n" if b"\r\n" in raw else "\n").writerows(rows)
+    path.unlink()
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8"))
+    return code
+
+
+def _pg_create(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}"')
+
+
+def _pg_drop(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def _run_scale(k: int, national: Path, args: argparse.Namespace, work: Path) -> dict:
+    label = f"1/{k}" if k > 1 else "full"
+    scale_dir = work / f"scale-{k}"
+    landing = scale_dir / "landing"
+    chosen = _build_landing(national, args.period, k, landing)
+    _warm(landing)
+    print(f"\n== scale {label}: {len(chosen)} counties", flush=True)
+    floor = _run_child("floor", ["--landing", str(landing)], scale_dir / "logs")
+    print(f"   floor  {floor['seconds']:8.2f} s  {floor['peak_mib']:7.0f} MiB", flush=True)
+    out = {"scale": label, "k": k, "counties": len(chosen), "floor": floor, "warehouses": {}}
+    warehouses = ["sqlite", "postgres"] if args.warehouse == "both" else [args.warehouse]
+    for warehouse in warehouses:
+        data_dir = scale_dir / warehouse
+        if data_dir.exists():
+            shutil.rmtree(data_dir)
+        data_dir.mkdir(parents=True)
+        _link_tree(landing, data_dir / "landing")
+        db_name = f"grassroots_bench_{os.getpid()}_{k}"
+        if warehouse == "sqlite":
+            url = f"sqlite:///{(data_dir / 'warehouse.sqlite').as_posix()}"
+        else:
+            _pg_create(db_name)
+            url = PG_URL.format(name=db_name)
+        common = ["--data-dir", str(data_dir), "--url", url, "--period", args.period]
+        steps: dict[str, dict] = {}
+        try:
+            for stage in STAGES:
+                extra = list(common)
+                if stage == "incremental":
+                    county = _resubmit(data_dir / "landing", args.period, chosen)
+                    extra += ["--county", county]
+                profile = (args.profile / f"{label.replace('/', '_')}-{warehouse}"
+                           if args.profile else None)
+                steps[stage] = _run_child(stage, extra, data_dir / "logs", profile)
+                print(f"   {warehouse:8} {stage:11} {steps[stage]['seconds']:8.2f} s "
+                      f"{steps[stage]['peak_mib']:7.0f} MiB", flush=True)
+        finally:
+            if warehouse == "postgres" and not args.keep:
+                _pg_drop(db_name)
+        out["warehouses"][warehouse] = steps
+    if not args.keep:
+        shutil.rmtree(scale_dir, ignore_errors=True)
+    return out
+
+
+def _line(stage: str, wh: str, seconds: float, peak: float | None, rows: int, floor: float) -> str:
+    rate = f"{rows / seconds:,.0f}" if rows and seconds else "-"
+    peak_text = f"{peak:,.0f}" if peak is not None else "-"
+    return (f"{stage:<12} {wh:<9} {seconds:>9.2f} {rate:>10} "
+            f"{seconds / floor:>8.2f} {peak_text:>9}")
+
+
+def _table(results: list[dict]) -> str:
+    lines = []
+    for res in results:
+        first = next(iter(res["warehouses"].values()), {})
+        ingest = first.get("ingest", {})
+        rows = ingest.get("result", {}).get("rows_staged") or 0
+        villages = ingest.get("village_rows") or 0
+        floor = res["floor"]["seconds"]
+        lines.append(f"scale {res['scale']}: {res['counties']:,} counties, {villages:,} villages, "
+                     f"{rows:,} return rows, {res['floor']['files']:,} files")
+        lines.append(f"{'stage':<12} {'warehouse':<9} {'seconds':>9} {'rows/s':>10} "
+                     f"{'x floor':>8} {'peak MiB':>9}")
+
+        lines.append(_line("floor", "-", floor, res["floor"]["peak_mib"], rows, floor))
+        for wh, steps in res["warehouses"].items():
+            for stage in STAGES:
+                if stage in steps:
+                    lines.append(_line(stage, wh, steps[stage]["seconds"], steps[stage]["peak_mib"],
+                                      rows, floor))
+            total = sum(steps[s]["seconds"] for s in PIPELINE_STAGES)
+            peak = max(steps[s]["peak_mib"] for s in PIPELINE_STAGES)
+            lines.append(_line("total", wh, total, peak, rows, floor))
+        lines.append("")
+    # linearity: time per village of the full run (ingest..publish) per warehouse
+    whs = sorted({wh for res in results for wh in res["warehouses"]})
+    lines.append("time per village (ms), ingest..publish; deviation from the mean over scales")
+    lines.append(f"{'scale':<6} {'villages':>9} {'floor':>8} " + " ".join(f"{wh:>18}" for wh in whs))
+    per: dict[str, list[float]] = {wh: [] for wh in whs}
+    rows_out = []
+    for res in results:
+        first = next(iter(res["warehouses"].values()), {})
+        villages = first.get("ingest", {}).get("village_rows") or 0
+        cells = []
+        for wh in whs:
+            steps = res["warehouses"].get(wh)
+            if steps and villages:
+                ms = 1000 * sum(steps[s]["seconds"] for s in PIPELINE_STAGES) / villages
+                per[wh].append(ms)
+                cells.append(ms)
+            else:
+                cells.append(None)
+        floor_ms = 1000 * res["floor"]["seconds"] / villages if villages else float("nan")
+        rows_out.append((res["scale"], villages, floor_ms, cells))
+    means = {wh: sum(v) / len(v) for wh, v in per.items() if v}
+    for scale, villages, floor_ms, cells in rows_out:
+        text = []
+        for wh, ms in zip(whs, cells, strict=True):
+            if ms is None:
+                text.append(f"{'-':>18}")
+            else:
+                text.append(f"{ms:>8.3f} ({100 * (ms / means[wh] - 1):+5.1f} %)")
+        lines.append(f"{scale:<6} {villages:>9,} {floor_ms:>8.3f} " + " ".join(text))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", action="append", type=_parse_scale,
+                        help="1/k or full; repeat for several (default 1/8)")
+    parser.add_argument("--warehouse", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--cache", type=Path, default=BENCH_DIR / ".cache")
+    parser.add_argument("--work", type=Path, default=BENCH_DIR / ".work")
+    parser.add_argument("--period", default="2021")
+    parser.add_argument("--seed", type=int, default=20141020)
+    parser.add_argument("--keep", action="store_true", help="keep the work folders and databases")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--profile", type=Path,
+                        help="run each stage under pyinstrument, text reports into this folder")
+    # child mode (one step in a fresh interpreter)
+    parser.add_argument("--child", choices=["floor", *STAGES], help=argparse.SUPPRESS)
+    parser.add_argument("--landing", help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--county", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        print(RESULT_MARK + json.dumps(_child(args), default=str), flush=True)
+        return 0
+
+    scales = sorted(set(args.scale or [8]), reverse=True)  # smallest first
+    national = _ensure_cache(args.cache, args.period, args.seed)
+    started = datetime.now(UTC)
+    results = [_run_scale(k, national, args, args.work) for k in scales]
+    header = (f"grassroots bench, {started:%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+              f"{os.cpu_count()} CPUs, Python {platform.python_version()}, period {args.period}, "
+              f"seed {args.seed}")
+    table = _table(results)
+    print("\n" + header + "\n\n" + table)
+    if args.json:
+        args.json.write_text(json.dumps({"header": header, "results": results}, indent=2,
+                                        default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
