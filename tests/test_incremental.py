@@ -54,7 +54,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     url = (request.getfixturevalue("new_postgres_url")() if request.param == "postgres"
            else f"sqlite:///{tmp_path / 'w.sqlite'}")
     settings = Settings.from_env(warehouse_url=url, data_dir=tmp_path / "data")
-    for county, townships in COUNTIES.items():
+    for county in COUNTIES:
         write_register(settings.landing_dir / f"register__{county}.csv", [
             RegisterEntry(code, f"村{code[-5:]}", code[:9] + "000", "farming", 2010, None)
             for code in _villages(county)])
