@@ -25,9 +25,64 @@ def dagbag():
     return DagBag(dag_folder=DAGS_DIR)
 
 
+DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
+DAG_IDS = ["grassroots_intake", "grassroots_nightly", "grassroots_on_submission", DAG_ID]
+SUBMISSIONS = "grassroots_submissions"  # uri grassroots://submissions
+
+
 def test_dags_folder_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert DAG_ID in dagbag.dag_ids
+    assert sorted(dagbag.dag_ids) == DAG_IDS
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_every_dag_is_documented_tagged_retried_and_named_after_its_file(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+
+    assert Path(dag.fileloc).stem == dag_id
+    assert dag.doc_md and "1. **" in dag.doc_md
+    assert "grassroots" in dag.tags
+    assert dag.max_active_runs == 1
+    assert all(t.retries >= 2 for t in dag.tasks)
+
+
+@pytest.mark.parametrize("dag_id", [d for d in DAG_IDS if d != DAG_ID])
+def test_failures_are_summarised_by_a_callback(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+
+    assert all(t.on_failure_callback for t in dag.tasks)
+
+
+def test_intake_runs_every_ten_minutes_and_maps_ingest_per_period(dagbag):
+    from airflow.serialization.encoders import coerce_to_core_timetable
+
+    dag = dagbag.dags["grassroots_intake"]
+
+    assert coerce_to_core_timetable(dag.timetable).serialize()["delta"] == 600.0
+    assert type(dag.get_task("ingest")).__name__.endswith("MappedOperator")
+    assert [o.name for o in dag.get_task("announce").outlets] == [SUBMISSIONS]
+
+
+def test_on_submission_is_triggered_by_the_submissions_asset_and_maps_per_period(dagbag):
+    dag = dagbag.dags["grassroots_on_submission"]
+
+    assert [a.name for a in dag.timetable.asset_condition.objects] == [SUBMISSIONS]
+    assert {t.task_id for t in dag.tasks} == {
+        "periods", "process.validate", "process.feedback", "process.rollup", "process.publish"
+    }
+    assert dag.get_task("process.publish").upstream_task_ids == {"periods", "process.rollup"}
+
+
+def test_nightly_republishes_changed_periods_at_two_in_shanghai(dagbag):
+    from airflow.sdk import CronTriggerTimetable
+    from airflow.serialization.encoders import coerce_to_core_timetable
+
+    dag = dagbag.dags["grassroots_nightly"]
+
+    assert isinstance(dag.timetable, CronTriggerTimetable)
+    serialized = coerce_to_core_timetable(dag.timetable).serialize()
+    assert (serialized["expression"], serialized["timezone"]) == ("0 2 * * *", "Asia/Shanghai")
+    assert dag.get_task("republish.publish").upstream_task_ids == {"changed_periods", "republish.rollup"}
 
 
 def test_yearly_dag_runs_ingest_validate_rollup_publish_with_feedback_beside(dagbag):
@@ -94,7 +149,7 @@ sqlite3.connect = refuse
 sqlalchemy.create_engine = sqlalchemy.engine.create_engine = refuse
 
 before = set(sys.modules)
-spec = importlib.util.spec_from_file_location("grassroots_yearly_probe", sys.argv[1])
+spec = importlib.util.spec_from_file_location("dag_file_probe", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 started = time.perf_counter()
 spec.loader.exec_module(module)
@@ -103,9 +158,10 @@ print(json.dumps({"seconds": seconds, "new_modules": sorted(set(sys.modules) - b
 """
 
 
-def test_importing_the_dag_file_opens_no_connection_and_loads_no_heavy_module():
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
+def test_importing_the_dag_file_opens_no_connection_and_loads_no_heavy_module(dag_file):
     result = subprocess.run(
-        [sys.executable, "-c", _IMPORT_PROBE, str(DAGS_DIR / f"{DAG_ID}.py")],
+        [sys.executable, "-c", _IMPORT_PROBE, str(dag_file)],
         capture_output=True,
         text=True,
         env=os.environ.copy(),

@@ -1,0 +1,92 @@
+"""
+### Grassroots intake: pick up new returns every ten minutes
+
+Every ten minutes, read what counties dropped in the landing folder for every open
+period (from `GRASSROOTS_FIRST_YEAR` to this year) that has a folder there, and tell
+the downstream DAG which periods received new accepted submissions.
+
+1. **open_periods**: the open periods with a landing folder (files lying in the
+   landing root name their own period and are picked up with the first period).
+2. **ingest** (mapped, one task per period, never per village): record, archive and
+   stage the period's new files; a file already recorded (same SHA-256) is skipped,
+   so a rerun changes nothing.
+3. **announce**: when at least one period accepted a new submission, emit one event
+   of the asset `grassroots://submissions` whose extra is `{"periods": [...]}`;
+   `grassroots_on_submission` is scheduled on that asset. No new file, no event
+   (the task is skipped).
+
+A failed task logs a one-line summary (DAG, task, period, try, error) and retries:
+a warehouse that is briefly unreachable costs a retry, not a lost run.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+REPORTING_TZ = "Asia/Shanghai"
+SUBMISSIONS = Asset(name="grassroots_submissions", uri="grassroots://submissions")
+
+log = logging.getLogger(__name__)
+
+
+def log_failure(context) -> None:
+    """One line an operator can act on: which DAG, task, period and try failed, and why."""
+    ti = context.get("task_instance") or context.get("ti")
+    log.error(
+        "GRASSROOTS FAILURE dag=%s task=%s map_index=%s run=%s try=%s period=%s error=%r",
+        getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"), getattr(ti, "map_index", -1),
+        context.get("run_id"), getattr(ti, "try_number", "?"),
+        (context.get("params") or {}).get("period"), context.get("exception"),
+    )
+
+
+@dag(
+    schedule=timedelta(minutes=10),
+    start_date=datetime(2026, 1, 1, tzinfo=ZoneInfo(REPORTING_TZ)),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["grassroots", "intake"],
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "on_failure_callback": log_failure,
+    },
+)
+def grassroots_intake() -> None:
+    @task
+    def open_periods() -> list[str]:
+        from grassroots.config import Settings
+
+        settings = Settings.from_env()
+        last = datetime.now(ZoneInfo(REPORTING_TZ)).year
+        return [
+            str(year)
+            for year in range(settings.first_year, last + 1)
+            if (settings.landing_dir / str(year)).is_dir()
+        ]
+
+    # One period at a time: every period's ingest also looks at the landing root.
+    @task(max_active_tis_per_dagrun=1)
+    def ingest(period: str) -> dict:
+        from grassroots import pipeline
+
+        return {"period": period, **pipeline.ingest(period)}
+
+    @task(outlets=[SUBMISSIONS])
+    def announce(results: list[dict]) -> list[str]:
+        periods = sorted({r["period"] for r in results if r.get("accepted", 0) > 0})
+        if not periods:
+            raise AirflowSkipException("no new accepted submission")
+        get_current_context()["outlet_events"][SUBMISSIONS].extra = {"periods": periods}
+        return periods
+
+    announce(ingest.expand(period=open_periods()))
+
+
+grassroots_intake()

@@ -1,0 +1,204 @@
+"""The production topology as local processes: backfills through the scheduler with
+CeleryExecutor on the local PostgreSQL and Redis, two workers, and a worker killed
+mid-task.
+
+One topology serves the module (``tests/airflow_processes.py``): a fresh PostgreSQL
+database for Airflow's metadata (and Celery's results), another for the warehouse, a
+Redis broker database, an API server, a scheduler, a dag-processor and two Celery
+workers (concurrency 1 each). The landing folder holds the demo's small years only:
+Xixiu 2013 and (with Ganzi) 2017, Dalat 2020 and 2021.
+
+The tests run in order, each on what the one before published.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.airflow_processes import AirflowTopology
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+DAG_ID = "grassroots_yearly"
+DEMO_PERIODS = ["2013", "2017", "2020", "2021"]
+BACKFILL_PERIODS = [str(y) for y in range(2013, 2022)]
+# Shanghai's New Year is 16:00 UTC the day before: a bare 2013-01-01 (UTC) would skip 2013.
+FROM_DATE, TO_DATE = "2013-01-01T00:00:00+08:00", "2021-12-31T00:00:00+08:00"
+REDIS_DB = os.environ.get("GRASSROOTS_TEST_REDIS_DB", "11")
+
+DALAT, XIXIU = "150621000000", "520402000000"
+# (period, unit, indicator, value rounded to 4 places): each year on its own figures
+FIGURES = [
+    ("2013", XIXIU, "income_operating", 326.844),
+    ("2017", XIXIU, "income_operating", 1935.73),
+    ("2013", XIXIU, "empty_shell_share", 55.963),
+    ("2017", XIXIU, "assets_100wan_villages", 118),
+    ("2020", DALAT, "villages", 134),
+    ("2021", DALAT, "villages", 132),
+    ("2021", DALAT, "committee_members", 889),
+]
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from grassroots.demo import generate_demo
+
+    folder = tmp_path_factory.mktemp("orchestration") / "landing"
+    generate_demo(folder, periods=DEMO_PERIODS)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def airflow(landing: Path, new_postgres_url, tmp_path_factory) -> Iterator[AirflowTopology]:
+    try:
+        import redis
+    except ImportError:
+        pytest.skip("apache-airflow-providers-celery[redis] is not installed")
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError as exc:
+        pytest.skip(f"Redis not running on 127.0.0.1:6379: {exc}")
+
+    root = tmp_path_factory.mktemp("airflow-celery")
+    warehouse = new_postgres_url()
+    topology = AirflowTopology(
+        root,
+        metadata_url=new_postgres_url(),
+        grassroots_env={
+            "GRASSROOTS_DATA_DIR": str(landing.parent),
+            "GRASSROOTS_WAREHOUSE_URL": warehouse,
+        },
+        executor="CeleryExecutor",
+        broker_url=f"redis://127.0.0.1:6379/{REDIS_DB}",
+    )
+    topology.warehouse_url = warehouse
+    started = time.perf_counter()
+    try:
+        topology.start_core()
+        topology.start_worker("w1")
+        topology.start_worker("w2")
+        topology.wait_until_parsed(DAG_ID)
+        topology.cli("dags", "unpause", DAG_ID)
+        print(f"\nAirflow up in {time.perf_counter() - started:.0f} s; logs in {topology.logs}")
+        yield topology
+    finally:
+        topology.stop()
+
+
+def _published(url: str, periods: list[str] | None = None) -> dict[tuple, tuple]:
+    """fact_indicator, release ids left out: (period, unit, indicator) -> figures."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "select period, unit_code, indicator_code, value, numerator, denominator "
+                "from fact_indicator"
+            )).all()
+    finally:
+        engine.dispose()
+    return {
+        tuple(r[:3]): tuple(r[3:]) for r in rows if periods is None or r.period in periods
+    }
+
+
+def _releases(url: str) -> list[tuple]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(
+                "select period, status, row_count from release order by period, release_id"
+            )).all()
+    finally:
+        engine.dispose()
+
+
+def _backfill(airflow: AirflowTopology, *extra: str) -> dict[str, str]:
+    before = set(airflow.run_states(DAG_ID))
+    started = time.perf_counter()
+    airflow.cli("backfill", "create", "--dag-id", DAG_ID,
+                "--from-date", FROM_DATE, "--to-date", TO_DATE, *extra)
+    # A rerun reuses the runs' ids, so wait for every backfill run to be done again.
+    if before:
+        time.sleep(5)
+        airflow.wait_for(
+            lambda: all(
+                s == "success"
+                for r, s in airflow.run_states(DAG_ID).items() if r.startswith("backfill__")
+            ),
+            900, "the backfill's runs to succeed again",
+        )
+        runs = {r: s for r, s in airflow.run_states(DAG_ID).items() if r.startswith("backfill__")}
+    else:
+        runs = airflow.wait_for_runs(DAG_ID, len(BACKFILL_PERIODS), 900)
+        runs = {r: s for r, s in runs.items() if r.startswith("backfill__")}
+    # Only one backfill per DAG at a time: the scheduler closes this one after its runs.
+    airflow.wait_for(
+        lambda: not airflow.query("select id from backfill where completed_at is null"),
+        120, "the scheduler to mark the backfill completed",
+    )
+    print(f"backfill {' '.join(extra) or ''}: {time.perf_counter() - started:.0f} s")
+    return runs
+
+
+def test_a_backfill_of_2013_to_2021_publishes_each_year_on_both_celery_workers(airflow):
+    runs = _backfill(airflow)
+
+    assert len(runs) == len(BACKFILL_PERIODS), runs
+    releases = _releases(airflow.warehouse_url)
+    current = {(p, n) for p, status, n in releases if status == "current"}
+    assert {p for p, _ in current} >= set(BACKFILL_PERIODS)
+    assert len(current) == len({p for p, _ in current})  # one current release per year
+    assert all(n > 0 for p, n in current if p in DEMO_PERIODS)
+    published = _published(airflow.warehouse_url)
+    for period, unit, indicator, expected in FIGURES:
+        value = published[(period, unit, indicator)][0]
+        assert round(float(value), 3) == round(expected, 3), (period, unit, indicator)
+    for worker in ("w1", "w2"):
+        executed = re.findall(r"Executing workload in Celery", airflow.log_text(worker))
+        assert executed, f"{worker} ran no task:\n{airflow.tail_logs()}"
+
+
+def test_running_the_backfill_again_changes_no_published_row(airflow):
+    before = _published(airflow.warehouse_url)
+    assert before, "the previous test published nothing"
+
+    _backfill(airflow, "--reprocess-behavior", "completed")
+
+    assert _published(airflow.warehouse_url) == before
+
+
+def test_a_worker_killed_mid_task_is_retried_to_the_same_published_tables(airflow):
+    undisturbed = _published(airflow.warehouse_url, ["2017"])
+    assert undisturbed, "the previous tests published no 2017"
+    before = set(airflow.run_states(DAG_ID))
+    airflow.cli("dags", "trigger", DAG_ID, "--conf", json.dumps({"period": "2017"}))
+
+    def worker_running_validate() -> str | None:
+        for name in ("w1", "w2"):
+            log = airflow.log_text(name)
+            if re.search(r"Executing workload.*task_id='validate'.*run_id='manual__", log):
+                return name
+        return None
+
+    victim = airflow.wait_for(worker_running_validate, 300, "a worker to start validate", 0.5)
+    time.sleep(2)  # mid-task: validate runs the suites for several seconds
+    airflow.kill(victim)
+    airflow.start_worker("w3")  # the capacity the killed worker took with it
+
+    runs = airflow.wait_for_runs(DAG_ID, 1, 600, run_ids=before)
+
+    assert len(runs) == 1
+    tries = airflow.query(
+        "select try_number from task_instance where dag_id = :d and run_id = :r "
+        "and task_id = 'validate'", d=DAG_ID, r=next(iter(runs)),
+    )
+    assert tries[0].try_number >= 2, "validate was not retried"
+    assert _published(airflow.warehouse_url, ["2017"]) == undisturbed
