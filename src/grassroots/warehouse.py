@@ -213,29 +213,23 @@ fact_indicator_previous = _fact_table("fact_indicator_previous")
 # The same grain: scratch space while a rollback swaps current and previous.
 fact_indicator_swap = _fact_table("fact_indicator_swap")
 
-# One row per period, unit and measure: additive sums over the period's tree.
-rollup_measure = sa.Table(
-    "rollup_measure",
-    metadata,
-    sa.Column("period", sa.String(8), primary_key=True),
-    sa.Column("unit_code", sa.String(12), primary_key=True),
-    sa.Column("measure_code", sa.String(80), primary_key=True),
-    sa.Column("value", sa.Float),
-    sa.Column("reporting_units", sa.Integer),
-    sa.Column("expected_units", sa.Integer),
-)
+def _measure_table(name: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("period", sa.String(8), primary_key=True),
+        sa.Column("unit_code", sa.String(12), primary_key=True),
+        sa.Column("measure_code", sa.String(80), primary_key=True),
+        sa.Column("value", sa.Float),
+        sa.Column("reporting_units", sa.Integer),
+        sa.Column("expected_units", sa.Integer),
+    )
 
+
+# One row per period, unit and measure: additive sums over the period's tree.
+rollup_measure = _measure_table("rollup_measure")
 # The same grain: a county's measures before an incremental run recomputes them.
-rollup_measure_before = sa.Table(
-    "rollup_measure_before",
-    metadata,
-    sa.Column("period", sa.String(8), primary_key=True),
-    sa.Column("unit_code", sa.String(12), primary_key=True),
-    sa.Column("measure_code", sa.String(80), primary_key=True),
-    sa.Column("value", sa.Float),
-    sa.Column("reporting_units", sa.Integer),
-    sa.Column("expected_units", sa.Integer),
-)
+rollup_measure_before = _measure_table("rollup_measure_before")
 
 # One row per publication of a period.
 release = sa.Table(
