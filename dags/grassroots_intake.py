@@ -21,28 +21,12 @@ a warehouse that is briefly unreachable costs a retry, not a lost run.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from airflow.sdk import Asset, dag, get_current_context, task
+from _grassroots_shared import REPORTING_TZ, SUBMISSIONS, log_failure
+from airflow.sdk import dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
-
-REPORTING_TZ = "Asia/Shanghai"
-SUBMISSIONS = Asset(name="grassroots_submissions", uri="grassroots://submissions")
-
-log = logging.getLogger(__name__)
-
-
-def log_failure(context) -> None:
-    """One line an operator can act on: which DAG, task, period and try failed, and why."""
-    ti = context.get("task_instance") or context.get("ti")
-    log.error(
-        "GRASSROOTS FAILURE dag=%s task=%s map_index=%s run=%s try=%s period=%s error=%r",
-        getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"), getattr(ti, "map_index", -1),
-        context.get("run_id"), getattr(ti, "try_number", "?"),
-        (context.get("params") or {}).get("period"), context.get("exception"),
-    )
 
 
 @dag(

@@ -3,22 +3,29 @@
 
 One run per reporting year. The period is the run's data interval in Asia/Shanghai:
 the scheduled run at 2022-01-01 00:00 +08:00 covers 2021. Trigger with conf
-`{"period": "2014"}` to (re)publish a given year by hand; years must be published in
-order, since a year-on-year change reads the previous year's published values.
+`{"period": "2014"}` to (re)publish a given year by hand. Backfill past years with
+`airflow backfill create --dag-id grassroots_yearly --from-date 2013-01-01T00:00:00+08:00
+--to-date 2021-12-31T00:00:00+08:00`; a bare `2013-01-01` is midnight UTC, after
+Shanghai's New Year, and skips 2013.
 
 1. **ingest**: read the period's files in the landing folder (and the village
    registers) into `submission` and staged rows.
-2. **validate**: run the Great Expectations suites; errors gate rows, warnings flag
+2. **previous_year_checked**: when the run just before this one covers the previous
+   year (as in a backfill, whose runs go in parallel), wait until its validation is
+   done: this year's checks and year-on-year changes read last year's validated rows,
+   so the figures do not depend on which run went first. Reschedules, holding no slot.
+3. **validate**: run the Great Expectations suites; errors gate rows, warnings flag
    them; every finding lands in `validation_issue`.
-3. **feedback** (beside the rollup): a workbook for each submission with problems, its
+4. **feedback** (beside the rollup): a workbook for each submission with problems, its
    failing cells highlighted and commented, for the submitter.
-4. **rollup**: build the period's tree (village → township → county → city → region)
+5. **rollup**: build the period's tree (village → township → county → city → region)
    and roll the accepted rows up into staged indicator values.
-5. **publish**: in one transaction, write the `release` and swap the period's rows of
+6. **publish**: in one transaction, write the `release` and swap the period's rows of
    `fact_indicator`: a reader never sees half a year.
 
 Each task calls the function of the same name in `grassroots.pipeline` and returns
 its counts. The warehouse is `GRASSROOTS_WAREHOUSE_URL` in the worker's environment.
+Failures log a one-line summary (`GRASSROOTS FAILURE`) and retry.
 """
 
 from __future__ import annotations
@@ -26,24 +33,31 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from _grassroots_shared import REPORTING_TZ, log_failure
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
-REPORTING_TZ = "Asia/Shanghai"
+FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
+
+
+def _period_of(conf: dict | None, data_interval_start: datetime | None) -> str | None:
+    """A run's reporting year: its `period` conf, else its data interval's year."""
+    if conf and conf.get("period"):
+        return str(conf["period"])
+    if data_interval_start is None:
+        return None
+    return str(data_interval_start.astimezone(ZoneInfo(REPORTING_TZ)).year)
 
 
 def _period() -> str:
     """The reporting year of the running task: the `period` param, else the data interval."""
     context = get_current_context()
-    override = context["params"].get("period")
-    if override:
-        return str(override)
-    start = context.get("data_interval_start")
-    if start is None:
+    period = _period_of(context["params"], context.get("data_interval_start"))
+    if period is None:
         raise ValueError(
             "This run has no data interval: trigger it with a logical date "
             'or with conf {"period": "YYYY"}.'
         )
-    return str(start.astimezone(ZoneInfo(REPORTING_TZ)).year)
+    return period
 
 
 @dag(
@@ -53,7 +67,11 @@ def _period() -> str:
     max_active_runs=1,
     doc_md=__doc__,
     tags=["grassroots", "yearly"],
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "on_failure_callback": log_failure,
+    },
     params={
         "period": Param(
             None,
@@ -72,6 +90,18 @@ def grassroots_yearly() -> None:
         from grassroots import pipeline
 
         return pipeline.ingest(_period())
+
+    @task.sensor(poke_interval=10, timeout=6 * 3600, mode="reschedule")
+    def previous_year_checked() -> bool:
+        ti = get_current_context()["ti"]
+        before = ti.get_previous_dagrun()
+        if before is None or _period_of(before.conf, before.data_interval_start) != str(
+                int(_period()) - 1):
+            return True
+        states = ti.get_task_states(dag_id=ti.dag_id, task_ids=["validate"],
+                                    run_ids=[before.run_id])
+        state = states.get(before.run_id, {}).get("validate")
+        return state in FINISHED
 
     @task
     def validate() -> dict:
@@ -97,7 +127,7 @@ def grassroots_yearly() -> None:
 
         return pipeline.publish(_period(), run_id=get_current_context()["run_id"])
 
-    checked = ingest() >> validate()
+    checked = ingest() >> previous_year_checked() >> validate()
     checked >> feedback()
     checked >> rollup() >> publish()
 

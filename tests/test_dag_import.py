@@ -20,9 +20,10 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 @pytest.fixture(scope="module")
 def dagbag():
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow.dag_processing.dagbag import BundleDagBag
 
-    return DagBag(dag_folder=DAGS_DIR)
+    # as the dag-processor and workers load the dags folder (a bundle): on sys.path
+    return BundleDagBag(dag_folder=DAGS_DIR, bundle_path=DAGS_DIR)
 
 
 DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
@@ -46,7 +47,7 @@ def test_every_dag_is_documented_tagged_retried_and_named_after_its_file(dagbag,
     assert all(t.retries >= 2 for t in dag.tasks)
 
 
-@pytest.mark.parametrize("dag_id", [d for d in DAG_IDS if d != DAG_ID])
+@pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_failures_are_summarised_by_a_callback(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
 
@@ -63,14 +64,28 @@ def test_intake_runs_every_ten_minutes_and_maps_ingest_per_period(dagbag):
     assert [o.name for o in dag.get_task("announce").outlets] == [SUBMISSIONS]
 
 
+REPUBLISH_TASKS = {"validate", "feedback", "republish.rollup", "republish.publish", "summary"}
+
+
+def _assert_validates_every_period_before_any_rollup(dag, source: str) -> None:
+    assert dag.get_task("validate").upstream_task_ids == {source}
+    # a mapped group: every validation ends before any period's rollup starts ...
+    assert dag.get_task("republish.rollup").upstream_task_ids == {source, "validate"}
+    assert dag.get_task("republish.rollup").trigger_rule == "all_done"  # ... failed or not
+    # ... and each period publishes its own rollup
+    assert dag.get_task("republish.publish").upstream_task_ids == {source, "republish.rollup"}
+    assert dag.get_task("summary").trigger_rule == "all_done"
+    for task_id in ("validate", "feedback"):
+        assert type(dag.get_task(task_id)).__name__.endswith("MappedOperator"), task_id
+    assert type(dag.task_group_dict["republish"]).__name__ == "MappedTaskGroup"
+
+
 def test_on_submission_is_triggered_by_the_submissions_asset_and_maps_per_period(dagbag):
     dag = dagbag.dags["grassroots_on_submission"]
 
     assert [a.name for a in dag.timetable.asset_condition.objects] == [SUBMISSIONS]
-    assert {t.task_id for t in dag.tasks} == {
-        "periods", "process.validate", "process.feedback", "process.rollup", "process.publish"
-    }
-    assert dag.get_task("process.publish").upstream_task_ids == {"periods", "process.rollup"}
+    assert {t.task_id for t in dag.tasks} == {"periods"} | REPUBLISH_TASKS
+    _assert_validates_every_period_before_any_rollup(dag, "periods")
 
 
 def test_nightly_republishes_changed_periods_at_two_in_shanghai(dagbag):
@@ -82,7 +97,8 @@ def test_nightly_republishes_changed_periods_at_two_in_shanghai(dagbag):
     assert isinstance(dag.timetable, CronTriggerTimetable)
     serialized = coerce_to_core_timetable(dag.timetable).serialize()
     assert (serialized["expression"], serialized["timezone"]) == ("0 2 * * *", "Asia/Shanghai")
-    assert dag.get_task("republish.publish").upstream_task_ids == {"changed_periods", "republish.rollup"}
+    assert {t.task_id for t in dag.tasks} == {"changed_periods"} | REPUBLISH_TASKS
+    _assert_validates_every_period_before_any_rollup(dag, "changed_periods")
 
 
 def test_yearly_dag_runs_ingest_validate_rollup_publish_with_feedback_beside(dagbag):
@@ -91,12 +107,15 @@ def test_yearly_dag_runs_ingest_validate_rollup_publish_with_feedback_beside(dag
     downstream = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
 
     assert downstream == {
-        "ingest": ["validate"],
+        "ingest": ["previous_year_checked"],
+        "previous_year_checked": ["validate"],
         "validate": ["feedback", "rollup"],
         "feedback": [],
         "rollup": ["publish"],
         "publish": [],
     }
+    sensor = dag.get_task("previous_year_checked")
+    assert sensor.mode == "reschedule"  # waiting holds no worker slot
 
 
 def test_yearly_dag_is_scheduled_once_a_year_in_shanghai_time(dagbag):
@@ -148,6 +167,7 @@ socket.getaddrinfo = refuse
 sqlite3.connect = refuse
 sqlalchemy.create_engine = sqlalchemy.engine.create_engine = refuse
 
+sys.path.insert(0, sys.argv[2])  # as Airflow puts the dags folder on the path
 before = set(sys.modules)
 spec = importlib.util.spec_from_file_location("dag_file_probe", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
@@ -161,7 +181,7 @@ print(json.dumps({"seconds": seconds, "new_modules": sorted(set(sys.modules) - b
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
 def test_importing_the_dag_file_opens_no_connection_and_loads_no_heavy_module(dag_file):
     result = subprocess.run(
-        [sys.executable, "-c", _IMPORT_PROBE, str(dag_file)],
+        [sys.executable, "-c", _IMPORT_PROBE, str(dag_file), str(DAGS_DIR)],
         capture_output=True,
         text=True,
         env=os.environ.copy(),

@@ -167,3 +167,49 @@ def test_a_period_is_changed_until_it_is_published_and_again_after_a_new_file(se
               [village_row(f"{WANGAIZHAO[:9]}201", committee_members=8)])
     pipeline.ingest("2020", settings)
     assert pipeline.changed_periods(settings) == ["2020"]
+
+
+def _two_years(settings: Settings) -> None:
+    _county(settings)
+    write_csv(settings.landing_dir / "2021" / f"village_annual__{DALAT}__2021.csv", "village_annual", [
+        village_row(f"{WANGAIZHAO[:9]}201", income_operating=30),
+        village_row(f"{WANGAIZHAO[:9]}202", income_operating=60),
+    ])
+
+
+def _published_rows(settings: Settings, period: str) -> dict[tuple, tuple]:
+    engine = wh.connect(settings.warehouse_url)
+    f = wh.fact_indicator.c
+    with engine.connect() as conn:
+        return {
+            (r.unit_code, r.indicator_code): (r.value, r.numerator, r.denominator, r.flags)
+            for r in conn.execute(sa.select(wh.fact_indicator).where(f.period == period))
+        }
+
+
+def test_a_change_on_the_previous_year_does_not_depend_on_the_order_years_are_published(
+        tmp_path: Path) -> None:
+    in_order, reversed_order = _settings(tmp_path / "a"), _settings(tmp_path / "b")
+    for settings, periods in ((in_order, ["2020", "2021"]), (reversed_order, ["2021", "2020"])):
+        _two_years(settings)
+        for period in ("2020", "2021"):
+            pipeline.ingest(period, settings)
+            pipeline.validate(period, settings)
+        for period in periods:
+            pipeline.rollup(period, settings)
+            pipeline.publish(period, settings)
+
+    assert _published_rows(reversed_order, "2021") == _published_rows(in_order, "2021")
+    change = _fact(in_order, "2021", DALAT, "income_operating_yoy")
+    assert change.denominator is not None and change.numerator == 90
+
+
+def test_a_new_file_for_a_year_makes_the_next_published_year_changed_too(settings: Settings) -> None:
+    _two_years(settings)
+    pipeline.run("2020", settings)
+    pipeline.run("2021", settings)
+    assert pipeline.changed_periods(settings) == []
+    write_csv(settings.landing_dir / "2020" / f"village_annual__{DALAT}__2020.csv", "village_annual",
+              [village_row(f"{WANGAIZHAO[:9]}201", income_operating=45)])
+    pipeline.ingest("2020", settings)
+    assert pipeline.changed_periods(settings) == ["2020", "2021"]

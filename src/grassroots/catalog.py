@@ -114,9 +114,10 @@ class Catalog:
     def measures_of(self, form_code: str) -> list[Measure]:
         return [m for m in self.measures if m.form == form_code]
 
-    def comparable_measures(self, form_code: str) -> list[Measure]:
-        """The measures whose previous-period value is re-aggregated on this period's tree."""
-        wanted = {i.of for i in self.indicators if i.aggregation == "yoy_comparable"}
+    def compared_measures(self, form_code: str, aggregation: str) -> list[Measure]:
+        """The measures whose previous-period value a year-on-year aggregation (``yoy``
+        or ``yoy_comparable``) compares with."""
+        wanted = {i.of for i in self.indicators if i.aggregation == aggregation}
         return [m for m in self.measures_of(form_code) if m.code in wanted]
 
 

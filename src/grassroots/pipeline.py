@@ -124,7 +124,8 @@ def run(period: str, settings: Settings | None = None, run_id: str | None = None
 
 def changed_periods(settings: Settings | None = None) -> list[str]:
     """Open periods with something newer than their current release: a file received or a
-    steward's action on an issue (periods never published count as changed)."""
+    steward's action on an issue, in the period or in the previous one, whose rows its
+    year-on-year changes read (periods with files never published count as changed)."""
     settings, engine = open_warehouse(settings)
     s, i, r, e = wh.submission.c, wh.validation_issue.c, wh.release.c, wh.validation_issue_event.c
     with engine.connect() as conn:
@@ -137,15 +138,36 @@ def changed_periods(settings: Settings | None = None) -> list[str]:
         published = dict(conn.execute(
             sa.select(r.period, r.published_at).where(r.status == "current")).all())
     last_open = datetime.now(UTC).year
+
+    def latest_change(period: str) -> datetime | None:
+        moments = [_aware(t) for t in (received.get(period), acted.get(period)) if t is not None]
+        return max(moments, default=None)
+
     changed = []
-    for period in sorted(set(received) | set(acted)):
+    for period in sorted(set(received) | set(acted) | set(published)):
         if not settings.first_year <= int(period[:4]) <= last_open:
             continue
-        latest = max(t for t in (received.get(period), acted.get(period)) if t is not None)
-        released = published.get(period)
-        if released is None or _aware(latest) > _aware(released):
+        own, released = latest_change(period), published.get(period)
+        if released is None:
+            if own is not None:
+                changed.append(period)
+            continue
+        # its year-on-year changes read the previous period's rows
+        before = latest_change(rollup_stage.previous_period(period))
+        if any(t is not None and t > _aware(released) for t in (own, before)):
             changed.append(period)
     return changed
+
+
+def with_published_following(periods: list[str], settings: Settings | None = None) -> list[str]:
+    """The periods, and the year after each one when that year has a current release: its
+    change on the previous year reads the period's rows, so it is republished too."""
+    settings, engine = open_warehouse(settings)
+    r = wh.release.c
+    with engine.connect() as conn:
+        published = set(conn.execute(sa.select(r.period).where(r.status == "current")).scalars())
+    following = {rollup_stage.following_period(p) for p in periods} & published
+    return sorted(set(periods) | following)
 
 
 def _aware(moment: datetime) -> datetime:

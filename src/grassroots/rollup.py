@@ -61,6 +61,11 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
     return len(rows)
 
 
+# year-on-year aggregation -> (suffix of its previous-period measures, summed on this
+# period's tree rather than the previous period's own)
+_PREVIOUS_MEASURES = {"yoy": ("__previous", False), "yoy_comparable": ("__previous_comparable", True)}
+
+
 def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool) -> None:
     for form in catalog.forms.values():
         conn.execute(sa.text(wh.render_sql(
@@ -68,20 +73,23 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
             row_level=form.row_level_number, measures=catalog.measures_of(form.code),
             scoped=scoped,
         )), params)
-        comparable = catalog.comparable_measures(form.code)
-        if comparable:
-            conn.execute(sa.text(wh.render_sql(
-                "rollup/sum_comparable_previous.sql", table=form.staging_table,
-                row_level=form.row_level_number, measures=comparable, scoped=scoped,
-            )), params)
+        for aggregation, (suffix, on_this_tree) in _PREVIOUS_MEASURES.items():
+            compared = catalog.compared_measures(form.code, aggregation)
+            if compared:
+                conn.execute(sa.text(wh.render_sql(
+                    "rollup/sum_previous.sql", table=form.staging_table,
+                    row_level=form.row_level_number, measures=compared, scoped=scoped,
+                    suffix=suffix, on_this_tree=on_this_tree,
+                )), params)
 
 
 def _compute(conn: sa.Connection, params: dict, scoped: bool) -> None:
     wh.analyze(conn, wh.rollup_measure)
     conn.execute(sa.text(wh.render_sql("rollup/compute_indicators.sql", scoped=scoped)), params)
     wh.analyze(conn, wh.rollup_indicator)
-    conn.execute(sa.text(wh.render_sql("rollup/compute_yoy.sql")), params)
-    conn.execute(sa.text(wh.render_sql("rollup/compute_yoy_comparable.sql")), params)
+    for aggregation, (suffix, _) in _PREVIOUS_MEASURES.items():
+        conn.execute(sa.text(wh.render_sql(
+            "rollup/compute_yoy.sql", aggregation=aggregation, suffix=suffix)), params)
 
 
 def _counts(conn: sa.Connection, period: str) -> dict[str, int]:
@@ -92,11 +100,37 @@ def _counts(conn: sa.Connection, period: str) -> dict[str, int]:
     return {"measure_rows": measures, "indicator_rows": indicators}
 
 
+class RollupError(RuntimeError):
+    """The period cannot be rolled up yet."""
+
+
+def unvalidated_rows(conn: sa.Connection, period: str, catalog: Catalog) -> int:
+    """Rows of the period's accepted submissions that validation has not yet passed or
+    failed (a validation that did not finish leaves them pending)."""
+    s = wh.submission.c
+    pending = 0
+    for form in catalog.forms.values():
+        table = wh.staging_tables[form.code]
+        pending += conn.execute(
+            sa.select(sa.func.count()).select_from(table)
+            .join(wh.submission, s.submission_id == table.c.submission_id)
+            .where(s.period == period, s.status == "accepted", table.c.row_status == "pending")
+        ).scalar_one()
+    return pending
+
+
 def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[str, int]:
-    """Rebuild ``rollup_measure`` and ``rollup_indicator`` for ``period``."""
+    """Rebuild ``rollup_measure`` and ``rollup_indicator`` for ``period``. Refuses while
+    rows of the period wait for validation: they would silently be left out."""
     catalog = catalog or load_catalog()
     params = {"period": period, "previous_period": previous_period(period)}
     with engine.begin() as conn:
+        pending = unvalidated_rows(conn, period, catalog)
+        if pending:
+            raise RollupError(
+                f"period {period}: {pending:,} rows are not validated yet; run validate "
+                "first (nothing was rolled up)"
+            )
         conn.execute(sa.text(wh.render_sql("rollup/clear_measures.sql")), params)
         conn.execute(sa.text(wh.render_sql("rollup/clear_indicators.sql")), params)
         _sum_forms(conn, catalog, params, scoped=False)

@@ -1,5 +1,8 @@
--- One row per period, unit and year-on-year indicator: the change of the compared
--- indicator on the previous period's published value, each period on its own tree.
+-- One row per period, unit and year-on-year indicator of one aggregation, from this
+-- period's value and the previous period's summed by sum_previous.sql:
+--   yoy:            the previous period on its own tree ('<of>__previous')
+--   yoy_comparable: the previous period on this period's tree ('<of>__previous_comparable'),
+--                   so a county that absorbed villages shows no growth it did not have.
 -- numerator = this period's value, denominator = the previous period's.
 insert into rollup_indicator (
     period, unit_code, level, indicator_code, value, numerator, denominator,
@@ -8,19 +11,13 @@ insert into rollup_indicator (
 with yoy as (
     select indicator_code, of_indicator
     from dim_indicator
-    where aggregation = 'yoy'
+    where aggregation = '{{ aggregation }}'
 ),
 
 current_values as (
     select unit_code, level, indicator_code, value, expected_units, reporting_units
     from rollup_indicator
     where period = :period
-),
-
-previous_values as (
-    select unit_code, indicator_code, value
-    from fact_indicator
-    where period = :previous_period
 ),
 
 final as (
@@ -40,7 +37,10 @@ final as (
            cast(null as integer) as release_id
     from yoy y
     join current_values c on c.indicator_code = y.of_indicator
-    left join previous_values p on p.unit_code = c.unit_code and p.indicator_code = y.of_indicator
+    left join rollup_measure p
+      on p.period = :period
+     and p.unit_code = c.unit_code
+     and p.measure_code = y.of_indicator || '{{ suffix }}'
 )
 
 select * from final

@@ -1,18 +1,25 @@
--- One row per period, unit and comparable measure: the previous period's accepted rows
--- re-aggregated on THIS period's tree. A previous row counts under the village it is,
--- or under the village it merged into (unit_predecessor). Jinja fills in the form's
--- table and the measures compared; values are bind parameters.
+-- One row per period, unit and compared measure: the previous period's accepted rows
+-- summed for this period's year-on-year changes. Two ways, chosen by Jinja:
+--   on_this_tree: re-aggregated on THIS period's tree, a previous row counting under the
+--     village it is or the village it merged into (unit_predecessor): '<code>__previous_comparable'
+--   otherwise: on the previous period's own tree: '<code>__previous'
+-- Both read the previous period's rows, never its published release, so a period's
+-- rollup does not depend on the order in which periods were published.
+-- Jinja fills in the form's table and the measures; values are bind parameters.
+{%- set tree_period = ':period' if on_this_tree else ':previous_period' %}
 insert into rollup_measure (period, unit_code, measure_code, value, reporting_units, expected_units)
 with lineage as (
     select descendant_code as unit_code, descendant_code as source_code
     from unit_closure
-    where period = :period
+    where period = {{ tree_period }}
       and depth = 0
       and descendant_level = {{ row_level }}
+    {%- if on_this_tree %}
     union all
     select unit_code, predecessor_code as source_code
     from unit_predecessor
     where period = :period
+    {%- endif %}
 ),
 
 ranked as (
@@ -40,7 +47,7 @@ summed as (
            {%- endfor %}
     from previous_rows
     join unit_closure t
-      on t.period = :period
+      on t.period = {{ tree_period }}
      and t.descendant_code = previous_rows.mapped_code
      and t.descendant_level = {{ row_level }}
     {%- if scoped %}
@@ -54,7 +61,7 @@ summed as (
 
 final as (
     {%- for m in measures %}
-    select :period as period, unit_code, '{{ m.code }}__previous_comparable' as measure_code,
+    select :period as period, unit_code, '{{ m.code }}{{ suffix }}' as measure_code,
            1.0 * m{{ loop.index }} as value, reporting_units, cast(null as integer) as expected_units
     from summed
     {%- if not loop.last %}
