@@ -71,6 +71,10 @@ def _period() -> str:
         "retries": 2,
         "retry_delay": timedelta(seconds=30),
         "on_failure_callback": log_failure,
+        # work that can run goes before a sensor's next look: in a backfill, waiting
+        # years must not starve the validation they wait for of worker slots
+        "weight_rule": "absolute",
+        "priority_weight": 10,
     },
     params={
         "period": Param(
@@ -91,7 +95,7 @@ def grassroots_yearly() -> None:
 
         return pipeline.ingest(_period())
 
-    @task.sensor(poke_interval=10, timeout=6 * 3600, mode="reschedule")
+    @task.sensor(poke_interval=15, timeout=6 * 3600, mode="reschedule", priority_weight=1)
     def previous_year_checked() -> bool:
         ti = get_current_context()["ti"]
         before = ti.get_previous_dagrun()

@@ -115,7 +115,10 @@ def test_yearly_dag_runs_ingest_validate_rollup_publish_with_feedback_beside(dag
         "publish": [],
     }
     sensor = dag.get_task("previous_year_checked")
-    assert sensor.mode == "reschedule"  # waiting holds no worker slot
+    assert sensor.mode == "reschedule"  # waiting holds no worker slot ...
+    # ... and the work a sensor waits for is picked before the sensor's next look
+    assert all(t.priority_weight > sensor.priority_weight for t in dag.tasks if t is not sensor)
+    assert {t.weight_rule for t in dag.tasks} == {"absolute"}
 
 
 def test_yearly_dag_is_scheduled_once_a_year_in_shanghai_time(dagbag):

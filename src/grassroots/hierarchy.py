@@ -193,6 +193,7 @@ def sync_official_units(engine: Engine) -> int:
     from grassroots import warehouse as wh
 
     with engine.begin() as conn:
+        wh.setup_lock(conn)
         present = conn.execute(
             sa.select(sa.func.count()).select_from(wh.dim_unit).where(wh.dim_unit.c.level < 5)
         ).scalar_one()

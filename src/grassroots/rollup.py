@@ -48,6 +48,12 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
         for i in catalog.indicators
     ]
     with engine.begin() as conn:
+        wh.setup_lock(conn)
+        present = [dict(r) for r in conn.execute(
+            sa.select(wh.dim_indicator).order_by(wh.dim_indicator.c.indicator_code)).mappings()]
+        if present == sorted(rows, key=lambda r: r["indicator_code"]):
+            # as declared already: leave the table and the views BI may be reading alone
+            return len(rows)
         conn.execute(wh.dim_indicator.delete())
         conn.execute(wh.dim_indicator.insert(), rows)
         # The wide views follow the declarations: a new indicator is a new column.

@@ -299,8 +299,23 @@ def _engine(url: str) -> Engine:
 def connect(url: str) -> Engine:
     """The engine for a warehouse URL, with its schema created if missing."""
     engine = _engine(url)
-    metadata.create_all(engine)
+    with engine.begin() as conn:
+        setup_lock(conn)
+        metadata.create_all(conn)
     return engine
+
+
+_SETUP_LOCK = 0x6772617373  # "grass": an arbitrary key of the warehouse's own
+
+
+def setup_lock(conn: sa.Connection) -> None:
+    """Hold, until the transaction ends, the lock that serialises setting the warehouse
+    up (schema, official units, indicator declarations). Parallel tasks on a new
+    warehouse would otherwise race to create or fill the same tables and fail on unique
+    keys; with it one does the work and the others find it done. PostgreSQL only:
+    SQLite already lets one writer at a time in."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("select pg_advisory_xact_lock(:key)"), {"key": _SETUP_LOCK})
 
 
 def analyze(conn: sa.Connection, *tables: sa.Table) -> None:

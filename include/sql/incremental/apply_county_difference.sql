@@ -14,13 +14,16 @@ set value = case
                          where b.period = :period and b.unit_code = :county_code
                            and b.measure_code = rollup_measure.measure_code), 0) = 0
         then null
-        else coalesce(value, 0)
+        -- rounded as the sums are (sum_measures.sql), so a full run gives the same digits
+        else round(cast(
+             coalesce(value, 0)
              + coalesce((select n.value from rollup_measure n
                          where n.period = :period and n.unit_code = :county_code
                            and n.measure_code = rollup_measure.measure_code), 0)
              - coalesce((select b.value from rollup_measure_before b
                          where b.period = :period and b.unit_code = :county_code
                            and b.measure_code = rollup_measure.measure_code), 0)
+             as numeric), 6)
     end,
     reporting_units = coalesce(reporting_units, 0)
         + coalesce((select n.reporting_units from rollup_measure n

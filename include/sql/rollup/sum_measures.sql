@@ -42,7 +42,8 @@ summed as (
     select t.ancestor_code as unit_code,
            count(*) as reporting_units
            {%- for m in measures %},
-           sum({{ m.expression }}) as m{{ loop.index }}
+           -- rounded: summing floats in another order must not change a published digit
+           round(cast(sum({{ m.expression }}) as numeric), 6) as m{{ loop.index }}
            {%- endfor %}
     from accepted
     -- the closure table itself, not the tree CTE: its index finds each row's ancestors
