@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from grassroots import hierarchy
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog
-from grassroots.cleaning import CleanError, clean_cell
+from grassroots.cleaning import CleanError, FieldCleaner
 from grassroots.config import Settings
 from grassroots.readers import FileRejected, RawTable, cell_text, read_table
 
@@ -152,16 +152,29 @@ def parse_submission(path: Path, catalog: Catalog, data: bytes | None = None) ->
                      else None)
             for f in form.fields
         }
-        texts = [cell_text(v) for v in cells.values()]
-        if not any(texts):
+        if not any(_has_text(v) for v in cells.values()):
             continue
-        if index == header_index + 1 and sum(t in label_cells for t in texts if t) >= 2:
+        if index == header_index + 1 and sum(
+            t in label_cells for t in (cell_text(v) for v in cells.values()) if t
+        ) >= 2:
             continue  # the template's row of Chinese labels under the codes
         rows.append((index + 1, cells))
     if not rows:
         raise FileRejected("表头下没有数据行 / no data rows under the header")
     notes = _formula_notes(form, table, positions)
     return ParsedFile(form, unit_code, period, table.sheet, rows, notes)
+
+
+def _has_text(value: object) -> bool:
+    """``cell_text(value) != ""``, without building the text for the common cells."""
+    if value is None:
+        return False
+    kind = type(value)
+    if kind is str:
+        return bool(value.strip())
+    if kind is float or kind is int:
+        return True  # a number always prints as something
+    return cell_text(value) != ""
 
 
 def _formula_notes(form: Form, table: RawTable, positions: dict[str, int]) -> list[CellNote]:
@@ -263,19 +276,31 @@ def _safe_county(path: Path) -> str | None:
         return None
 
 
+def _cleaners(form: Form, cleaners: dict[str, list[FieldCleaner]] | None) -> list[FieldCleaner]:
+    if cleaners is None:
+        return [FieldCleaner(f) for f in form.fields]
+    if form.code not in cleaners:
+        cleaners[form.code] = [FieldCleaner(f) for f in form.fields]
+    return cleaners[form.code]
+
+
 def _stage(conn: sa.Connection, parsed: ParsedFile, submission_id: int, file_name: str,
-           now: datetime) -> tuple[int, int]:
-    """Write the cleaned rows and one issue per cell that failed; return (rows, errors)."""
+           now: datetime, cleaners: dict[str, list[FieldCleaner]] | None = None) -> tuple[int, int]:
+    """Write the cleaned rows and one issue per cell that failed; return (rows, errors).
+
+    ``cleaners`` (by form) is shared across the files of a run so that values repeated
+    from county to county are cleaned once."""
     form = parsed.form
     staged, issues = [], []
+    field_cleaners = list(zip(form.fields, _cleaners(form, cleaners), strict=True))
     for row_number, cells in parsed.rows:
         record: dict[str, object] = {
             "submission_id": submission_id, "row_number": row_number, "sheet": parsed.sheet or None,
             "row_status": "pending",
         }
-        for f in form.fields:
+        for f, clean in field_cleaners:
             try:
-                record[f.code] = clean_cell(f, cells[f.code])
+                record[f.code] = clean(cells[f.code])
             except CleanError as exc:
                 record[f.code] = None
                 raw = cells[f.code]
@@ -337,10 +362,12 @@ def ingest(
         submissions = list(files)
     result.files_seen = len(registers) + len(submissions)
     _load_registers(engine, settings, registers, result)
+    cleaners: dict[str, list[FieldCleaner]] = {}
     for path in submissions:
         # a file in the period's folder must be for that period; one in the root names its own
         in_folder = path.parent.name == period and path.parent.parent == settings.landing_dir
-        _ingest_file(engine, settings, catalog, path, period if in_folder else None, result)
+        _ingest_file(engine, settings, catalog, path, period if in_folder else None, result,
+                     cleaners)
     with engine.begin() as conn:
         wh.analyze(conn, wh.submission, wh.validation_issue, wh.unit_register,
                    *wh.staging_tables.values())
@@ -349,7 +376,8 @@ def ingest(
 
 
 def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Path,
-                 folder_period: str | None, result: IngestResult) -> None:
+                 folder_period: str | None, result: IngestResult,
+                 cleaners: dict[str, list[FieldCleaner]] | None = None) -> None:
     """Record, archive and stage one file; whatever is wrong with it, it ends up recorded."""
     try:
         data = path.read_bytes()
@@ -398,7 +426,7 @@ def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Pat
             file_name=path.name, file_sha256=digest, file_size=len(data), received_at=now,
             row_count=len(parsed.rows), status="accepted", archive_path=str(archived),
         )
-        rows, errors = _stage(conn, parsed, submission_id, path.name, now)
+        rows, errors = _stage(conn, parsed, submission_id, path.name, now, cleaners)
         s = wh.submission.c
         older = conn.execute(
             wh.submission.update()
