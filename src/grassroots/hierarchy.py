@@ -200,8 +200,8 @@ def sync_official_units(engine: Engine) -> int:
         if present:
             return 0
         divisions = load_official_divisions()
-        conn.execute(
-            wh.dim_unit.insert(),
+        wh.insert_rows(
+            conn, wh.dim_unit,
             [
                 {
                     "unit_code": d.code,
@@ -222,8 +222,8 @@ def sync_official_units(engine: Engine) -> int:
             closure.append((d.code, d.code, 0, d.level, d.level))
             for depth, a in enumerate(ancestors_of(d.code), start=1):
                 closure.append((a.code, d.code, depth, a.level, d.level))
-        conn.execute(
-            wh.official_closure.insert(),
+        wh.insert_rows(
+            conn, wh.official_closure,
             [
                 dict(zip(("ancestor_code", "descendant_code", "depth", "ancestor_level",
                           "descendant_level"), row, strict=True))
@@ -273,8 +273,8 @@ def load_register(engine: Engine, path: Path) -> int:
         )
         if not entries:
             return 0
-        conn.execute(
-            wh.unit_register.insert(),
+        wh.insert_rows(
+            conn, wh.unit_register,
             [
                 {
                     "unit_code": e.unit_code,
@@ -292,8 +292,8 @@ def load_register(engine: Engine, path: Path) -> int:
             ],
         )
         chains = {code: _chain_codes(code, 4) for code in {e.parent_code for e in entries}}
-        conn.execute(
-            wh.dim_unit.insert(),
+        wh.insert_rows(
+            conn, wh.dim_unit,
             [
                 {
                     "unit_code": e.unit_code,

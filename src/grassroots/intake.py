@@ -330,10 +330,8 @@ def _stage(conn: sa.Connection, parsed: ParsedFile, submission_id: int, file_nam
             "message_zh": f"{where_zh}:{note.message_zh}", "message_en": f"{where_en}: {note.message_en}",
             "state": "open", "created_at": now,
         })
-    if staged:
-        conn.execute(wh.staging_tables[form.code].insert(), staged)
-    if issues:
-        conn.execute(wh.validation_issue.insert(), issues)
+    wh.insert_rows(conn, wh.staging_tables[form.code], staged)
+    wh.insert_rows(conn, wh.validation_issue, issues)
     return len(staged), sum(1 for i in issues if i["severity"] == "error")
 
 
