@@ -246,27 +246,38 @@ def _load_registers(engine: Engine, settings: Settings, paths: list[Path], resul
     for path in paths:
         data = path.read_bytes()
         digest = sha256_of(data)
+        # one connection per file, and the register replaced and recorded in one
+        # transaction: on PostgreSQL each checkout (a ping) and each commit (a flush)
+        # cost more than the rows themselves
         with engine.connect() as conn:
-            if conn.execute(
-                sa.select(wh.submission.c.submission_id).where(wh.submission.c.file_sha256 == digest)
-            ).first():
+            if _recorded(conn, digest):
                 result.already_recorded += 1
                 continue
-        archived = _archive(settings, data, digest, path.name, "registers")
-        status, reason, rows = "accepted", None, None
-        try:
-            rows = hierarchy.load_register(engine, path)
-            result.registers_loaded += 1
-        except hierarchy.RegisterError as exc:
-            status, reason = "rejected", str(exc)
-            result.rejected += 1
-        with engine.begin() as conn:
-            _record(
-                conn, form_code="register", unit_code=_safe_county(path), period=None,
-                file_name=path.name, file_sha256=digest, file_size=len(data),
-                received_at=datetime.now(UTC), row_count=rows, rows_accepted=rows,
-                status=status, reason=reason, archive_path=str(archived),
-            )
+            archived = _archive(settings, data, digest, path.name, "registers")
+            status, reason, rows = "accepted", None, None
+            with conn.begin():
+                try:
+                    rows = hierarchy.replace_register(conn, path)
+                    result.registers_loaded += 1
+                except hierarchy.RegisterError as exc:  # raised before anything is written
+                    status, reason = "rejected", str(exc)
+                    result.rejected += 1
+                _record(
+                    conn, form_code="register", unit_code=_safe_county(path), period=None,
+                    file_name=path.name, file_sha256=digest, file_size=len(data),
+                    received_at=datetime.now(UTC), row_count=rows, rows_accepted=rows,
+                    status=status, reason=reason, archive_path=str(archived),
+                )
+
+
+def _recorded(conn: sa.Connection, digest: str) -> bool:
+    """Whether a file with these bytes is recorded; ends the read's transaction so that
+    the caller can begin its own on the same connection."""
+    found = conn.execute(
+        sa.select(wh.submission.c.submission_id).where(wh.submission.c.file_sha256 == digest)
+    ).first() is not None
+    conn.commit()
+    return found
 
 
 def _safe_county(path: Path) -> str | None:
@@ -385,12 +396,18 @@ def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Pat
         result.unreadable += 1
         return
     digest = sha256_of(data)
+    # one connection for the file's reads and writes (see _load_registers)
     with engine.connect() as conn:
-        if conn.execute(
-            sa.select(wh.submission.c.submission_id).where(wh.submission.c.file_sha256 == digest)
-        ).first():
+        if _recorded(conn, digest):
             result.already_recorded += 1
             return
+        _record_file(engine, conn, settings, catalog, path, data, digest, folder_period, result,
+                     cleaners)
+
+
+def _record_file(engine: Engine, conn: sa.Connection, settings: Settings, catalog: Catalog,
+                 path: Path, data: bytes, digest: str, folder_period: str | None,
+                 result: IngestResult, cleaners: dict[str, list[FieldCleaner]] | None) -> None:
     match = SUBMISSION_NAME.match(path.name.rsplit(".", 1)[0])
     archived = _archive(settings, data, digest, path.name,
                         folder_period or (match["period"] if match else None))
@@ -406,7 +423,7 @@ def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Pat
             log.exception("unexpected error reading %s", path.name)
             reason = (f"文件无法处理(内部错误) / the file could not be processed: "
                       f"{type(exc).__name__}: {exc}")
-        with engine.begin() as conn:
+        with conn.begin():
             _record(
                 conn,
                 form_code=match["form"] if match and match["form"] in catalog.forms else None,
@@ -418,7 +435,7 @@ def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Pat
         result.rejected += 1
         log.warning("rejected %s: %s", path.name, reason)
         return
-    with engine.begin() as conn:
+    with conn.begin():
         submission_id = _record(
             conn, form_code=parsed.form.code, unit_code=parsed.unit_code, period=parsed.period,
             file_name=path.name, file_sha256=digest, file_size=len(data), received_at=now,
