@@ -214,9 +214,16 @@ class FieldCleaner:
     def __call__(self, raw: object) -> object:
         kind = type(raw)
         if self._numeric and (kind is float or kind is int):
-            number = self._typed_number(raw)
-            if number is not None:
-                return number
+            # inlined _typed_number: this is the path of most workbook cells
+            if kind is float and raw - raw == 0.0:  # finite (inf - inf and nan - nan are nan)
+                if not self._integer:
+                    return raw
+                if raw.is_integer():
+                    return int(raw)
+            else:
+                number = self._typed_number(raw)
+                if number is not None:
+                    return number
             return clean_cell(self.field, raw)
         if kind not in _REMEMBERED_TYPES:
             return clean_cell(self.field, raw)

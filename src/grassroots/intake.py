@@ -145,12 +145,13 @@ def parse_submission(path: Path, catalog: Catalog, data: bytes | None = None) ->
     positions = {code: i for i, code in enumerate(mapped) if code}
     label_cells = {f.label_zh for f in form.fields} | {f.header_label for f in form.fields}
     rows: list[tuple[int, dict[str, object]]] = []
+    columns = [(f.code, positions.get(f.code)) for f in form.fields]
     for index in range(header_index + 1, len(table.rows)):
         values = table.rows[index]
+        width = len(values)
         cells = {
-            f.code: (values[positions[f.code]] if f.code in positions and positions[f.code] < len(values)
-                     else None)
-            for f in form.fields
+            code: (values[position] if position is not None and position < width else None)
+            for code, position in columns
         }
         if not any(_has_text(v) for v in cells.values()):
             continue

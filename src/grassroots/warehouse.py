@@ -8,7 +8,9 @@ Published tables (BI reads them): ``dim_unit``, ``dim_indicator``, ``fact_indica
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
+from operator import itemgetter
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -362,10 +364,14 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, objec
         conn.execute(table.insert(), rows)  # Python-side defaults: leave them to SQLAlchemy
         return
 
-    def values(row: dict[str, object]) -> list[object]:
+    pick = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+
+    def values(row: dict[str, object]) -> Sequence[object]:
         if len(row) != len(names):
             raise ValueError(f"rows for {table.name} differ in their columns")
-        out = [row[name] for name in names]
+        if not processors:
+            return pick(row)
+        out = list(pick(row))
         for i, process in processors:
             out[i] = process(out[i])
         return out
@@ -385,7 +391,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, objec
         conn.exec_driver_sql(
             f"insert into {quote(table.name)} ({', '.join(map(quote, names))}) "
             f"values ({', '.join('?' * len(names))})",
-            [tuple(values(row)) for row in rows],
+            [tuple(values(row)) for row in rows],  # tuple() of a tuple is the tuple itself
         )
     else:
         conn.execute(table.insert(), rows)
