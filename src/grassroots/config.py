@@ -28,7 +28,6 @@ class Settings:
     first_year: int  # the first reporting year open for returns; the last is this year
     feedback_dir: Path  # the workbooks sent back to submitters
     steward_roles: tuple[str, ...]  # Airflow roles allowed to waive, reject and reopen
-    intake_workers: int = 2  # processes reading and cleaning files during ingest; 1 = none
 
     @classmethod
     def from_env(cls, warehouse_url: str | None = None, data_dir: Path | str | None = None) -> Settings:
@@ -53,5 +52,4 @@ class Settings:
                 for role in os.environ.get("GRASSROOTS_STEWARD_ROLES", "admin,op").split(",")
                 if role.strip()
             ),
-            intake_workers=int(os.environ.get("GRASSROOTS_INTAKE_WORKERS", "2")),
         )

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import re
-import traceback
-from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +21,7 @@ from sqlalchemy.engine import Engine
 from grassroots import hierarchy
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog
-from grassroots.cleaning import CellError, CleanError, FieldCleaner
+from grassroots.cleaning import CleanError, FieldCleaner
 from grassroots.config import Settings
 from grassroots.readers import FileRejected, RawTable, cell_text, read_table
 
@@ -300,45 +296,24 @@ def _cleaners(form: Form, cleaners: dict[str, list[FieldCleaner]] | None) -> lis
     return cleaners[form.code]
 
 
-def clean_rows(parsed: ParsedFile, cleaners: dict[str, list[FieldCleaner]] | None = None
-               ) -> list[list[object]]:
-    """Per row, per field of the form: the clean value, or the ``CellError`` of the cell.
+def _stage(conn: sa.Connection, parsed: ParsedFile, submission_id: int, file_name: str,
+           now: datetime, cleaners: dict[str, list[FieldCleaner]] | None = None) -> tuple[int, int]:
+    """Write the cleaned rows and one issue per cell that failed; return (rows, errors).
 
     ``cleaners`` (by form) is shared across the files of a run so that values repeated
     from county to county are cleaned once."""
-    field_cleaners = list(zip([f.code for f in parsed.form.fields], _cleaners(parsed.form, cleaners),
-                              strict=True))
-    out = []
-    for _, cells in parsed.rows:
-        outcomes: list[object] = []
-        for code, clean in field_cleaners:
-            try:
-                outcomes.append(clean(cells[code]))
-            except CleanError as exc:
-                outcomes.append(exc.error)
-        out.append(outcomes)
-    return out
-
-
-def _stage(conn: sa.Connection, parsed: ParsedFile, submission_id: int, file_name: str,
-           now: datetime, cleaners: dict[str, list[FieldCleaner]] | None = None,
-           cleaned: list[list[object]] | None = None) -> tuple[int, int]:
-    """Write the cleaned rows and one issue per cell that failed; return (rows, errors).
-
-    ``cleaned``: the rows' ``clean_rows`` when a worker process has already cleaned them."""
     form = parsed.form
     staged, issues = [], []
-    if cleaned is None:
-        cleaned = clean_rows(parsed, cleaners)
-    for (row_number, cells), outcomes in zip(parsed.rows, cleaned, strict=True):
+    field_cleaners = list(zip(form.fields, _cleaners(form, cleaners), strict=True))
+    for row_number, cells in parsed.rows:
         record: dict[str, object] = {
             "submission_id": submission_id, "row_number": row_number, "sheet": parsed.sheet or None,
             "row_status": "pending",
         }
-        for f, outcome in zip(form.fields, outcomes, strict=True):
-            if type(outcome) is not CellError:
-                record[f.code] = outcome
-            else:
+        for f, clean in field_cleaners:
+            try:
+                record[f.code] = clean(cells[f.code])
+            except CleanError as exc:
                 record[f.code] = None
                 raw = cells[f.code]
                 where_zh, where_en = cell_location(file_name, parsed.sheet, row_number, f.code, f.label_zh)
@@ -347,10 +322,10 @@ def _stage(conn: sa.Connection, parsed: ParsedFile, submission_id: int, file_nam
                     "unit_code": cell_text(cells.get("unit_code")) or None, "sheet": parsed.sheet or None,
                     "row_number": row_number, "field": f.code,
                     "value": None if raw is None else cell_text(raw),
-                    "rule": f"{form.code}.{f.code}.{outcome.rule}", "stage": "intake",
+                    "rule": f"{form.code}.{f.code}.{exc.error.rule}", "stage": "intake",
                     "severity": "error",
-                    "message_zh": f"{where_zh}:{outcome.message_zh}",
-                    "message_en": f"{where_en}: {outcome.message_en}",
+                    "message_zh": f"{where_zh}:{exc.error.message_zh}",
+                    "message_en": f"{where_en}: {exc.error.message_en}",
                     "state": "open", "created_at": now,
                 })
         staged.append(record)
@@ -398,12 +373,11 @@ def ingest(
     result.files_seen = len(registers) + len(submissions)
     _load_registers(engine, settings, registers, result)
     cleaners: dict[str, list[FieldCleaner]] = {}
-    with _ReadAhead(engine, catalog, submissions, settings.intake_workers) as ahead:
-        for index, path in enumerate(submissions):
-            # a file in the period's folder must be for that period; one in the root names its own
-            in_folder = path.parent.name == period and path.parent.parent == settings.landing_dir
-            _ingest_file(engine, settings, catalog, path, period if in_folder else None, result,
-                         cleaners, ahead.take(index))
+    for path in submissions:
+        # a file in the period's folder must be for that period; one in the root names its own
+        in_folder = path.parent.name == period and path.parent.parent == settings.landing_dir
+        _ingest_file(engine, settings, catalog, path, period if in_folder else None, result,
+                     cleaners)
     with engine.begin() as conn:
         wh.analyze(conn, wh.submission, wh.validation_issue, wh.unit_register,
                    *wh.staging_tables.values())
@@ -413,13 +387,10 @@ def ingest(
 
 def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Path,
                  folder_period: str | None, result: IngestResult,
-                 cleaners: dict[str, list[FieldCleaner]] | None = None,
-                 ahead: _Ahead | None = None) -> None:
-    """Record, archive and stage one file; whatever is wrong with it, it ends up recorded.
-
-    ``ahead``: the file as read (and maybe parsed by a worker) before its turn."""
+                 cleaners: dict[str, list[FieldCleaner]] | None = None) -> None:
+    """Record, archive and stage one file; whatever is wrong with it, it ends up recorded."""
     try:
-        data = ahead.data if ahead is not None and ahead.data is not None else path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         # nothing to archive: the file vanished or is unreadable; it will be seen next run
         log.error("cannot read %s: %s", path, exc)
@@ -431,31 +402,24 @@ def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Pat
         if _recorded(conn, digest):
             result.already_recorded += 1
             return
-        future = ahead.parsing if ahead is not None and ahead.data is data else None
         _record_file(engine, conn, settings, catalog, path, data, digest, folder_period, result,
-                     cleaners, future)
+                     cleaners)
 
 
 def _record_file(engine: Engine, conn: sa.Connection, settings: Settings, catalog: Catalog,
                  path: Path, data: bytes, digest: str, folder_period: str | None,
-                 result: IngestResult, cleaners: dict[str, list[FieldCleaner]] | None,
-                 parsing: Future | None = None) -> None:
+                 result: IngestResult, cleaners: dict[str, list[FieldCleaner]] | None) -> None:
     match = SUBMISSION_NAME.match(path.name.rsplit(".", 1)[0])
     archived = _archive(settings, data, digest, path.name,
                         folder_period or (match["period"] if match else None))
     now = datetime.now(UTC)
-    cleaned = None
     try:
-        parsed, cleaned = _parsed(path, catalog, data, parsing)
+        parsed = parse_submission(path, catalog, data)
         _check_period(settings, parsed.period, folder_period)
         _check_submitter(engine, parsed.form, parsed.unit_code, parsed.period)
     except Exception as exc:  # every failure becomes a rejection with its reason
         if isinstance(exc, FileRejected):
             reason = str(exc)
-        elif isinstance(exc, _WorkerError):
-            log.error("unexpected error reading %s\n%s", path.name, exc.trace)
-            reason = (f"文件无法处理(内部错误) / the file could not be processed: "
-                      f"{exc.type_name}: {exc.message}")
         else:
             log.exception("unexpected error reading %s", path.name)
             reason = (f"文件无法处理(内部错误) / the file could not be processed: "
@@ -478,7 +442,7 @@ def _record_file(engine: Engine, conn: sa.Connection, settings: Settings, catalo
             file_name=path.name, file_sha256=digest, file_size=len(data), received_at=now,
             row_count=len(parsed.rows), status="accepted", archive_path=str(archived),
         )
-        rows, errors = _stage(conn, parsed, submission_id, path.name, now, cleaners, cleaned)
+        rows, errors = _stage(conn, parsed, submission_id, path.name, now, cleaners)
         s = wh.submission.c
         older = conn.execute(
             wh.submission.update()
@@ -491,125 +455,6 @@ def _record_file(engine: Engine, conn: sa.Connection, settings: Settings, catalo
     result.superseded += older
     result.rows_staged += rows
     result.cell_errors += errors
-
-
-# --- reading and cleaning files ahead, in worker processes ---------------------------
-#
-# Reading a workbook and cleaning its cells is CPU work that needs no database; recording
-# it is database work that needs no CPU. Workers parse the next files while this process
-# records the current one. Records are still written here, one file after the other in
-# the same order, so submission ids and outcomes are those of a serial run.
-
-READ_AHEAD = 4  # files read and handed to the workers ahead of their turn: bounds memory
-MIN_FILES_FOR_WORKERS = 12  # fewer files do not pay for starting the processes
-
-
-@dataclass
-class _Ahead:
-    data: bytes | None  # None: could not be read ahead; read again in turn for the error
-    parsing: Future | None  # the worker's _parse_in_worker; None: parse in turn, here
-
-
-class _WorkerError(Exception):
-    """An unexpected error raised in a worker while reading a file."""
-
-    def __init__(self, type_name: str, message: str, trace: str) -> None:
-        super().__init__(f"{type_name}: {message}")
-        self.type_name, self.message, self.trace = type_name, message, trace
-
-
-_worker_catalog: Catalog | None = None
-_worker_cleaners: dict[str, list[FieldCleaner]] = {}
-
-
-def _start_worker(catalog: Catalog) -> None:
-    global _worker_catalog
-    _worker_catalog = catalog
-
-
-def _parse_in_worker(path: str, data: bytes) -> tuple:
-    """parse_submission and clean_rows in a worker: ("parsed", parsed, cleaned),
-    ("rejected", reason) or ("failed", type name, message, traceback)."""
-    try:
-        parsed = parse_submission(Path(path), _worker_catalog, data)
-    except FileRejected as exc:
-        return ("rejected", str(exc))
-    except Exception as exc:  # reported in the parent as the serial run would
-        return ("failed", type(exc).__name__, str(exc), traceback.format_exc())
-    return ("parsed", parsed, clean_rows(parsed, _worker_cleaners))
-
-
-def _parsed(path: Path, catalog: Catalog, data: bytes, parsing: Future | None
-            ) -> tuple[ParsedFile, list[list[object]] | None]:
-    """The parsed file and, from a worker, its cleaned rows; raises what parsing raised."""
-    if parsing is not None:
-        try:
-            outcome = parsing.result()
-        except Exception:  # the pool itself failed (a worker died, a result did not pickle)
-            log.warning("worker could not read %s; reading it here", path.name, exc_info=True)
-        else:
-            if outcome[0] == "parsed":
-                return outcome[1], outcome[2]
-            if outcome[0] == "rejected":
-                raise FileRejected(outcome[1])
-            raise _WorkerError(*outcome[1:])
-    return parse_submission(path, catalog, data), None
-
-
-class _ReadAhead:
-    """Reads the files ahead of their turn and has workers parse the ones not yet recorded."""
-
-    def __init__(self, engine: Engine, catalog: Catalog, paths: list[Path], workers: int) -> None:
-        self.paths = paths
-        self.pending: deque[_Ahead] = deque()
-        self.next = 0
-        self.pool: ProcessPoolExecutor | None = None
-        self.recorded: set[str] = set()
-        self.broken = False
-        # a daemonic process (a Celery pool worker's task) may not have children
-        if workers < 2 or len(paths) < MIN_FILES_FOR_WORKERS or multiprocessing.current_process().daemon:
-            return
-        with engine.connect() as conn:
-            # files already recorded are not parsed ahead (an incremental run skips
-            # nearly all); recording itself still checks each file, as before
-            self.recorded = set(conn.execute(sa.select(wh.submission.c.file_sha256)).scalars())
-        if "fork" not in multiprocessing.get_all_start_methods():
-            return
-        # fork, as demo.py: spawn would re-run the caller's script if it is not guarded by
-        # __main__. The workers never touch the database connections they inherit, and
-        # leave by os._exit, so those stay the parent's.
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                        initializer=_start_worker, initargs=(catalog,))
-
-    def __enter__(self) -> _ReadAhead:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def take(self, index: int) -> _Ahead | None:
-        """The file ``index`` (taken in order) as read ahead, or None without workers."""
-        if self.pool is None:
-            return None
-        while self.next < len(self.paths) and self.next <= index + READ_AHEAD:
-            self.pending.append(self._read(self.paths[self.next]))
-            self.next += 1
-        return self.pending.popleft()
-
-    def _read(self, path: Path) -> _Ahead:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return _Ahead(None, None)
-        if self.broken or sha256_of(data) in self.recorded:
-            return _Ahead(data, None)
-        try:
-            return _Ahead(data, self.pool.submit(_parse_in_worker, str(path), data))
-        except Exception:  # no workers after all: this and the next files are parsed in turn
-            log.warning("cannot start intake workers; reading the files here", exc_info=True)
-            self.broken = True
-            return _Ahead(data, None)
 
 
 def _check_period(settings: Settings, period: str, folder_period: str | None) -> None:
