@@ -78,7 +78,11 @@ def normalise_text(raw: object) -> str:
     """Full-width digits and punctuation to ASCII, surrounding blanks dropped."""
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    text = unicodedata.normalize("NFKC", str(raw))
+    text = str(raw)
+    if text.isascii():
+        # NFKC leaves ASCII as it is and the replacements below are not ASCII
+        return text.strip()
+    text = unicodedata.normalize("NFKC", text)
     return text.replace("\u3000", " ").replace("，", ",").replace("。", ".").strip()
 
 
@@ -177,3 +181,79 @@ def clean_cell(field: Field, raw: object) -> object:
             raise _fail("type", f"“{text}”应为整数", f"{text!r} must be a whole number")
         return int(number)
     return number
+
+
+# Types whose equal values always clean alike (given the field), so an outcome can be
+# remembered by (type, value). Floats are looked up only for fields that are not numbers:
+# 0.0 and -0.0 are equal keys but number fields keep the sign.
+_REMEMBERED_TYPES = frozenset({str, int, float, bool})
+_NUMERIC_KINDS = frozenset({"integer", "number"})
+# Distinct values remembered per field: columns of names or codes never repeat, so past
+# this the cleaner stops remembering rather than grow with the file.
+REMEMBER_LIMIT = 20_000
+_EXACT_INT = 2**53  # ints beyond this do not survive float() exactly; leave them to clean_cell
+
+
+class FieldCleaner:
+    """``clean_cell`` for one field, called once per cell of a column, with the same
+    values and the same errors.
+
+    Returns are typed by hand and repeat ("是", "否", "0", small counts): each distinct
+    value is cleaned once and its outcome (value or ``CellError``) reused. Numbers that
+    the reader already typed skip the text round trip on number fields.
+    """
+
+    __slots__ = ("field", "_numeric", "_integer", "_outcomes")
+
+    def __init__(self, field: Field) -> None:
+        self.field = field
+        self._numeric = field.type in _NUMERIC_KINDS
+        self._integer = field.type == "integer"
+        self._outcomes: dict[tuple[type, object], object] = {}
+
+    def __call__(self, raw: object) -> object:
+        kind = type(raw)
+        if self._numeric and (kind is float or kind is int):
+            # inlined _typed_number: this is the path of most workbook cells
+            if kind is float and raw - raw == 0.0:  # finite (inf - inf and nan - nan are nan)
+                if not self._integer:
+                    return raw
+                if raw.is_integer():
+                    return int(raw)
+            else:
+                number = self._typed_number(raw)
+                if number is not None:
+                    return number
+            return clean_cell(self.field, raw)
+        if kind not in _REMEMBERED_TYPES:
+            return clean_cell(self.field, raw)
+        key = (kind, raw)
+        outcome = self._outcomes.get(key, _UNSEEN)
+        if outcome is _UNSEEN:
+            try:
+                outcome = clean_cell(self.field, raw)
+            except CleanError as exc:
+                outcome = exc.error
+            if len(self._outcomes) < REMEMBER_LIMIT:
+                self._outcomes[key] = outcome
+        if isinstance(outcome, CellError):
+            raise CleanError(outcome)
+        return outcome
+
+    def _typed_number(self, raw: float | int) -> float | int | None:
+        """The clean value of a number the reader typed, or None to let clean_cell decide
+        (NaN, infinities, huge ints, fractions in integer fields: the rare and error cases)."""
+        if type(raw) is int:
+            if not -_EXACT_INT <= raw <= _EXACT_INT:
+                return None
+            number = float(raw)
+        elif math.isfinite(raw):
+            number = raw
+        else:
+            return None
+        if self._integer:
+            return int(number) if number.is_integer() else None
+        return number
+
+
+_UNSEEN = object()

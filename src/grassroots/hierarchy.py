@@ -200,8 +200,8 @@ def sync_official_units(engine: Engine) -> int:
         if present:
             return 0
         divisions = load_official_divisions()
-        conn.execute(
-            wh.dim_unit.insert(),
+        wh.insert_rows(
+            conn, wh.dim_unit,
             [
                 {
                     "unit_code": d.code,
@@ -222,8 +222,8 @@ def sync_official_units(engine: Engine) -> int:
             closure.append((d.code, d.code, 0, d.level, d.level))
             for depth, a in enumerate(ancestors_of(d.code), start=1):
                 closure.append((a.code, d.code, depth, a.level, d.level))
-        conn.execute(
-            wh.official_closure.insert(),
+        wh.insert_rows(
+            conn, wh.official_closure,
             [
                 dict(zip(("ancestor_code", "descendant_code", "depth", "ancestor_level",
                           "descendant_level"), row, strict=True))
@@ -244,6 +244,13 @@ def register_county(path: Path) -> str:
 
 def load_register(engine: Engine, path: Path) -> int:
     """Replace a county's village register with the file's; return the villages loaded."""
+    with engine.begin() as conn:
+        return replace_register(conn, path)
+
+
+def replace_register(conn: sa.Connection, path: Path) -> int:
+    """``load_register`` in the caller's transaction (intake records the file in the same
+    one). Raises ``RegisterError`` before writing anything."""
     from grassroots import warehouse as wh
 
     county = register_county(path)
@@ -266,50 +273,49 @@ def load_register(engine: Engine, path: Path) -> int:
             )
         seen.add((e.unit_code, e.valid_from))
     now = datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(wh.unit_register.delete().where(wh.unit_register.c.county_code == county))
-        conn.execute(
-            wh.dim_unit.delete().where(wh.dim_unit.c.level == 5, wh.dim_unit.c.county_code == county)
-        )
-        if not entries:
-            return 0
-        conn.execute(
-            wh.unit_register.insert(),
-            [
-                {
-                    "unit_code": e.unit_code,
-                    "valid_from": e.valid_from,
-                    "valid_to": e.valid_to,
-                    "name": e.name,
-                    "parent_code": e.parent_code,
-                    "county_code": county,
-                    "zone_type": e.zone_type,
-                    "predecessors": ";".join(e.predecessors) or None,
-                    "source_file": path.name,
-                    "loaded_at": now,
-                }
-                for e in entries
-            ],
-        )
-        chains = {code: _chain_codes(code, 4) for code in {e.parent_code for e in entries}}
-        conn.execute(
-            wh.dim_unit.insert(),
-            [
-                {
-                    "unit_code": e.unit_code,
-                    "name": e.name,
-                    "level": 5,
-                    "level_name": LEVELS[5],
-                    "parent_code": e.parent_code,
-                    **chains[e.parent_code],
-                    "county_code": county,
-                    "zone_type": e.zone_type,
-                    "valid_from": e.valid_from,
-                    "valid_to": e.valid_to,
-                }
-                for e in entries
-            ],
-        )
+    conn.execute(wh.unit_register.delete().where(wh.unit_register.c.county_code == county))
+    conn.execute(
+        wh.dim_unit.delete().where(wh.dim_unit.c.level == 5, wh.dim_unit.c.county_code == county)
+    )
+    if not entries:
+        return 0
+    wh.insert_rows(
+        conn, wh.unit_register,
+        [
+            {
+                "unit_code": e.unit_code,
+                "valid_from": e.valid_from,
+                "valid_to": e.valid_to,
+                "name": e.name,
+                "parent_code": e.parent_code,
+                "county_code": county,
+                "zone_type": e.zone_type,
+                "predecessors": ";".join(e.predecessors) or None,
+                "source_file": path.name,
+                "loaded_at": now,
+            }
+            for e in entries
+        ],
+    )
+    chains = {code: _chain_codes(code, 4) for code in {e.parent_code for e in entries}}
+    wh.insert_rows(
+        conn, wh.dim_unit,
+        [
+            {
+                "unit_code": e.unit_code,
+                "name": e.name,
+                "level": 5,
+                "level_name": LEVELS[5],
+                "parent_code": e.parent_code,
+                **chains[e.parent_code],
+                "county_code": county,
+                "zone_type": e.zone_type,
+                "valid_from": e.valid_from,
+                "valid_to": e.valid_to,
+            }
+            for e in entries
+        ],
+    )
     return len(entries)
 
 

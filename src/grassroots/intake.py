@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from grassroots import hierarchy
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog
-from grassroots.cleaning import CleanError, clean_cell
+from grassroots.cleaning import CleanError, FieldCleaner
 from grassroots.config import Settings
 from grassroots.readers import FileRejected, RawTable, cell_text, read_table
 
@@ -145,23 +145,37 @@ def parse_submission(path: Path, catalog: Catalog, data: bytes | None = None) ->
     positions = {code: i for i, code in enumerate(mapped) if code}
     label_cells = {f.label_zh for f in form.fields} | {f.header_label for f in form.fields}
     rows: list[tuple[int, dict[str, object]]] = []
+    columns = [(f.code, positions.get(f.code)) for f in form.fields]
     for index in range(header_index + 1, len(table.rows)):
         values = table.rows[index]
+        width = len(values)
         cells = {
-            f.code: (values[positions[f.code]] if f.code in positions and positions[f.code] < len(values)
-                     else None)
-            for f in form.fields
+            code: (values[position] if position is not None and position < width else None)
+            for code, position in columns
         }
-        texts = [cell_text(v) for v in cells.values()]
-        if not any(texts):
+        if not any(_has_text(v) for v in cells.values()):
             continue
-        if index == header_index + 1 and sum(t in label_cells for t in texts if t) >= 2:
+        if index == header_index + 1 and sum(
+            t in label_cells for t in (cell_text(v) for v in cells.values()) if t
+        ) >= 2:
             continue  # the template's row of Chinese labels under the codes
         rows.append((index + 1, cells))
     if not rows:
         raise FileRejected("表头下没有数据行 / no data rows under the header")
     notes = _formula_notes(form, table, positions)
     return ParsedFile(form, unit_code, period, table.sheet, rows, notes)
+
+
+def _has_text(value: object) -> bool:
+    """``cell_text(value) != ""``, without building the text for the common cells."""
+    if value is None:
+        return False
+    kind = type(value)
+    if kind is str:
+        return bool(value.strip())
+    if kind is float or kind is int:
+        return True  # a number always prints as something
+    return cell_text(value) != ""
 
 
 def _formula_notes(form: Form, table: RawTable, positions: dict[str, int]) -> list[CellNote]:
@@ -233,27 +247,38 @@ def _load_registers(engine: Engine, settings: Settings, paths: list[Path], resul
     for path in paths:
         data = path.read_bytes()
         digest = sha256_of(data)
+        # one connection per file, and the register replaced and recorded in one
+        # transaction: on PostgreSQL each checkout (a ping) and each commit (a flush)
+        # cost more than the rows themselves
         with engine.connect() as conn:
-            if conn.execute(
-                sa.select(wh.submission.c.submission_id).where(wh.submission.c.file_sha256 == digest)
-            ).first():
+            if _recorded(conn, digest):
                 result.already_recorded += 1
                 continue
-        archived = _archive(settings, data, digest, path.name, "registers")
-        status, reason, rows = "accepted", None, None
-        try:
-            rows = hierarchy.load_register(engine, path)
-            result.registers_loaded += 1
-        except hierarchy.RegisterError as exc:
-            status, reason = "rejected", str(exc)
-            result.rejected += 1
-        with engine.begin() as conn:
-            _record(
-                conn, form_code="register", unit_code=_safe_county(path), period=None,
-                file_name=path.name, file_sha256=digest, file_size=len(data),
-                received_at=datetime.now(UTC), row_count=rows, rows_accepted=rows,
-                status=status, reason=reason, archive_path=str(archived),
-            )
+            archived = _archive(settings, data, digest, path.name, "registers")
+            status, reason, rows = "accepted", None, None
+            with conn.begin():
+                try:
+                    rows = hierarchy.replace_register(conn, path)
+                    result.registers_loaded += 1
+                except hierarchy.RegisterError as exc:  # raised before anything is written
+                    status, reason = "rejected", str(exc)
+                    result.rejected += 1
+                _record(
+                    conn, form_code="register", unit_code=_safe_county(path), period=None,
+                    file_name=path.name, file_sha256=digest, file_size=len(data),
+                    received_at=datetime.now(UTC), row_count=rows, rows_accepted=rows,
+                    status=status, reason=reason, archive_path=str(archived),
+                )
+
+
+def _recorded(conn: sa.Connection, digest: str) -> bool:
+    """Whether a file with these bytes is recorded; ends the read's transaction so that
+    the caller can begin its own on the same connection."""
+    found = conn.execute(
+        sa.select(wh.submission.c.submission_id).where(wh.submission.c.file_sha256 == digest)
+    ).first() is not None
+    conn.commit()
+    return found
 
 
 def _safe_county(path: Path) -> str | None:
@@ -263,19 +288,31 @@ def _safe_county(path: Path) -> str | None:
         return None
 
 
+def _cleaners(form: Form, cleaners: dict[str, list[FieldCleaner]] | None) -> list[FieldCleaner]:
+    if cleaners is None:
+        return [FieldCleaner(f) for f in form.fields]
+    if form.code not in cleaners:
+        cleaners[form.code] = [FieldCleaner(f) for f in form.fields]
+    return cleaners[form.code]
+
+
 def _stage(conn: sa.Connection, parsed: ParsedFile, submission_id: int, file_name: str,
-           now: datetime) -> tuple[int, int]:
-    """Write the cleaned rows and one issue per cell that failed; return (rows, errors)."""
+           now: datetime, cleaners: dict[str, list[FieldCleaner]] | None = None) -> tuple[int, int]:
+    """Write the cleaned rows and one issue per cell that failed; return (rows, errors).
+
+    ``cleaners`` (by form) is shared across the files of a run so that values repeated
+    from county to county are cleaned once."""
     form = parsed.form
     staged, issues = [], []
+    field_cleaners = list(zip(form.fields, _cleaners(form, cleaners), strict=True))
     for row_number, cells in parsed.rows:
         record: dict[str, object] = {
             "submission_id": submission_id, "row_number": row_number, "sheet": parsed.sheet or None,
             "row_status": "pending",
         }
-        for f in form.fields:
+        for f, clean in field_cleaners:
             try:
-                record[f.code] = clean_cell(f, cells[f.code])
+                record[f.code] = clean(cells[f.code])
             except CleanError as exc:
                 record[f.code] = None
                 raw = cells[f.code]
@@ -305,10 +342,8 @@ def _stage(conn: sa.Connection, parsed: ParsedFile, submission_id: int, file_nam
             "message_zh": f"{where_zh}:{note.message_zh}", "message_en": f"{where_en}: {note.message_en}",
             "state": "open", "created_at": now,
         })
-    if staged:
-        conn.execute(wh.staging_tables[form.code].insert(), staged)
-    if issues:
-        conn.execute(wh.validation_issue.insert(), issues)
+    wh.insert_rows(conn, wh.staging_tables[form.code], staged)
+    wh.insert_rows(conn, wh.validation_issue, issues)
     return len(staged), sum(1 for i in issues if i["severity"] == "error")
 
 
@@ -337,10 +372,12 @@ def ingest(
         submissions = list(files)
     result.files_seen = len(registers) + len(submissions)
     _load_registers(engine, settings, registers, result)
+    cleaners: dict[str, list[FieldCleaner]] = {}
     for path in submissions:
         # a file in the period's folder must be for that period; one in the root names its own
         in_folder = path.parent.name == period and path.parent.parent == settings.landing_dir
-        _ingest_file(engine, settings, catalog, path, period if in_folder else None, result)
+        _ingest_file(engine, settings, catalog, path, period if in_folder else None, result,
+                     cleaners)
     with engine.begin() as conn:
         wh.analyze(conn, wh.submission, wh.validation_issue, wh.unit_register,
                    *wh.staging_tables.values())
@@ -349,7 +386,8 @@ def ingest(
 
 
 def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Path,
-                 folder_period: str | None, result: IngestResult) -> None:
+                 folder_period: str | None, result: IngestResult,
+                 cleaners: dict[str, list[FieldCleaner]] | None = None) -> None:
     """Record, archive and stage one file; whatever is wrong with it, it ends up recorded."""
     try:
         data = path.read_bytes()
@@ -359,12 +397,18 @@ def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Pat
         result.unreadable += 1
         return
     digest = sha256_of(data)
+    # one connection for the file's reads and writes (see _load_registers)
     with engine.connect() as conn:
-        if conn.execute(
-            sa.select(wh.submission.c.submission_id).where(wh.submission.c.file_sha256 == digest)
-        ).first():
+        if _recorded(conn, digest):
             result.already_recorded += 1
             return
+        _record_file(engine, conn, settings, catalog, path, data, digest, folder_period, result,
+                     cleaners)
+
+
+def _record_file(engine: Engine, conn: sa.Connection, settings: Settings, catalog: Catalog,
+                 path: Path, data: bytes, digest: str, folder_period: str | None,
+                 result: IngestResult, cleaners: dict[str, list[FieldCleaner]] | None) -> None:
     match = SUBMISSION_NAME.match(path.name.rsplit(".", 1)[0])
     archived = _archive(settings, data, digest, path.name,
                         folder_period or (match["period"] if match else None))
@@ -380,7 +424,7 @@ def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Pat
             log.exception("unexpected error reading %s", path.name)
             reason = (f"文件无法处理(内部错误) / the file could not be processed: "
                       f"{type(exc).__name__}: {exc}")
-        with engine.begin() as conn:
+        with conn.begin():
             _record(
                 conn,
                 form_code=match["form"] if match and match["form"] in catalog.forms else None,
@@ -392,13 +436,13 @@ def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Pat
         result.rejected += 1
         log.warning("rejected %s: %s", path.name, reason)
         return
-    with engine.begin() as conn:
+    with conn.begin():
         submission_id = _record(
             conn, form_code=parsed.form.code, unit_code=parsed.unit_code, period=parsed.period,
             file_name=path.name, file_sha256=digest, file_size=len(data), received_at=now,
             row_count=len(parsed.rows), status="accepted", archive_path=str(archived),
         )
-        rows, errors = _stage(conn, parsed, submission_id, path.name, now)
+        rows, errors = _stage(conn, parsed, submission_id, path.name, now, cleaners)
         s = wh.submission.c
         older = conn.execute(
             wh.submission.update()

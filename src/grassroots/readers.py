@@ -220,7 +220,10 @@ def _formula_cells(archive: zipfile.ZipFile, member: str | None) -> list[Formula
         xml = archive.read(member)
     except KeyError:
         return []
-    if b"<f" not in xml:
+    # Only a body holding one of these is taken for a formula below, so without any of
+    # them there is nothing to find; templates carry "<formula1>" (data validation) in
+    # every sheet, which a bare "<f" test would send through the per-cell scan.
+    if b"<f>" not in xml and b"<f " not in xml and b"<f/>" not in xml:
         return []
     found = []
     for attributes, body in _CELL.findall(xml):

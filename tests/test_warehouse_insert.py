@@ -1,0 +1,51 @@
+"""warehouse.insert_rows stores what table.insert() stores, and connect() gives a
+warehouse made before the register indexes those indexes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from grassroots import warehouse as wh
+
+
+def _issue(n: int) -> dict[str, object]:
+    return {
+        "submission_id": n, "period": "2021", "form_code": "village_annual", "unit_code": None,
+        "sheet": None, "row_number": n, "field": "party_members", "value": "x" * n,
+        "rule": "village_annual.party_members.placeholder", "stage": "intake", "severity": "error",
+        "message_zh": "占位符", "message_en": "placeholder", "state": "open",
+        "created_at": datetime(2021, 3, 4, 5, 6, 7, 89, tzinfo=UTC),
+    }
+
+
+def test_insert_rows_stores_what_an_insert_stores(tmp_path: Path) -> None:
+    rows = [_issue(n) for n in range(1, 4)]
+    stored = []
+    for name, write in (("insert", lambda conn: conn.execute(wh.validation_issue.insert(), rows)),
+                        ("rows", lambda conn: wh.insert_rows(conn, wh.validation_issue, rows))):
+        engine = sa.create_engine(f"sqlite:///{tmp_path / name}.sqlite")
+        wh.metadata.create_all(engine)
+        with engine.begin() as conn:
+            write(conn)
+        with engine.connect() as conn:
+            stored.append([tuple(r) for r in conn.exec_driver_sql(
+                "select * from validation_issue order by issue_id")])
+        engine.dispose()
+    assert stored[0] == stored[1]
+    assert len(stored[0]) == 3
+
+
+def test_an_older_warehouse_gets_the_register_indexes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = sa.create_engine(url)
+    wh.metadata.create_all(engine)
+    with engine.begin() as conn:
+        for name in wh._ADDED_INDEXES:
+            conn.exec_driver_sql(f"drop index {name}")
+    engine.dispose()
+    inspector = sa.inspect(wh.connect(url))
+    names = {i["name"] for t in ("dim_unit", "unit_register") for i in inspector.get_indexes(t)}
+    assert wh._ADDED_INDEXES <= names
