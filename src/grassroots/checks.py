@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import numbers
+import sys
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -109,6 +110,31 @@ def _suite(form_code: str) -> gx.ExpectationSuite:
 # One GX context per process. GX's context and execution engine are not thread-safe,
 # so validations within a process take turns.
 _gx_lock = threading.Lock()
+
+
+_gx_import: threading.Thread | None = None
+
+
+def import_gx_in_background() -> None:
+    """Start importing Great Expectations in a thread, once per process.
+
+    The import costs seconds of Python and is needed only once the frames are loaded;
+    meanwhile the thread runs while the caller waits on the warehouse (SQLite and psycopg
+    let go of the GIL while a query runs). A later ``import great_expectations`` in any
+    thread waits for this one to finish, and an import error surfaces there again.
+    """
+    global _gx_import
+    if _gx_import is None and "great_expectations" not in sys.modules:
+        _gx_import = threading.Thread(target=_import_gx, name="import-great-expectations",
+                                      daemon=True)
+        _gx_import.start()
+
+
+def _import_gx() -> None:
+    try:
+        import great_expectations  # noqa: F401
+    except Exception:  # the caller's own import raises it where it can be handled
+        logging.getLogger(__name__).debug("background import of GX failed", exc_info=True)
 
 
 @cache
