@@ -646,7 +646,12 @@ def test_a_clean_frame_needs_no_second_run(monkeypatch: pytest.MonkeyPatch) -> N
     partial = []
     monkeypatch.setattr(checks, "_partial_suite", lambda *args: partial.append(args))
 
-    assert run_suite(VILLAGE, frame) == [] and partial == []
+    issues, result = checks.run_suite_with_result(VILLAGE, frame)
+
+    assert issues == [] and partial == []
+    # what the Data Docs store: the counts of the detailed format, no empty sample
+    assert not any("partial_unexpected_list" in o.result for o in result.results)
+    assert all("unexpected_count" in o.result for o in result.results)
 
 
 # --- timing (printed, not asserted) ---

@@ -230,13 +230,12 @@ def run_rules_with_result(
                 outcome.expectation_config.meta["rule"] for outcome in result.results
                 if not outcome.success and _raised_exception(outcome.exception_info) is None
             )
-            if failing:
-                detail = batch.validate(_partial_suite(suite_name, failing),
-                                        result_format=_RESULT_FORMAT)
-                result = _with_detail(result, {
-                    outcome.expectation_config.meta["rule"]: outcome
-                    for outcome in detail.results
-                })
+            detail = batch.validate(_partial_suite(suite_name, failing),
+                                    result_format=_RESULT_FORMAT) if failing else None
+            result = _with_detail(result, {
+                outcome.expectation_config.meta["rule"]: outcome
+                for outcome in (detail.results if detail is not None else [])
+            })
 
     by_row_id: pd.DataFrame | None = None
     issues: list[tuple[int, int, RowIssue]] = []
