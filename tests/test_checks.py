@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from grassroots import checks
 from grassroots.catalog import Form, load_catalog
 from grassroots.checks import FORM_CONTEXT_COLUMNS, RowIssue, SuiteError, load_suite, run_suite
 from grassroots.config import EXPECTATIONS_DIR, PROJECT_ROOT
@@ -594,6 +595,63 @@ def test_a_suite_without_rule_ids_is_refused(tmp_path, monkeypatch) -> None:
 
     with pytest.raises(SuiteError, match="rule"):
         load_suite("township_annual")
+
+
+# --- counts first, rows of the failing rules only ---
+
+
+def _many_failures_frame() -> pd.DataFrame:
+    """Every case of this file repeated, beside clean rows: most rules fail, many times."""
+    rows: list[dict[str, Any]] = []
+    for _ in range(40):
+        for _, (base, overrides), _ in ALL_CASES:
+            rows.append(base(len(rows), **overrides))
+        rows += [make(len(rows) + i) for i, make in enumerate(CLEAN_ROWS)]
+    return make_frame(VILLAGE, rows)
+
+
+def _one_detailed_run(monkeypatch: pytest.MonkeyPatch, frame: pd.DataFrame) -> tuple:
+    # the path taken when rules cannot be matched by name: the whole suite in one run
+    # asking GX for every rule's failing rows, as validation did before counts came first
+    with monkeypatch.context() as patch:
+        patch.setattr(checks, "_rules_are_unique", lambda suite_name: False)
+        return checks.run_suite_with_result(VILLAGE, frame)
+
+
+def test_counts_then_failing_rows_give_the_issues_of_one_detailed_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frame = _many_failures_frame()
+
+    issues, result = checks.run_suite_with_result(VILLAGE, frame)
+    expected, reference = _one_detailed_run(monkeypatch, frame)
+
+    assert len(issues) > 1000 and len({i.rule for i in issues}) > 30
+    assert issues == expected
+    assert result.success == reference.success and result.statistics == reference.statistics
+    ours = {o.expectation_config.meta["rule"]: o for o in result.results}
+    theirs = {o.expectation_config.meta["rule"]: o for o in reference.results}
+    assert ours.keys() == theirs.keys()
+    for rule, outcome in theirs.items():
+        assert ours[rule].success == outcome.success, rule
+        if outcome.success:  # counts as before; no per-row lists, which were empty
+            shown = {k: v for k, v in outcome.result.items() if "index" not in k}
+            assert ours[rule].result == shown, rule
+        else:  # the failing rules' results are those of the detailed run, row ids included
+            assert ours[rule].result == outcome.result, rule
+
+
+def test_a_clean_frame_needs_no_second_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = make_frame(VILLAGE, [make(i) for i, make in enumerate(CLEAN_ROWS)])
+    partial = []
+    monkeypatch.setattr(checks, "_partial_suite", lambda *args: partial.append(args))
+
+    issues, result = checks.run_suite_with_result(VILLAGE, frame)
+
+    assert issues == [] and partial == []
+    # what the Data Docs store: the counts of the detailed format, no empty sample
+    assert not any("partial_unexpected_list" in o.result for o in result.results)
+    assert all("unexpected_count" in o.result for o in result.results)
 
 
 # --- timing (printed, not asserted) ---

@@ -141,3 +141,39 @@ def test_one_build_renders_every_run_of_a_period(
     assert datadocs.data_docs_pages(tmp_path / "docs", "township_annual", "2020") == [pages[1]]
     index = datadocs.data_docs_index(tmp_path / "docs").read_text(encoding="utf-8")
     assert all(page.relative_to(tmp_path / "docs").as_posix() in index for page in pages)
+
+
+def test_validate_returns_with_the_pages_of_its_runs_built(tmp_path: Path) -> None:
+    # the docs are rendered in a thread beside the gating; validate waits for it
+    import threading
+
+    data = tmp_path / "data"
+    settings = Settings.from_env(warehouse_url=f"sqlite:///{data / 'w.sqlite'}", data_dir=data)
+    small_register(settings.landing_dir, [village(201), village(202)])
+    rows = [village_row(f"{WANGAIZHAO[:9]}{n}") for n in (201, 202)]
+    rows[0]["star_rating"] = 12
+    write_csv(settings.landing_dir / "2020" / f"village_annual__{DALAT}__2020.csv",
+              "village_annual", rows)
+    pipeline.ingest("2020", settings)
+
+    totals = pipeline.validate("2020", settings)
+
+    assert totals["errors"] == 1
+    assert not any(t.name == "data-docs" for t in threading.enumerate())
+    (page,) = datadocs.data_docs_pages(settings.docs_dir, FORM.code, "2020")
+    index = (settings.docs_dir / "index.html").read_text(encoding="utf-8")
+    assert page.relative_to(settings.docs_dir).as_posix() in index
+
+
+def test_gx_imported_in_the_background_is_the_module_later_imports_get() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from grassroots import checks; checks.import_gx_in_background(); "
+        "import great_expectations as gx; checks._gx_import.join(); "
+        "assert sys.modules['great_expectations'] is gx and gx.ExpectationSuite; "
+        "checks.import_gx_in_background(); print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"

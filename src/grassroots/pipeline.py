@@ -51,8 +51,10 @@ def ingest(period: str, settings: Settings | None = None, files: list[Path] | No
 
 def validate(period: str, settings: Settings | None = None) -> dict:
     """Every form's suite on the period's staged rows -> validation_issue, rows gated."""
-    from grassroots import validation
+    from grassroots import checks, validation
 
+    # GX's import (seconds of Python) overlaps with the warehouse set-up's queries
+    checks.import_gx_in_background()
     settings, engine = open_warehouse(settings)
     _ensure_tree(engine, period)
     return validation.validate(engine, period, docs_dir=settings.docs_dir)

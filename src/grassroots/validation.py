@@ -7,6 +7,7 @@ rollup; warnings are recorded and the row is published.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,14 +34,16 @@ def load_frame(engine: Engine, form: Form, period: str) -> pd.DataFrame:
     itself = c.alias("itself")
     under = c.alias("under")
     year = period_year(period)
-    register_name = (
-        sa.select(sa.func.min(d.c.name))
+    # One grouped pass over the register instead of a scalar subquery per staged row: the
+    # same min(name) per code, NULL where the register has no valid version.
+    register_names = (
+        sa.select(d.c.unit_code, sa.func.min(d.c.name).label("name"))
         .where(
-            d.c.unit_code == table.c.unit_code,
             sa.or_(d.c.valid_from.is_(None), d.c.valid_from <= year),
             sa.or_(d.c.valid_to.is_(None), d.c.valid_to >= year),
         )
-        .scalar_subquery()
+        .group_by(d.c.unit_code)
+        .subquery("register_names")
     )
     query = (
         sa.select(
@@ -51,7 +54,7 @@ def load_frame(engine: Engine, form: Form, period: str) -> pd.DataFrame:
             sa.case((under.c.descendant_code.is_not(None), 1), else_=0).label(
                 "unit_in_submitter_subtree"
             ),
-            register_name.label("register_name"),
+            register_names.c.name.label("register_name"),
         )
         .join(s, s.c.submission_id == table.c.submission_id)
         .outerjoin(
@@ -71,13 +74,16 @@ def load_frame(engine: Engine, form: Form, period: str) -> pd.DataFrame:
                 under.c.descendant_code == table.c.unit_code,
             ),
         )
+        .outerjoin(register_names, register_names.c.unit_code == table.c.unit_code)
         .where(s.c.period == period, s.c.status == "accepted", s.c.form_code == form.code)
         .order_by(table.c.submission_id, table.c.row_number)
     )
+    columns = [col.name for col in query.selected_columns]
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(query).mappings().all())
-    if frame.empty:
-        frame = pd.DataFrame(columns=[col.name for col in query.selected_columns])
+        # plain tuples: building the frame from one mapping per row took longer than the query
+        rows = [tuple(row) for row in conn.execute(query)]
+    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(
+        columns=columns)
     frame.insert(0, "row_id", range(len(frame)))
     frame["row_id"] = frame["row_id"].astype("int64")
     for f in form.fields:
@@ -195,6 +201,7 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
     on the period's staged rows; gate rows with open or rejected errors."""
     from grassroots import checks, review  # GX is heavy: import it only when validating
 
+    checks.import_gx_in_background()
     catalog = catalog or load_catalog()
     issue = wh.validation_issue.c
     now = datetime.now(UTC)
@@ -216,12 +223,17 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
     runs: list[tuple[str, object]] = []  # (form, GX result of one suite run) for Data Docs
 
     def collect(form: Form, frame: pd.DataFrame, found: list, counted: bool = False) -> None:
-        keys = frame[["submission_id", "row_number", "unit_code"]].to_dict("records")
-        sheets = _sheets(engine, sorted({int(k["submission_id"]) for k in keys}))
+        if not found:
+            return
+        # row_id is the row's position; only the failing rows' keys are looked up
+        submission_ids = frame["submission_id"].to_numpy()
+        row_numbers = frame["row_number"].to_numpy()
+        unit_codes = frame["unit_code"].to_numpy()
+        sheets = _sheets(engine, sorted({int(x) for x in pd.unique(submission_ids)}))
         for item in found:
-            key = keys[item.row_id]
-            key = {"submission_id": int(key["submission_id"]), "row_number": int(key["row_number"]),
-                   "unit_code": key["unit_code"]}
+            key = {"submission_id": int(submission_ids[item.row_id]),
+                   "row_number": int(row_numbers[item.row_id]),
+                   "unit_code": unit_codes[item.row_id]}
             if (key["submission_id"], key["row_number"], item.field) in cleaning_failed:
                 continue  # the cell already has its cleaning error; one message per cell
             if (key["submission_id"], key["row_number"], item.rule, key["unit_code"]) in acted_on:
@@ -234,41 +246,58 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
                 value = f"{item.value} (村级合计/from villages: {shown})"
             records.append(_issue_record(form, period, file_name, sheet, key, item, now, value))
 
+    # Everything is read before any suite runs, so that GX's import (seconds) overlaps
+    # with the warehouse's queries; the suites then run in the same order as before.
+    reconciling: dict[str, pd.DataFrame] = {}
+    missing: dict[str, list[dict]] = {}
     for form in catalog.forms.values():
-        frame = load_frame(engine, form, period)
-        frames[form.code] = frame
+        frames[form.code] = load_frame(engine, form, period)
+        if any(f.reconciliation for f in form.fields):
+            reconciling[form.code] = reconciliation_frame(engine, form, period)
+        if not frames[form.code].empty:
+            missing[form.code] = _completeness(engine, form, period, now)
+
+    for form in catalog.forms.values():
+        frame = frames[form.code]
         if not frame.empty:
             found, result = checks.run_suite_with_result(form, frame)
             collect(form, frame, found)
             runs.append((form.code, result))
-        if any(f.reconciliation for f in form.fields):
-            reconciling = reconciliation_frame(engine, form, period)
-            if not reconciling.empty:
-                found, result = checks.run_rules_with_result(
-                    f"{form.code}_reconciliation", reconciling)
-                collect(form, reconciling, found, counted=True)
-                runs.append((form.code, result))
+        if form.code in reconciling and not reconciling[form.code].empty:
+            found, result = checks.run_rules_with_result(
+                f"{form.code}_reconciliation", reconciling[form.code])
+            collect(form, reconciling[form.code], found, counted=True)
+            runs.append((form.code, result))
         if not frame.empty:
             records += [
-                r for r in _completeness(engine, form, period, now)
+                r for r in missing[form.code]
                 if (None, None, r["rule"], r["unit_code"]) not in acted_on
             ]
 
     _store(engine, period, records, now)
+    # The docs are rendered (Python, holding the GIL) while the rows are gated (the
+    # database's work, without it); both are done before validate returns, as before.
+    docs = None
     if docs_dir is not None:
-        _build_data_docs(runs, period, docs_dir)
-    totals = {"rows": 0, "errors": sum(1 for r in records if r["severity"] == "error"),
-              "warnings": sum(1 for r in records if r["severity"] == "warning"),
-              "rows_accepted": 0, "rows_with_errors": 0}
-    for form in catalog.forms.values():
-        frame = frames[form.code]
-        if frame.empty:
-            continue
-        accepted = _gate(engine, form, sorted({int(x) for x in frame["submission_id"]}))
-        totals["rows"] += len(frame)
-        totals["rows_accepted"] += accepted
-        totals["rows_with_errors"] += len(frame) - accepted
-    totals["issues_resolved"] = review.resolve_superseded(engine, period)
+        docs = threading.Thread(target=_build_data_docs, args=(runs, period, docs_dir),
+                                name="data-docs")
+        docs.start()
+    try:
+        totals = {"rows": 0, "errors": sum(1 for r in records if r["severity"] == "error"),
+                  "warnings": sum(1 for r in records if r["severity"] == "warning"),
+                  "rows_accepted": 0, "rows_with_errors": 0}
+        for form in catalog.forms.values():
+            frame = frames[form.code]
+            if frame.empty:
+                continue
+            accepted = _gate(engine, form, sorted({int(x) for x in frame["submission_id"]}))
+            totals["rows"] += len(frame)
+            totals["rows_accepted"] += accepted
+            totals["rows_with_errors"] += len(frame) - accepted
+        totals["issues_resolved"] = review.resolve_superseded(engine, period)
+    finally:
+        if docs is not None:
+            docs.join()
     log.info("validate %s: %s", period, totals)
     return totals
 
