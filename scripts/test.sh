@@ -36,7 +36,8 @@ fi
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 echo "==> pytest -m slow (in the background; its output comes after the rest's)"
-pytest -m slow --basetemp "$scratch/slow" >"$scratch/slow.log" 2>&1 &
+# -s: their progress lines (timings, tasks per Celery worker) belong in CI's log
+pytest -m slow -s --basetemp "$scratch/slow" >"$scratch/slow.log" 2>&1 &
 slow_pid=$!
 echo "==> pytest -m 'not slow'"
 fast=0

@@ -161,6 +161,8 @@ def test_a_backfill_of_2013_to_2021_publishes_each_year_on_both_celery_workers(a
         assert published[(period, unit, indicator)][1] == numerator, (period, unit, indicator)
     for worker in ("w1", "w2"):
         executed = re.findall(r"Executing workload in Celery", airflow.log_text(worker))
+        # in CI's output (scripts/test.sh runs these tests with -s)
+        print(f"Celery worker {worker}: {len(executed)} task workloads executed")
         assert executed, f"{worker} ran no task:\n{airflow.tail_logs()}"
 
 
