@@ -9,7 +9,6 @@ PostgreSQL, through the scheduler and Celery workers: ``test_orchestration``.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from tests.airflow_processes import clean_env
 
 pytestmark = pytest.mark.airflow
 
@@ -87,16 +88,6 @@ def logical_date(period: str) -> str:
     return f"{int(period) + 1}-01-01T00:00:00+08:00"
 
 
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GRASSROOTS_", "AIRFLOW_", "AIRFLOW__"))
-    }
-    env.update(extra)
-    return env
-
-
 def _run(command: list[str], env: dict[str, str], log: Path, timeout: int = 900) -> None:
     with log.open("a") as out:
         out.write(f"\n$ {' '.join(command)}\n")
@@ -114,7 +105,7 @@ def demo_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seeds demo's registers and returns, generated once for the session."""
     root = tmp_path_factory.mktemp("demo")
     landing = root / "landing"
-    env = _clean_env(GRASSROOTS_DATA_DIR=str(root))
+    env = clean_env(GRASSROOTS_DATA_DIR=str(root))
     command = [sys.executable, "-m", "grassroots.cli", "demo", "--scale", "seeds"]
     _run([*command, "--landing", str(landing)], env, root / "demo.log")
     return landing
@@ -126,7 +117,7 @@ def _run_the_dag_for_every_seed_year(
     data = root / "data"
     shutil.copytree(demo_landing, data / "landing")
     airflow_home = root / "airflow"
-    env = _clean_env(
+    env = clean_env(
         GRASSROOTS_DATA_DIR=str(data),
         GRASSROOTS_WAREHOUSE_URL=warehouse_url,
         AIRFLOW_HOME=str(airflow_home),
