@@ -89,6 +89,7 @@ class SuiteError(RuntimeError):
 
 def load_suite(form_code: str) -> gx.ExpectationSuite:
     """The suite of ``form_code``, read from ``include/expectations/<form_code>.json``."""
+    wait_for_gx_import()
     import great_expectations as gx
 
     return gx.ExpectationSuite(**_suite_json(form_code))
@@ -119,6 +120,7 @@ def _suite_file(form_code: str) -> dict[str, Any]:
 
 @cache
 def _suite(form_code: str) -> gx.ExpectationSuite:
+    wait_for_gx_import()
     import great_expectations as gx
 
     return gx.ExpectationSuite(**copy.deepcopy(_suite_file(form_code)))
@@ -128,6 +130,7 @@ def _suite(form_code: str) -> gx.ExpectationSuite:
 def _partial_suite(form_code: str, rules: frozenset[str]) -> gx.ExpectationSuite:
     """The suite's expectations of ``rules`` only: the failing rules, run again for their
     rows. Cached, as the same rules tend to fail run after run."""
+    wait_for_gx_import()
     import great_expectations as gx
 
     raw = copy.deepcopy(_suite_file(form_code))
@@ -155,14 +158,23 @@ def import_gx_in_background() -> None:
 
     The import costs seconds of Python and is needed only once the frames are loaded;
     meanwhile the thread runs while the caller waits on the warehouse (SQLite and psycopg
-    let go of the GIL while a query runs). A later ``import great_expectations`` in any
-    thread waits for this one to finish, and an import error surfaces there again.
+    let go of the GIL while a query runs). Code that imports GX calls
+    :func:`wait_for_gx_import` first: two threads importing GX's modules at once can see
+    one of them partially initialised ("cannot import name ... (most likely due to a
+    circular import)"), which broke Data Docs of periods that ran no suite. An import
+    error surfaces again at the caller's own import.
     """
     global _gx_import
     if _gx_import is None and "great_expectations" not in sys.modules:
         _gx_import = threading.Thread(target=_import_gx, name="import-great-expectations",
                                       daemon=True)
         _gx_import.start()
+
+
+def wait_for_gx_import() -> None:
+    """Return once a background import of GX (if any was started) has finished."""
+    if _gx_import is not None:
+        _gx_import.join()
 
 
 def _import_gx() -> None:
@@ -174,6 +186,7 @@ def _import_gx() -> None:
 
 @cache
 def _batch_definition() -> BatchDefinition:
+    wait_for_gx_import()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

@@ -307,10 +307,11 @@ def _key(record: dict) -> tuple:
 
 
 def _build_data_docs(runs: list[tuple[str, object]], period: str, docs_dir: Path) -> None:
-    from grassroots import datadocs
+    from grassroots import checks, datadocs
 
     started = time.perf_counter()
     try:
+        checks.wait_for_gx_import()
         datadocs.build_data_docs_for_runs(runs, period, docs_dir)
     except Exception:  # the docs are a view of the runs: the issues are stored already
         log.exception("data docs of %s could not be built", period)

@@ -1,1 +1,0 @@
-delete from fact_indicator_swap where period = :period

@@ -1,2 +1,0 @@
--- A period's rollup is rebuilt whole.
-delete from rollup_measure where period = :period
