@@ -1,10 +1,12 @@
 """Publish: write-audit-publish of a period's rollup as a new release.
 
-The rollup is built in ``rollup_indicator`` (write), checked against the period's tree
-(audit), and swapped into ``fact_indicator`` in one transaction (publish): a reader sees
-the previous release or the new one, never half of either. The previous release's rows
-move to ``fact_indicator_previous`` for comparison and rollback; every release keeps
-its row in ``release`` with the submissions that went into it.
+The rollup is built in ``rollup_indicator`` (levels 1-4) and ``rollup_village`` (one row
+per village) (write), checked against the period's tree (audit), and swapped into
+``fact_indicator_area`` and ``fact_village``, which the view ``fact_indicator`` reads, in
+one transaction (publish): a reader sees the previous release or the new one, never half
+of either. The previous release's rows move to ``*_previous`` (the view
+``fact_indicator_previous``) for comparison and rollback; every release keeps its row in
+``release`` with the submissions that went into it.
 """
 
 from __future__ import annotations
@@ -25,8 +27,17 @@ class PublishError(RuntimeError):
     """The rollup cannot be published (nothing built, or it fails its audit)."""
 
 
-def _run(conn: Connection, name: str, params: dict) -> None:
-    conn.execute(sa.text(wh.render_sql(f"publish/{name}.sql")), params)
+def _clear(conn: Connection, table: sa.Table, params: dict) -> None:
+    conn.execute(sa.text(wh.render_sql("publish/clear_period_rows.sql", table=table.name)), params)
+
+
+def _copy(conn: Connection, source: sa.Table, target: sa.Table, params: dict,
+          stamp_release: bool = False) -> None:
+    columns = [c.name for c in target.columns]
+    conn.execute(sa.text(wh.render_sql(
+        "publish/copy_period_rows.sql", source=source.name, target=target.name,
+        columns=columns, stamp_release=stamp_release,
+    )), params)
 
 
 def _release_with_status(conn: Connection, period: str, status: str) -> int | None:
@@ -37,17 +48,26 @@ def _release_with_status(conn: Connection, period: str, status: str) -> int | No
 
 
 def audit(conn: Connection, period: str) -> int:
-    """Check the staged rollup before it goes out; return its row count."""
-    row = conn.execute(sa.text(wh.render_sql("publish/count_expected_rows.sql")),
-                       {"period": period}).one()
-    if row.staged_rows == 0:
+    """Check the staged rollup before it goes out; return the number of rows it
+    publishes in ``fact_indicator`` (levels 1-4 and every village's indicators)."""
+    row = conn.execute(sa.text(wh.render_sql(
+        "publish/count_expected_rows.sql", area_level=wh.AREA_LEVELS[-1],
+        village_level=wh.VILLAGE_LEVEL,
+    )), {"period": period}).one()
+    if row.staged_rows == 0 and row.staged_villages == 0:
         raise PublishError(f"period {period} has no rollup rows; run the rollup first")
     if row.staged_rows != row.expected_rows:
         raise PublishError(
-            f"period {period}: the rollup has {row.staged_rows:,} rows where the tree needs "
-            f"{row.expected_rows:,}; rerun the rollup (nothing was published)"
+            f"period {period}: the rollup has {row.staged_rows:,} rows of levels 1-4 where "
+            f"the tree needs {row.expected_rows:,}; rerun the rollup (nothing was published)"
         )
-    return row.staged_rows
+    if row.staged_villages != row.expected_villages:
+        raise PublishError(
+            f"period {period}: the rollup has {row.staged_villages:,} village rows where the "
+            f"tree has {row.expected_villages:,} villages; rerun the rollup (nothing was "
+            "published)"
+        )
+    return row.staged_rows + row.staged_villages * len(wh.village_indicators())
 
 
 def publish(engine: Engine, period: str, run_id: str | None = None) -> dict[str, int]:
@@ -75,11 +95,14 @@ def publish(engine: Engine, period: str, run_id: str | None = None) -> dict[str,
             )
         ).inserted_primary_key[0]
         params |= {"release_id": release_id, "previous_release_id": previous}
-        for step in ("clear_previous_facts", "keep_current_as_previous", "clear_current_facts",
-                     "insert_period_facts", "mark_releases"):
-            _run(conn, step, params)
-        # the staged copy has served; keeping it would double the warehouse
-        conn.execute(sa.text(wh.render_sql("rollup/clear_indicators.sql")), params)
+        for current_rows, previous_rows, _, staged_rows in wh.FACT_FAMILIES:
+            _clear(conn, previous_rows, params)
+            _copy(conn, current_rows, previous_rows, params)
+            _clear(conn, current_rows, params)
+            _copy(conn, staged_rows, current_rows, params, stamp_release=True)
+            # the staged copy has served; keeping it would double the warehouse
+            _clear(conn, staged_rows, params)
+        conn.execute(sa.text(wh.render_sql("publish/mark_releases.sql")), params)
     log.info("published %s: release %s, %d rows", period, release_id, staged)
     return {"release_id": release_id, "rows": staged, "submissions": len(inputs),
             "previous_release_id": previous}
@@ -95,10 +118,14 @@ def rollback(engine: Engine, period: str) -> dict[str, int]:
         if previous is None:
             raise PublishError(f"period {period} has no previous release to roll back to")
         params = {"period": period}
-        for step in ("clear_scratch", "swap_current_to_scratch", "clear_current_facts",
-                     "restore_previous_as_current", "clear_previous_facts",
-                     "keep_scratch_as_previous", "clear_scratch"):
-            _run(conn, step, params)
+        for current_rows, previous_rows, scratch, _ in wh.FACT_FAMILIES:
+            _clear(conn, scratch, params)
+            _copy(conn, current_rows, scratch, params)
+            _clear(conn, current_rows, params)
+            _copy(conn, previous_rows, current_rows, params)
+            _clear(conn, previous_rows, params)
+            _copy(conn, scratch, previous_rows, params)
+            _clear(conn, scratch, params)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         conn.execute(wh.release.update().where(r.release_id == previous).values(
             status="current", note=f"restored by rollback at {now}"))

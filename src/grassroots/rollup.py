@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
-from grassroots.catalog import LEVELS, Catalog, load_catalog
+from grassroots.catalog import Catalog, load_catalog
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,8 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
             return len(rows)
         conn.execute(wh.dim_indicator.delete())
         conn.execute(wh.dim_indicator.insert(), rows)
-        # The wide views follow the declarations: a new indicator is a new column.
-        for level, level_name in LEVELS.items():
-            codes = [i.code for i in catalog.indicators if i.from_level >= level]
-            conn.execute(sa.text(wh.render_sql("publish/drop_level_view.sql", level_name=level_name)))
-            conn.execute(sa.text(wh.render_sql(
-                "publish/create_level_view.sql", level=level, level_name=level_name,
-                indicator_codes=codes,
-            )))
+        # The views follow the declarations: a new indicator is a new column.
+        wh.create_views(conn, catalog)
     return len(rows)
 
 
@@ -73,11 +67,12 @@ _PREVIOUS_MEASURES = {"yoy": ("__previous", False), "yoy_comparable": ("__previo
 
 
 def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool) -> None:
+    area_level = wh.AREA_LEVELS[-1]
     for form in catalog.forms.values():
         conn.execute(sa.text(wh.render_sql(
             "rollup/sum_measures.sql", form=form.code, table=form.staging_table,
             row_level=form.row_level_number, measures=catalog.measures_of(form.code),
-            scoped=scoped,
+            scoped=scoped, area_level=area_level,
         )), params)
         for aggregation, (suffix, on_this_tree) in _PREVIOUS_MEASURES.items():
             compared = catalog.compared_measures(form.code, aggregation)
@@ -85,13 +80,22 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
                 conn.execute(sa.text(wh.render_sql(
                     "rollup/sum_previous.sql", table=form.staging_table,
                     row_level=form.row_level_number, measures=compared, scoped=scoped,
-                    suffix=suffix, on_this_tree=on_this_tree,
+                    suffix=suffix, on_this_tree=on_this_tree, area_level=area_level,
                 )), params)
+    village = wh.village_form(catalog)
+    conn.execute(sa.text(wh.render_sql(
+        "rollup/village_facts.sql", form=village.code, table=village.staging_table,
+        measures=catalog.measures_of(village.code),
+        previous=catalog.compared_measures(village.code, "yoy"),
+        comparable=catalog.compared_measures(village.code, "yoy_comparable"),
+        village_level=wh.VILLAGE_LEVEL, scoped=scoped,
+    )), params)
 
 
 def _compute(conn: sa.Connection, params: dict, scoped: bool) -> None:
-    wh.analyze(conn, wh.rollup_measure)
-    conn.execute(sa.text(wh.render_sql("rollup/compute_indicators.sql", scoped=scoped)), params)
+    wh.analyze(conn, wh.rollup_measure, wh.rollup_village)
+    conn.execute(sa.text(wh.render_sql(
+        "rollup/compute_indicators.sql", scoped=scoped, area_level=wh.AREA_LEVELS[-1])), params)
     wh.analyze(conn, wh.rollup_indicator)
     for aggregation, (suffix, _) in _PREVIOUS_MEASURES.items():
         conn.execute(sa.text(wh.render_sql(
@@ -99,11 +103,17 @@ def _compute(conn: sa.Connection, params: dict, scoped: bool) -> None:
 
 
 def _counts(conn: sa.Connection, period: str) -> dict[str, int]:
-    measures = conn.execute(sa.select(sa.func.count()).select_from(wh.rollup_measure).where(
-        wh.rollup_measure.c.period == period)).scalar_one()
-    indicators = conn.execute(sa.select(sa.func.count()).select_from(wh.rollup_indicator).where(
-        wh.rollup_indicator.c.period == period)).scalar_one()
-    return {"measure_rows": measures, "indicator_rows": indicators}
+    def count(table: sa.Table) -> int:
+        return conn.execute(sa.select(sa.func.count()).select_from(table).where(
+            table.c.period == period)).scalar_one()
+
+    return {"measure_rows": count(wh.rollup_measure), "indicator_rows": count(wh.rollup_indicator),
+            "village_rows": count(wh.rollup_village)}
+
+
+def _clear(conn: sa.Connection, params: dict, *tables: sa.Table) -> None:
+    for table in tables:
+        conn.execute(sa.text(wh.render_sql("publish/clear_period_rows.sql", table=table.name)), params)
 
 
 class RollupError(RuntimeError):
@@ -137,8 +147,7 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
                 f"period {period}: {pending:,} rows are not validated yet; run validate "
                 "first (nothing was rolled up)"
             )
-        conn.execute(sa.text(wh.render_sql("rollup/clear_measures.sql")), params)
-        conn.execute(sa.text(wh.render_sql("rollup/clear_indicators.sql")), params)
+        _clear(conn, params, wh.rollup_measure, wh.rollup_indicator, wh.rollup_village)
         _sum_forms(conn, catalog, params, scoped=False)
         _compute(conn, params, scoped=False)
         counts = _counts(conn, period)
@@ -173,13 +182,19 @@ def rollup_county(engine: Engine, period: str, county_code: str,
         conn.execute(sa.text(wh.render_sql("incremental/clear_saved_measures.sql")), params)
         conn.execute(sa.text(wh.render_sql("incremental/save_county_measures.sql")), params)
         conn.execute(sa.text(wh.render_sql("incremental/clear_county_subtree_measures.sql")), params)
+        _clear(conn, params, wh.rollup_indicator, wh.rollup_village)
         _sum_forms(conn, catalog, params, scoped=True)
         conn.execute(sa.text(wh.render_sql("incremental/apply_county_difference.sql")), params)
         conn.execute(sa.text(wh.render_sql("incremental/clear_saved_measures.sql")), params)
-        conn.execute(sa.text(wh.render_sql("rollup/clear_indicators.sql")), params)
         _compute(conn, params, scoped=True)
-        recomputed = _counts(conn, period)["indicator_rows"]
+        recomputed = _counts(conn, period)
         conn.execute(sa.text(wh.render_sql("incremental/copy_unaffected_indicators.sql")), params)
-        counts = _counts(conn, period) | {"recomputed_indicator_rows": recomputed}
+        conn.execute(sa.text(wh.render_sql(
+            "incremental/copy_unaffected_villages.sql",
+            columns=[c.name for c in wh.rollup_village.columns if c.name != "release_id"],
+        )), params)
+        counts = _counts(conn, period) | {
+            "recomputed_indicator_rows": recomputed["indicator_rows"],
+            "recomputed_village_rows": recomputed["village_rows"]}
     log.info("incremental rollup %s for county %s: %s", period, county_code, counts)
     return counts

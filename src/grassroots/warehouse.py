@@ -1,9 +1,10 @@
 """The warehouse: one SQLAlchemy Core schema on SQLite (embedded default) and PostgreSQL.
 
-Published tables (BI reads them): ``dim_unit``, ``dim_indicator``, ``fact_indicator``,
-``release``. Working tables: ``unit_register`` (village versions), ``unit_closure``
-(the tree valid in each period), ``submission``, one ``stg_<form>`` per form,
-``validation_issue``, ``rollup_measure`` and ``rollup_indicator``.
+Published tables (BI reads them): ``dim_unit``, ``dim_indicator``, ``release`` and the
+view ``fact_indicator`` over ``fact_indicator_area`` (levels 1-4) and ``fact_village``
+(one wide row per village). Working tables: ``unit_register`` (village versions),
+``unit_closure`` (the tree valid in each period), ``submission``, one ``stg_<form>`` per
+form, ``validation_issue``, ``rollup_measure``, ``rollup_indicator`` and ``rollup_village``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from operator import itemgetter
 from pathlib import Path
 
 import sqlalchemy as sa
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import Engine
 
-from grassroots.catalog import Form, load_catalog
+from grassroots.catalog import LEVELS, Catalog, Form, load_catalog
 from grassroots.config import SQL_DIR
 
 metadata = sa.MetaData()
@@ -201,7 +202,7 @@ _fact_columns = [
 ]
 
 
-def _fact_table(name: str) -> sa.Table:
+def _fact_table(name: str, metadata: sa.MetaData = metadata) -> sa.Table:
     keys = {"period", "unit_code", "indicator_code"}
     return sa.Table(
         name,
@@ -210,14 +211,83 @@ def _fact_table(name: str) -> sa.Table:
     )
 
 
-# One row per period, unit and indicator: the published table.
-fact_indicator = _fact_table("fact_indicator")
+# The published grain is one row per period, unit and indicator for every unit of every
+# level. Levels 1-4 (a few tens of thousands of units nationally) are stored at that
+# grain; villages (about 490,000) are stored one wide row per village with its measures,
+# and their ~50 indicator rows each are computed by the view ``fact_indicator``. Writing
+# ~24 M narrow village rows per period, twice (rollup, publish), cost more than every
+# other stage together.
+AREA_LEVELS = (1, 2, 3, 4)
+VILLAGE_LEVEL = 5
+
+# One row per period, unit of levels 1-4 and indicator: the published rows.
+fact_indicator_area = _fact_table("fact_indicator_area")
 # The same grain, built by the rollup before publish swaps it in.
 rollup_indicator = _fact_table("rollup_indicator")
 # The same grain: the period's previous release, kept for comparison and rollback.
-fact_indicator_previous = _fact_table("fact_indicator_previous")
+fact_indicator_area_previous = _fact_table("fact_indicator_area_previous")
 # The same grain: scratch space while a rollback swaps current and previous.
-fact_indicator_swap = _fact_table("fact_indicator_swap")
+fact_indicator_area_swap = _fact_table("fact_indicator_area_swap")
+
+# Views, not tables (created by ``create_views``): levels 1-4 and every village's
+# indicators, one row per period, unit and indicator. Declared here, on metadata that
+# create_all never sees, so that queries can name their columns.
+_view_metadata = sa.MetaData()
+fact_indicator = _fact_table("fact_indicator", _view_metadata)
+fact_indicator_previous = _fact_table("fact_indicator_previous", _view_metadata)
+
+
+def village_form(catalog: Catalog | None = None) -> Form:
+    """The one form whose rows are villages: its measures are a village's own values."""
+    catalog = catalog or load_catalog()
+    forms = [f for f in catalog.forms.values() if f.row_level_number == VILLAGE_LEVEL]
+    if len(forms) != 1:
+        raise ValueError(f"the catalog must declare exactly one village-level form, not {len(forms)}")
+    return forms[0]
+
+
+def village_measure_columns(catalog: Catalog | None = None) -> list[str]:
+    """The measure columns of a village's wide row, in order: the village form's
+    measures, then the previous period's values that year-on-year changes compare with
+    (``<code>__previous`` on the previous tree, ``<code>__previous_comparable`` through
+    the register's predecessors)."""
+    catalog = catalog or load_catalog()
+    form = village_form(catalog)
+    columns = [m.code for m in catalog.measures_of(form.code)]
+    for aggregation, suffix in (("yoy", "__previous"), ("yoy_comparable", "__previous_comparable")):
+        columns += [m.code + suffix for m in catalog.compared_measures(form.code, aggregation)]
+    return columns
+
+
+def _village_table(name: str) -> sa.Table:
+    form = village_form()
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("period", sa.String(8), primary_key=True),
+        sa.Column("unit_code", sa.String(12), primary_key=True),
+        # 1 when the village's own row was accepted, else 0; a village expects itself
+        sa.Column(f"{form.code}__reporting", sa.Integer, nullable=False),
+        sa.Column(f"{form.code}__expected", sa.Integer, nullable=False),
+        *[sa.Column(code, sa.Float) for code in village_measure_columns()],
+        sa.Column("release_id", sa.Integer),
+    )
+
+
+# One row per period and village valid in it: its measures, as the rollup computed them.
+rollup_village = _village_table("rollup_village")
+# The same grain: the current release's villages (read through fact_indicator).
+fact_village = _village_table("fact_village")
+# The same grain: the previous release's villages, and rollback's scratch space.
+fact_village_previous = _village_table("fact_village_previous")
+fact_village_swap = _village_table("fact_village_swap")
+
+# Published families: (current, previous, rollback scratch, built by the rollup).
+FACT_FAMILIES = (
+    (fact_indicator_area, fact_indicator_area_previous, fact_indicator_area_swap, rollup_indicator),
+    (fact_village, fact_village_previous, fact_village_swap, rollup_village),
+)
+
 
 def _measure_table(name: str) -> sa.Table:
     return sa.Table(
@@ -302,12 +372,27 @@ def _engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+class WarehouseLayoutError(RuntimeError):
+    """The warehouse was made by an older version whose tables this one cannot use."""
+
+
 def connect(url: str) -> Engine:
-    """The engine for a warehouse URL, with its schema created if missing."""
+    """The engine for a warehouse URL, with its schema and views created if missing."""
     engine = _engine(url)
     with engine.begin() as conn:
         setup_lock(conn)
+        inspector = sa.inspect(conn)
+        if "fact_indicator" in inspector.get_table_names():
+            raise WarehouseLayoutError(
+                f"{engine.url.render_as_string(hide_password=True)}: fact_indicator is a table, "
+                "made before villages were stored one row each and fact_indicator became a "
+                "view; publish into a new warehouse (or drop fact_indicator, "
+                "fact_indicator_previous, fact_indicator_swap and the v_* views, then run "
+                "every period again)"
+            )
         metadata.create_all(conn)
+        if "fact_indicator" not in inspector.get_view_names():
+            create_views(conn)
         # create_all adds no index to a table that exists: warehouses made before these
         # indexes were declared get them here
         for index in (dim_unit.indexes | unit_register.indexes):
@@ -397,9 +482,71 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, objec
         conn.execute(table.insert(), rows)
 
 
-_jinja = Environment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+_jinja = Environment(
+    loader=FileSystemLoader(SQL_DIR), undefined=StrictUndefined, keep_trailing_newline=True,
+    autoescape=False,
+)
 
 
 def render_sql(name: str, **context: object) -> str:
     """An SQL file of ``include/sql/``; Jinja fills in only catalog-declared structure."""
-    return _jinja.from_string((SQL_DIR / name).read_text(encoding="utf-8")).render(**context)
+    return _jinja.get_template(name).render(**context)
+
+
+def village_indicators(catalog: Catalog | None = None) -> list[dict[str, object]]:
+    """The catalog's indicators published at village level, as the view templates take
+    them (``include/sql/publish/village_indicators.sql``)."""
+    catalog = catalog or load_catalog()
+    form = village_form(catalog)
+    columns = set(village_measure_columns(catalog))
+    suffixes = {"yoy": "__previous", "yoy_comparable": "__previous_comparable"}
+
+    def spec(code: str) -> dict[str, object]:
+        i = catalog.indicator(code)
+        previous = f"{i.of}{suffixes[i.aggregation]}" if i.of else None
+        return {
+            "code": i.code,
+            "aggregation": i.aggregation,
+            "numerator": i.numerator,
+            "denominator": i.denominator,
+            "factor": repr(float(i.factor)),
+            "of": spec(i.of) if i.of else None,
+            "previous": previous if previous in columns else None,
+            "reporting": f"{form.code}__reporting",
+            "expected": f"{form.code}__expected",
+        }
+
+    return [spec(i.code) for i in catalog.indicators if i.from_level == VILLAGE_LEVEL]
+
+
+def village_integer_columns(catalog: Catalog | None = None) -> list[str]:
+    form = village_form(catalog)
+    return [f"{form.code}__reporting", f"{form.code}__expected"]
+
+
+def create_views(conn: sa.Connection, catalog: Catalog | None = None) -> None:
+    """(Re)create the views BI reads: ``fact_indicator`` and ``fact_indicator_previous``
+    (every level at the published grain) and one wide view per level. They follow the
+    catalog's declarations: a new indicator is a new branch and a new column."""
+    catalog = catalog or load_catalog()
+    indicators = village_indicators(catalog)
+    integer_columns = village_integer_columns(catalog)
+    for level_name in LEVELS.values():
+        conn.execute(sa.text(render_sql("publish/drop_view.sql", view=f"v_{level_name}")))
+    for view, area_table, village_table in (
+        ("fact_indicator", fact_indicator_area, fact_village),
+        ("fact_indicator_previous", fact_indicator_area_previous, fact_village_previous),
+    ):
+        conn.execute(sa.text(render_sql("publish/drop_view.sql", view=view)))
+        conn.execute(sa.text(render_sql(
+            "publish/create_fact_view.sql", view=view, area_table=area_table.name,
+            village_table=village_table.name, indicators=indicators,
+            integer_columns=integer_columns, village_level=VILLAGE_LEVEL,
+        )))
+    for level, level_name in LEVELS.items():
+        codes = [i.code for i in catalog.indicators if i.from_level >= level]
+        conn.execute(sa.text(render_sql(
+            "publish/create_level_view.sql", level=level, level_name=level_name,
+            indicator_codes=codes, integer_columns=integer_columns,
+            village_indicators=indicators if level == VILLAGE_LEVEL else [],
+        )))

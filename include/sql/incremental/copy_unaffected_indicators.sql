@@ -17,7 +17,7 @@ final as (
     select f.period, f.unit_code, f.level, f.indicator_code, f.value, f.numerator,
            f.denominator, f.expected_units, f.reporting_units, f.flags,
            cast(null as integer) as release_id
-    from fact_indicator f
+    from fact_indicator_area f
     where f.period = :period
       and f.unit_code not in (select unit_code from affected)
 )

@@ -1,17 +1,20 @@
--- The audit before the swap: how many rows the period's rollup must have (one per unit
--- of the period's tree and indicator published at its level, where the unit has units
--- of the indicator's form below it) and how many it has.
+-- The audit before the swap: how many rows the period's rollup must have and has.
+-- Levels 1-4: one per unit of the period's tree and indicator published at its level,
+-- where the unit has units of the indicator's form below it. Villages: one wide row per
+-- village of the tree.
 with units as (
     select ancestor_code as unit_code, ancestor_level as level
     from unit_closure
     where period = :period
       and depth = 0
+      and ancestor_level <= {{ area_level }}
 ),
 
 unit_forms as (
     select distinct ancestor_code as unit_code, descendant_level as row_level
     from unit_closure
     where period = :period
+      and ancestor_level <= {{ area_level }}
 ),
 
 expected as (
@@ -27,10 +30,27 @@ staged as (
     where period = :period
 ),
 
+expected_villages as (
+    select count(*) as expected_villages
+    from unit_closure
+    where period = :period
+      and depth = 0
+      and descendant_level = {{ village_level }}
+),
+
+staged_villages as (
+    select count(*) as staged_villages
+    from rollup_village
+    where period = :period
+),
+
 final as (
-    select expected.expected_rows, staged.staged_rows
+    select expected.expected_rows, staged.staged_rows,
+           expected_villages.expected_villages, staged_villages.staged_villages
     from expected
     cross join staged
+    cross join expected_villages
+    cross join staged_villages
 )
 
 select * from final

@@ -1,1 +1,1 @@
-drop view if exists v_{{ level_name }}
+drop view if exists {{ view }}

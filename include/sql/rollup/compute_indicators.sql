@@ -1,4 +1,4 @@
--- One row per period, unit and indicator (all but year-on-year changes): each value
+-- One row per period, unit of levels 1-4 and indicator (all but year-on-year changes): each value
 -- computed from summed measures, never from lower-level values. Ratios and weighted
 -- means are Σ numerator / Σ denominator × factor; a zero denominator gives NULL.
 insert into rollup_indicator (
@@ -16,6 +16,7 @@ units as (
     from unit_closure
     where period = :period
       and depth = 0
+      and ancestor_level <= {{ area_level }}
       {%- if scoped %}
       -- an incremental run: the county's subtree and its ancestors
       and (ancestor_code in (

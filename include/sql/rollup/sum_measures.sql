@@ -1,14 +1,17 @@
--- One row per period, unit and measure of one form: additive sums of the accepted rows
--- over the tree valid in the period, with the units expected and reporting below.
+-- One row per period, unit of levels 1-4 and measure of one form: additive sums of the
+-- accepted rows over the tree valid in the period, with the units expected and reporting
+-- below. A village's own measures are its row's (village_facts.sql).
 -- Jinja fills in only what the catalog declares (the form's table and its measures) and,
 -- for an incremental run, limits the units to one county's subtree; values arrive as
 -- bind parameters.
+{%- import 'rollup/accepted_rows.sql' as rows %}
 insert into rollup_measure (period, unit_code, measure_code, value, reporting_units, expected_units)
 with tree as (
     select ancestor_code, descendant_code
     from unit_closure
     where period = :period
       and descendant_level = {{ row_level }}
+      and ancestor_level <= {{ area_level }}
       {%- if scoped %}
       and ancestor_code in (
           select descendant_code from unit_closure
@@ -23,19 +26,8 @@ expected as (
     group by ancestor_code
 ),
 
-ranked as (
-    -- when two accepted files cover the same unit, the later submission counts
-    select r.*,
-           row_number() over (partition by r.unit_code order by r.submission_id desc) as rank_in_unit
-    from {{ table }} r
-    join submission s on s.submission_id = r.submission_id
-    where s.period = :period
-      and s.status = 'accepted'
-      and r.row_status = 'accepted'
-),
-
 accepted as (
-    select * from ranked where rank_in_unit = 1
+{{ rows.latest_accepted(table, ':period') }}
 ),
 
 summed as (
@@ -51,6 +43,7 @@ summed as (
       on t.period = :period
      and t.descendant_code = accepted.unit_code
      and t.descendant_level = {{ row_level }}
+     and t.ancestor_level <= {{ area_level }}
     {%- if scoped %}
     where t.ancestor_code in (select ancestor_code from tree)
     {%- endif %}

@@ -1,4 +1,4 @@
--- One row per period, unit and compared measure: the previous period's accepted rows
+-- One row per period, unit of levels 1-4 and compared measure: the previous period's accepted rows
 -- summed for this period's year-on-year changes. Two ways, chosen by Jinja:
 --   on_this_tree: re-aggregated on THIS period's tree, a previous row counting under the
 --     village it is or the village it merged into (unit_predecessor): '<code>__previous_comparable'
@@ -6,6 +6,7 @@
 -- Both read the previous period's rows, never its published release, so a period's
 -- rollup does not depend on the order in which periods were published.
 -- Jinja fills in the form's table and the measures; values are bind parameters.
+{%- import 'rollup/accepted_rows.sql' as rows %}
 {%- set tree_period = ':period' if on_this_tree else ':previous_period' %}
 insert into rollup_measure (period, unit_code, measure_code, value, reporting_units, expected_units)
 with lineage as (
@@ -22,21 +23,14 @@ with lineage as (
     {%- endif %}
 ),
 
-ranked as (
-    select r.*,
-           row_number() over (partition by r.unit_code order by r.submission_id desc) as rank_in_unit
-    from {{ table }} r
-    join submission s on s.submission_id = r.submission_id
-    where s.period = :previous_period
-      and s.status = 'accepted'
-      and r.row_status = 'accepted'
+previous_accepted as (
+{{ rows.latest_accepted(table, ':previous_period') }}
 ),
 
 previous_rows as (
-    select l.unit_code as mapped_code, ranked.*
-    from ranked
-    join lineage l on l.source_code = ranked.unit_code
-    where ranked.rank_in_unit = 1
+    select l.unit_code as mapped_code, previous_accepted.*
+    from previous_accepted
+    join lineage l on l.source_code = previous_accepted.unit_code
 ),
 
 summed as (
@@ -51,6 +45,7 @@ summed as (
       on t.period = {{ tree_period }}
      and t.descendant_code = previous_rows.mapped_code
      and t.descendant_level = {{ row_level }}
+     and t.ancestor_level <= {{ area_level }}
     {%- if scoped %}
     where t.ancestor_code in (
         select descendant_code from unit_closure

@@ -1,0 +1,62 @@
+{#- Macros, imported by the views: one village indicator computed from the village's wide
+    row (fact_village and its kin, alias v) exactly as compute_indicators.sql and
+    compute_yoy.sql compute it for a unit of levels 1-4 from its summed measures; a
+    village's measures are its own row's, so the two agree at every level. `i` is a dict:
+    code, aggregation, numerator, denominator, factor, of (the compared indicator's dict),
+    previous (the column of the previous period's value), reporting, expected. -#}
+
+{%- macro number(column, integer_columns) -%}
+{%- if column in integer_columns -%}cast(v.{{ column }} as double precision){%- else -%}v.{{ column }}{%- endif -%}
+{%- endmacro -%}
+
+{%- macro value(i, integer_columns) -%}
+{%- if i.aggregation in ('yoy', 'yoy_comparable') and not i.previous -%}
+cast(null as double precision)
+{%- elif i.aggregation in ('yoy', 'yoy_comparable') -%}
+case
+    when ({{ value(i.of, integer_columns) }}) is null or v.{{ i.previous }} is null or v.{{ i.previous }} = 0 then null
+    else cast(round(cast((({{ value(i.of, integer_columns) }}) - v.{{ i.previous }}) * 100.0 / v.{{ i.previous }} as numeric), 9) as double precision)
+end
+{%- else -%}
+case
+    {%- if i.aggregation != 'reporting_rate' %}
+    when v.{{ i.reporting }} = 0 then null
+    {%- endif %}
+    {%- if not i.denominator %}
+    when true then cast(round(cast({{ number(i.numerator, integer_columns) }} as numeric), 9) as double precision)
+    {%- else %}
+    when {{ number(i.denominator, integer_columns) }} is null or {{ number(i.denominator, integer_columns) }} = 0 then null
+    else cast(round(cast({{ number(i.numerator, integer_columns) }} * cast({{ i.factor }} as double precision)
+                         / {{ number(i.denominator, integer_columns) }} as numeric), 9) as double precision)
+    {%- endif %}
+end
+{%- endif -%}
+{%- endmacro -%}
+
+{%- macro numerator(i, integer_columns) -%}
+{%- if i.aggregation in ('yoy', 'yoy_comparable') -%}
+{{ value(i.of, integer_columns) }}
+{%- elif i.denominator -%}
+cast(round(cast({{ number(i.numerator, integer_columns) }} as numeric), 9) as double precision)
+{%- else -%}
+cast(null as double precision)
+{%- endif -%}
+{%- endmacro -%}
+
+{%- macro denominator(i, integer_columns) -%}
+{%- if i.aggregation in ('yoy', 'yoy_comparable') -%}
+{%- if i.previous %}v.{{ i.previous }}{% else %}cast(null as double precision){% endif -%}
+{%- elif i.denominator -%}
+cast(round(cast({{ number(i.denominator, integer_columns) }} as numeric), 9) as double precision)
+{%- else -%}
+cast(null as double precision)
+{%- endif -%}
+{%- endmacro -%}
+
+{%- macro flags(i) -%}
+{%- if i.aggregation in ('yoy', 'yoy_comparable') -%}
+{%- if i.previous %}case when v.{{ i.previous }} is null then 'no_previous_period' end{% else %}'no_previous_period'{% endif -%}
+{%- else -%}
+cast(null as text)
+{%- endif -%}
+{%- endmacro -%}

@@ -1,0 +1,177 @@
+-- One row per period and unit of levels 1-4 of the period's tree: for every form, the
+-- units of the form's level expected and reporting below the unit and the additive sums
+-- of their accepted rows (the form's measures); beside them, the previous period's sums
+-- that year-on-year changes compare with:
+--   '<code>__previous': the previous period's rows on the previous period's own tree
+--   '<code>__previous_comparable': re-aggregated on THIS period's tree, a previous row
+--     counting under the village it is or the village it merged into (unit_predecessor)
+-- with the number of previous rows behind each ('<form>__previous_rows', ...). Both read
+-- the previous period's rows, never its release, so a period's rollup does not depend on
+-- the order in which periods were published. The views compute every indicator from
+-- these columns (village_indicators.sql). Jinja fills in only the catalog's structure
+-- (forms, tables, measures) and, for an incremental run, limits the units to one
+-- county's subtree; values are bind parameters.
+{%- import 'rollup/accepted_rows.sql' as rows %}
+{%- macro in_county(column) -%}
+{%- if scoped %}
+      and {{ column }} in (
+          select descendant_code from unit_closure
+          where period = :period and ancestor_code = :county_code)
+{%- endif -%}
+{%- endmacro %}
+insert into rollup_area (
+    period, unit_code, level
+    {%- for f in forms %}, {{ f.code }}__reporting, {{ f.code }}__expected
+    {%- for m in f.measures %}, {{ m.code }}{% endfor %}
+    {%- if f.previous %}, {{ f.code }}__previous_rows{% for m in f.previous %}, {{ m.code }}__previous{% endfor %}{% endif %}
+    {%- if f.comparable %}, {{ f.code }}__previous_comparable_rows{% for m in f.comparable %}, {{ m.code }}__previous_comparable{% endfor %}{% endif %}
+    {%- endfor %}
+)
+with units as (
+    select ancestor_code as unit_code, ancestor_level as level
+    from unit_closure
+    where period = :period
+      and depth = 0
+      and ancestor_level <= {{ area_level }}
+      {{- in_county('ancestor_code') }}
+)
+{%- for f in forms %},
+
+{{ f.code }}_expected as (
+    select ancestor_code as unit_code, count(*) as expected_units
+    from unit_closure
+    where period = :period
+      and descendant_level = {{ f.row_level }}
+      and ancestor_level <= {{ area_level }}
+      {{- in_county('ancestor_code') }}
+    group by ancestor_code
+),
+
+{{ f.code }}_accepted as (
+{{ rows.latest_accepted(f.table, ':period') }}
+),
+
+{{ f.code }}_summed as (
+    select t.ancestor_code as unit_code,
+           count(*) as reporting_units
+           {%- for m in f.measures %},
+           -- rounded: summing floats in another order must not change a published digit
+           round(cast(sum({{ m.expression }}) as numeric), 6) as m{{ loop.index }}
+           {%- endfor %}
+    from {{ f.code }}_accepted
+    -- the closure table itself, not a CTE: its index finds each row's ancestors
+    join unit_closure t
+      on t.period = :period
+     and t.descendant_code = {{ f.code }}_accepted.unit_code
+     and t.descendant_level = {{ f.row_level }}
+     and t.ancestor_level <= {{ area_level }}
+    {%- if scoped %}
+    where t.ancestor_code in (select unit_code from units)
+    {%- endif %}
+    group by t.ancestor_code
+)
+{%- if f.previous or f.comparable %},
+
+{{ f.code }}_previous_accepted as (
+{{ rows.latest_accepted(f.table, ':previous_period') }}
+)
+{%- endif %}
+{%- if f.previous %},
+
+{{ f.code }}_previous as (
+    -- on the previous period's own tree
+    select t.ancestor_code as unit_code,
+           count(*) as previous_rows
+           {%- for m in f.previous %},
+           round(cast(sum({{ m.expression }}) as numeric), 6) as p{{ loop.index }}
+           {%- endfor %}
+    from {{ f.code }}_previous_accepted
+    join unit_closure t
+      on t.period = :previous_period
+     and t.descendant_code = {{ f.code }}_previous_accepted.unit_code
+     and t.descendant_level = {{ f.row_level }}
+     and t.ancestor_level <= {{ area_level }}
+    {%- if scoped %}
+    where t.ancestor_code in (select unit_code from units)
+    {%- endif %}
+    group by t.ancestor_code
+)
+{%- endif %}
+{%- if f.comparable %},
+
+{{ f.code }}_lineage as (
+    select descendant_code as unit_code, descendant_code as source_code
+    from unit_closure
+    where period = :period
+      and depth = 0
+      and descendant_level = {{ f.row_level }}
+    union all
+    select unit_code, predecessor_code as source_code
+    from unit_predecessor
+    where period = :period
+),
+
+{{ f.code }}_previous_mapped as (
+    select l.unit_code as mapped_code, {{ f.code }}_previous_accepted.*
+    from {{ f.code }}_previous_accepted
+    join {{ f.code }}_lineage l on l.source_code = {{ f.code }}_previous_accepted.unit_code
+),
+
+{{ f.code }}_comparable as (
+    -- on this period's tree
+    select t.ancestor_code as unit_code,
+           count(*) as previous_rows
+           {%- for m in f.comparable %},
+           round(cast(sum({{ m.expression }}) as numeric), 6) as c{{ loop.index }}
+           {%- endfor %}
+    from {{ f.code }}_previous_mapped
+    join unit_closure t
+      on t.period = :period
+     and t.descendant_code = {{ f.code }}_previous_mapped.mapped_code
+     and t.descendant_level = {{ f.row_level }}
+     and t.ancestor_level <= {{ area_level }}
+    {%- if scoped %}
+    where t.ancestor_code in (select unit_code from units)
+    {%- endif %}
+    group by t.ancestor_code
+)
+{%- endif %}
+{%- endfor %},
+
+final as (
+    select :period as period,
+           u.unit_code,
+           u.level
+           {%- for f in forms %},
+           coalesce({{ f.code }}_s.reporting_units, 0),
+           coalesce({{ f.code }}_e.expected_units, 0)
+           {%- for m in f.measures %},
+           1.0 * {{ f.code }}_s.m{{ loop.index }}
+           {%- endfor %}
+           {%- if f.previous %},
+           coalesce({{ f.code }}_p.previous_rows, 0)
+           {%- for m in f.previous %},
+           1.0 * {{ f.code }}_p.p{{ loop.index }}
+           {%- endfor %}
+           {%- endif %}
+           {%- if f.comparable %},
+           coalesce({{ f.code }}_c.previous_rows, 0)
+           {%- for m in f.comparable %},
+           1.0 * {{ f.code }}_c.c{{ loop.index }}
+           {%- endfor %}
+           {%- endif %}
+           {%- endfor %}
+    from units u
+    {%- for f in forms %}
+    left join {{ f.code }}_expected {{ f.code }}_e on {{ f.code }}_e.unit_code = u.unit_code
+    left join {{ f.code }}_summed {{ f.code }}_s on {{ f.code }}_s.unit_code = u.unit_code
+    {%- if f.previous %}
+    left join {{ f.code }}_previous {{ f.code }}_p on {{ f.code }}_p.unit_code = u.unit_code
+    {%- endif %}
+    {%- if f.comparable %}
+    left join {{ f.code }}_comparable {{ f.code }}_c on {{ f.code }}_c.unit_code = u.unit_code
+    {%- endif %}
+    {%- endfor %}
+)
+
+select * from final

@@ -1,0 +1,115 @@
+-- One row per period and village valid in it: the village's measures, from its own
+-- accepted row (none: not reporting, measures NULL), rounded as sum_measures.sql rounds
+-- its sums so that a village and a one-village township publish the same digits. Beside
+-- them, the previous period's values that year-on-year changes compare with, as
+-- sum_previous.sql sums them: on the previous period's own tree ('<code>__previous') and
+-- through the register's predecessors on this period's tree ('<code>__previous_comparable').
+-- Jinja fills in the form's table, measures and columns; values are bind parameters.
+{%- import 'rollup/accepted_rows.sql' as rows %}
+insert into rollup_village (
+    period, unit_code, {{ form }}__reporting, {{ form }}__expected
+    {%- for m in measures %}, {{ m.code }}{% endfor %}
+    {%- for m in previous %}, {{ m.code }}__previous{% endfor %}
+    {%- for m in comparable %}, {{ m.code }}__previous_comparable{% endfor %}
+)
+with villages as (
+    select descendant_code as unit_code
+    from unit_closure
+    where period = :period
+      and depth = 0
+      and descendant_level = {{ village_level }}
+      {%- if scoped %}
+      -- an incremental run: the county's villages
+      and descendant_code in (
+          select descendant_code from unit_closure
+          where period = :period and ancestor_code = :county_code)
+      {%- endif %}
+),
+
+accepted as (
+{{ rows.latest_accepted(table, ':period') }}
+),
+
+own as (
+    -- the measure expressions name the form's columns, so they see its row alone
+    select unit_code
+           {%- for m in measures %},
+           round(cast({{ m.expression }} as numeric), 6) as m{{ loop.index }}
+           {%- endfor %}
+    from accepted
+),
+
+previous_accepted as (
+{{ rows.latest_accepted(table, ':previous_period') }}
+)
+{%- if previous %},
+
+previous_own as (
+    -- the previous period's row of a village valid in the previous period
+    select unit_code
+           {%- for m in previous %},
+           round(cast({{ m.expression }} as numeric), 6) as p{{ loop.index }}
+           {%- endfor %}
+    from previous_accepted
+    where unit_code in (
+        select descendant_code from unit_closure
+        where period = :previous_period and depth = 0 and descendant_level = {{ village_level }})
+)
+{%- endif %}
+{%- if comparable %},
+
+lineage as (
+    -- a village's previous rows: its own and those of the villages that merged into it
+    select descendant_code as unit_code, descendant_code as source_code
+    from unit_closure
+    where period = :period
+      and depth = 0
+      and descendant_level = {{ village_level }}
+    union all
+    select unit_code, predecessor_code as source_code
+    from unit_predecessor
+    where period = :period
+),
+
+previous_mapped as (
+    select l.unit_code as mapped_code, previous_accepted.*
+    from previous_accepted
+    join lineage l on l.source_code = previous_accepted.unit_code
+),
+
+previous_comparable as (
+    select mapped_code as unit_code
+           {%- for m in comparable %},
+           -- rounded: summing floats in another order must not change a published digit
+           round(cast(sum({{ m.expression }}) as numeric), 6) as c{{ loop.index }}
+           {%- endfor %}
+    from previous_mapped
+    group by mapped_code
+)
+{%- endif %},
+
+final as (
+    select :period as period,
+           v.unit_code,
+           case when o.unit_code is null then 0 else 1 end as reporting,
+           1 as expected
+           {%- for m in measures %},
+           1.0 * o.m{{ loop.index }} as m{{ loop.index }}
+           {%- endfor %}
+           {%- for m in previous %},
+           1.0 * po.p{{ loop.index }} as p{{ loop.index }}
+           {%- endfor %}
+           {%- for m in comparable %},
+           1.0 * pc.c{{ loop.index }} as c{{ loop.index }}
+           {%- endfor %}
+    from villages v
+    left join own o on o.unit_code = v.unit_code
+    {%- if previous %}
+    left join previous_own po on po.unit_code = v.unit_code
+    {%- endif %}
+    {%- if comparable %}
+    left join previous_comparable pc on pc.unit_code = v.unit_code
+    {%- endif %}
+)
+
+select * from final
