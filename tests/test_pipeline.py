@@ -149,16 +149,16 @@ def test_a_rollup_that_fails_its_audit_is_not_published(settings: Settings) -> N
     pipeline.run("2020", settings)
     pipeline.rollup("2020", settings)
     engine = wh.connect(settings.warehouse_url)
-    ri, rv = wh.rollup_indicator.c, wh.rollup_village.c
+    ra, rv = wh.rollup_area.c, wh.rollup_village.c
     with engine.begin() as conn:
-        conn.execute(wh.rollup_indicator.delete().where(ri.period == "2020", ri.level == 4))
-    with pytest.raises(PublishError, match="rows of levels 1-4 where the tree needs"):
+        conn.execute(wh.rollup_area.delete().where(ra.period == "2020", ra.level == 4))
+    with pytest.raises(PublishError, match="units of levels 1-4 where the tree has"):
         pipeline.publish("2020", settings)
     pipeline.rollup("2020", settings)
     with engine.begin() as conn:
         conn.execute(wh.rollup_village.delete().where(
             rv.period == "2020", rv.unit_code == f"{WANGAIZHAO[:9]}201"))
-    with pytest.raises(PublishError, match="village rows where the tree has"):
+    with pytest.raises(PublishError, match="villages where the tree has"):
         pipeline.publish("2020", settings)
     assert _fact(settings, "2020", DALAT, "villages").value == 3  # the current release stands
 

@@ -1,8 +1,8 @@
 """Publish: write-audit-publish of a period's rollup as a new release.
 
-The rollup is built in ``rollup_indicator`` (levels 1-4) and ``rollup_village`` (one row
-per village) (write), checked against the period's tree (audit), and swapped into
-``fact_indicator_area`` and ``fact_village``, which the view ``fact_indicator`` reads, in
+The rollup is built in ``rollup_area`` (levels 1-4) and ``rollup_village``, one wide row
+per unit (write), checked against the period's tree (audit), and swapped into
+``fact_area`` and ``fact_village``, which the view ``fact_indicator`` reads, in
 one transaction (publish): a reader sees the previous release or the new one, never half
 of either. The previous release's rows move to ``*_previous`` (the view
 ``fact_indicator_previous``) for comparison and rollback; every release keeps its row in
@@ -49,25 +49,25 @@ def _release_with_status(conn: Connection, period: str, status: str) -> int | No
 
 def audit(conn: Connection, period: str) -> int:
     """Check the staged rollup before it goes out; return the number of rows it
-    publishes in ``fact_indicator`` (levels 1-4 and every village's indicators)."""
+    publishes in ``fact_indicator``."""
+    indicators = wh.indicator_specs()
     row = conn.execute(sa.text(wh.render_sql(
         "publish/count_expected_rows.sql", area_level=wh.AREA_LEVELS[-1],
-        village_level=wh.VILLAGE_LEVEL,
+        village_level=wh.VILLAGE_LEVEL, indicators=indicators,
     )), {"period": period}).one()
-    if row.staged_rows == 0 and row.staged_villages == 0:
+    if row.staged_areas == 0 and row.staged_villages == 0:
         raise PublishError(f"period {period} has no rollup rows; run the rollup first")
-    if row.staged_rows != row.expected_rows:
-        raise PublishError(
-            f"period {period}: the rollup has {row.staged_rows:,} rows of levels 1-4 where "
-            f"the tree needs {row.expected_rows:,}; rerun the rollup (nothing was published)"
-        )
-    if row.staged_villages != row.expected_villages:
-        raise PublishError(
-            f"period {period}: the rollup has {row.staged_villages:,} village rows where the "
-            f"tree has {row.expected_villages:,} villages; rerun the rollup (nothing was "
-            "published)"
-        )
-    return row.staged_rows + row.staged_villages * len(wh.village_indicators())
+    for what, staged, expected in (
+        ("units of levels 1-4", row.staged_areas, row.expected_areas),
+        ("villages", row.staged_villages, row.expected_villages),
+    ):
+        if staged != expected:
+            raise PublishError(
+                f"period {period}: the rollup has rows for {staged:,} {what} where the tree "
+                f"has {expected:,}; rerun the rollup (nothing was published)"
+            )
+    village_indicators = sum(1 for i in indicators if i["from_level"] == wh.VILLAGE_LEVEL)
+    return row.area_facts + row.staged_villages * village_indicators
 
 
 def publish(engine: Engine, period: str, run_id: str | None = None) -> dict[str, int]:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
-from grassroots.catalog import Catalog, load_catalog
+from grassroots.catalog import Catalog, Form, load_catalog
 
 log = logging.getLogger(__name__)
 
@@ -61,27 +61,22 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
     return len(rows)
 
 
-# year-on-year aggregation -> (suffix of its previous-period measures, summed on this
-# period's tree rather than the previous period's own)
-_PREVIOUS_MEASURES = {"yoy": ("__previous", False), "yoy_comparable": ("__previous_comparable", True)}
+def _form_spec(catalog: Catalog, form: Form) -> dict[str, object]:
+    return {
+        "code": form.code, "table": form.staging_table, "row_level": form.row_level_number,
+        "measures": catalog.measures_of(form.code),
+        "previous": catalog.compared_measures(form.code, "yoy"),
+        "comparable": catalog.compared_measures(form.code, "yoy_comparable"),
+    }
 
 
 def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool) -> None:
-    area_level = wh.AREA_LEVELS[-1]
-    for form in catalog.forms.values():
-        conn.execute(sa.text(wh.render_sql(
-            "rollup/sum_measures.sql", form=form.code, table=form.staging_table,
-            row_level=form.row_level_number, measures=catalog.measures_of(form.code),
-            scoped=scoped, area_level=area_level,
-        )), params)
-        for aggregation, (suffix, on_this_tree) in _PREVIOUS_MEASURES.items():
-            compared = catalog.compared_measures(form.code, aggregation)
-            if compared:
-                conn.execute(sa.text(wh.render_sql(
-                    "rollup/sum_previous.sql", table=form.staging_table,
-                    row_level=form.row_level_number, measures=compared, scoped=scoped,
-                    suffix=suffix, on_this_tree=on_this_tree, area_level=area_level,
-                )), params)
+    """The wide rows of levels 1-4 (rollup_area) and of the villages (rollup_village): of
+    every unit, or with ``scoped`` of the county's subtree."""
+    conn.execute(sa.text(wh.render_sql(
+        "rollup/area_facts.sql", forms=[_form_spec(catalog, f) for f in catalog.forms.values()],
+        area_level=wh.AREA_LEVELS[-1], scoped=scoped,
+    )), params)
     village = wh.village_form(catalog)
     conn.execute(sa.text(wh.render_sql(
         "rollup/village_facts.sql", form=village.code, table=village.staging_table,
@@ -90,16 +85,7 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
         comparable=catalog.compared_measures(village.code, "yoy_comparable"),
         village_level=wh.VILLAGE_LEVEL, scoped=scoped,
     )), params)
-
-
-def _compute(conn: sa.Connection, params: dict, scoped: bool) -> None:
-    wh.analyze(conn, wh.rollup_measure, wh.rollup_village)
-    conn.execute(sa.text(wh.render_sql(
-        "rollup/compute_indicators.sql", scoped=scoped, area_level=wh.AREA_LEVELS[-1])), params)
-    wh.analyze(conn, wh.rollup_indicator)
-    for aggregation, (suffix, _) in _PREVIOUS_MEASURES.items():
-        conn.execute(sa.text(wh.render_sql(
-            "rollup/compute_yoy.sql", aggregation=aggregation, suffix=suffix)), params)
+    wh.analyze(conn, wh.rollup_area, wh.rollup_village)
 
 
 def _counts(conn: sa.Connection, period: str) -> dict[str, int]:
@@ -107,8 +93,7 @@ def _counts(conn: sa.Connection, period: str) -> dict[str, int]:
         return conn.execute(sa.select(sa.func.count()).select_from(table).where(
             table.c.period == period)).scalar_one()
 
-    return {"measure_rows": count(wh.rollup_measure), "indicator_rows": count(wh.rollup_indicator),
-            "village_rows": count(wh.rollup_village)}
+    return {"area_rows": count(wh.rollup_area), "village_rows": count(wh.rollup_village)}
 
 
 def _clear(conn: sa.Connection, params: dict, *tables: sa.Table) -> None:
@@ -136,8 +121,8 @@ def unvalidated_rows(conn: sa.Connection, period: str, catalog: Catalog) -> int:
 
 
 def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[str, int]:
-    """Rebuild ``rollup_measure`` and ``rollup_indicator`` for ``period``. Refuses while
-    rows of the period wait for validation: they would silently be left out."""
+    """Rebuild ``rollup_area`` and ``rollup_village`` for ``period``. Refuses while rows
+    of the period wait for validation: they would silently be left out."""
     catalog = catalog or load_catalog()
     params = {"period": period, "previous_period": previous_period(period)}
     with engine.begin() as conn:
@@ -147,54 +132,52 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
                 f"period {period}: {pending:,} rows are not validated yet; run validate "
                 "first (nothing was rolled up)"
             )
-        _clear(conn, params, wh.rollup_measure, wh.rollup_indicator, wh.rollup_village)
+        _clear(conn, params, wh.rollup_area, wh.rollup_village)
         _sum_forms(conn, catalog, params, scoped=False)
-        _compute(conn, params, scoped=False)
         counts = _counts(conn, period)
     log.info("rollup %s: %s", period, counts)
     return counts
 
 
 def can_roll_up_incrementally(engine: Engine, period: str, county_code: str) -> bool:
-    """Whether the period has a current release and kept measures to build on, and the
-    county is in the period's tree."""
-    r, m, c = wh.release.c, wh.rollup_measure.c, wh.unit_closure.c
+    """Whether the period has a current release to build on, with the county in it and
+    in the period's tree."""
+    r, a, c = wh.release.c, wh.fact_area.c, wh.unit_closure.c
     with engine.connect() as conn:
         released = conn.execute(sa.select(r.release_id).where(
             r.period == period, r.status == "current")).first()
-        measured = conn.execute(sa.select(m.unit_code).where(
-            m.period == period, m.unit_code == county_code).limit(1)).first()
+        published = conn.execute(sa.select(a.unit_code).where(
+            a.period == period, a.unit_code == county_code)).first()
         in_tree = conn.execute(sa.select(c.depth).where(
             c.period == period, c.ancestor_code == county_code, c.depth == 0,
             c.ancestor_level == 3)).first()
-    return bool(released and measured and in_tree)
+    return bool(released and published and in_tree)
 
 
 def rollup_county(engine: Engine, period: str, county_code: str,
                   catalog: Catalog | None = None) -> dict[str, int]:
     """Recompute one county's subtree from its rows and its ancestors from the county's
-    change; every other unit keeps the current release's rows. Publishing the result
+    change; every other unit keeps the current release's row. Publishing the result
     gives the same table as a full rollup."""
     catalog = catalog or load_catalog()
     params = {"period": period, "previous_period": previous_period(period),
               "county_code": county_code}
+    sums = [pair for form in catalog.forms.values() for pair in wh.summed_columns(form, catalog)]
     with engine.begin() as conn:
-        conn.execute(sa.text(wh.render_sql("incremental/clear_saved_measures.sql")), params)
-        conn.execute(sa.text(wh.render_sql("incremental/save_county_measures.sql")), params)
-        conn.execute(sa.text(wh.render_sql("incremental/clear_county_subtree_measures.sql")), params)
-        _clear(conn, params, wh.rollup_indicator, wh.rollup_village)
+        _clear(conn, params, wh.rollup_area, wh.rollup_village)
+        for current, built in ((wh.fact_area, wh.rollup_area), (wh.fact_village, wh.rollup_village)):
+            conn.execute(sa.text(wh.render_sql(
+                "incremental/copy_unaffected_rows.sql", source=current.name, target=built.name,
+                columns=[c.name for c in built.columns if c.name != "release_id"],
+            )), params)
+        copied = _counts(conn, period)
         _sum_forms(conn, catalog, params, scoped=True)
-        conn.execute(sa.text(wh.render_sql("incremental/apply_county_difference.sql")), params)
-        conn.execute(sa.text(wh.render_sql("incremental/clear_saved_measures.sql")), params)
-        _compute(conn, params, scoped=True)
-        recomputed = _counts(conn, period)
-        conn.execute(sa.text(wh.render_sql("incremental/copy_unaffected_indicators.sql")), params)
         conn.execute(sa.text(wh.render_sql(
-            "incremental/copy_unaffected_villages.sql",
-            columns=[c.name for c in wh.rollup_village.columns if c.name != "release_id"],
+            "incremental/apply_county_difference.sql", counts=wh.integer_columns(catalog),
+            measures=sums,
         )), params)
-        counts = _counts(conn, period) | {
-            "recomputed_indicator_rows": recomputed["indicator_rows"],
-            "recomputed_village_rows": recomputed["village_rows"]}
+        counts = _counts(conn, period)
+    counts |= {"recomputed_area_rows": counts["area_rows"] - copied["area_rows"],
+               "recomputed_village_rows": counts["village_rows"] - copied["village_rows"]}
     log.info("incremental rollup %s for county %s: %s", period, county_code, counts)
     return counts

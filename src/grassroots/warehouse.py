@@ -1,10 +1,10 @@
 """The warehouse: one SQLAlchemy Core schema on SQLite (embedded default) and PostgreSQL.
 
 Published tables (BI reads them): ``dim_unit``, ``dim_indicator``, ``release`` and the
-view ``fact_indicator`` over ``fact_indicator_area`` (levels 1-4) and ``fact_village``
-(one wide row per village). Working tables: ``unit_register`` (village versions),
+view ``fact_indicator`` over ``fact_area`` (levels 1-4) and ``fact_village``, one wide
+row of measures per unit. Working tables: ``unit_register`` (village versions),
 ``unit_closure`` (the tree valid in each period), ``submission``, one ``stg_<form>`` per
-form, ``validation_issue``, ``rollup_measure``, ``rollup_indicator`` and ``rollup_village``.
+form, ``validation_issue``, ``rollup_area`` and ``rollup_village``.
 """
 
 from __future__ import annotations
@@ -202,36 +202,28 @@ _fact_columns = [
 ]
 
 
-def _fact_table(name: str, metadata: sa.MetaData = metadata) -> sa.Table:
+def _fact_table(name: str, view_metadata: sa.MetaData) -> sa.Table:
     keys = {"period", "unit_code", "indicator_code"}
     return sa.Table(
         name,
-        metadata,
+        view_metadata,
         *[sa.Column(c, t, primary_key=c in keys) for c, t in _fact_columns],
     )
 
 
 # The published grain is one row per period, unit and indicator for every unit of every
-# level. Levels 1-4 (a few tens of thousands of units nationally) are stored at that
-# grain; villages (about 490,000) are stored one wide row per village with its measures,
-# and their ~50 indicator rows each are computed by the view ``fact_indicator``. Writing
-# ~24 M narrow village rows per period, twice (rollup, publish), cost more than every
-# other stage together.
+# level: ~50 indicators for each of ~530,000 units nationally, 26 M rows a year. It is not
+# stored. Each unit is stored as one wide row of its additive measures (sums over the
+# rows below it), and the view ``fact_indicator`` computes the indicators from them, the
+# way the rollup once did before writing them out (and publish copied them again): levels
+# 1-4 in ``fact_area``, villages in ``fact_village``.
 AREA_LEVELS = (1, 2, 3, 4)
 VILLAGE_LEVEL = 5
+PREVIOUS_SUFFIXES = {"yoy": "__previous", "yoy_comparable": "__previous_comparable"}
 
-# One row per period, unit of levels 1-4 and indicator: the published rows.
-fact_indicator_area = _fact_table("fact_indicator_area")
-# The same grain, built by the rollup before publish swaps it in.
-rollup_indicator = _fact_table("rollup_indicator")
-# The same grain: the period's previous release, kept for comparison and rollback.
-fact_indicator_area_previous = _fact_table("fact_indicator_area_previous")
-# The same grain: scratch space while a rollback swaps current and previous.
-fact_indicator_area_swap = _fact_table("fact_indicator_area_swap")
-
-# Views, not tables (created by ``create_views``): levels 1-4 and every village's
-# indicators, one row per period, unit and indicator. Declared here, on metadata that
-# create_all never sees, so that queries can name their columns.
+# Views, not tables (created by ``create_views``): one row per period, unit and
+# indicator. Declared here, on metadata that create_all never sees, so that queries can
+# name their columns.
 _view_metadata = sa.MetaData()
 fact_indicator = _fact_table("fact_indicator", _view_metadata)
 fact_indicator_previous = _fact_table("fact_indicator_previous", _view_metadata)
@@ -246,66 +238,72 @@ def village_form(catalog: Catalog | None = None) -> Form:
     return forms[0]
 
 
-def village_measure_columns(catalog: Catalog | None = None) -> list[str]:
-    """The measure columns of a village's wide row, in order: the village form's
-    measures, then the previous period's values that year-on-year changes compare with
-    (``<code>__previous`` on the previous tree, ``<code>__previous_comparable`` through
-    the register's predecessors)."""
+def form_columns(form: Form, catalog: Catalog | None = None) -> list[tuple[str, type]]:
+    """One form's columns in a unit's wide row, in order: the units of the form's level
+    expected and reporting below the unit, the form's measures (Σ over the reporting
+    rows), then for year-on-year changes the previous period's sums of the compared
+    measures with the number of rows behind them: ``<code>__previous`` on the previous
+    period's own tree, ``<code>__previous_comparable`` through the register's
+    predecessors on this period's tree."""
     catalog = catalog or load_catalog()
-    form = village_form(catalog)
-    columns = [m.code for m in catalog.measures_of(form.code)]
-    for aggregation, suffix in (("yoy", "__previous"), ("yoy_comparable", "__previous_comparable")):
-        columns += [m.code + suffix for m in catalog.compared_measures(form.code, aggregation)]
+    columns: list[tuple[str, type]] = [
+        (f"{form.code}__reporting", sa.Integer), (f"{form.code}__expected", sa.Integer)]
+    columns += [(m.code, sa.Float) for m in catalog.measures_of(form.code)]
+    for aggregation, suffix in PREVIOUS_SUFFIXES.items():
+        compared = catalog.compared_measures(form.code, aggregation)
+        if compared:
+            columns.append((f"{form.code}{suffix}_rows", sa.Integer))
+            columns += [(m.code + suffix, sa.Float) for m in compared]
     return columns
 
 
-def _village_table(name: str) -> sa.Table:
-    form = village_form()
+def summed_columns(form: Form, catalog: Catalog | None = None) -> list[tuple[str, str]]:
+    """(sum column, the count of rows behind it) for each of the form's sums in a wide
+    row: a sum over no rows is NULL."""
+    catalog = catalog or load_catalog()
+    pairs = [(m.code, f"{form.code}__reporting") for m in catalog.measures_of(form.code)]
+    for aggregation, suffix in PREVIOUS_SUFFIXES.items():
+        pairs += [(m.code + suffix, f"{form.code}{suffix}_rows")
+                  for m in catalog.compared_measures(form.code, aggregation)]
+    return pairs
+
+
+def _wide_table(name: str, forms: list[Form]) -> sa.Table:
+    columns = [sa.Column(code, kind) for form in forms for code, kind in form_columns(form)]
+    names = [c.name for c in columns]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{name}: two forms declare a measure of the same code")
     return sa.Table(
         name,
         metadata,
         sa.Column("period", sa.String(8), primary_key=True),
         sa.Column("unit_code", sa.String(12), primary_key=True),
-        # 1 when the village's own row was accepted, else 0; a village expects itself
-        sa.Column(f"{form.code}__reporting", sa.Integer, nullable=False),
-        sa.Column(f"{form.code}__expected", sa.Integer, nullable=False),
-        *[sa.Column(code, sa.Float) for code in village_measure_columns()],
+        sa.Column("level", sa.Integer, nullable=False),
+        *columns,
         sa.Column("release_id", sa.Integer),
     )
 
 
-# One row per period and village valid in it: its measures, as the rollup computed them.
-rollup_village = _village_table("rollup_village")
-# The same grain: the current release's villages (read through fact_indicator).
-fact_village = _village_table("fact_village")
-# The same grain: the previous release's villages, and rollback's scratch space.
-fact_village_previous = _village_table("fact_village_previous")
-fact_village_swap = _village_table("fact_village_swap")
+_catalog_forms = list(load_catalog().forms.values())
+# One row per period and unit of levels 1-4: every form's measures summed below it.
+rollup_area = _wide_table("rollup_area", _catalog_forms)
+# The same grain: the current release (read through fact_indicator), the previous one
+# (fact_indicator_previous), and rollback's scratch space.
+fact_area = _wide_table("fact_area", _catalog_forms)
+fact_area_previous = _wide_table("fact_area_previous", _catalog_forms)
+fact_area_swap = _wide_table("fact_area_swap", _catalog_forms)
+# One row per period and village valid in it: its own row's measures (none: not reporting).
+rollup_village = _wide_table("rollup_village", [village_form()])
+fact_village = _wide_table("fact_village", [village_form()])
+fact_village_previous = _wide_table("fact_village_previous", [village_form()])
+fact_village_swap = _wide_table("fact_village_swap", [village_form()])
 
 # Published families: (current, previous, rollback scratch, built by the rollup).
 FACT_FAMILIES = (
-    (fact_indicator_area, fact_indicator_area_previous, fact_indicator_area_swap, rollup_indicator),
+    (fact_area, fact_area_previous, fact_area_swap, rollup_area),
     (fact_village, fact_village_previous, fact_village_swap, rollup_village),
 )
 
-
-def _measure_table(name: str) -> sa.Table:
-    return sa.Table(
-        name,
-        metadata,
-        sa.Column("period", sa.String(8), primary_key=True),
-        sa.Column("unit_code", sa.String(12), primary_key=True),
-        sa.Column("measure_code", sa.String(80), primary_key=True),
-        sa.Column("value", sa.Float),
-        sa.Column("reporting_units", sa.Integer),
-        sa.Column("expected_units", sa.Integer),
-    )
-
-
-# One row per period, unit and measure: additive sums over the period's tree.
-rollup_measure = _measure_table("rollup_measure")
-# The same grain: a county's measures before an incremental run recomputes them.
-rollup_measure_before = _measure_table("rollup_measure_before")
 
 # One row per publication of a period.
 release = sa.Table(
@@ -493,17 +491,15 @@ def render_sql(name: str, **context: object) -> str:
     return _jinja.get_template(name).render(**context)
 
 
-def village_indicators(catalog: Catalog | None = None) -> list[dict[str, object]]:
-    """The catalog's indicators published at village level, as the view templates take
-    them (``include/sql/publish/village_indicators.sql``)."""
+def indicator_specs(catalog: Catalog | None = None) -> list[dict[str, object]]:
+    """The catalog's indicators as the view templates take them
+    (``include/sql/publish/indicators.sql``)."""
     catalog = catalog or load_catalog()
-    form = village_form(catalog)
-    columns = set(village_measure_columns(catalog))
-    suffixes = {"yoy": "__previous", "yoy_comparable": "__previous_comparable"}
+    columns = {code for form in catalog.forms.values() for code, _ in form_columns(form, catalog)}
 
     def spec(code: str) -> dict[str, object]:
         i = catalog.indicator(code)
-        previous = f"{i.of}{suffixes[i.aggregation]}" if i.of else None
+        previous = f"{i.of}{PREVIOUS_SUFFIXES[i.aggregation]}" if i.of else None
         return {
             "code": i.code,
             "aggregation": i.aggregation,
@@ -512,41 +508,44 @@ def village_indicators(catalog: Catalog | None = None) -> list[dict[str, object]
             "factor": repr(float(i.factor)),
             "of": spec(i.of) if i.of else None,
             "previous": previous if previous in columns else None,
-            "reporting": f"{form.code}__reporting",
-            "expected": f"{form.code}__expected",
+            "reporting": f"{i.form}__reporting",
+            "expected": f"{i.form}__expected",
+            "from_level": i.from_level,
         }
 
-    return [spec(i.code) for i in catalog.indicators if i.from_level == VILLAGE_LEVEL]
+    return [spec(i.code) for i in catalog.indicators]
 
 
-def village_integer_columns(catalog: Catalog | None = None) -> list[str]:
-    form = village_form(catalog)
-    return [f"{form.code}__reporting", f"{form.code}__expected"]
+def integer_columns(catalog: Catalog | None = None) -> list[str]:
+    """The wide rows' counts (units reporting, expected, previous rows)."""
+    catalog = catalog or load_catalog()
+    return [code for form in catalog.forms.values()
+            for code, kind in form_columns(form, catalog) if kind is sa.Integer]
 
 
 def create_views(conn: sa.Connection, catalog: Catalog | None = None) -> None:
     """(Re)create the views BI reads: ``fact_indicator`` and ``fact_indicator_previous``
-    (every level at the published grain) and one wide view per level. They follow the
-    catalog's declarations: a new indicator is a new branch and a new column."""
+    (every unit of every level at the published grain) and one wide view per level. They
+    follow the catalog's declarations: a new indicator is a new branch and a new column."""
     catalog = catalog or load_catalog()
-    indicators = village_indicators(catalog)
-    integer_columns = village_integer_columns(catalog)
+    indicators = indicator_specs(catalog)
+    counts = integer_columns(catalog)
     for level_name in LEVELS.values():
         conn.execute(sa.text(render_sql("publish/drop_view.sql", view=f"v_{level_name}")))
     for view, area_table, village_table in (
-        ("fact_indicator", fact_indicator_area, fact_village),
-        ("fact_indicator_previous", fact_indicator_area_previous, fact_village_previous),
+        ("fact_indicator", fact_area, fact_village),
+        ("fact_indicator_previous", fact_area_previous, fact_village_previous),
     ):
         conn.execute(sa.text(render_sql("publish/drop_view.sql", view=view)))
         conn.execute(sa.text(render_sql(
             "publish/create_fact_view.sql", view=view, area_table=area_table.name,
             village_table=village_table.name, indicators=indicators,
-            integer_columns=integer_columns, village_level=VILLAGE_LEVEL,
+            integer_columns=counts, village_level=VILLAGE_LEVEL,
         )))
     for level, level_name in LEVELS.items():
-        codes = [i.code for i in catalog.indicators if i.from_level >= level]
         conn.execute(sa.text(render_sql(
             "publish/create_level_view.sql", level=level, level_name=level_name,
-            indicator_codes=codes, integer_columns=integer_columns,
-            village_indicators=indicators if level == VILLAGE_LEVEL else [],
+            table=(fact_village if level == VILLAGE_LEVEL else fact_area).name,
+            indicators=[i for i in indicators if i["from_level"] >= level],
+            integer_columns=counts,
         )))

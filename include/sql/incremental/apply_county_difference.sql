@@ -1,37 +1,27 @@
--- An incremental run, step 4: every ancestor of the county takes the county's change
--- (measures are additive sums, so ancestor = ancestor − county before + county after).
--- A measure with no reporting unit left is NULL, as a full rollup leaves it, except the
--- counts of reporting and expected units themselves.
-update rollup_measure
-set value = case
-        when substr(measure_code, length(measure_code) - 10) <> '__reporting'
-         and substr(measure_code, length(measure_code) - 9) <> '__expected'
-         and coalesce(reporting_units, 0)
-             + coalesce((select n.reporting_units from rollup_measure n
-                         where n.period = :period and n.unit_code = :county_code
-                           and n.measure_code = rollup_measure.measure_code), 0)
-             - coalesce((select b.reporting_units from rollup_measure_before b
-                         where b.period = :period and b.unit_code = :county_code
-                           and b.measure_code = rollup_measure.measure_code), 0) = 0
-        then null
-        -- rounded as the sums are (sum_measures.sql), so a full run gives the same digits
-        else round(cast(
-             coalesce(value, 0)
-             + coalesce((select n.value from rollup_measure n
-                         where n.period = :period and n.unit_code = :county_code
-                           and n.measure_code = rollup_measure.measure_code), 0)
-             - coalesce((select b.value from rollup_measure_before b
-                         where b.period = :period and b.unit_code = :county_code
-                           and b.measure_code = rollup_measure.measure_code), 0)
-             as numeric), 6)
-    end,
-    reporting_units = coalesce(reporting_units, 0)
-        + coalesce((select n.reporting_units from rollup_measure n
-                    where n.period = :period and n.unit_code = :county_code
-                      and n.measure_code = rollup_measure.measure_code), 0)
-        - coalesce((select b.reporting_units from rollup_measure_before b
-                    where b.period = :period and b.unit_code = :county_code
-                      and b.measure_code = rollup_measure.measure_code), 0)
+-- An incremental run, last step: every ancestor of the county takes the county's change.
+-- Measures are additive sums, so ancestor = ancestor − county before (the current
+-- release's row) + county after (the recomputed row). A sum with no row left behind it
+-- is NULL, as a full rollup leaves it; counts are never NULL. Jinja fills in the wide
+-- row's columns: counts (units reporting and expected, previous rows), and each measure
+-- with the count that says whether rows are behind it.
+{%- macro change(column) -%}
+coalesce((select n.{{ column }} from rollup_area n
+          where n.period = :period and n.unit_code = :county_code), 0)
+- coalesce((select b.{{ column }} from fact_area b
+            where b.period = :period and b.unit_code = :county_code), 0)
+{%- endmacro %}
+update rollup_area
+set
+{%- for column in counts %}
+    {{ column }} = coalesce({{ column }}, 0) + {{ change(column) }},
+{%- endfor %}
+{%- for column, count in measures %}
+    {{ column }} = case
+        when coalesce({{ count }}, 0) + {{ change(count) }} = 0 then null
+        -- rounded as the sums are (area_facts.sql), so a full run gives the same digits
+        else round(cast(coalesce({{ column }}, 0) + {{ change(column) }} as numeric), 6)
+    end{{ ',' if not loop.last }}
+{%- endfor %}
 where period = :period
   and unit_code in (
       select ancestor_code from unit_closure

@@ -1,56 +1,39 @@
--- The audit before the swap: how many rows the period's rollup must have and has.
--- Levels 1-4: one per unit of the period's tree and indicator published at its level,
--- where the unit has units of the indicator's form below it. Villages: one wide row per
--- village of the tree.
-with units as (
-    select ancestor_code as unit_code, ancestor_level as level
+-- The audit before the swap: the period's rollup must have one wide row per unit of
+-- levels 1-4 and per village of the period's tree, and how many rows of fact_indicator
+-- it will publish (a unit has an indicator when its level is at most the indicator's
+-- and units of the indicator's form are expected below it; see create_fact_view.sql).
+-- Jinja fills in the catalog's indicators.
+with tree as (
+    select sum(case when ancestor_level <= {{ area_level }} then 1 else 0 end) as expected_areas,
+           sum(case when ancestor_level = {{ village_level }} then 1 else 0 end) as expected_villages
     from unit_closure
     where period = :period
       and depth = 0
-      and ancestor_level <= {{ area_level }}
 ),
 
-unit_forms as (
-    select distinct ancestor_code as unit_code, descendant_level as row_level
-    from unit_closure
-    where period = :period
-      and ancestor_level <= {{ area_level }}
-),
-
-expected as (
-    select count(*) as expected_rows
-    from units u
-    join dim_indicator i on u.level <= i.from_level
-    join unit_forms f on f.unit_code = u.unit_code and f.row_level = i.from_level
-),
-
-staged as (
-    select count(*) as staged_rows
-    from rollup_indicator
+areas as (
+    select count(*) as staged_areas,
+           coalesce(sum(0
+           {%- for i in indicators %}
+               + case when {{ i.expected }} > 0 and level <= {{ i.from_level }} then 1 else 0 end
+           {%- endfor %}
+           ), 0) as area_facts
+    from rollup_area
     where period = :period
 ),
 
-expected_villages as (
-    select count(*) as expected_villages
-    from unit_closure
-    where period = :period
-      and depth = 0
-      and descendant_level = {{ village_level }}
-),
-
-staged_villages as (
+villages as (
     select count(*) as staged_villages
     from rollup_village
     where period = :period
 ),
 
 final as (
-    select expected.expected_rows, staged.staged_rows,
-           expected_villages.expected_villages, staged_villages.staged_villages
-    from expected
-    cross join staged
-    cross join expected_villages
-    cross join staged_villages
+    select tree.expected_areas, tree.expected_villages, areas.staged_areas,
+           areas.area_facts, villages.staged_villages
+    from tree
+    cross join areas
+    cross join villages
 )
 
 select * from final

@@ -7,10 +7,10 @@
 -- Jinja fills in the form's table, measures and columns; values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
 insert into rollup_village (
-    period, unit_code, {{ form }}__reporting, {{ form }}__expected
+    period, unit_code, level, {{ form }}__reporting, {{ form }}__expected
     {%- for m in measures %}, {{ m.code }}{% endfor %}
-    {%- for m in previous %}, {{ m.code }}__previous{% endfor %}
-    {%- for m in comparable %}, {{ m.code }}__previous_comparable{% endfor %}
+    {%- if previous %}, {{ form }}__previous_rows{% for m in previous %}, {{ m.code }}__previous{% endfor %}{% endif %}
+    {%- if comparable %}, {{ form }}__previous_comparable_rows{% for m in comparable %}, {{ m.code }}__previous_comparable{% endfor %}{% endif %}
 )
 with villages as (
     select descendant_code as unit_code
@@ -46,7 +46,8 @@ previous_accepted as (
 
 previous_own as (
     -- the previous period's row of a village valid in the previous period
-    select unit_code
+    select unit_code,
+           1 as previous_rows
            {%- for m in previous %},
            round(cast({{ m.expression }} as numeric), 6) as p{{ loop.index }}
            {%- endfor %}
@@ -78,7 +79,8 @@ previous_mapped as (
 ),
 
 previous_comparable as (
-    select mapped_code as unit_code
+    select mapped_code as unit_code,
+           count(*) as previous_rows
            {%- for m in comparable %},
            -- rounded: summing floats in another order must not change a published digit
            round(cast(sum({{ m.expression }}) as numeric), 6) as c{{ loop.index }}
@@ -91,17 +93,24 @@ previous_comparable as (
 final as (
     select :period as period,
            v.unit_code,
+           {{ village_level }} as level,
            case when o.unit_code is null then 0 else 1 end as reporting,
            1 as expected
            {%- for m in measures %},
            1.0 * o.m{{ loop.index }} as m{{ loop.index }}
            {%- endfor %}
+           {%- if previous %},
+           coalesce(po.previous_rows, 0)
            {%- for m in previous %},
            1.0 * po.p{{ loop.index }} as p{{ loop.index }}
            {%- endfor %}
+           {%- endif %}
+           {%- if comparable %},
+           coalesce(pc.previous_rows, 0)
            {%- for m in comparable %},
            1.0 * pc.c{{ loop.index }} as c{{ loop.index }}
            {%- endfor %}
+           {%- endif %}
     from villages v
     left join own o on o.unit_code = v.unit_code
     {%- if previous %}

@@ -1,9 +1,13 @@
-{#- Macros, imported by the views: one village indicator computed from the village's wide
-    row (fact_village and its kin, alias v) exactly as compute_indicators.sql and
-    compute_yoy.sql compute it for a unit of levels 1-4 from its summed measures; a
-    village's measures are its own row's, so the two agree at every level. `i` is a dict:
-    code, aggregation, numerator, denominator, factor, of (the compared indicator's dict),
-    previous (the column of the previous period's value), reporting, expected. -#}
+{#- Macros, imported by the views: one indicator of one unit computed from the unit's wide
+    row (alias v: fact_area, fact_village and their kin), whose measures are sums over the
+    accepted rows below the unit (a village's: its own row's). Ratios and weighted means
+    are Σ numerator / Σ denominator × factor, never an average of averages; a zero
+    denominator gives NULL, as does a unit with no row of the indicator's form reporting
+    (except the reporting rate). Year-on-year changes compare with the previous period's
+    sums. `i` is a dict (warehouse.indicator_specs): code, aggregation, numerator,
+    denominator (measure columns), factor, of (the compared indicator's dict), previous
+    (the column of the previous period's sum, or none), reporting, expected (the form's
+    count columns), from_level. -#}
 
 {%- macro number(column, integer_columns) -%}
 {%- if column in integer_columns -%}cast(v.{{ column }} as double precision){%- else -%}v.{{ column }}{%- endif -%}

@@ -1,1 +1,0 @@
-delete from rollup_measure_before where period = :period
