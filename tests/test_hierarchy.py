@@ -71,6 +71,23 @@ def test_each_period_is_rolled_up_on_the_villages_valid_in_it(tmp_path: Path) ->
     assert (survivor.unit_code, survivor.unit_code) in tree_2020
 
 
+def test_a_periods_tree_is_rebuilt_only_when_a_register_changed(tmp_path: Path) -> None:
+    engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    hierarchy.sync_official_units(engine)
+    first = small_register(tmp_path, [village(201)])
+    hierarchy.load_register(engine, first)
+    built = hierarchy.ensure_tree(engine, "2020")
+    assert built and built > 0
+    assert hierarchy.ensure_tree(engine, "2020") is None  # nothing changed: kept
+    assert (DALAT, f"{WANGAIZHAO[:9]}202") not in _tree(engine, "2020")
+
+    hierarchy.load_register(engine, small_register(tmp_path, [village(201), village(202)]))
+    # the new village: itself and its township, county, city and region
+    assert hierarchy.ensure_tree(engine, "2020") == built + 5
+    assert (DALAT, f"{WANGAIZHAO[:9]}202") in _tree(engine, "2020")
+    assert hierarchy.ensure_tree(engine, "2020") is None
+
+
 def test_a_register_with_a_township_of_another_county_is_rejected(tmp_path: Path) -> None:
     engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
     hierarchy.sync_official_units(engine)

@@ -71,6 +71,8 @@ def test_an_incremental_run_publishes_what_a_full_run_would(settings: Settings) 
     _returns(settings, "2020", "150622000000", bump=7)  # Zhunge'er resubmits
 
     result = pipeline.run_county("2020", "150622000000", settings)
+    assert result["scope"] == "county"
+    assert result["validate"]["rows"] == len(_villages("150622000000"))  # its rows alone
     counts = result["rollup"]
     assert 0 < counts["recomputed_area_rows"] < counts["area_rows"] / 2
     assert 0 < counts["recomputed_village_rows"] < counts["village_rows"] / 2
@@ -85,3 +87,46 @@ def test_an_incremental_run_publishes_what_a_full_run_would(settings: Settings) 
     assert _facts(engine, "2021") == incremental_2021
     # the other counties' rows were carried over untouched
     assert incremental_2020[("150621000000", "party_members")] == before[("150621000000", "party_members")]
+
+
+def test_a_county_run_with_new_returns_elsewhere_checks_and_rolls_up_the_whole_period(
+        settings: Settings) -> None:
+    engine = wh.connect(settings.warehouse_url)
+    _returns(settings, "2020", "150622000000", bump=7)
+    _returns(settings, "2020", "150102000000", bump=3)  # another county's file waits too
+
+    result = pipeline.run_county("2020", "150622000000", settings)
+    assert result["scope"] == "period"
+    assert result["validate"]["rows"] == sum(len(_villages(c)) for c in COUNTIES)
+    incremental_2020 = _facts(engine, "2020")
+    rollup_stage.rollup(engine, "2020")
+    pipeline.publish("2020", settings)
+    assert _facts(engine, "2020") == incremental_2020
+    # both new files are in the release
+    assert incremental_2020[("150102000000", "party_members")][1] == sum(
+        20 + i + 3 for i in range(len(_villages("150102000000"))))
+
+
+def test_a_county_run_leaves_the_other_counties_issues_as_they_are(settings: Settings) -> None:
+    engine = wh.connect(settings.warehouse_url)
+    other = "150102000000"
+    rows = [village_row(code, org_class="9" if n == 0 else "1")
+            for n, code in enumerate(_villages(other))]
+    write_csv(settings.landing_dir / "2020" / f"village_annual__{other}__2020.csv",
+              "village_annual", rows)
+    pipeline.run("2020", settings)
+    issue = wh.validation_issue.c
+
+    def open_issues() -> set[tuple]:
+        with engine.connect() as conn:
+            return {tuple(r) for r in conn.execute(
+                sa.select(issue.issue_id, issue.unit_code, issue.rule)
+                .where(issue.period == "2020", issue.state == "open", issue.severity == "error"))}
+
+    before = open_issues()
+    assert any(unit == _villages(other)[0] for _, unit, _ in before)
+
+    _returns(settings, "2020", "150622000000", bump=7)
+    result = pipeline.run_county("2020", "150622000000", settings)
+    assert result["scope"] == "county"
+    assert open_issues() == before

@@ -319,6 +319,32 @@ def replace_register(conn: sa.Connection, path: Path) -> int:
     return len(entries)
 
 
+def _source_state(conn: sa.Connection) -> str:
+    """What a period's tree is built from, summarised: every register load stamps its
+    villages' ``loaded_at``, so a reload anywhere changes the latest stamp."""
+    from grassroots import warehouse as wh
+
+    r = wh.unit_register.c
+    villages, latest = conn.execute(sa.select(sa.func.count(), sa.func.max(r.loaded_at))).one()
+    official = conn.execute(sa.select(sa.func.count()).select_from(wh.official_closure)).scalar_one()
+    stamp = latest.isoformat() if hasattr(latest, "isoformat") else str(latest)
+    return f"registers={villages};loaded={stamp};official={official}"
+
+
+def ensure_tree(engine: Engine, period: str) -> int | None:
+    """Build the period's tree unless it is built already from the registers and
+    official list as they are now; the closure's row count when it was (re)built."""
+    from grassroots import warehouse as wh
+
+    with engine.connect() as conn:
+        state = _source_state(conn)
+        built = conn.execute(sa.select(wh.period_tree.c.source_state).where(
+            wh.period_tree.c.period == period)).scalar()
+    if built == state:
+        return None
+    return build_tree(engine, period)
+
+
 def build_tree(engine: Engine, period: str) -> int:
     """Materialise the closure of the tree valid in ``period``; return its row count."""
     from grassroots import warehouse as wh
@@ -327,6 +353,7 @@ def build_tree(engine: Engine, period: str) -> int:
     params = {"period": period, "year": year}
     r = wh.unit_register.c
     with engine.begin() as conn:
+        state = _source_state(conn)
         for name in ("delete_period_tree", "insert_village_paths", "insert_unit_paths"):
             conn.execute(sa.text(wh.render_sql(f"hierarchy/{name}.sql")), params)
         conn.execute(wh.unit_predecessor.delete().where(wh.unit_predecessor.c.period == period))
@@ -345,11 +372,15 @@ def build_tree(engine: Engine, period: str) -> int:
                 for unit, predecessor in sorted(pairs)
             ])
         wh.analyze(conn, wh.unit_closure, wh.unit_predecessor)
-        return conn.execute(
+        rows = conn.execute(
             sa.select(sa.func.count()).select_from(wh.unit_closure).where(
                 wh.unit_closure.c.period == period
             )
         ).scalar_one()
+        conn.execute(wh.period_tree.delete().where(wh.period_tree.c.period == period))
+        conn.execute(wh.period_tree.insert().values(
+            period=period, source_state=state, built_at=datetime.now(UTC), closure_rows=rows))
+        return rows
 
 
 def units_below(engine: Engine, unit_code: str, period: str, level: int) -> list[tuple[str, str]]:

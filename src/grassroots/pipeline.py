@@ -32,32 +32,26 @@ def open_warehouse(settings: Settings | None = None) -> tuple[Settings, Engine]:
     return settings, engine
 
 
-def _ensure_tree(engine: Engine, period: str) -> None:
-    with engine.connect() as conn:
-        present = conn.execute(
-            sa.select(wh.unit_closure.c.period).where(wh.unit_closure.c.period == period).limit(1)
-        ).first()
-    if not present:
-        hierarchy.build_tree(engine, period)
-
-
 def ingest(period: str, settings: Settings | None = None, files: list[Path] | None = None) -> dict:
     """Landing files of the period (and the registers) -> submission + staged rows."""
     settings, engine = open_warehouse(settings)
     result = intake.ingest(engine, settings, period, files=files).as_dict()
-    result["tree_rows"] = hierarchy.build_tree(engine, period)
+    # None: the tree was built already from the registers as they are
+    result["tree_rows"] = hierarchy.ensure_tree(engine, period)
     return result
 
 
-def validate(period: str, settings: Settings | None = None) -> dict:
-    """Every form's suite on the period's staged rows -> validation_issue, rows gated."""
+def validate(period: str, settings: Settings | None = None,
+             county_code: str | None = None) -> dict:
+    """Every form's suite on the period's staged rows (or those sent in one county) ->
+    validation_issue, rows gated."""
     from grassroots import checks, validation
 
     # GX's import (seconds of Python) overlaps with the warehouse set-up's queries
     checks.import_gx_in_background()
     settings, engine = open_warehouse(settings)
-    _ensure_tree(engine, period)
-    return validation.validate(engine, period, docs_dir=settings.docs_dir)
+    hierarchy.ensure_tree(engine, period)
+    return validation.validate(engine, period, docs_dir=settings.docs_dir, county_code=county_code)
 
 
 def feedback(period: str, settings: Settings | None = None) -> dict:
@@ -73,19 +67,34 @@ def feedback(period: str, settings: Settings | None = None) -> dict:
 def rollup(period: str, settings: Settings | None = None) -> dict:
     """Accepted rows rolled up over the period's own tree into the staging tables."""
     settings, engine = open_warehouse(settings)
-    _ensure_tree(engine, period)
+    hierarchy.ensure_tree(engine, period)
     return rollup_stage.rollup(engine, period)
 
 
 def run_county(period: str, county_code: str, settings: Settings | None = None,
                run_id: str | None = None) -> dict:
-    """After one county resubmits: ingest and check the period, recompute only that
-    county's subtree and ancestors, publish; then republish the next period if it is
-    published (its change on the previous year reads this one). Falls back to a full
-    rollup when there is no release to build on."""
-    result = {"ingest": ingest(period, settings), "validate": validate(period, settings)}
+    """After one county resubmits: ingest the period, check the county's returns,
+    recompute only its subtree and ancestors, publish; then republish the next period if
+    it is published (its change on the previous year reads this one).
+
+    Falls back to checking and rolling up the whole period when the county's run cannot
+    stand for it: no release to build on, a tree that changed (a register was loaded), or
+    new returns waiting outside the county."""
+    from grassroots.catalog import load_catalog
+
+    result = {"ingest": ingest(period, settings)}
     settings, engine = open_warehouse(settings)
-    if rollup_stage.can_roll_up_incrementally(engine, period, county_code):
+    with engine.connect() as conn:
+        pending_elsewhere = rollup_stage.unvalidated_rows(
+            conn, period, load_catalog(), outside_county=county_code)
+    incremental = (
+        result["ingest"]["tree_rows"] is None
+        and not pending_elsewhere
+        and rollup_stage.can_roll_up_incrementally(engine, period, county_code)
+    )
+    result["scope"] = "county" if incremental else "period"
+    result["validate"] = validate(period, settings, county_code if incremental else None)
+    if incremental:
         result["rollup"] = rollup_stage.rollup_county(engine, period, county_code)
     else:
         result["rollup"] = rollup_stage.rollup(engine, period)

@@ -105,18 +105,24 @@ class RollupError(RuntimeError):
     """The period cannot be rolled up yet."""
 
 
-def unvalidated_rows(conn: sa.Connection, period: str, catalog: Catalog) -> int:
+def unvalidated_rows(conn: sa.Connection, period: str, catalog: Catalog,
+                     outside_county: str | None = None) -> int:
     """Rows of the period's accepted submissions that validation has not yet passed or
-    failed (a validation that did not finish leaves them pending)."""
-    s = wh.submission.c
+    failed (a validation that did not finish leaves them pending); with
+    ``outside_county``, only those of submissions sent from outside that county."""
+    s, c = wh.submission.c, wh.unit_closure.c
     pending = 0
     for form in catalog.forms.values():
         table = wh.staging_tables[form.code]
-        pending += conn.execute(
+        query = (
             sa.select(sa.func.count()).select_from(table)
             .join(wh.submission, s.submission_id == table.c.submission_id)
             .where(s.period == period, s.status == "accepted", table.c.row_status == "pending")
-        ).scalar_one()
+        )
+        if outside_county is not None:
+            query = query.where(s.unit_code.not_in(sa.select(c.descendant_code).where(
+                c.period == period, c.ancestor_code == outside_county)))
+        pending += conn.execute(query).scalar_one()
     return pending
 
 

@@ -27,8 +27,16 @@ log = logging.getLogger(__name__)
 _PANDAS_TYPES = {"integer": "Int64", "boolean": "Int64", "number": "float64"}
 
 
-def load_frame(engine: Engine, form: Form, period: str) -> pd.DataFrame:
-    """The staged rows of the period's accepted submissions, typed, with context columns."""
+def _submitted_in_county(period: str, county_code: str) -> sa.ColumnElement[bool]:
+    """The submissions sent by the county or a unit in it."""
+    c = wh.unit_closure.c
+    return wh.submission.c.unit_code.in_(
+        sa.select(c.descendant_code).where(c.period == period, c.ancestor_code == county_code))
+
+
+def load_frame(engine: Engine, form: Form, period: str, county_code: str | None = None) -> pd.DataFrame:
+    """The staged rows of the period's accepted submissions (those sent in one county,
+    when given), typed, with context columns."""
     table = wh.staging_tables[form.code]
     s, c, d = wh.submission, wh.unit_closure, wh.dim_unit
     itself = c.alias("itself")
@@ -78,6 +86,8 @@ def load_frame(engine: Engine, form: Form, period: str) -> pd.DataFrame:
         .where(s.c.period == period, s.c.status == "accepted", s.c.form_code == form.code)
         .order_by(table.c.submission_id, table.c.row_number)
     )
+    if county_code is not None:
+        query = query.where(_submitted_in_county(period, county_code))
     columns = [col.name for col in query.selected_columns]
     with engine.connect() as conn:
         # plain tuples: building the frame from one mapping per row took longer than the query
@@ -129,15 +139,18 @@ RECONCILED_SHARES = {
 }
 
 
-def reconciliation_frame(engine: Engine, form: Form, period: str) -> pd.DataFrame:
-    """A township's or county's reconciliation fields beside the counts of its villages."""
+def reconciliation_frame(engine: Engine, form: Form, period: str,
+                         county_code: str | None = None) -> pd.DataFrame:
+    """A township's or county's reconciliation fields beside the counts of its villages
+    (of the returns sent in one county, when given)."""
     fields = [f.code for f in form.fields if f.reconciliation]
     statement = wh.render_sql(
         "checks/reconciliation_counts.sql", level=form.row_level_number,
-        table=form.staging_table, fields=fields,
+        table=form.staging_table, fields=fields, scoped=county_code is not None,
     )
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(sa.text(statement), {"period": period}).mappings().all())
+        frame = pd.DataFrame(conn.execute(
+            sa.text(statement), {"period": period, "county_code": county_code}).mappings().all())
     if frame.empty:
         return frame
     frame.insert(0, "row_id", range(len(frame)))
@@ -169,12 +182,14 @@ def _issue_record(form: Form, period: str, file_name: str, sheet: str | None, ke
     }
 
 
-def _completeness(engine: Engine, form: Form, period: str, now: datetime) -> list[dict]:
-    """One warning per county and form: the units its register expects that sent nothing."""
+def _completeness(engine: Engine, form: Form, period: str, now: datetime,
+                  county_code: str | None = None) -> list[dict]:
+    """One warning per county (or for one county) and form: the units its register
+    expects that sent nothing."""
     context = {"table": form.staging_table, "row_level": form.row_level_number}
     with engine.connect() as conn:
         rows = conn.execute(sa.text(wh.render_sql("intake/missing_units.sql", **context)),
-                            {"period": period, "county_code": None}).all()
+                            {"period": period, "county_code": county_code}).all()
     by_county: dict[str, list[str]] = {}
     for row in rows:
         by_county.setdefault(row.county_code, []).append(row.unit_code)
@@ -196,9 +211,13 @@ def _completeness(engine: Engine, form: Form, period: str, now: datetime) -> lis
 
 
 def validate(engine: Engine, period: str, catalog: Catalog | None = None,
-             docs_dir: Path | None = None) -> dict[str, int]:
+             docs_dir: Path | None = None, county_code: str | None = None) -> dict[str, int]:
     """Run every form's suite, the cross-level reconciliation and the completeness check
-    on the period's staged rows; gate rows with open or rejected errors."""
+    on the period's staged rows; gate rows with open or rejected errors.
+
+    With ``county_code``, only the returns sent in that county are checked (and only its
+    issues kept, added or resolved): after one county resubmits, every other county's
+    rows and issues stand as they are, since no rule looks across counties."""
     from grassroots import checks, review  # GX is heavy: import it only when validating
 
     checks.import_gx_in_background()
@@ -251,11 +270,11 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
     reconciling: dict[str, pd.DataFrame] = {}
     missing: dict[str, list[dict]] = {}
     for form in catalog.forms.values():
-        frames[form.code] = load_frame(engine, form, period)
+        frames[form.code] = load_frame(engine, form, period, county_code)
         if any(f.reconciliation for f in form.fields):
-            reconciling[form.code] = reconciliation_frame(engine, form, period)
+            reconciling[form.code] = reconciliation_frame(engine, form, period, county_code)
         if not frames[form.code].empty:
-            missing[form.code] = _completeness(engine, form, period, now)
+            missing[form.code] = _completeness(engine, form, period, now, county_code)
 
     for form in catalog.forms.values():
         frame = frames[form.code]
@@ -274,7 +293,7 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
                 if (None, None, r["rule"], r["unit_code"]) not in acted_on
             ]
 
-    _store(engine, period, records, now)
+    _store(engine, period, records, now, county_code)
     # The docs are rendered (Python, holding the GIL) while the rows are gated (the
     # database's work, without it); both are done before validate returns, as before.
     docs = None
@@ -318,15 +337,20 @@ def _build_data_docs(runs: list[tuple[str, object]], period: str, docs_dir: Path
     log.info("data docs %s: %d pages in %.2f s", period, len(runs), time.perf_counter() - started)
 
 
-def _store(engine: Engine, period: str, records: list[dict], now: datetime) -> None:
+def _store(engine: Engine, period: str, records: list[dict], now: datetime,
+           county_code: str | None = None) -> None:
     """Keep each still-found open issue as it is (its id is what stewards cite), add the
     new ones, and resolve the open ones of the files being checked that are gone."""
     issue, s = wh.validation_issue.c, wh.submission.c
-    checked = sa.or_(
-        issue.submission_id.is_(None),
-        issue.submission_id.in_(
-            sa.select(s.submission_id).where(s.period == period, s.status == "accepted")),
-    )
+    checked_files = sa.select(s.submission_id).where(s.period == period, s.status == "accepted")
+    if county_code is None:
+        checked = sa.or_(issue.submission_id.is_(None), issue.submission_id.in_(checked_files))
+    else:
+        # the county's files, and its completeness warnings (filed under the county)
+        checked = sa.or_(
+            sa.and_(issue.submission_id.is_(None), issue.unit_code == county_code),
+            issue.submission_id.in_(checked_files.where(_submitted_in_county(period, county_code))),
+        )
     with engine.begin() as conn:
         existing = {
             (r.submission_id, r.row_number, r.rule, r.unit_code): r.issue_id

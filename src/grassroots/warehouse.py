@@ -101,6 +101,18 @@ unit_predecessor = sa.Table(
     sa.Column("predecessor_code", sa.String(12), primary_key=True),
 )
 
+# One row per period whose tree (unit_closure, unit_predecessor) is built: the state of
+# the registers and official list it was built from, so that it is rebuilt only when
+# they changed.
+period_tree = sa.Table(
+    "period_tree",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("source_state", sa.Text, nullable=False),
+    sa.Column("built_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("closure_rows", sa.Integer, nullable=False),
+)
+
 # One row per file that arrived.
 submission = sa.Table(
     "submission",

@@ -2,7 +2,15 @@
 -- county's reconciliation fields as reported, beside the same counts from the returns
 -- of the villages below it (the latest accepted row of each village, whatever its
 -- checks said: reconciliation is about what was submitted). Jinja fills in the level,
--- the table and its reconciliation fields.
+-- the table and its reconciliation fields and, when one county is checked, limits the
+-- rows to the returns submitted in it.
+{%- macro in_county(column) -%}
+{%- if scoped %}
+      and {{ column }} in (
+          select descendant_code from unit_closure
+          where period = :period and ancestor_code = :county_code)
+{%- endif -%}
+{%- endmacro %}
 with village_rows as (
     select r.*,
            row_number() over (partition by r.unit_code order by r.submission_id desc) as rank_in_unit
@@ -10,6 +18,7 @@ with village_rows as (
     join submission s on s.submission_id = r.submission_id
     where s.period = :period
       and s.status = 'accepted'
+      {{- in_county('r.unit_code') }}
 ),
 
 counted as (
@@ -37,6 +46,7 @@ reported as (
     join submission s on s.submission_id = r.submission_id
     where s.period = :period
       and s.status = 'accepted'
+      {{- in_county('s.unit_code') }}
 ),
 
 final as (

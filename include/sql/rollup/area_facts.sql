@@ -48,7 +48,7 @@ with units as (
 ),
 
 {{ f.code }}_accepted as (
-{{ rows.latest_accepted(f.table, ':period') }}
+{{ rows.latest_accepted(f.table, ':period', ':period' if scoped else none) }}
 ),
 
 {{ f.code }}_summed as (

@@ -27,7 +27,7 @@ with villages as (
 ),
 
 accepted as (
-{{ rows.latest_accepted(table, ':period') }}
+{{ rows.latest_accepted(table, ':period', ':period' if scoped else none) }}
 ),
 
 own as (
