@@ -11,6 +11,7 @@ from grassroots import pipeline
 from grassroots import warehouse as wh
 from grassroots.config import Settings
 from grassroots.publish import PublishError
+from grassroots.rollup import RollupError
 from tests.builders import (
     DALAT,
     SHULINZHAO,
@@ -219,3 +220,28 @@ def test_a_new_file_for_a_year_makes_the_next_published_year_changed_too(setting
               [village_row(f"{WANGAIZHAO[:9]}201", income_operating=45)])
     pipeline.ingest("2020", settings)
     assert pipeline.changed_periods(settings) == ["2020", "2021"]
+
+
+def test_the_year_after_a_changed_period_is_republished_only_when_it_is_published(
+        settings: Settings) -> None:
+    _two_years(settings)
+    pipeline.run("2020", settings)
+    assert pipeline.with_published_following(["2020"], settings) == ["2020"]  # 2021 not yet
+    pipeline.run("2021", settings)
+    assert pipeline.with_published_following(["2020"], settings) == ["2020", "2021"]
+    assert pipeline.with_published_following(["2021"], settings) == ["2021"]
+    assert pipeline.with_published_following(["2019", "2020"], settings) == ["2019", "2020", "2021"]
+
+
+def test_a_rollup_refuses_a_period_whose_rows_are_not_validated_yet(settings: Settings) -> None:
+    _county(settings)
+    pipeline.run("2020", settings)
+    write_csv(settings.landing_dir / "2020" / f"village_annual__{DALAT}__2020.csv", "village_annual",
+              [village_row(f"{WANGAIZHAO[:9]}201", committee_members=8)])
+    pipeline.ingest("2020", settings)  # its row waits for validation
+    with pytest.raises(RollupError, match="1 rows are not validated yet"):
+        pipeline.rollup("2020", settings)
+    pipeline.validate("2020", settings)
+    pipeline.rollup("2020", settings)
+    pipeline.publish("2020", settings)
+    assert _fact(settings, "2020", DALAT, "committee_members").value == 8

@@ -4,13 +4,7 @@
 -- checks said: reconciliation is about what was submitted). Jinja fills in the level,
 -- the table and its reconciliation fields and, when one county is checked, limits the
 -- rows to the returns submitted in it.
-{%- macro in_county(column) -%}
-{%- if scoped %}
-      and {{ column }} in (
-          select descendant_code from unit_closure
-          where period = :period and ancestor_code = :county_code)
-{%- endif -%}
-{%- endmacro %}
+{%- from 'scope.sql' import in_county %}
 with village_rows as (
     select r.*,
            row_number() over (partition by r.unit_code order by r.submission_id desc) as rank_in_unit
@@ -18,7 +12,7 @@ with village_rows as (
     join submission s on s.submission_id = r.submission_id
     where s.period = :period
       and s.status = 'accepted'
-      {{- in_county('r.unit_code') }}
+      {{- in_county('r.unit_code', scoped) }}
 ),
 
 counted as (
@@ -46,7 +40,7 @@ reported as (
     join submission s on s.submission_id = r.submission_id
     where s.period = :period
       and s.status = 'accepted'
-      {{- in_county('s.unit_code') }}
+      {{- in_county('s.unit_code', scoped) }}
 ),
 
 final as (

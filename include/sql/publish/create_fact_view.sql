@@ -5,8 +5,7 @@
 -- villages. BI reads it like a table. Jinja fills in the view's name, its two tables and
 -- the catalog's indicators.
 {%- import 'publish/indicators.sql' as ind %}
-create view {{ view }} as
-{%- for i in indicators %}
+{%- macro indicator_rows(i, table) -%}
 select v.period,
        v.unit_code,
        v.level,
@@ -18,24 +17,17 @@ select v.period,
        v.{{ i.reporting }} as reporting_units,
        {{ ind.flags(i) }} as flags,
        v.release_id
-from {{ area_table }} v
+from {{ table }} v
+{%- endmacro %}
+create view {{ view }} as
+{%- for i in indicators %}
+{{ indicator_rows(i, area_table) }}
 where v.{{ i.expected }} > 0
   and v.level <= {{ i.from_level }}
 union all
 {%- endfor %}
 {%- for i in indicators if i.from_level == village_level %}
-select v.period,
-       v.unit_code,
-       v.level,
-       cast('{{ i.code }}' as varchar(60)) as indicator_code,
-       {{ ind.value(i, integer_columns) }} as value,
-       {{ ind.numerator(i, integer_columns) }} as numerator,
-       {{ ind.denominator(i, integer_columns) }} as denominator,
-       v.{{ i.expected }} as expected_units,
-       v.{{ i.reporting }} as reporting_units,
-       {{ ind.flags(i) }} as flags,
-       v.release_id
-from {{ village_table }} v
+{{ indicator_rows(i, village_table) }}
 {%- if not loop.last %}
 union all
 {%- endif %}

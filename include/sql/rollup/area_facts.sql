@@ -12,12 +12,25 @@
 -- (forms, tables, measures) and, for an incremental run, limits the units to one
 -- county's subtree; values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
-{%- macro in_county(column) -%}
-{%- if scoped %}
-      and {{ column }} in (
-          select descendant_code from unit_closure
-          where period = :period and ancestor_code = :county_code)
-{%- endif -%}
+{%- from 'scope.sql' import in_county %}
+{%- macro summed_on_tree(source, code_column, row_level, tree_period, measures, prefix, count_as) -%}
+    select t.ancestor_code as unit_code,
+           count(*) as {{ count_as }}
+           {%- for m in measures %},
+           -- rounded: summing floats in another order must not change a published digit
+           round(cast(sum({{ m.expression }}) as numeric), 6) as {{ prefix }}{{ loop.index }}
+           {%- endfor %}
+    from {{ source }}
+    -- the closure table itself, not a CTE: its index finds each row's ancestors
+    join unit_closure t
+      on t.period = {{ tree_period }}
+     and t.descendant_code = {{ source }}.{{ code_column }}
+     and t.descendant_level = {{ row_level }}
+     and t.ancestor_level <= {{ area_level }}
+    {%- if scoped %}
+    where t.ancestor_code in (select unit_code from units)
+    {%- endif %}
+    group by t.ancestor_code
 {%- endmacro %}
 insert into rollup_area (
     period, unit_code, level
@@ -33,7 +46,7 @@ with units as (
     where period = :period
       and depth = 0
       and ancestor_level <= {{ area_level }}
-      {{- in_county('ancestor_code') }}
+      {{- in_county('ancestor_code', scoped) }}
 )
 {%- for f in forms %},
 
@@ -43,7 +56,7 @@ with units as (
     where period = :period
       and descendant_level = {{ f.row_level }}
       and ancestor_level <= {{ area_level }}
-      {{- in_county('ancestor_code') }}
+      {{- in_county('ancestor_code', scoped) }}
     group by ancestor_code
 ),
 
@@ -52,23 +65,7 @@ with units as (
 ),
 
 {{ f.code }}_summed as (
-    select t.ancestor_code as unit_code,
-           count(*) as reporting_units
-           {%- for m in f.measures %},
-           -- rounded: summing floats in another order must not change a published digit
-           round(cast(sum({{ m.expression }}) as numeric), 6) as m{{ loop.index }}
-           {%- endfor %}
-    from {{ f.code }}_accepted
-    -- the closure table itself, not a CTE: its index finds each row's ancestors
-    join unit_closure t
-      on t.period = :period
-     and t.descendant_code = {{ f.code }}_accepted.unit_code
-     and t.descendant_level = {{ f.row_level }}
-     and t.ancestor_level <= {{ area_level }}
-    {%- if scoped %}
-    where t.ancestor_code in (select unit_code from units)
-    {%- endif %}
-    group by t.ancestor_code
+{{ summed_on_tree(f.code ~ '_accepted', 'unit_code', f.row_level, ':period', f.measures, 'm', 'reporting_units') }}
 )
 {%- if f.previous or f.comparable %},
 
@@ -80,21 +77,7 @@ with units as (
 
 {{ f.code }}_previous as (
     -- on the previous period's own tree
-    select t.ancestor_code as unit_code,
-           count(*) as previous_rows
-           {%- for m in f.previous %},
-           round(cast(sum({{ m.expression }}) as numeric), 6) as p{{ loop.index }}
-           {%- endfor %}
-    from {{ f.code }}_previous_accepted
-    join unit_closure t
-      on t.period = :previous_period
-     and t.descendant_code = {{ f.code }}_previous_accepted.unit_code
-     and t.descendant_level = {{ f.row_level }}
-     and t.ancestor_level <= {{ area_level }}
-    {%- if scoped %}
-    where t.ancestor_code in (select unit_code from units)
-    {%- endif %}
-    group by t.ancestor_code
+{{ summed_on_tree(f.code ~ '_previous_accepted', 'unit_code', f.row_level, ':previous_period', f.previous, 'p', 'previous_rows') }}
 )
 {%- endif %}
 {%- if f.comparable %},
@@ -119,21 +102,7 @@ with units as (
 
 {{ f.code }}_comparable as (
     -- on this period's tree
-    select t.ancestor_code as unit_code,
-           count(*) as previous_rows
-           {%- for m in f.comparable %},
-           round(cast(sum({{ m.expression }}) as numeric), 6) as c{{ loop.index }}
-           {%- endfor %}
-    from {{ f.code }}_previous_mapped
-    join unit_closure t
-      on t.period = :period
-     and t.descendant_code = {{ f.code }}_previous_mapped.mapped_code
-     and t.descendant_level = {{ f.row_level }}
-     and t.ancestor_level <= {{ area_level }}
-    {%- if scoped %}
-    where t.ancestor_code in (select unit_code from units)
-    {%- endif %}
-    group by t.ancestor_code
+{{ summed_on_tree(f.code ~ '_previous_mapped', 'mapped_code', f.row_level, ':period', f.comparable, 'c', 'previous_rows') }}
 )
 {%- endif %}
 {%- endfor %},
