@@ -150,15 +150,23 @@ def test_a_rollup_that_fails_its_audit_is_not_published(settings: Settings) -> N
     pipeline.run("2020", settings)
     pipeline.rollup("2020", settings)
     engine = wh.connect(settings.warehouse_url)
-    ra, rv = wh.rollup_area.c, wh.rollup_village.c
+    r, area, village = wh.release.c, wh.fact_area.c, wh.fact_village.c
+
+    def building_slot() -> int:
+        with engine.connect() as conn:
+            return conn.execute(sa.select(r.slot).where(
+                r.period == "2020", r.status == "building")).scalar_one()
+
     with engine.begin() as conn:
-        conn.execute(wh.rollup_area.delete().where(ra.period == "2020", ra.level == 4))
+        conn.execute(wh.fact_area.delete().where(
+            area.period == "2020", area.slot == building_slot(), area.level == 4))
     with pytest.raises(PublishError, match="units of levels 1-4 where the tree has"):
         pipeline.publish("2020", settings)
     pipeline.rollup("2020", settings)
     with engine.begin() as conn:
-        conn.execute(wh.rollup_village.delete().where(
-            rv.period == "2020", rv.unit_code == f"{WANGAIZHAO[:9]}201"))
+        conn.execute(wh.fact_village.delete().where(
+            village.period == "2020", village.slot == building_slot(),
+            village.unit_code == f"{WANGAIZHAO[:9]}201"))
     with pytest.raises(PublishError, match="villages where the tree has"):
         pipeline.publish("2020", settings)
     assert _fact(settings, "2020", DALAT, "villages").value == 3  # the current release stands

@@ -21,13 +21,13 @@ from tests.test_rollup_properties import _load, _row
 
 PERIOD = "1989"
 PROJECT = Path(__file__).resolve().parents[1]
-# The publisher. Each statement is slowed by 50 ms so that a kill lands inside the
-# publish transaction: villages are copied one wide row each, and at the fixture's size a
-# real publish is over before the reader has looked twice.
+# The publisher. Each statement is slowed by 200 ms so that a kill lands inside the
+# publish transaction: publishing only changes which release is current (no row is
+# copied), and a real publish is over before the reader has looked twice.
 CHILD = (
     "import sys, time; import sqlalchemy as sa; from grassroots import warehouse as wh, publish; "
     "engine = wh.connect(sys.argv[1]); "
-    "sa.event.listen(engine, 'before_cursor_execute', lambda *a, **k: time.sleep(0.05)); "
+    "sa.event.listen(engine, 'before_cursor_execute', lambda *a, **k: time.sleep(0.2)); "
     "print('publishing', flush=True); "
     "publish.publish(engine, sys.argv[2]); print('published', flush=True)"
 )

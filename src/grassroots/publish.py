@@ -1,11 +1,11 @@
 """Publish: write-audit-publish of a period's rollup as a new release.
 
-The rollup is built in ``rollup_area`` (levels 1-4) and ``rollup_village``, one wide row
-per unit (write), checked against the period's tree (audit), and swapped into
-``fact_area`` and ``fact_village``, which the view ``fact_indicator`` reads, in
-one transaction (publish): a reader sees the previous release or the new one, never half
-of either. The previous release's rows move to ``*_previous`` (the view
-``fact_indicator_previous``) for comparison and rollback; every release keeps its row in
+The rollup builds the next release in a free slot of ``fact_area`` and ``fact_village``
+(write), under a release row whose status is ``building``; publish checks it against the
+period's tree (audit) and makes it current in one transaction (publish), the current
+one becoming previous. The views ``fact_indicator`` and ``fact_indicator_previous`` read
+the slots of the current and previous releases, so a reader sees the old release or the
+new one, never half of either, and no row is copied. Every release keeps its row in
 ``release`` with the submissions that went into it.
 """
 
@@ -27,19 +27,6 @@ class PublishError(RuntimeError):
     """The rollup cannot be published (nothing built, or it fails its audit)."""
 
 
-def _clear(conn: Connection, table: sa.Table, params: dict) -> None:
-    conn.execute(sa.text(wh.render_sql("publish/clear_period_rows.sql", table=table.name)), params)
-
-
-def _copy(conn: Connection, source: sa.Table, target: sa.Table, params: dict,
-          stamp_release: bool = False) -> None:
-    columns = [c.name for c in target.columns]
-    conn.execute(sa.text(wh.render_sql(
-        "publish/copy_period_rows.sql", source=source.name, target=target.name,
-        columns=columns, stamp_release=stamp_release,
-    )), params)
-
-
 def _release_with_status(conn: Connection, period: str, status: str) -> int | None:
     r = wh.release.c
     return conn.execute(
@@ -47,14 +34,14 @@ def _release_with_status(conn: Connection, period: str, status: str) -> int | No
     ).scalar()
 
 
-def audit(conn: Connection, period: str) -> int:
-    """Check the staged rollup before it goes out; return the number of rows it
-    publishes in ``fact_indicator``."""
+def audit(conn: Connection, period: str, slot: int) -> int:
+    """Check the release built in ``slot`` before it goes out; return the number of rows
+    it publishes in ``fact_indicator``."""
     indicators = wh.indicator_specs()
     row = conn.execute(sa.text(wh.render_sql(
         "publish/count_expected_rows.sql", area_level=wh.AREA_LEVELS[-1],
         village_level=wh.VILLAGE_LEVEL, indicators=indicators,
-    )), {"period": period}).one()
+    )), {"period": period, "slot": slot}).one()
     if row.staged_areas == 0 and row.staged_villages == 0:
         raise PublishError(f"period {period} has no rollup rows; run the rollup first")
     for what, staged, expected in (
@@ -71,10 +58,14 @@ def audit(conn: Connection, period: str) -> int:
 
 
 def publish(engine: Engine, period: str, run_id: str | None = None) -> dict[str, int]:
-    params: dict[str, object] = {"period": period}
-    s = wh.submission.c
+    r, s = wh.release.c, wh.submission.c
     with engine.begin() as conn:
-        staged = audit(conn, period)
+        building = conn.execute(sa.select(r.release_id, r.slot).where(
+            r.period == period, r.status == "building")).first()
+        if building is None:
+            raise PublishError(f"period {period} has no rollup rows; run the rollup first")
+        release_id = building.release_id
+        staged = audit(conn, period, building.slot)
         inputs = [
             {"submission_id": row.submission_id, "file_name": row.file_name, "sha256": row.file_sha256}
             for row in conn.execute(
@@ -84,25 +75,11 @@ def publish(engine: Engine, period: str, run_id: str | None = None) -> dict[str,
             )
         ]
         previous = _release_with_status(conn, period, "current")
-        release_id = conn.execute(
-            wh.release.insert().values(
-                period=period,
-                published_at=datetime.now(UTC),
-                run_id=run_id,
-                row_count=staged,
-                status="building",
-                submissions=json.dumps(inputs),
-            )
-        ).inserted_primary_key[0]
-        params |= {"release_id": release_id, "previous_release_id": previous}
-        for current_rows, previous_rows, _, staged_rows in wh.FACT_FAMILIES:
-            _clear(conn, previous_rows, params)
-            _copy(conn, current_rows, previous_rows, params)
-            _clear(conn, current_rows, params)
-            _copy(conn, staged_rows, current_rows, params, stamp_release=True)
-            # the staged copy has served; keeping it would double the warehouse
-            _clear(conn, staged_rows, params)
-        conn.execute(sa.text(wh.render_sql("publish/mark_releases.sql")), params)
+        conn.execute(wh.release.update().where(r.release_id == release_id).values(
+            published_at=datetime.now(UTC), run_id=run_id, row_count=staged,
+            submissions=json.dumps(inputs)))
+        conn.execute(sa.text(wh.render_sql("publish/mark_releases.sql")),
+                     {"period": period, "release_id": release_id, "previous_release_id": previous})
     log.info("published %s: release %s, %d rows", period, release_id, staged)
     return {"release_id": release_id, "rows": staged, "submissions": len(inputs),
             "previous_release_id": previous}
@@ -117,15 +94,6 @@ def rollback(engine: Engine, period: str) -> dict[str, int]:
         previous = _release_with_status(conn, period, "previous")
         if previous is None:
             raise PublishError(f"period {period} has no previous release to roll back to")
-        params = {"period": period}
-        for current_rows, previous_rows, scratch, _ in wh.FACT_FAMILIES:
-            _clear(conn, scratch, params)
-            _copy(conn, current_rows, scratch, params)
-            _clear(conn, current_rows, params)
-            _copy(conn, previous_rows, current_rows, params)
-            _clear(conn, previous_rows, params)
-            _copy(conn, scratch, previous_rows, params)
-            _clear(conn, scratch, params)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         conn.execute(wh.release.update().where(r.release_id == previous).values(
             status="current", note=f"restored by rollback at {now}"))

@@ -6,6 +6,7 @@ Set-based SQL from ``include/sql/rollup/``, the same files on SQLite and Postgre
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -71,8 +72,8 @@ def _form_spec(catalog: Catalog, form: Form) -> dict[str, object]:
 
 
 def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool) -> None:
-    """The wide rows of levels 1-4 (rollup_area) and of the villages (rollup_village): of
-    every unit, or with ``scoped`` of the county's subtree."""
+    """The wide rows of levels 1-4 (fact_area) and of the villages (fact_village) in the
+    slot ``params["slot"]``: of every unit, or with ``scoped`` of the county's subtree."""
     conn.execute(sa.text(wh.render_sql(
         "rollup/area_facts.sql", forms=[_form_spec(catalog, f) for f in catalog.forms.values()],
         area_level=wh.AREA_LEVELS[-1], scoped=scoped,
@@ -85,20 +86,35 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
         comparable=catalog.compared_measures(village.code, "yoy_comparable"),
         village_level=wh.VILLAGE_LEVEL, scoped=scoped,
     )), params)
-    wh.analyze(conn, wh.rollup_area, wh.rollup_village)
+    wh.analyze(conn, *wh.FACT_TABLES)
 
 
-def _counts(conn: sa.Connection, period: str) -> dict[str, int]:
+def _counts(conn: sa.Connection, period: str, slot: int) -> dict[str, int]:
     def count(table: sa.Table) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(table).where(
-            table.c.period == period)).scalar_one()
+            table.c.period == period, table.c.slot == slot)).scalar_one()
 
-    return {"area_rows": count(wh.rollup_area), "village_rows": count(wh.rollup_village)}
+    return {"area_rows": count(wh.fact_area), "village_rows": count(wh.fact_village)}
 
 
-def _clear(conn: sa.Connection, params: dict, *tables: sa.Table) -> None:
-    for table in tables:
-        conn.execute(sa.text(wh.render_sql("publish/clear_period_rows.sql", table=table.name)), params)
+def _slot_of(conn: sa.Connection, period: str, status: str) -> int | None:
+    r = wh.release.c
+    return conn.execute(sa.select(r.slot).where(r.period == period, r.status == status)).scalar()
+
+
+def _start_building(conn: sa.Connection, period: str) -> int:
+    """The slot the period's next release is built in, emptied, with the release that
+    will hold it (status ``building``) in place of any earlier unpublished one."""
+    r = wh.release.c
+    kept = {_slot_of(conn, period, "current"), _slot_of(conn, period, "previous")}
+    slot = min(s for s in wh.SLOTS if s not in kept)
+    conn.execute(wh.release.delete().where(r.period == period, r.status == "building"))
+    for table in wh.FACT_TABLES:
+        conn.execute(sa.text(wh.render_sql("rollup/clear_slot.sql", table=table.name)),
+                     {"period": period, "slot": slot})
+    conn.execute(wh.release.insert().values(
+        period=period, published_at=datetime.now(UTC), status="building", slot=slot))
+    return slot
 
 
 class RollupError(RuntimeError):
@@ -127,7 +143,8 @@ def unvalidated_rows(conn: sa.Connection, period: str, catalog: Catalog,
 
 
 def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[str, int]:
-    """Rebuild ``rollup_area`` and ``rollup_village`` for ``period``. Refuses while rows
+    """Build the period's next release: every unit's wide row in a free slot of
+    ``fact_area`` and ``fact_village``, for publish to make current. Refuses while rows
     of the period wait for validation: they would silently be left out."""
     catalog = catalog or load_catalog()
     params = {"period": period, "previous_period": previous_period(period)}
@@ -138,9 +155,9 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
                 f"period {period}: {pending:,} rows are not validated yet; run validate "
                 "first (nothing was rolled up)"
             )
-        _clear(conn, params, wh.rollup_area, wh.rollup_village)
+        params["slot"] = _start_building(conn, period)
         _sum_forms(conn, catalog, params, scoped=False)
-        counts = _counts(conn, period)
+        counts = _counts(conn, period, params["slot"])
     log.info("rollup %s: %s", period, counts)
     return counts
 
@@ -148,16 +165,15 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
 def can_roll_up_incrementally(engine: Engine, period: str, county_code: str) -> bool:
     """Whether the period has a current release to build on, with the county in it and
     in the period's tree."""
-    r, a, c = wh.release.c, wh.fact_area.c, wh.unit_closure.c
+    a, c = wh.fact_area.c, wh.unit_closure.c
     with engine.connect() as conn:
-        released = conn.execute(sa.select(r.release_id).where(
-            r.period == period, r.status == "current")).first()
-        published = conn.execute(sa.select(a.unit_code).where(
-            a.period == period, a.unit_code == county_code)).first()
+        slot = _slot_of(conn, period, "current")
+        published = slot is not None and conn.execute(sa.select(a.unit_code).where(
+            a.period == period, a.slot == slot, a.unit_code == county_code)).first()
         in_tree = conn.execute(sa.select(c.depth).where(
             c.period == period, c.ancestor_code == county_code, c.depth == 0,
             c.ancestor_level == 3)).first()
-    return bool(released and published and in_tree)
+    return bool(published and in_tree)
 
 
 def rollup_county(engine: Engine, period: str, county_code: str,
@@ -170,19 +186,20 @@ def rollup_county(engine: Engine, period: str, county_code: str,
               "county_code": county_code}
     sums = [pair for form in catalog.forms.values() for pair in wh.summed_columns(form, catalog)]
     with engine.begin() as conn:
-        _clear(conn, params, wh.rollup_area, wh.rollup_village)
-        for current, built in ((wh.fact_area, wh.rollup_area), (wh.fact_village, wh.rollup_village)):
+        params["current_slot"] = _slot_of(conn, period, "current")
+        params["slot"] = _start_building(conn, period)
+        for table in wh.FACT_TABLES:
             conn.execute(sa.text(wh.render_sql(
-                "incremental/copy_unaffected_rows.sql", source=current.name, target=built.name,
-                columns=[c.name for c in built.columns if c.name != "release_id"],
+                "incremental/copy_unaffected_rows.sql", table=table.name,
+                columns=[c.name for c in table.columns if c.name not in ("period", "slot")],
             )), params)
-        copied = _counts(conn, period)
+        copied = _counts(conn, period, params["slot"])
         _sum_forms(conn, catalog, params, scoped=True)
         conn.execute(sa.text(wh.render_sql(
             "incremental/apply_county_difference.sql", counts=wh.integer_columns(catalog),
             measures=sums,
         )), params)
-        counts = _counts(conn, period)
+        counts = _counts(conn, period, params["slot"])
     counts |= {"recomputed_area_rows": counts["area_rows"] - copied["area_rows"],
                "recomputed_village_rows": counts["village_rows"] - copied["village_rows"]}
     log.info("incremental rollup %s for county %s: %s", period, county_code, counts)

@@ -2,9 +2,9 @@
 
 Published tables (BI reads them): ``dim_unit``, ``dim_indicator``, ``release`` and the
 view ``fact_indicator`` over ``fact_area`` (levels 1-4) and ``fact_village``, one wide
-row of measures per unit. Working tables: ``unit_register`` (village versions),
-``unit_closure`` (the tree valid in each period), ``submission``, one ``stg_<form>`` per
-form, ``validation_issue``, ``rollup_area`` and ``rollup_village``.
+row of measures per unit and release slot. Working tables: ``unit_register`` (village
+versions), ``unit_closure`` (the tree valid in each period), ``period_tree``,
+``submission``, one ``stg_<form>`` per form, ``validation_issue``.
 """
 
 from __future__ import annotations
@@ -289,32 +289,28 @@ def _wide_table(name: str, forms: list[Form]) -> sa.Table:
         name,
         metadata,
         sa.Column("period", sa.String(8), primary_key=True),
+        # which of the period's releases the row belongs to: see SLOTS
+        sa.Column("slot", sa.Integer, primary_key=True),
         sa.Column("unit_code", sa.String(12), primary_key=True),
         sa.Column("level", sa.Integer, nullable=False),
         *columns,
-        sa.Column("release_id", sa.Integer),
     )
 
 
-_catalog_forms = list(load_catalog().forms.values())
-# One row per period and unit of levels 1-4: every form's measures summed below it.
-rollup_area = _wide_table("rollup_area", _catalog_forms)
-# The same grain: the current release (read through fact_indicator), the previous one
-# (fact_indicator_previous), and rollback's scratch space.
-fact_area = _wide_table("fact_area", _catalog_forms)
-fact_area_previous = _wide_table("fact_area_previous", _catalog_forms)
-fact_area_swap = _wide_table("fact_area_swap", _catalog_forms)
-# One row per period and village valid in it: its own row's measures (none: not reporting).
-rollup_village = _wide_table("rollup_village", [village_form()])
-fact_village = _wide_table("fact_village", [village_form()])
-fact_village_previous = _wide_table("fact_village_previous", [village_form()])
-fact_village_swap = _wide_table("fact_village_swap", [village_form()])
+# A period's rows live in one of three slots: the current release's, the previous
+# release's (kept for comparison and rollback) and the one the rollup builds the next
+# release in. Each release row names its slot; publishing and rolling back only change
+# which release (hence slot) is current, so no row is copied, and a reader sees the old
+# release or the new one, never a mix.
+SLOTS = (0, 1, 2)
 
-# Published families: (current, previous, rollback scratch, built by the rollup).
-FACT_FAMILIES = (
-    (fact_area, fact_area_previous, fact_area_swap, rollup_area),
-    (fact_village, fact_village_previous, fact_village_swap, rollup_village),
-)
+_catalog_forms = list(load_catalog().forms.values())
+# One row per period, slot and unit of levels 1-4: every form's measures summed below it.
+fact_area = _wide_table("fact_area", _catalog_forms)
+# One row per period, slot and village valid in the period: its own row's measures
+# (none: not reporting).
+fact_village = _wide_table("fact_village", [village_form()])
+FACT_TABLES = (fact_area, fact_village)
 
 
 # One row per publication of a period.
@@ -326,8 +322,11 @@ release = sa.Table(
     sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("run_id", sa.Text),
     sa.Column("row_count", sa.Integer),
-    # current (in fact_indicator), previous (in fact_indicator_previous), superseded
+    # building (rolled up, not published), current (read by fact_indicator), previous
+    # (fact_indicator_previous), superseded
     sa.Column("status", sa.String(12), nullable=False),
+    # where its rows are in fact_area and fact_village (SLOTS)
+    sa.Column("slot", sa.Integer),
     sa.Column("note", sa.Text),  # e.g. "rolled back from release 7"
     sa.Column("submissions", sa.Text),  # JSON: [{submission_id, file_name, sha256}]
     sqlite_autoincrement=True,  # ids are cited in history: never reuse one
@@ -392,13 +391,16 @@ def connect(url: str) -> Engine:
     with engine.begin() as conn:
         setup_lock(conn)
         inspector = sa.inspect(conn)
-        if "fact_indicator" in inspector.get_table_names():
+        tables = inspector.get_table_names()
+        if "fact_indicator" in tables or (
+                "fact_area" in tables
+                and "slot" not in {c["name"] for c in inspector.get_columns("fact_area")}):
             raise WarehouseLayoutError(
-                f"{engine.url.render_as_string(hide_password=True)}: fact_indicator is a table, "
-                "made before villages were stored one row each and fact_indicator became a "
-                "view; publish into a new warehouse (or drop fact_indicator, "
-                "fact_indicator_previous, fact_indicator_swap and the v_* views, then run "
-                "every period again)"
+                f"{engine.url.render_as_string(hide_password=True)} was made by an earlier "
+                "version (its published facts are stored in another layout: fact_indicator "
+                "as a table, or fact_area without release slots); publish into a new "
+                "warehouse, or drop the fact_* tables and views and the v_* views and run "
+                "every period again"
             )
         metadata.create_all(conn)
         if "fact_indicator" not in inspector.get_view_names():
@@ -544,14 +546,11 @@ def create_views(conn: sa.Connection, catalog: Catalog | None = None) -> None:
     counts = integer_columns(catalog)
     for level_name in LEVELS.values():
         conn.execute(sa.text(render_sql("publish/drop_view.sql", view=f"v_{level_name}")))
-    for view, area_table, village_table in (
-        ("fact_indicator", fact_area, fact_village),
-        ("fact_indicator_previous", fact_area_previous, fact_village_previous),
-    ):
+    for view, status in (("fact_indicator", "current"), ("fact_indicator_previous", "previous")):
         conn.execute(sa.text(render_sql("publish/drop_view.sql", view=view)))
         conn.execute(sa.text(render_sql(
-            "publish/create_fact_view.sql", view=view, area_table=area_table.name,
-            village_table=village_table.name, indicators=indicators,
+            "publish/create_fact_view.sql", view=view, status=status,
+            area_table=fact_area.name, village_table=fact_village.name, indicators=indicators,
             integer_columns=counts, village_level=VILLAGE_LEVEL,
         )))
     for level, level_name in LEVELS.items():

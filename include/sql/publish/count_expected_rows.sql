@@ -1,6 +1,6 @@
--- The audit before the swap: the period's rollup must have one wide row per unit of
--- levels 1-4 and per village of the period's tree, and how many rows of fact_indicator
--- it will publish (a unit has an indicator when its level is at most the indicator's
+-- The audit before publishing: the release being built (in its slot) must have one wide
+-- row per unit of levels 1-4 and per village of the period's tree; and how many rows of
+-- fact_indicator it will publish (a unit has an indicator when its level is at most the indicator's
 -- and units of the indicator's form are expected below it; see create_fact_view.sql).
 -- Jinja fills in the catalog's indicators.
 with tree as (
@@ -18,14 +18,16 @@ areas as (
                + case when {{ i.expected }} > 0 and level <= {{ i.from_level }} then 1 else 0 end
            {%- endfor %}
            ), 0) as area_facts
-    from rollup_area
+    from fact_area
     where period = :period
+      and slot = :slot
 ),
 
 villages as (
     select count(*) as staged_villages
-    from rollup_village
+    from fact_village
     where period = :period
+      and slot = :slot
 ),
 
 final as (

@@ -1,9 +1,10 @@
 -- The published grain, one row per period, unit and indicator for every unit of every
--- level, computed from the units' wide rows: one branch per indicator over levels 1-4
--- (a unit has the indicator when its level is at most the indicator's and units of the
--- indicator's form are expected below it) and one per village indicator over the
--- villages. BI reads it like a table. Jinja fills in the view's name, its two tables and
--- the catalog's indicators.
+-- level, computed from the units' wide rows of the period's {{ status }} release (its
+-- slot): one branch per indicator over levels 1-4 (a unit has the indicator when its
+-- level is at most the indicator's and units of the indicator's form are expected below
+-- it) and one per village indicator over the villages. BI reads it like a table. Jinja
+-- fills in the view's name, the release status, the two tables and the catalog's
+-- indicators.
 {%- import 'publish/indicators.sql' as ind %}
 {%- macro indicator_rows(i, table) -%}
 select v.period,
@@ -16,8 +17,12 @@ select v.period,
        v.{{ i.expected }} as expected_units,
        v.{{ i.reporting }} as reporting_units,
        {{ ind.flags(i) }} as flags,
-       v.release_id
+       r.release_id
 from {{ table }} v
+join release r
+  on r.period = v.period
+ and r.slot = v.slot
+ and r.status = '{{ status }}'
 {%- endmacro %}
 create view {{ view }} as
 {%- for i in indicators %}

@@ -1,8 +1,8 @@
 -- One row per unit and period of one level, one column per indicator published at that
 -- level: the wide view a BI user points at without joins, computed from the units' wide
--- rows as fact_indicator computes them (NULL where the unit has no units of the
--- indicator's form below it). Jinja fills in the level, its table and the catalog's
--- indicators.
+-- rows of each period's current release as fact_indicator computes them (NULL where the
+-- unit has no units of the indicator's form below it). Jinja fills in the level, its
+-- table and the catalog's indicators.
 {%- import 'publish/indicators.sql' as ind %}
 create view v_{{ level_name }} as
 with final as (
@@ -13,6 +13,10 @@ with final as (
            case when v.{{ i.expected }} > 0 then {{ ind.value(i, integer_columns) }} end as {{ i.code }}
            {%- endfor %}
     from {{ table }} v
+    join release r
+      on r.period = v.period
+     and r.slot = v.slot
+     and r.status = 'current'
     left join (
         select unit_code, min(name) as name from dim_unit group by unit_code
     ) u on u.unit_code = v.unit_code

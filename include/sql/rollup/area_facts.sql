@@ -1,4 +1,5 @@
--- One row per period and unit of levels 1-4 of the period's tree: for every form, the
+-- One row per unit of levels 1-4 of the period's tree, in the slot the period's
+-- next release is built in: for every form, the
 -- units of the form's level expected and reporting below the unit and the additive sums
 -- of their accepted rows (the form's measures); beside them, the previous period's sums
 -- that year-on-year changes compare with:
@@ -32,8 +33,8 @@
     {%- endif %}
     group by t.ancestor_code
 {%- endmacro %}
-insert into rollup_area (
-    period, unit_code, level
+insert into fact_area (
+    period, slot, unit_code, level
     {%- for f in forms %}, {{ f.code }}__reporting, {{ f.code }}__expected
     {%- for m in f.measures %}, {{ m.code }}{% endfor %}
     {%- if f.previous %}, {{ f.code }}__previous_rows{% for m in f.previous %}, {{ m.code }}__previous{% endfor %}{% endif %}
@@ -109,6 +110,7 @@ with units as (
 
 final as (
     select :period as period,
+           :slot as slot,
            u.unit_code,
            u.level
            {%- for f in forms %},

@@ -1,4 +1,5 @@
--- One row per period and village valid in it: the village's measures, from its own
+-- One row per village valid in the period, in the slot the period's next release
+-- is built in: the village's measures, from its own
 -- accepted row (none: not reporting, measures NULL), rounded as sum_measures.sql rounds
 -- its sums so that a village and a one-village township publish the same digits. Beside
 -- them, the previous period's values that year-on-year changes compare with, as
@@ -6,8 +7,8 @@
 -- through the register's predecessors on this period's tree ('<code>__previous_comparable').
 -- Jinja fills in the form's table, measures and columns; values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
-insert into rollup_village (
-    period, unit_code, level, {{ form }}__reporting, {{ form }}__expected
+insert into fact_village (
+    period, slot, unit_code, level, {{ form }}__reporting, {{ form }}__expected
     {%- for m in measures %}, {{ m.code }}{% endfor %}
     {%- if previous %}, {{ form }}__previous_rows{% for m in previous %}, {{ m.code }}__previous{% endfor %}{% endif %}
     {%- if comparable %}, {{ form }}__previous_comparable_rows{% for m in comparable %}, {{ m.code }}__previous_comparable{% endfor %}{% endif %}
@@ -92,6 +93,7 @@ previous_comparable as (
 
 final as (
     select :period as period,
+           :slot as slot,
            v.unit_code,
            {{ village_level }} as level,
            case when o.unit_code is null then 0 else 1 end as reporting,
