@@ -133,3 +133,48 @@ def test_status_counts_expected_units_from_the_register(warehouse) -> None:
     assert "empty" in status.rejected[0]["reason"]
     missing = {(form, unit) for form, _, unit in status.missing}
     assert ("village_annual", V2) in missing and ("village_annual", V1) not in missing
+
+
+def test_a_landing_file_unchanged_since_it_was_read_is_not_read_again(warehouse, monkeypatch) -> None:
+    import os
+    import time
+
+    settings, engine = warehouse
+    path = settings.landing_dir / "2021" / NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(csv_bytes([village_row(V1, party_members=41), village_row(V2)]))
+    an_hour_ago = time.time_ns() - 3600 * 10**9
+    os.utime(path, ns=(an_hour_ago, an_hour_ago))
+    assert intake.ingest(engine, settings, "2021").accepted == 1
+
+    reads: list[Path] = []
+    real_read_bytes = Path.read_bytes
+
+    def counting_read_bytes(self: Path) -> bytes:
+        reads.append(self)
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting_read_bytes)
+    again = intake.ingest(engine, settings, "2021")
+    assert (again.accepted, again.already_recorded) == (0, 1)
+    assert path not in reads
+
+    # rewritten: same size, another stamp -> read, a new submission supersedes the old
+    path.write_bytes(csv_bytes([village_row(V1, party_members=42), village_row(V2)]))
+    os.utime(path, ns=(an_hour_ago + 10**9, an_hour_ago + 10**9))
+    assert intake.ingest(engine, settings, "2021").accepted == 1
+    assert path in reads
+    assert [status for _, status, _ in _history(engine)] == ["superseded", "accepted"]
+
+
+def test_a_file_written_just_now_is_read_again_next_time(warehouse, monkeypatch) -> None:
+    settings, engine = warehouse
+    path = settings.landing_dir / "2021" / NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(csv_bytes([village_row(V1), village_row(V2)]))
+    intake.ingest(engine, settings, "2021")  # too recent to trust its stamp
+    reads: list[Path] = []
+    real_read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real_read_bytes(self))
+    assert intake.ingest(engine, settings, "2021").already_recorded >= 1
+    assert path in reads

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -243,8 +244,58 @@ def _landing_files(settings: Settings, period: str) -> tuple[list[Path], list[Pa
     return registers, submissions
 
 
-def _load_registers(engine: Engine, settings: Settings, paths: list[Path], result: IngestResult) -> None:
+_RACY_NS = 2_000_000_000
+
+
+class _SeenFiles:
+    """The landing files read by earlier ingests, by path: (size, mtime_ns, sha256).
+
+    A file whose size and modification time (to the nanosecond) are as when its bytes
+    were hashed is taken to hold the same bytes and is not read again; any write to it
+    changes its modification time. The kernel stamps files from a clock that ticks every
+    few milliseconds, so a file written within the last seconds is not remembered (as
+    git does with "racily clean" files): a second write in the same tick would keep the
+    stamp."""
+
+    def __init__(self, engine: Engine) -> None:
+        t = wh.landing_file.c
+        with engine.connect() as conn:
+            self._known = {row.path: (row.size, row.mtime_ns, row.file_sha256)
+                           for row in conn.execute(sa.select(t.path, t.size, t.mtime_ns,
+                                                             t.file_sha256))}
+
+    @staticmethod
+    def _key(path: Path) -> tuple[str, int, int] | None:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+    def unchanged(self, path: Path) -> bool:
+        key = self._key(path)
+        return key is not None and self._known.get(key[0], (None, None, None))[:2] == key[1:]
+
+    def remember(self, conn: sa.Connection, path: Path, digest: str) -> None:
+        """Note the file as read (in the caller's transaction, beside its record)."""
+        key = self._key(path)
+        if key is None or self._known.get(key[0]) == (*key[1:], digest):
+            return
+        if time.time_ns() - key[2] < _RACY_NS:
+            return
+        t = wh.landing_file
+        conn.execute(t.delete().where(t.c.path == key[0]))
+        conn.execute(t.insert().values(path=key[0], size=key[1], mtime_ns=key[2],
+                                       file_sha256=digest))
+        self._known[key[0]] = (*key[1:], digest)
+
+
+def _load_registers(engine: Engine, settings: Settings, paths: list[Path], result: IngestResult,
+                    seen: _SeenFiles) -> None:
     for path in paths:
+        if seen.unchanged(path):
+            result.already_recorded += 1
+            continue
         data = path.read_bytes()
         digest = sha256_of(data)
         # one connection per file, and the register replaced and recorded in one
@@ -252,6 +303,8 @@ def _load_registers(engine: Engine, settings: Settings, paths: list[Path], resul
         # cost more than the rows themselves
         with engine.connect() as conn:
             if _recorded(conn, digest):
+                with conn.begin():
+                    seen.remember(conn, path, digest)
                 result.already_recorded += 1
                 continue
             archived = _archive(settings, data, digest, path.name, "registers")
@@ -269,6 +322,7 @@ def _load_registers(engine: Engine, settings: Settings, paths: list[Path], resul
                     received_at=datetime.now(UTC), row_count=rows, rows_accepted=rows,
                     status=status, reason=reason, archive_path=str(archived),
                 )
+                seen.remember(conn, path, digest)
 
 
 def _recorded(conn: sa.Connection, digest: str) -> bool:
@@ -371,13 +425,17 @@ def ingest(
     if files is not None:
         submissions = list(files)
     result.files_seen = len(registers) + len(submissions)
-    _load_registers(engine, settings, registers, result)
+    seen = _SeenFiles(engine)
+    _load_registers(engine, settings, registers, result, seen)
     cleaners: dict[str, list[FieldCleaner]] = {}
     for path in submissions:
+        if seen.unchanged(path):
+            result.already_recorded += 1
+            continue
         # a file in the period's folder must be for that period; one in the root names its own
         in_folder = path.parent.name == period and path.parent.parent == settings.landing_dir
         _ingest_file(engine, settings, catalog, path, period if in_folder else None, result,
-                     cleaners)
+                     cleaners, seen)
     with engine.begin() as conn:
         wh.analyze(conn, wh.submission, wh.validation_issue, wh.unit_register,
                    *wh.staging_tables.values())
@@ -387,7 +445,8 @@ def ingest(
 
 def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Path,
                  folder_period: str | None, result: IngestResult,
-                 cleaners: dict[str, list[FieldCleaner]] | None = None) -> None:
+                 cleaners: dict[str, list[FieldCleaner]] | None = None,
+                 seen: _SeenFiles | None = None) -> None:
     """Record, archive and stage one file; whatever is wrong with it, it ends up recorded."""
     try:
         data = path.read_bytes()
@@ -400,15 +459,19 @@ def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Pat
     # one connection for the file's reads and writes (see _load_registers)
     with engine.connect() as conn:
         if _recorded(conn, digest):
+            if seen is not None:
+                with conn.begin():
+                    seen.remember(conn, path, digest)
             result.already_recorded += 1
             return
         _record_file(engine, conn, settings, catalog, path, data, digest, folder_period, result,
-                     cleaners)
+                     cleaners, seen)
 
 
 def _record_file(engine: Engine, conn: sa.Connection, settings: Settings, catalog: Catalog,
                  path: Path, data: bytes, digest: str, folder_period: str | None,
-                 result: IngestResult, cleaners: dict[str, list[FieldCleaner]] | None) -> None:
+                 result: IngestResult, cleaners: dict[str, list[FieldCleaner]] | None,
+                 seen: _SeenFiles | None = None) -> None:
     match = SUBMISSION_NAME.match(path.name.rsplit(".", 1)[0])
     archived = _archive(settings, data, digest, path.name,
                         folder_period or (match["period"] if match else None))
@@ -433,6 +496,8 @@ def _record_file(engine: Engine, conn: sa.Connection, settings: Settings, catalo
                 file_name=path.name, file_sha256=digest, file_size=len(data), received_at=now,
                 status="rejected", reason=reason, archive_path=str(archived),
             )
+            if seen is not None:
+                seen.remember(conn, path, digest)
         result.rejected += 1
         log.warning("rejected %s: %s", path.name, reason)
         return
@@ -451,6 +516,8 @@ def _record_file(engine: Engine, conn: sa.Connection, settings: Settings, catalo
                    s.submission_id != submission_id)
             .values(status="superseded", superseded_by=submission_id)
         ).rowcount
+        if seen is not None:
+            seen.remember(conn, path, digest)
     result.accepted += 1
     result.superseded += older
     result.rows_staged += rows

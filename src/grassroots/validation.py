@@ -44,15 +44,22 @@ def load_frame(engine: Engine, form: Form, period: str, county_code: str | None 
     year = period_year(period)
     # One grouped pass over the register instead of a scalar subquery per staged row: the
     # same min(name) per code, NULL where the register has no valid version.
-    register_names = (
+    names = (
         sa.select(d.c.unit_code, sa.func.min(d.c.name).label("name"))
         .where(
             sa.or_(d.c.valid_from.is_(None), d.c.valid_from <= year),
             sa.or_(d.c.valid_to.is_(None), d.c.valid_to >= year),
         )
         .group_by(d.c.unit_code)
-        .subquery("register_names")
     )
+    if county_code is not None:
+        # only the codes the county's rows name: the whole register is ~500 k versions
+        names = names.where(d.c.unit_code.in_(
+            sa.select(table.c.unit_code)
+            .join(s, s.c.submission_id == table.c.submission_id)
+            .where(s.c.period == period, s.c.status == "accepted", s.c.form_code == form.code,
+                   _submitted_in_county(period, county_code))))
+    register_names = names.subquery("register_names")
     query = (
         sa.select(
             table.c.submission_id,
@@ -186,7 +193,8 @@ def _completeness(engine: Engine, form: Form, period: str, now: datetime,
                   county_code: str | None = None) -> list[dict]:
     """One warning per county (or for one county) and form: the units its register
     expects that sent nothing."""
-    context = {"table": form.staging_table, "row_level": form.row_level_number}
+    context = {"table": form.staging_table, "row_level": form.row_level_number,
+               "county_only": county_code is not None}
     with engine.connect() as conn:
         rows = conn.execute(sa.text(wh.render_sql("intake/missing_units.sql", **context)),
                             {"period": period, "county_code": county_code}).all()

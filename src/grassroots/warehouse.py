@@ -113,6 +113,18 @@ period_tree = sa.Table(
     sa.Column("closure_rows", sa.Integer, nullable=False),
 )
 
+# One row per landing file already read: its size and modification time when its bytes
+# were hashed, so that a later ingest skips reading it again while both are unchanged
+# (reading and hashing every landing file was most of an incremental run's ingest).
+landing_file = sa.Table(
+    "landing_file",
+    metadata,
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mtime_ns", sa.BigInteger, nullable=False),
+    sa.Column("file_sha256", sa.String(64), nullable=False),
+)
+
 # One row per file that arrived.
 submission = sa.Table(
     "submission",

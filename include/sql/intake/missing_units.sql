@@ -1,12 +1,17 @@
 -- One row per unit the register expects in one form that no accepted file of the period
--- reports: who has not submitted. Jinja fills in the form's table and row level.
+-- reports: who has not submitted. Jinja fills in the form's table and row level and, to
+-- check one county alone (county_only), limits the rows read to that county's.
 with expected as (
     select c.ancestor_code as county_code, c.descendant_code as unit_code
     from unit_closure c
     where c.period = :period
       and c.ancestor_level = 3
       and c.descendant_level = {{ row_level }}
+      {%- if county_only is defined and county_only %}
+      and c.ancestor_code = :county_code
+      {%- else %}
       and c.ancestor_code = coalesce(:county_code, c.ancestor_code)
+      {%- endif %}
 ),
 
 reported as (
@@ -15,6 +20,9 @@ reported as (
     join submission s on s.submission_id = r.submission_id
     where s.period = :period
       and s.status = 'accepted'
+      {%- if county_only is defined and county_only %}
+      and r.unit_code in (select unit_code from expected)
+      {%- endif %}
 ),
 
 final as (
