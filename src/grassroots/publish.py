@@ -60,6 +60,7 @@ def audit(conn: Connection, period: str, slot: int) -> int:
 def publish(engine: Engine, period: str, run_id: str | None = None) -> dict[str, int]:
     r, s = wh.release.c, wh.submission.c
     with engine.begin() as conn:
+        wh.period_lock(conn, period)
         building = conn.execute(sa.select(r.release_id, r.slot).where(
             r.period == period, r.status == "building")).first()
         if building is None:
@@ -90,6 +91,7 @@ def rollback(engine: Engine, period: str) -> dict[str, int]:
     release becomes the previous one (rolling back twice rolls forward)."""
     r = wh.release.c
     with engine.begin() as conn:
+        wh.period_lock(conn, period)
         current = _release_with_status(conn, period, "current")
         previous = _release_with_status(conn, period, "previous")
         if previous is None:

@@ -106,6 +106,7 @@ def _start_building(conn: sa.Connection, period: str) -> int:
     """The slot the period's next release is built in, emptied, with the release that
     will hold it (status ``building``) in place of any earlier unpublished one."""
     r = wh.release.c
+    wh.period_lock(conn, period)
     kept = {_slot_of(conn, period, "current"), _slot_of(conn, period, "previous")}
     slot = min(s for s in wh.SLOTS if s not in kept)
     conn.execute(wh.release.delete().where(r.period == period, r.status == "building"))
@@ -186,6 +187,7 @@ def rollup_county(engine: Engine, period: str, county_code: str,
               "county_code": county_code}
     sums = [pair for form in catalog.forms.values() for pair in wh.summed_columns(form, catalog)]
     with engine.begin() as conn:
+        wh.period_lock(conn, period)
         params["current_slot"] = _slot_of(conn, period, "current")
         params["slot"] = _start_building(conn, period)
         for table in wh.FACT_TABLES:

@@ -9,6 +9,7 @@ versions), ``unit_closure`` (the tree valid in each period), ``period_tree``,
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from functools import cache
 from operator import itemgetter
@@ -439,6 +440,28 @@ def setup_lock(conn: sa.Connection) -> None:
     SQLite already lets one writer at a time in."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("select pg_advisory_xact_lock(:key)"), {"key": _SETUP_LOCK})
+
+
+def commit_without_waiting(conn: sa.Connection) -> None:
+    """Let the current transaction's commit return before its WAL record is flushed to
+    disk (PostgreSQL's ``synchronous_commit = off``, for this transaction only).
+
+    Intake commits once per landing file; waiting for a flush each time cost more than
+    the file's rows. A crash may lose the last few hundred milliseconds of such commits,
+    never consistency; a lost file record is picked up again from the landing folder,
+    which intake never empties. Publishing keeps waiting for its flush."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("set local synchronous_commit to off"))
+
+
+def period_lock(conn: sa.Connection, period: str) -> None:
+    """Hold, until the transaction ends, the lock that serialises building, publishing
+    and rolling back one period's releases: a publish must not flip the statuses while a
+    rollup replaces the release being built. PostgreSQL only: SQLite lets one writer at
+    a time in and fails a write whose snapshot a commit has overtaken."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("select pg_advisory_xact_lock(:space, :key)"),
+                     {"space": _SETUP_LOCK & 0x7FFFFFFF, "key": zlib.crc32(period.encode()) & 0x7FFFFFFF})
 
 
 def analyze(conn: sa.Connection, *tables: sa.Table) -> None:
