@@ -310,7 +310,6 @@ def _load_registers(engine: Engine, settings: Settings, paths: list[Path], resul
             archived = _archive(settings, data, digest, path.name, "registers")
             status, reason, rows = "accepted", None, None
             with conn.begin():
-                wh.commit_without_waiting(conn)
                 try:
                     rows = hierarchy.replace_register(conn, path)
                     result.registers_loaded += 1
@@ -489,7 +488,6 @@ def _record_file(engine: Engine, conn: sa.Connection, settings: Settings, catalo
             reason = (f"文件无法处理(内部错误) / the file could not be processed: "
                       f"{type(exc).__name__}: {exc}")
         with conn.begin():
-            wh.commit_without_waiting(conn)
             _record(
                 conn,
                 form_code=match["form"] if match and match["form"] in catalog.forms else None,
@@ -504,7 +502,6 @@ def _record_file(engine: Engine, conn: sa.Connection, settings: Settings, catalo
         log.warning("rejected %s: %s", path.name, reason)
         return
     with conn.begin():
-        wh.commit_without_waiting(conn)
         submission_id = _record(
             conn, form_code=parsed.form.code, unit_code=parsed.unit_code, period=parsed.period,
             file_name=path.name, file_sha256=digest, file_size=len(data), received_at=now,

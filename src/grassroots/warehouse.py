@@ -442,18 +442,6 @@ def setup_lock(conn: sa.Connection) -> None:
         conn.execute(sa.text("select pg_advisory_xact_lock(:key)"), {"key": _SETUP_LOCK})
 
 
-def commit_without_waiting(conn: sa.Connection) -> None:
-    """Let the current transaction's commit return before its WAL record is flushed to
-    disk (PostgreSQL's ``synchronous_commit = off``, for this transaction only).
-
-    Intake commits once per landing file; waiting for a flush each time cost more than
-    the file's rows. A crash may lose the last few hundred milliseconds of such commits,
-    never consistency; a lost file record is picked up again from the landing folder,
-    which intake never empties. Publishing keeps waiting for its flush."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("set local synchronous_commit to off"))
-
-
 def period_lock(conn: sa.Connection, period: str) -> None:
     """Hold, until the transaction ends, the lock that serialises building, publishing
     and rolling back one period's releases: a publish must not flip the statuses while a
