@@ -406,7 +406,7 @@ def load_landing_registers(engine: Engine, settings: Settings) -> IngestResult:
     result = IngestResult()
     registers, _ = _landing_files(settings, "")
     result.files_seen = len(registers)
-    _load_registers(engine, settings, registers, result)
+    _load_registers(engine, settings, registers, result, _SeenFiles(engine))
     return result
 
 
