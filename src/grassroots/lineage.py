@@ -6,7 +6,7 @@ additive parts add up, and, near the bottom, the submitted rows (file, sheet, ro
 that the rollup counted, each with what it contributed. Run it again on a child to
 walk down, city -> county -> township -> village, to the village's own row.
 
-The rows are picked the way ``include/sql/rollup/sum_measures.sql`` picks them (the
+The rows are picked the way ``include/sql/rollup/accepted_rows.sql`` picks them (the
 accepted row of the latest accepted submission per unit) and each row's contribution
 is the measure's own catalog expression, so the explanation cannot drift from the
 rollup without the row check saying so.

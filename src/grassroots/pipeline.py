@@ -17,6 +17,7 @@ from grassroots import hierarchy, intake
 from grassroots import publish as publish_stage
 from grassroots import rollup as rollup_stage
 from grassroots import warehouse as wh
+from grassroots.catalog import load_catalog
 from grassroots.config import Settings
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,6 @@ def run_county(period: str, county_code: str, settings: Settings | None = None,
     Falls back to checking and rolling up the whole period when the county's run cannot
     stand for it: no release to build on, a tree that changed (a register was loaded), or
     new returns waiting outside the county."""
-    from grassroots.catalog import load_catalog
-
     result = {"ingest": ingest(period, settings)}
     settings, engine = open_warehouse(settings)
     with engine.connect() as conn:
@@ -111,7 +110,7 @@ def run_county(period: str, county_code: str, settings: Settings | None = None,
 
 
 def publish(period: str, settings: Settings | None = None, run_id: str | None = None) -> dict:
-    """The period's rollup swapped into fact_indicator as a new release, in one transaction."""
+    """The period's rolled-up release made current (read by fact_indicator), in one transaction."""
     settings, engine = open_warehouse(settings)
     return publish_stage.publish(engine, period, run_id=run_id)
 
@@ -200,7 +199,5 @@ def published_figures(period: str, unit_code: str, settings: Settings | None = N
     )
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
-    from grassroots.catalog import load_catalog
-
     order = {ind.code: n for n, ind in enumerate(load_catalog().indicators)}
     return sorted(rows, key=lambda r: order.get(r["indicator_code"], len(order)))

@@ -1,6 +1,6 @@
 -- One row per staged row that the rollup counted for the unit asked about: for each unit of the
 -- form's row level below it (itself included), the accepted row of the latest accepted
--- submission, picked exactly as rollup/sum_measures.sql picks it, with what the row adds
+-- submission, picked exactly as rollup/accepted_rows.sql picks it, with what the row adds
 -- to the indicator's numerator and denominator, and the totals over all counted rows
 -- (before the limit). Jinja fills in only what the catalog declares (the form's table
 -- and row level, the measures' expressions); values arrive as bind parameters.

@@ -9,7 +9,7 @@
 -- with the number of previous rows behind each ('<form>__previous_rows', ...). Both read
 -- the previous period's rows, never its release, so a period's rollup does not depend on
 -- the order in which periods were published. The views compute every indicator from
--- these columns (village_indicators.sql). Jinja fills in only the catalog's structure
+-- these columns (publish/indicators.sql). Jinja fills in only the catalog's structure
 -- (forms, tables, measures) and, for an incremental run, limits the units to one
 -- county's subtree; values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}

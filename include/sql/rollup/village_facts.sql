@@ -1,10 +1,10 @@
--- One row per village valid in the period, in the slot the period's next release
--- is built in: the village's measures, from its own
--- accepted row (none: not reporting, measures NULL), rounded as sum_measures.sql rounds
--- its sums so that a village and a one-village township publish the same digits. Beside
--- them, the previous period's values that year-on-year changes compare with, as
--- sum_previous.sql sums them: on the previous period's own tree ('<code>__previous') and
--- through the register's predecessors on this period's tree ('<code>__previous_comparable').
+-- One row per village valid in the period, in the slot the period's next release is
+-- built in: the village's measures, from its own accepted row (none: not reporting,
+-- measures NULL), rounded as area_facts.sql rounds its sums so that a village and a
+-- one-village township publish the same digits. Beside them, the previous period's
+-- values that year-on-year changes compare with, as area_facts.sql sums them: on the
+-- previous period's own tree ('<code>__previous') and through the register's
+-- predecessors on this period's tree ('<code>__previous_comparable').
 -- Jinja fills in the form's table, measures and columns; values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
 insert into fact_village (
