@@ -43,6 +43,12 @@ def republish_periods(periods) -> None:
 
         return {"period": period, **pipeline.validate(period)}
 
+    @task
+    def docs(period: str) -> dict:
+        from grassroots import pipeline
+
+        return {"period": period, **pipeline.docs(period)}
+
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def feedback(period: str) -> dict:
         from grassroots import pipeline
@@ -87,7 +93,9 @@ def republish_periods(periods) -> None:
         return result
 
     validated = validate.expand(period=periods)
+    documented = docs.expand(period=periods)
+    validated >> documented
     validated >> feedback.expand(period=periods)
     published = republish.expand(period=periods)
     validated >> published
-    published >> summary(periods)
+    [published, documented] >> summary(periods)

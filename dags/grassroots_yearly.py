@@ -114,6 +114,12 @@ def grassroots_yearly() -> None:
         return pipeline.validate(_period())
 
     @task
+    def docs() -> dict:
+        from grassroots import pipeline
+
+        return pipeline.docs(_period())
+
+    @task
     def feedback() -> dict:
         from grassroots import pipeline
 
@@ -132,6 +138,7 @@ def grassroots_yearly() -> None:
         return pipeline.publish(_period(), run_id=get_current_context()["run_id"])
 
     checked = ingest() >> previous_year_checked() >> validate()
+    checked >> docs()
     checked >> feedback()
     checked >> rollup() >> publish()
 

@@ -64,7 +64,8 @@ def test_intake_runs_every_ten_minutes_and_maps_ingest_per_period(dagbag):
     assert [o.name for o in dag.get_task("announce").outlets] == [SUBMISSIONS]
 
 
-REPUBLISH_TASKS = {"validate", "feedback", "republish.rollup", "republish.publish", "summary"}
+REPUBLISH_TASKS = {"validate", "docs", "feedback", "republish.rollup", "republish.publish",
+                   "summary"}
 
 
 def _assert_validates_every_period_before_any_rollup(dag, source: str) -> None:
@@ -75,7 +76,10 @@ def _assert_validates_every_period_before_any_rollup(dag, source: str) -> None:
     # ... and each period publishes its own rollup
     assert dag.get_task("republish.publish").upstream_task_ids == {source, "republish.rollup"}
     assert dag.get_task("summary").trigger_rule == "all_done"
-    for task_id in ("validate", "feedback"):
+    # the Data Docs (GX) follow validate beside the rollup; the summary waits for them too
+    assert dag.get_task("docs").upstream_task_ids == {source, "validate"}
+    assert "docs" in dag.get_task("summary").upstream_task_ids
+    for task_id in ("validate", "docs", "feedback"):
         assert type(dag.get_task(task_id)).__name__.endswith("MappedOperator"), task_id
     assert type(dag.task_group_dict["republish"]).__name__ == "MappedTaskGroup"
 
@@ -101,7 +105,7 @@ def test_nightly_republishes_changed_periods_at_two_in_shanghai(dagbag):
     _assert_validates_every_period_before_any_rollup(dag, "changed_periods")
 
 
-def test_yearly_dag_runs_ingest_validate_rollup_publish_with_feedback_beside(dagbag):
+def test_yearly_dag_runs_ingest_validate_rollup_publish_with_docs_and_feedback_beside(dagbag):
     dag = dagbag.dags[DAG_ID]
 
     downstream = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
@@ -109,7 +113,8 @@ def test_yearly_dag_runs_ingest_validate_rollup_publish_with_feedback_beside(dag
     assert downstream == {
         "ingest": ["previous_year_checked"],
         "previous_year_checked": ["validate"],
-        "validate": ["feedback", "rollup"],
+        "validate": ["docs", "feedback", "rollup"],
+        "docs": [],
         "feedback": [],
         "rollup": ["publish"],
         "publish": [],

@@ -143,10 +143,7 @@ def test_one_build_renders_every_run_of_a_period(
     assert all(page.relative_to(tmp_path / "docs").as_posix() in index for page in pages)
 
 
-def test_validate_returns_with_the_pages_of_its_runs_built(tmp_path: Path) -> None:
-    # the docs are rendered in a thread beside the gating; validate waits for it
-    import threading
-
+def _one_bad_village(tmp_path: Path) -> Settings:
     data = tmp_path / "data"
     settings = Settings.from_env(warehouse_url=f"sqlite:///{data / 'w.sqlite'}", data_dir=data)
     small_register(settings.landing_dir, [village(201), village(202)])
@@ -155,14 +152,45 @@ def test_validate_returns_with_the_pages_of_its_runs_built(tmp_path: Path) -> No
     write_csv(settings.landing_dir / "2020" / f"village_annual__{DALAT}__2020.csv",
               "village_annual", rows)
     pipeline.ingest("2020", settings)
+    return settings
+
+
+def test_validate_writes_no_docs_and_the_docs_step_renders_its_runs(tmp_path: Path) -> None:
+    settings = _one_bad_village(tmp_path)
 
     totals = pipeline.validate("2020", settings)
 
     assert totals["errors"] == 1
-    assert not any(t.name == "data-docs" for t in threading.enumerate())
+    assert datadocs.data_docs_pages(settings.docs_dir, FORM.code, "2020") == []
+
+    result = pipeline.docs("2020", settings)
+
+    assert result["pages"] == 1
+    assert result["rules_compared"] == len(checks.load_suite(FORM.code).expectations)
     (page,) = datadocs.data_docs_pages(settings.docs_dir, FORM.code, "2020")
     index = (settings.docs_dir / "index.html").read_text(encoding="utf-8")
     assert page.relative_to(settings.docs_dir).as_posix() in index
+
+
+def test_docs_fail_when_gx_and_the_row_checks_disagree(tmp_path: Path, monkeypatch) -> None:
+    from grassroots import checks, rules
+
+    settings = _one_bad_village(tmp_path)
+    pipeline.validate("2020", settings)
+    real = rules.evaluate
+
+    def misses_the_star_rating(expectations, frame):
+        outcomes = real(expectations, frame)
+        return [rules.RuleOutcome(o.config, o.element_count, o.missing_count,
+                                  o.unexpected[:0]) if o.rule.endswith("star_rating.range") else o
+                for o in outcomes]
+
+    monkeypatch.setattr(checks.rules, "evaluate", misses_the_star_rating)
+
+    with pytest.raises(validation.ChecksDisagree, match=r"star_rating.range: GX 1, row checks 0"):
+        pipeline.docs("2020", settings)
+    # the pages are written all the same: they show what GX found
+    assert datadocs.data_docs_pages(settings.docs_dir, FORM.code, "2020")
 
 
 def test_gx_imported_in_the_background_is_the_module_later_imports_get() -> None:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from grassroots import rules
 from grassroots.catalog import Form
 from grassroots.config import EXPECTATIONS_DIR
 
@@ -109,6 +110,11 @@ def _suite_json(form_code: str) -> dict[str, Any]:
                 f"{path}: expectation {i} ({meta['rule']}) has severity "
                 f"{expectation.get('severity')!r}; expected one of {sorted(SEVERITY)}"
             )
+    rules_named = [e["meta"]["rule"] for e in raw.get("expectations", [])]
+    repeated = sorted({r for r in rules_named if rules_named.count(r) > 1})
+    if repeated:
+        # issues, reviews and the Data Docs cross-check find a rule by its name
+        raise SuiteError(f"{path}: rules named twice: {', '.join(repeated)}")
     return raw
 
 
@@ -127,14 +133,14 @@ def _suite(form_code: str) -> gx.ExpectationSuite:
 
 
 @lru_cache(maxsize=64)
-def _partial_suite(form_code: str, rules: frozenset[str]) -> gx.ExpectationSuite:
+def _partial_suite(form_code: str, chosen_rules: frozenset[str]) -> gx.ExpectationSuite:
     """The suite's expectations of ``rules`` only: the failing rules, run again for their
     rows. Cached, as the same rules tend to fail run after run."""
     wait_for_gx_import()
     import great_expectations as gx
 
     raw = copy.deepcopy(_suite_file(form_code))
-    chosen = [e for e in raw["expectations"] if e["meta"]["rule"] in rules]
+    chosen = [e for e in raw["expectations"] if e["meta"]["rule"] in chosen_rules]
     return gx.ExpectationSuite(**{**raw, "expectations": chosen})
 
 
@@ -206,28 +212,77 @@ def run_suite(form: Form, frame: pd.DataFrame) -> list[RowIssue]:
     Issues come ordered by row_id, then in suite order. Raises ``ValueError`` when the
     frame lacks a column or types one wrongly (a bug upstream, not a submitter's
     mistake) and :class:`SuiteError` when an expectation cannot be evaluated.
+
+    The rules are evaluated by :mod:`grassroots.rules` (GX's semantics, without GX's
+    per-run cost); :func:`run_suite_with_result` runs the same suite through GX.
     """
-    return run_suite_with_result(form, frame)[0]
+    _check_frame(form, frame)
+    return run_rules(form.code, frame)
 
 
 def run_suite_with_result(
     form: Form, frame: pd.DataFrame
 ) -> tuple[list[RowIssue], ExpectationSuiteValidationResult]:
-    """:func:`run_suite`, and GX's result of the run too (for Data Docs)."""
+    """:func:`run_suite` through GX, and GX's result of the run too (for Data Docs)."""
     _check_frame(form, frame)
     return run_rules_with_result(form.code, frame)
 
 
 def run_rules(suite_name: str, frame: pd.DataFrame) -> list[RowIssue]:
     """Run the suite ``include/expectations/<suite_name>.json`` over ``frame`` (which has a
-    unique ``row_id`` column); one issue per failing row per rule."""
-    return run_rules_with_result(suite_name, frame)[0]
+    unique ``row_id`` column); one issue per failing row per rule, ordered by row_id, then
+    in suite order."""
+    if frame.index.names != [None]:
+        frame = frame.reset_index(drop=True)
+    row_ids = frame["row_id"].to_numpy()
+    failing: dict[str, list[int]] = {}
+    for outcome in rule_outcomes(suite_name, frame):
+        if not outcome.success:
+            failing[outcome.rule] = [int(row_ids[i]) for i in outcome.unexpected]
+    return _row_issues(suite_name, frame, failing)
+
+
+def rule_outcomes(suite_name: str, frame: pd.DataFrame) -> list[rules.RuleOutcome]:
+    """Every rule of the suite over ``frame``, in suite order (see :mod:`grassroots.rules`)."""
+    if frame.index.names != [None]:
+        frame = frame.reset_index(drop=True)
+    expectations = _suite_file(suite_name)["expectations"]
+    try:
+        return rules.evaluate(expectations, _for_gx(frame))
+    except rules.UnsupportedRule as exc:
+        raise SuiteError(f"{suite_name}: cannot evaluate {exc}") from exc
+    except KeyError as exc:
+        raise SuiteError(f"{suite_name}: the frame has no column {exc}") from exc
+
+
+def _row_issues(suite_name: str, frame: pd.DataFrame,
+                failing: dict[str, list[int]]) -> list[RowIssue]:
+    """One issue per row_id of each failing rule, ordered by row_id, then in suite order;
+    the value shown is the row's own value of the rule's field in ``frame``."""
+    by_row_id: pd.DataFrame | None = None
+    issues: list[tuple[int, int, RowIssue]] = []
+    for order, expectation in enumerate(_suite_file(suite_name)["expectations"]):
+        meta = expectation["meta"]
+        row_ids = failing.get(meta["rule"])
+        if not row_ids:
+            continue
+        if by_row_id is None:
+            by_row_id = frame.set_index("row_id")
+        values = by_row_id.loc[row_ids, meta["field"]].tolist()
+        severity = SEVERITY[expectation["severity"]]
+        for row_id, value in zip(row_ids, values, strict=True):
+            issues.append((row_id, order, RowIssue(
+                row_id=row_id, field=meta["field"], value=_as_text(value), rule=meta["rule"],
+                severity=severity, message_zh=meta["message_zh"], message_en=meta["message_en"],
+            )))
+    issues.sort(key=lambda item: item[:2])
+    return [issue for _, _, issue in issues]
 
 
 def run_rules_with_result(
     suite_name: str, frame: pd.DataFrame
 ) -> tuple[list[RowIssue], ExpectationSuiteValidationResult]:
-    """:func:`run_rules`, and GX's result of the run too (for Data Docs)."""
+    """:func:`run_rules` through GX, and GX's result of the run too (for Data Docs)."""
     suite = _suite(suite_name)
     if frame.index.names != [None]:
         # a named index would make GX report index values instead of our row_id column
@@ -250,36 +305,33 @@ def run_rules_with_result(
                 for outcome in (detail.results if detail is not None else [])
             })
 
-    by_row_id: pd.DataFrame | None = None
-    issues: list[tuple[int, int, RowIssue]] = []
-    for order, outcome in enumerate(result.results):
-        config = outcome.expectation_config
-        meta = config.meta
+    failing: dict[str, list[int]] = {}
+    for outcome in result.results:
+        meta = outcome.expectation_config.meta
         error = _raised_exception(outcome.exception_info)
         if error is not None:
             raise SuiteError(
                 f"{suite_name}: rule {meta.get('rule')} could not be evaluated: {error}"
             )
-        if outcome.success:
-            continue
-        row_ids = _failing_row_ids(outcome.result, meta["rule"])
-        if by_row_id is None:
-            by_row_id = frame.set_index("row_id")
-        values = by_row_id.loc[row_ids, meta["field"]].tolist()
-        severity = SEVERITY[_severity_name(config.severity)]
-        for row_id, value in zip(row_ids, values, strict=True):
-            issue = RowIssue(
-                row_id=int(row_id),
-                field=meta["field"],
-                value=_as_text(value),
-                rule=meta["rule"],
-                severity=severity,
-                message_zh=meta["message_zh"],
-                message_en=meta["message_en"],
-            )
-            issues.append((issue.row_id, order, issue))
-    issues.sort(key=lambda item: item[:2])
-    return [issue for _, _, issue in issues], result
+        if not outcome.success:
+            failing[meta["rule"]] = _failing_row_ids(outcome.result, meta["rule"])
+    return _row_issues(suite_name, frame, failing), result
+
+
+def gx_counts(suite_name: str, frame: pd.DataFrame) -> ExpectationSuiteValidationResult:
+    """GX's run of the suite over ``frame``, counts only (BASIC): what the Data Docs show."""
+    suite = _suite(suite_name)
+    if frame.index.names != [None]:
+        frame = frame.reset_index(drop=True)
+    with _gx_lock:
+        batch = _batch_definition().get_batch(batch_parameters={"dataframe": _for_gx(frame)})
+        result = batch.validate(suite, result_format=_COUNTS_FORMAT)
+    for outcome in result.results:
+        error = _raised_exception(outcome.exception_info)
+        if error is not None:
+            raise SuiteError(f"{suite_name}: rule {outcome.expectation_config.meta.get('rule')} "
+                             f"could not be evaluated: {error}")
+    return result
 
 
 def _with_detail(
@@ -357,10 +409,6 @@ def _raised_exception(info: dict[str, Any] | None) -> str | None:
         ):
             return str(report.get("exception_message") or "unknown error")
     return None
-
-
-def _severity_name(severity: Any) -> str:
-    return getattr(severity, "value", severity)
 
 
 def _as_text(value: Any) -> str | None:

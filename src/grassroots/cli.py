@@ -73,7 +73,13 @@ def cmd_stage(args: argparse.Namespace) -> int:
     elif args.command == "publish":
         _print(pipeline.publish(args.period, settings, run_id=args.run_id))
     elif args.command == "run" and args.county:
-        _print(pipeline.run_county(args.period, args.county, settings, run_id=args.run_id))
+        result = pipeline.run_county(args.period, args.county, settings, run_id=args.run_id)
+        # published first; then the Data Docs of the county's checks
+        result["docs"] = pipeline.docs(args.period, settings,
+                                       args.county if result["scope"] == "county" else None)
+        _print(result)
+    elif args.command == "docs":
+        _print(pipeline.docs(args.period, settings, args.county))
     elif args.command == "run":
         _print(pipeline.run(args.period, settings, run_id=args.run_id))
     else:
@@ -315,8 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("validate", "run the expectation suites on the period's staged rows"),
         ("rollup", "roll the period's accepted rows up its own tree"),
         ("publish", "publish the period's rollup as a new release"),
+        ("docs", "render the Data Docs of the period's checks (GX runs the suites again "
+                 "and must agree with the checks)"),
         ("feedback", "write the feedback workbooks of the period's submissions with problems"),
-        ("run", "ingest, validate, rollup and publish one period"),
+        ("run", "ingest, validate, docs, feedback, rollup and publish one period"),
     ]:
         p = with_warehouse(sub.add_parser(name, help=text))
         p.add_argument("--period", required=True)
@@ -327,6 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--county", help="only this county resubmitted: recompute its "
                            "subtree and ancestors, keep the rest of the current release")
+        if name == "docs":
+            p.add_argument("--county", help="only the returns sent in this county")
         if name == "publish":
             p.add_argument("--rollback", action="store_true",
                            help="make the previous release current again instead")

@@ -46,13 +46,24 @@ def validate(period: str, settings: Settings | None = None,
              county_code: str | None = None) -> dict:
     """Every form's suite on the period's staged rows (or those sent in one county) ->
     validation_issue, rows gated."""
+    from grassroots import validation
+
+    settings, engine = open_warehouse(settings)
+    hierarchy.ensure_tree(engine, period)
+    return validation.validate(engine, period, county_code=county_code)
+
+
+def docs(period: str, settings: Settings | None = None, county_code: str | None = None) -> dict:
+    """The Data Docs of the period's checks (or of those of one county's returns): GX runs
+    the suites over the rows validate checked, and fails if it counts any rule's failing
+    rows differently from the checks that gated them."""
     from grassroots import checks, validation
 
     # GX's import (seconds of Python) overlaps with the warehouse set-up's queries
     checks.import_gx_in_background()
     settings, engine = open_warehouse(settings)
     hierarchy.ensure_tree(engine, period)
-    return validation.validate(engine, period, docs_dir=settings.docs_dir, county_code=county_code)
+    return validation.build_docs(engine, period, settings.docs_dir, county_code=county_code)
 
 
 def feedback(period: str, settings: Settings | None = None) -> dict:
@@ -126,6 +137,7 @@ def run(period: str, settings: Settings | None = None, run_id: str | None = None
     return {
         "ingest": ingest(period, settings),
         "validate": validate(period, settings),
+        "docs": docs(period, settings),
         "feedback": feedback(period, settings),
         "rollup": rollup(period, settings),
         "publish": publish(period, settings, run_id=run_id),

@@ -7,7 +7,6 @@ rollup; warnings are recorded and the row is published.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -219,16 +218,18 @@ def _completeness(engine: Engine, form: Form, period: str, now: datetime,
 
 
 def validate(engine: Engine, period: str, catalog: Catalog | None = None,
-             docs_dir: Path | None = None, county_code: str | None = None) -> dict[str, int]:
+             county_code: str | None = None) -> dict[str, int]:
     """Run every form's suite, the cross-level reconciliation and the completeness check
     on the period's staged rows; gate rows with open or rejected errors.
 
     With ``county_code``, only the returns sent in that county are checked (and only its
     issues kept, added or resolved): after one county resubmits, every other county's
-    rows and issues stand as they are, since no rule looks across counties."""
-    from grassroots import checks, review  # GX is heavy: import it only when validating
+    rows and issues stand as they are, since no rule looks across counties.
 
-    checks.import_gx_in_background()
+    The suites are evaluated by :mod:`grassroots.rules`; GX runs them again for the Data
+    Docs (:func:`build_docs`), a separate step that checks the two agree."""
+    from grassroots import checks, review
+
     catalog = catalog or load_catalog()
     issue = wh.validation_issue.c
     now = datetime.now(UTC)
@@ -246,8 +247,6 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
         }
 
     records: list[dict] = []
-    frames: dict[str, pd.DataFrame] = {}
-    runs: list[tuple[str, object]] = []  # (form, GX result of one suite run) for Data Docs
 
     def collect(form: Form, frame: pd.DataFrame, found: list, counted: bool = False) -> None:
         if not found:
@@ -273,58 +272,34 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
                 value = f"{item.value} (村级合计/from villages: {shown})"
             records.append(_issue_record(form, period, file_name, sheet, key, item, now, value))
 
-    # Everything is read before any suite runs, so that GX's import (seconds) overlaps
-    # with the warehouse's queries; the suites then run in the same order as before.
-    reconciling: dict[str, pd.DataFrame] = {}
-    missing: dict[str, list[dict]] = {}
-    for form in catalog.forms.values():
-        frames[form.code] = load_frame(engine, form, period, county_code)
-        if any(f.reconciliation for f in form.fields):
-            reconciling[form.code] = reconciliation_frame(engine, form, period, county_code)
-        if not frames[form.code].empty:
-            missing[form.code] = _completeness(engine, form, period, now, county_code)
-
+    frames, reconciling = _frames(engine, catalog, period, county_code)
     for form in catalog.forms.values():
         frame = frames[form.code]
         if not frame.empty:
-            found, result = checks.run_suite_with_result(form, frame)
-            collect(form, frame, found)
-            runs.append((form.code, result))
-        if form.code in reconciling and not reconciling[form.code].empty:
-            found, result = checks.run_rules_with_result(
-                f"{form.code}_reconciliation", reconciling[form.code])
-            collect(form, reconciling[form.code], found, counted=True)
-            runs.append((form.code, result))
+            collect(form, frame, checks.run_suite(form, frame))
+        if not reconciling.get(form.code, pd.DataFrame()).empty:
+            collect(form, reconciling[form.code],
+                    checks.run_rules(f"{form.code}_reconciliation", reconciling[form.code]),
+                    counted=True)
         if not frame.empty:
             records += [
-                r for r in missing[form.code]
+                r for r in _completeness(engine, form, period, now, county_code)
                 if (None, None, r["rule"], r["unit_code"]) not in acted_on
             ]
 
     _store(engine, period, records, now, county_code)
-    # The docs are rendered (Python, holding the GIL) while the rows are gated (the
-    # database's work, without it); both are done before validate returns, as before.
-    docs = None
-    if docs_dir is not None:
-        docs = threading.Thread(target=_build_data_docs, args=(runs, period, docs_dir),
-                                name="data-docs")
-        docs.start()
-    try:
-        totals = {"rows": 0, "errors": sum(1 for r in records if r["severity"] == "error"),
-                  "warnings": sum(1 for r in records if r["severity"] == "warning"),
-                  "rows_accepted": 0, "rows_with_errors": 0}
-        for form in catalog.forms.values():
-            frame = frames[form.code]
-            if frame.empty:
-                continue
-            accepted = _gate(engine, form, sorted({int(x) for x in frame["submission_id"]}))
-            totals["rows"] += len(frame)
-            totals["rows_accepted"] += accepted
-            totals["rows_with_errors"] += len(frame) - accepted
-        totals["issues_resolved"] = review.resolve_superseded(engine, period)
-    finally:
-        if docs is not None:
-            docs.join()
+    totals = {"rows": 0, "errors": sum(1 for r in records if r["severity"] == "error"),
+              "warnings": sum(1 for r in records if r["severity"] == "warning"),
+              "rows_accepted": 0, "rows_with_errors": 0}
+    for form in catalog.forms.values():
+        frame = frames[form.code]
+        if frame.empty:
+            continue
+        accepted = _gate(engine, form, sorted({int(x) for x in frame["submission_id"]}))
+        totals["rows"] += len(frame)
+        totals["rows_accepted"] += accepted
+        totals["rows_with_errors"] += len(frame) - accepted
+    totals["issues_resolved"] = review.resolve_superseded(engine, period)
     log.info("validate %s: %s", period, totals)
     return totals
 
@@ -333,16 +308,59 @@ def _key(record: dict) -> tuple:
     return (record["submission_id"], record["row_number"], record["rule"], record["unit_code"])
 
 
-def _build_data_docs(runs: list[tuple[str, object]], period: str, docs_dir: Path) -> None:
+def _frames(engine: Engine, catalog: Catalog, period: str, county_code: str | None
+            ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Each form's rows, and the reconciliation frame of each form that has one."""
+    frames, reconciling = {}, {}
+    for form in catalog.forms.values():
+        frames[form.code] = load_frame(engine, form, period, county_code)
+        if any(f.reconciliation for f in form.fields):
+            reconciling[form.code] = reconciliation_frame(engine, form, period, county_code)
+    return frames, reconciling
+
+
+class ChecksDisagree(RuntimeError):
+    """GX and the row checks counted different failing rows for a rule."""
+
+
+def build_docs(engine: Engine, period: str, docs_dir: Path, catalog: Catalog | None = None,
+               county_code: str | None = None) -> dict[str, int]:
+    """The Data Docs of the period's checks: GX runs each suite over the rows validate
+    checked (those sent in one county, with ``county_code``) and renders the runs.
+
+    GX's count of failing rows for every rule is compared with :mod:`grassroots.rules`'s,
+    which gated the rows: the pages are written either way, then any difference raises
+    :class:`ChecksDisagree`, naming the rules, so that the run shows it."""
     from grassroots import checks, datadocs
 
+    checks.import_gx_in_background()
+    catalog = catalog or load_catalog()
+    frames, reconciling = _frames(engine, catalog, period, county_code)
+    runs: list[tuple[str, object]] = []
+    differences: list[str] = []
+    compared = 0
+    for form in catalog.forms.values():
+        for suite, frame in ((form.code, frames[form.code]),
+                             (f"{form.code}_reconciliation", reconciling.get(form.code))):
+            if frame is None or frame.empty:
+                continue
+            result = checks.gx_counts(suite, frame)
+            runs.append((form.code, result))
+            ours = {o.rule: len(o.unexpected) for o in checks.rule_outcomes(suite, frame)}
+            for outcome in result.results:
+                rule = outcome.expectation_config.meta["rule"]
+                theirs = (outcome.result or {}).get("unexpected_count", 0)
+                compared += 1
+                if ours.get(rule) != theirs:
+                    differences.append(f"{suite} {rule}: GX {theirs}, row checks {ours.get(rule)}")
     started = time.perf_counter()
-    try:
-        checks.wait_for_gx_import()
-        datadocs.build_data_docs_for_runs(runs, period, docs_dir)
-    except Exception:  # the docs are a view of the runs: the issues are stored already
-        log.exception("data docs of %s could not be built", period)
-    log.info("data docs %s: %d pages in %.2f s", period, len(runs), time.perf_counter() - started)
+    pages = datadocs.build_data_docs_for_runs(runs, period, docs_dir) if runs else []
+    log.info("data docs %s: %d pages in %.2f s", period, len(pages), time.perf_counter() - started)
+    if differences:
+        raise ChecksDisagree(
+            f"period {period}: GX and the row checks count different failing rows "
+            f"(the gate used the row checks): {'; '.join(differences)}")
+    return {"pages": len(pages), "rules_compared": compared}
 
 
 def _store(engine: Engine, period: str, records: list[dict], now: datetime,
