@@ -152,20 +152,20 @@ def test_a_rollup_that_fails_its_audit_is_not_published(settings: Settings) -> N
     engine = wh.connect(settings.warehouse_url)
     r, area, village = wh.release.c, wh.fact_area.c, wh.fact_village.c
 
-    def building_slot() -> int:
+    def building() -> int:
         with engine.connect() as conn:
-            return conn.execute(sa.select(r.slot).where(
+            return conn.execute(sa.select(r.release_id).where(
                 r.period == "2020", r.status == "building")).scalar_one()
 
     with engine.begin() as conn:
         conn.execute(wh.fact_area.delete().where(
-            area.period == "2020", area.slot == building_slot(), area.level == 4))
+            area.period == "2020", area.built_by == building(), area.level == 4))
     with pytest.raises(PublishError, match="units of levels 1-4 where the tree has"):
         pipeline.publish("2020", settings)
     pipeline.rollup("2020", settings)
     with engine.begin() as conn:
         conn.execute(wh.fact_village.delete().where(
-            village.period == "2020", village.slot == building_slot(),
+            village.period == "2020", village.built_by == building(),
             village.unit_code == f"{WANGAIZHAO[:9]}201"))
     with pytest.raises(PublishError, match="villages where the tree has"):
         pipeline.publish("2020", settings)

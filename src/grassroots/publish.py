@@ -1,11 +1,12 @@
 """Publish: write-audit-publish of a period's rollup as a new release.
 
-The rollup builds the next release in a free slot of ``fact_area`` and ``fact_village``
-(write), under a release row whose status is ``building``; publish checks it against the
-period's tree (audit) and makes it current in one transaction (publish), the current
-one becoming previous. The views ``fact_indicator`` and ``fact_indicator_previous`` read
-the slots of the current and previous releases, so a reader sees the old release or the
-new one, never half of either, and no row is copied. Every release keeps its row in
+The rollup writes the next release's rows into ``fact_area`` and ``fact_village`` (write),
+under a release row whose status is ``building`` and whose parts (``release_part``) name
+the rows it holds; publish checks it against the period's tree (audit) and makes it
+current in one transaction (publish), the current one becoming previous. The views
+``fact_indicator`` and ``fact_indicator_previous`` read the rows the current and previous
+releases' parts name, so a reader sees the old release or the new one, never half of
+either, and no row is copied. Every release keeps its row in
 ``release`` with the submissions that went into it.
 """
 
@@ -34,14 +35,14 @@ def _release_with_status(conn: Connection, period: str, status: str) -> int | No
     ).scalar()
 
 
-def audit(conn: Connection, period: str, slot: int) -> int:
-    """Check the release built in ``slot`` before it goes out; return the number of rows
-    it publishes in ``fact_indicator``."""
+def audit(conn: Connection, period: str, release_id: int) -> int:
+    """Check the release being built before it goes out; return the number of rows it
+    publishes in ``fact_indicator``."""
     indicators = wh.indicator_specs()
     row = conn.execute(sa.text(wh.render_sql(
         "publish/count_expected_rows.sql", area_level=wh.AREA_LEVELS[-1],
         village_level=wh.VILLAGE_LEVEL, indicators=indicators,
-    )), {"period": period, "slot": slot}).one()
+    )), {"period": period, "release_id": release_id}).one()
     if row.staged_areas == 0 and row.staged_villages == 0:
         raise PublishError(f"period {period} has no rollup rows; run the rollup first")
     for what, staged, expected in (
@@ -61,12 +62,12 @@ def publish(engine: Engine, period: str, run_id: str | None = None) -> dict[str,
     r, s = wh.release.c, wh.submission.c
     with engine.begin() as conn:
         wh.period_lock(conn, period)
-        building = conn.execute(sa.select(r.release_id, r.slot).where(
+        building = conn.execute(sa.select(r.release_id).where(
             r.period == period, r.status == "building")).first()
         if building is None:
             raise PublishError(f"period {period} has no rollup rows; run the rollup first")
         release_id = building.release_id
-        staged = audit(conn, period, building.slot)
+        staged = audit(conn, period, release_id)
         inputs = [
             {"submission_id": row.submission_id, "file_name": row.file_name, "sha256": row.file_sha256}
             for row in conn.execute(

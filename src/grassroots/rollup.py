@@ -72,11 +72,12 @@ def _form_spec(catalog: Catalog, form: Form) -> dict[str, object]:
 
 
 def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool) -> None:
-    """The wide rows of levels 1-4 (fact_area) and of the villages (fact_village) in the
-    slot ``params["slot"]``: of every unit, or with ``scoped`` of the county's subtree."""
+    """The wide rows of levels 1-4 (fact_area) and of the villages (fact_village) written
+    by the rollup ``params["built_by"]``: of every unit, or with ``scoped`` of the
+    county's subtree."""
     conn.execute(sa.text(wh.render_sql(
         "rollup/area_facts.sql", forms=[_form_spec(catalog, f) for f in catalog.forms.values()],
-        area_level=wh.AREA_LEVELS[-1], scoped=scoped,
+        area_level=wh.AREA_LEVELS[-1], county_level=wh.COUNTY_LEVEL, scoped=scoped,
     )), params)
     village = wh.village_form(catalog)
     conn.execute(sa.text(wh.render_sql(
@@ -84,38 +85,44 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
         measures=catalog.measures_of(village.code),
         previous=catalog.compared_measures(village.code, "yoy"),
         comparable=catalog.compared_measures(village.code, "yoy_comparable"),
-        village_level=wh.VILLAGE_LEVEL, scoped=scoped,
+        village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL, scoped=scoped,
     )), params)
-    wh.analyze(conn, *wh.FACT_TABLES)
+    if not scoped:
+        # a county's few rows do not change the tables' statistics
+        wh.analyze(conn, *wh.FACT_TABLES, wh.release_part)
 
 
-def _counts(conn: sa.Connection, period: str, slot: int) -> dict[str, int]:
+def _written(conn: sa.Connection, period: str, built_by: int) -> dict[str, int]:
+    """The rows the rollup wrote."""
     def count(table: sa.Table) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(table).where(
-            table.c.period == period, table.c.slot == slot)).scalar_one()
+            table.c.period == period, table.c.built_by == built_by)).scalar_one()
 
     return {"area_rows": count(wh.fact_area), "village_rows": count(wh.fact_village)}
 
 
-def _slot_of(conn: sa.Connection, period: str, status: str) -> int | None:
+def _release_id(conn: sa.Connection, period: str, status: str) -> int | None:
     r = wh.release.c
-    return conn.execute(sa.select(r.slot).where(r.period == period, r.status == status)).scalar()
+    return conn.execute(sa.select(r.release_id).where(r.period == period, r.status == status)
+                        ).scalar()
 
 
-def _start_building(conn: sa.Connection, period: str) -> int:
-    """The slot the period's next release is built in, emptied, with the release that
-    will hold it (status ``building``) in place of any earlier unpublished one."""
-    r = wh.release.c
+def _start_building(conn: sa.Connection, period: str, county_code: str | None = None) -> int:
+    """The release (status ``building``) the period's next rollup writes under, in place
+    of any earlier unpublished one; the rows no release reads any more are deleted first
+    (with ``county_code``, only as far as a county's rerun needs)."""
+    r, p = wh.release.c, wh.release_part.c
     wh.period_lock(conn, period)
-    kept = {_slot_of(conn, period, "current"), _slot_of(conn, period, "previous")}
-    slot = min(s for s in wh.SLOTS if s not in kept)
+    unpublished = sa.select(r.release_id).where(r.period == period, r.status == "building")
+    conn.execute(wh.release_part.delete().where(p.release_id.in_(unpublished)))
     conn.execute(wh.release.delete().where(r.period == period, r.status == "building"))
     for table in wh.FACT_TABLES:
-        conn.execute(sa.text(wh.render_sql("rollup/clear_slot.sql", table=table.name)),
-                     {"period": period, "slot": slot})
-    conn.execute(wh.release.insert().values(
-        period=period, published_at=datetime.now(UTC), status="building", slot=slot))
-    return slot
+        conn.execute(sa.text(wh.render_sql("rollup/delete_unread_rows.sql", table=table.name,
+                                           scoped=county_code is not None)),
+                     {"period": period, "county_code": county_code})
+    return conn.execute(wh.release.insert().values(
+        period=period, published_at=datetime.now(UTC), status="building")
+    ).inserted_primary_key[0]
 
 
 class RollupError(RuntimeError):
@@ -144,8 +151,9 @@ def unvalidated_rows(conn: sa.Connection, period: str, catalog: Catalog,
 
 
 def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[str, int]:
-    """Build the period's next release: every unit's wide row in a free slot of
-    ``fact_area`` and ``fact_village``, for publish to make current. Refuses while rows
+    """Build the period's next release: every unit's wide row in ``fact_area`` and
+    ``fact_village``, written under a release in status ``building`` for publish to make
+    current. Refuses while rows
     of the period wait for validation: they would silently be left out."""
     catalog = catalog or load_catalog()
     params = {"period": period, "previous_period": previous_period(period)}
@@ -156,9 +164,11 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
                 f"period {period}: {pending:,} rows are not validated yet; run validate "
                 "first (nothing was rolled up)"
             )
-        params["slot"] = _start_building(conn, period)
+        release_id = _start_building(conn, period)
+        params |= {"built_by": release_id, "release_id": release_id}
         _sum_forms(conn, catalog, params, scoped=False)
-        counts = _counts(conn, period, params["slot"])
+        conn.execute(sa.text(wh.render_sql("rollup/release_parts.sql", scoped=False)), params)
+        counts = _written(conn, period, release_id) | {"release_id": release_id}
     log.info("rollup %s: %s", period, counts)
     return counts
 
@@ -166,43 +176,48 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
 def can_roll_up_incrementally(engine: Engine, period: str, county_code: str) -> bool:
     """Whether the period has a current release to build on, with the county in it and
     in the period's tree."""
-    a, c = wh.fact_area.c, wh.unit_closure.c
+    a, c, p = wh.fact_area.c, wh.unit_closure.c, wh.release_part.c
     with engine.connect() as conn:
-        slot = _slot_of(conn, period, "current")
-        published = slot is not None and conn.execute(sa.select(a.unit_code).where(
-            a.period == period, a.slot == slot, a.unit_code == county_code)).first()
+        current = _release_id(conn, period, "current")
+        published = current is not None and conn.execute(
+            sa.select(a.unit_code).join(wh.release_part, sa.and_(
+                p.release_id == current, p.part == a.part, p.built_by == a.built_by))
+            .where(a.period == period, a.unit_code == county_code, a.part == county_code)
+        ).first()
         in_tree = conn.execute(sa.select(c.depth).where(
             c.period == period, c.ancestor_code == county_code, c.depth == 0,
-            c.ancestor_level == 3)).first()
+            c.ancestor_level == wh.COUNTY_LEVEL)).first()
     return bool(published and in_tree)
 
 
 def rollup_county(engine: Engine, period: str, county_code: str,
                   catalog: Catalog | None = None) -> dict[str, int]:
     """Recompute one county's subtree from its rows and its ancestors from the county's
-    change; every other unit keeps the current release's row. Publishing the result
-    gives the same table as a full rollup."""
+    change; the new release shares every other county's rows with the current one.
+    Publishing the result gives the same table as a full rollup."""
     catalog = catalog or load_catalog()
     params = {"period": period, "previous_period": previous_period(period),
               "county_code": county_code}
     sums = [pair for form in catalog.forms.values() for pair in wh.summed_columns(form, catalog)]
     with engine.begin() as conn:
         wh.period_lock(conn, period)
-        params["current_slot"] = _slot_of(conn, period, "current")
-        params["slot"] = _start_building(conn, period)
+        params["current_release_id"] = _release_id(conn, period, "current")
+        release_id = _start_building(conn, period, county_code)
+        params |= {"built_by": release_id, "release_id": release_id}
         for table in wh.FACT_TABLES:
             conn.execute(sa.text(wh.render_sql(
-                "incremental/copy_unaffected_rows.sql", table=table.name,
-                columns=[c.name for c in table.columns if c.name not in ("period", "slot")],
+                "incremental/copy_part_above.sql", table=table.name,
+                columns=[c.name for c in table.columns
+                         if c.name not in ("period", "built_by", "part")],
             )), params)
-        copied = _counts(conn, period, params["slot"])
         _sum_forms(conn, catalog, params, scoped=True)
         conn.execute(sa.text(wh.render_sql(
             "incremental/apply_county_difference.sql", counts=wh.integer_columns(catalog),
             measures=sums,
         )), params)
-        counts = _counts(conn, period, params["slot"])
-    counts |= {"recomputed_area_rows": counts["area_rows"] - copied["area_rows"],
-               "recomputed_village_rows": counts["village_rows"] - copied["village_rows"]}
+        conn.execute(sa.text(wh.render_sql("rollup/release_parts.sql", scoped=True)), params)
+        written = _written(conn, period, release_id)
+    counts = {"recomputed_area_rows": written["area_rows"],
+              "recomputed_village_rows": written["village_rows"], "release_id": release_id}
     log.info("incremental rollup %s for county %s: %s", period, county_code, counts)
     return counts

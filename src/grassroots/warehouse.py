@@ -2,7 +2,7 @@
 
 Published tables (BI reads them): ``dim_unit``, ``dim_indicator``, ``release`` and the
 view ``fact_indicator`` over ``fact_area`` (levels 1-4) and ``fact_village``, one wide
-row of measures per unit and release slot. Working tables: ``unit_register`` (village
+row of measures per unit and rollup, shared by releases through ``release_part``. Working tables: ``unit_register`` (village
 versions), ``unit_closure`` (the tree valid in each period), ``period_tree``,
 ``submission``, one ``stg_<form>`` per form, ``validation_issue``.
 """
@@ -244,6 +244,7 @@ def _fact_table(name: str, view_metadata: sa.MetaData) -> sa.Table:
 # 1-4 in ``fact_area``, villages in ``fact_village``.
 AREA_LEVELS = (1, 2, 3, 4)
 VILLAGE_LEVEL = 5
+COUNTY_LEVEL = 3  # a release part is a county with everything under it
 PREVIOUS_SUFFIXES = {"yoy": "__previous", "yoy_comparable": "__previous_comparable"}
 
 # Views, not tables (created by ``create_views``): one row per period, unit and
@@ -302,25 +303,31 @@ def _wide_table(name: str, forms: list[Form]) -> sa.Table:
         name,
         metadata,
         sa.Column("period", sa.String(8), primary_key=True),
-        # which of the period's releases the row belongs to: see SLOTS
-        sa.Column("slot", sa.Integer, primary_key=True),
         sa.Column("unit_code", sa.String(12), primary_key=True),
+        # the release whose rollup wrote the row; releases share rows through release_part
+        sa.Column("built_by", sa.Integer, primary_key=True),
+        # the county the unit lies in (itself, for a county); '' above the counties
+        sa.Column("part", sa.String(12), nullable=False),
         sa.Column("level", sa.Integer, nullable=False),
         *columns,
+        sa.Index(f"ix_{name}_part", "period", "part", "built_by"),
     )
 
 
-# A period's rows live in one of three slots: the current release's, the previous
-# release's (kept for comparison and rollback) and the one the rollup builds the next
-# release in. Each release row names its slot; publishing and rolling back only change
-# which release (hence slot) is current, so no row is copied, and a reader sees the old
-# release or the new one, never a mix.
-SLOTS = (0, 1, 2)
+# A release is a set of parts, one per county (the county, its townships and villages)
+# and one above the counties (''): release_part names, for each part, the rollup that
+# wrote its rows (built_by). A full rollup writes every part; a county's rerun writes its
+# own part and the part above (its ancestors' sums change) and shares every other part's
+# rows with the release it builds on. Rows are never updated once their release is
+# built; publishing and rolling back only change which release is current, so a reader
+# sees the old release or the new one, never a mix. Rows no current, previous or
+# building release names are deleted by the next rollup of the period.
+ABOVE_COUNTIES = ""
 
 _catalog_forms = list(load_catalog().forms.values())
-# One row per period, slot and unit of levels 1-4: every form's measures summed below it.
+# One row per period, unit of levels 1-4 and rollup: every form's measures summed below it.
 fact_area = _wide_table("fact_area", _catalog_forms)
-# One row per period, slot and village valid in the period: its own row's measures
+# One row per period, village valid in the period and rollup: its own row's measures
 # (none: not reporting).
 fact_village = _wide_table("fact_village", [village_form()])
 FACT_TABLES = (fact_area, fact_village)
@@ -338,11 +345,19 @@ release = sa.Table(
     # building (rolled up, not published), current (read by fact_indicator), previous
     # (fact_indicator_previous), superseded
     sa.Column("status", sa.String(12), nullable=False),
-    # where its rows are in fact_area and fact_village (SLOTS)
-    sa.Column("slot", sa.Integer),
     sa.Column("note", sa.Text),  # e.g. "rolled back from release 7"
     sa.Column("submissions", sa.Text),  # JSON: [{submission_id, file_name, sha256}]
     sqlite_autoincrement=True,  # ids are cited in history: never reuse one
+)
+
+# For each release and part, the rollup whose rows of fact_area and fact_village the
+# release holds for that part (see ABOVE_COUNTIES).
+release_part = sa.Table(
+    "release_part",
+    metadata,
+    sa.Column("release_id", sa.Integer, primary_key=True),
+    sa.Column("part", sa.String(12), primary_key=True),
+    sa.Column("built_by", sa.Integer, nullable=False),
 )
 
 _SQL_TYPES = {
@@ -407,11 +422,11 @@ def connect(url: str) -> Engine:
         tables = inspector.get_table_names()
         if "fact_indicator" in tables or (
                 "fact_area" in tables
-                and "slot" not in {c["name"] for c in inspector.get_columns("fact_area")}):
+                and "built_by" not in {c["name"] for c in inspector.get_columns("fact_area")}):
             raise WarehouseLayoutError(
                 f"{engine.url.render_as_string(hide_password=True)} was made by an earlier "
                 "version (its published facts are stored in another layout: fact_indicator "
-                "as a table, or fact_area without release slots); publish into a new "
+                "as a table, or fact_area without release parts); publish into a new "
                 "warehouse, or drop the fact_* tables and views and the v_* views and run "
                 "every period again"
             )

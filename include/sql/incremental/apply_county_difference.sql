@@ -1,14 +1,18 @@
 -- An incremental run, last step: every ancestor of the county takes the county's change.
 -- Measures are additive sums, so ancestor = ancestor − county before (the current
--- release's row) + county after (the recomputed row, in the slot being built). A sum with no row left behind it
+-- release's row) + county after (the recomputed row, written by this rollup). A sum with no row left behind it
 -- is NULL, as a full rollup leaves it; counts are never NULL. Jinja fills in the wide
 -- row's columns: counts (units reporting and expected, previous rows), and each measure
 -- with the count that says whether rows are behind it.
 {%- macro change(column) -%}
 coalesce((select n.{{ column }} from fact_area n
-          where n.period = :period and n.slot = :slot and n.unit_code = :county_code), 0)
+          where n.period = :period and n.built_by = :built_by and n.unit_code = :county_code), 0)
 - coalesce((select b.{{ column }} from fact_area b
-            where b.period = :period and b.slot = :current_slot and b.unit_code = :county_code), 0)
+            join release_part p
+              on p.release_id = :current_release_id
+             and p.part = b.part
+             and p.built_by = b.built_by
+            where b.period = :period and b.unit_code = :county_code), 0)
 {%- endmacro %}
 update fact_area
 set
@@ -23,7 +27,7 @@ set
     end{{ ',' if not loop.last }}
 {%- endfor %}
 where period = :period
-  and slot = :slot
+  and built_by = :built_by
   and unit_code in (
       select ancestor_code from unit_closure
       where period = :period and descendant_code = :county_code and depth > 0

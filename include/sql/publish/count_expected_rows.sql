@@ -1,4 +1,4 @@
--- The audit before publishing: the release being built (in its slot) must have one wide
+-- The audit before publishing: the release being built (its parts' rows) must have one wide
 -- row per unit of levels 1-4 and per village of the period's tree; and how many rows of
 -- fact_indicator it will publish (a unit has an indicator when its level is at most the indicator's
 -- and units of the indicator's form are expected below it; see create_fact_view.sql).
@@ -18,16 +18,22 @@ areas as (
                + case when {{ i.expected }} > 0 and level <= {{ i.from_level }} then 1 else 0 end
            {%- endfor %}
            ), 0) as area_facts
-    from fact_area
-    where period = :period
-      and slot = :slot
+    from fact_area v
+    join release_part p
+      on p.release_id = :release_id
+     and p.part = v.part
+     and p.built_by = v.built_by
+    where v.period = :period
 ),
 
 villages as (
     select count(*) as staged_villages
-    from fact_village
-    where period = :period
-      and slot = :slot
+    from fact_village v
+    join release_part p
+      on p.release_id = :release_id
+     and p.part = v.part
+     and p.built_by = v.built_by
+    where v.period = :period
 ),
 
 final as (

@@ -1,6 +1,6 @@
 -- The published grain, one row per period, unit and indicator for every unit of every
--- level, computed from the units' wide rows of the period's {{ status }} release (its
--- slot): one branch per indicator over levels 1-4 (a unit has the indicator when its
+-- level, computed from the units' wide rows of the period's {{ status }} release (for
+-- each part, the rows of the rollup release_part names): one branch per indicator over levels 1-4 (a unit has the indicator when its
 -- level is at most the indicator's and units of the indicator's form are expected below
 -- it) and one per village indicator over the villages. BI reads it like a table. Jinja
 -- fills in the view's name, the release status, the two tables and the catalog's
@@ -19,9 +19,12 @@ select v.period,
        {{ ind.flags(i) }} as flags,
        r.release_id
 from {{ table }} v
+join release_part p
+  on p.part = v.part
+ and p.built_by = v.built_by
 join release r
-  on r.period = v.period
- and r.slot = v.slot
+  on r.release_id = p.release_id
+ and r.period = v.period
  and r.status = '{{ status }}'
 {%- endmacro %}
 create view {{ view }} as

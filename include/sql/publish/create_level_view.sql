@@ -13,9 +13,12 @@ with final as (
            case when v.{{ i.expected }} > 0 then {{ ind.value(i, integer_columns) }} end as {{ i.code }}
            {%- endfor %}
     from {{ table }} v
+    join release_part p
+      on p.part = v.part
+     and p.built_by = v.built_by
     join release r
-      on r.period = v.period
-     and r.slot = v.slot
+      on r.release_id = p.release_id
+     and r.period = v.period
      and r.status = 'current'
     left join (
         select unit_code, min(name) as name from dim_unit group by unit_code

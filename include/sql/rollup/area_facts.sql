@@ -1,5 +1,6 @@
--- One row per unit of levels 1-4 of the period's tree, in the slot the period's
--- next release is built in: for every form, the
+-- One row per unit of levels 1-4 of the period's tree, written by the rollup that builds
+-- the period's next release (built_by), with the part it belongs to (its county, or ''
+-- above the counties): for every form, the
 -- units of the form's level expected and reporting below the unit and the additive sums
 -- of their accepted rows (the form's measures); beside them, the previous period's sums
 -- that year-on-year changes compare with:
@@ -34,7 +35,7 @@
     group by t.ancestor_code
 {%- endmacro %}
 insert into fact_area (
-    period, slot, unit_code, level
+    period, built_by, part, unit_code, level
     {%- for f in forms %}, {{ f.code }}__reporting, {{ f.code }}__expected
     {%- for m in f.measures %}, {{ m.code }}{% endfor %}
     {%- if f.previous %}, {{ f.code }}__previous_rows{% for m in f.previous %}, {{ m.code }}__previous{% endfor %}{% endif %}
@@ -42,12 +43,18 @@ insert into fact_area (
     {%- endfor %}
 )
 with units as (
-    select ancestor_code as unit_code, ancestor_level as level
-    from unit_closure
-    where period = :period
-      and depth = 0
-      and ancestor_level <= {{ area_level }}
-      {{- in_county('ancestor_code', scoped) }}
+    select u.ancestor_code as unit_code,
+           u.ancestor_level as level,
+           coalesce(c.ancestor_code, '') as part
+    from unit_closure u
+    left join unit_closure c
+      on c.period = u.period
+     and c.descendant_code = u.ancestor_code
+     and c.ancestor_level = {{ county_level }}
+    where u.period = :period
+      and u.depth = 0
+      and u.ancestor_level <= {{ area_level }}
+      {{- in_county('u.ancestor_code', scoped) }}
 )
 {%- for f in forms %},
 
@@ -110,7 +117,8 @@ with units as (
 
 final as (
     select :period as period,
-           :slot as slot,
+           :built_by as built_by,
+           u.part,
            u.unit_code,
            u.level
            {%- for f in forms %},

@@ -1,6 +1,6 @@
--- One row per village valid in the period, in the slot the period's next release is
--- built in: the village's measures, from its own accepted row (none: not reporting,
--- measures NULL), rounded as area_facts.sql rounds its sums so that a village and a
+-- One row per village valid in the period, written by the rollup that builds the
+-- period's next release (built_by), with its county as its part: the village's
+-- measures, from its own accepted row (none: not reporting, measures NULL), rounded as area_facts.sql rounds its sums so that a village and a
 -- one-village township publish the same digits. Beside them, the previous period's
 -- values that year-on-year changes compare with, as area_facts.sql sums them: on the
 -- previous period's own tree ('<code>__previous') and through the register's
@@ -8,20 +8,25 @@
 -- Jinja fills in the form's table, measures and columns; values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
 insert into fact_village (
-    period, slot, unit_code, level, {{ form }}__reporting, {{ form }}__expected
+    period, built_by, part, unit_code, level, {{ form }}__reporting, {{ form }}__expected
     {%- for m in measures %}, {{ m.code }}{% endfor %}
     {%- if previous %}, {{ form }}__previous_rows{% for m in previous %}, {{ m.code }}__previous{% endfor %}{% endif %}
     {%- if comparable %}, {{ form }}__previous_comparable_rows{% for m in comparable %}, {{ m.code }}__previous_comparable{% endfor %}{% endif %}
 )
 with villages as (
-    select descendant_code as unit_code
-    from unit_closure
-    where period = :period
-      and depth = 0
-      and descendant_level = {{ village_level }}
+    select u.descendant_code as unit_code,
+           coalesce(c.ancestor_code, '') as part
+    from unit_closure u
+    left join unit_closure c
+      on c.period = u.period
+     and c.descendant_code = u.descendant_code
+     and c.ancestor_level = {{ county_level }}
+    where u.period = :period
+      and u.depth = 0
+      and u.descendant_level = {{ village_level }}
       {%- if scoped %}
       -- an incremental run: the county's villages
-      and descendant_code in (
+      and u.descendant_code in (
           select descendant_code from unit_closure
           where period = :period and ancestor_code = :county_code)
       {%- endif %}
@@ -93,7 +98,8 @@ previous_comparable as (
 
 final as (
     select :period as period,
-           :slot as slot,
+           :built_by as built_by,
+           v.part,
            v.unit_code,
            {{ village_level }} as level,
            case when o.unit_code is null then 0 else 1 end as reporting,
