@@ -69,7 +69,7 @@ with units as (
 ),
 
 {{ f.code }}_accepted as (
-{{ rows.latest_accepted(f.table, ':period', ':period' if scoped else none) }}
+{{ rows.latest_accepted(f.table, ':period', rows.county_units() if scoped else none) }}
 ),
 
 {{ f.code }}_summed as (
@@ -78,7 +78,7 @@ with units as (
 {%- if f.previous or f.comparable %},
 
 {{ f.code }}_previous_accepted as (
-{{ rows.latest_accepted(f.table, ':previous_period') }}
+{{ rows.latest_accepted(f.table, ':previous_period', rows.reaching_county() if scoped else none) }}
 )
 {%- endif %}
 {%- if f.previous %},
@@ -96,10 +96,12 @@ with units as (
     where period = :period
       and depth = 0
       and descendant_level = {{ f.row_level }}
+      {{- in_county('descendant_code', scoped) }}
     union all
     select unit_code, predecessor_code as source_code
     from unit_predecessor
     where period = :period
+      {{- in_county('unit_code', scoped) }}
 ),
 
 {{ f.code }}_previous_mapped as (

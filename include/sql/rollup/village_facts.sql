@@ -7,6 +7,7 @@
 -- predecessors on this period's tree ('<code>__previous_comparable').
 -- Jinja fills in the form's table, measures and columns; values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
+{%- from 'scope.sql' import in_county %}
 insert into fact_village (
     period, built_by, part, unit_code, level, {{ form }}__reporting, {{ form }}__expected
     {%- for m in measures %}, {{ m.code }}{% endfor %}
@@ -33,7 +34,7 @@ with villages as (
 ),
 
 accepted as (
-{{ rows.latest_accepted(table, ':period', ':period' if scoped else none) }}
+{{ rows.latest_accepted(table, ':period', rows.county_units() if scoped else none) }}
 ),
 
 own as (
@@ -46,7 +47,7 @@ own as (
 ),
 
 previous_accepted as (
-{{ rows.latest_accepted(table, ':previous_period') }}
+{{ rows.latest_accepted(table, ':previous_period', rows.reaching_county() if scoped else none) }}
 )
 {%- if previous %},
 
@@ -72,10 +73,12 @@ lineage as (
     where period = :period
       and depth = 0
       and descendant_level = {{ village_level }}
+      {{- in_county('descendant_code', scoped) }}
     union all
     select unit_code, predecessor_code as source_code
     from unit_predecessor
     where period = :period
+      {{- in_county('unit_code', scoped) }}
 ),
 
 previous_mapped as (
