@@ -229,7 +229,8 @@ def _archive(settings: Settings, data: bytes, digest: str, name: str, period: st
 
 
 def _record(conn: sa.Connection, **values: object) -> int:
-    return conn.execute(wh.submission.insert().values(**values)).inserted_primary_key[0]
+    # the values as parameters, not in the statement: one compiled INSERT for every file
+    return conn.execute(wh.submission.insert(), values).inserted_primary_key[0]
 
 
 def _files_in(folder: Path) -> list[Path]:
@@ -260,6 +261,7 @@ def _landing_files(settings: Settings, period: str) -> tuple[list[Path], list[Pa
 
 
 _RACY_NS = 2_000_000_000
+_FORGET_FILE = wh.landing_file.delete().where(wh.landing_file.c.path == sa.bindparam("forgotten"))
 
 
 class _SeenFiles:
@@ -306,10 +308,9 @@ class _SeenFiles:
             return
         if time.time_ns() - key[2] < _RACY_NS:
             return
-        t = wh.landing_file
-        conn.execute(t.delete().where(t.c.path == key[0]))
-        conn.execute(t.insert().values(path=key[0], size=key[1], mtime_ns=key[2],
-                                       file_sha256=digest))
+        conn.execute(_FORGET_FILE, {"forgotten": key[0]})
+        conn.execute(wh.landing_file.insert(), {"path": key[0], "size": key[1],
+                                                "mtime_ns": key[2], "file_sha256": digest})
         self._known[key[0]] = (*key[1:], digest)
 
 
