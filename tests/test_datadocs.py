@@ -191,17 +191,3 @@ def test_docs_fail_when_gx_and_the_row_checks_disagree(tmp_path: Path, monkeypat
         pipeline.docs("2020", settings)
     # the pages are written all the same: they show what GX found
     assert datadocs.data_docs_pages(settings.docs_dir, FORM.code, "2020")
-
-
-def test_gx_imported_in_the_background_is_the_module_later_imports_get() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; from grassroots import checks; checks.import_gx_in_background(); "
-        "import great_expectations as gx; checks._gx_import.join(); "
-        "assert sys.modules['great_expectations'] is gx and gx.ExpectationSuite; "
-        "checks.import_gx_in_background(); print('ok')"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "ok"

@@ -194,14 +194,19 @@ def test_a_worker_killed_mid_task_is_retried_to_the_same_published_tables(airflo
     airflow.cli("dags", "trigger", DAG_ID, "--conf", json.dumps({"period": "2017"}))
 
     def worker_running_validate() -> str | None:
+        # validate takes a second or two now that GX is out of it: kill as soon as the
+        # task instance is running, not a guessed time after the worker took it
+        states = airflow.query("select run_id, state from task_instance where dag_id = :d "
+                               "and task_id = 'validate'", d=DAG_ID)
+        if not any(row.run_id not in before and row.state == "running" for row in states):
+            return None
         for name in ("w1", "w2"):
             log = airflow.log_text(name)
             if re.search(r"Executing workload.*task_id='validate'.*run_id='manual__", log):
                 return name
         return None
 
-    victim = airflow.wait_for(worker_running_validate, 300, "a worker to start validate", 0.5)
-    time.sleep(2)  # mid-task: validate runs the suites for several seconds
+    victim = airflow.wait_for(worker_running_validate, 300, "a worker to run validate", 0.1)
     airflow.kill(victim)
     airflow.start_worker("w3")  # the capacity the killed worker took with it
 

@@ -15,8 +15,12 @@ about the unit are plain column rules:
 - ``unit_in_submitter_subtree``: 1 when it lies under the submitting unit, else 0;
 - ``register_name``: the register's name for the unit (None when unknown).
 
-Great Expectations is imported inside functions: importing it costs about 2 s and
-DAG files import this package.
+:func:`run_suite` and :func:`run_rules` evaluate the rules with :mod:`grassroots.rules`
+and never import Great Expectations; the ``*_with_result`` and :func:`gx_counts`
+functions run the same suites through GX (for the Data Docs). GX is imported inside
+those functions, in the calling thread: importing it costs about 3 s, DAG files import
+this package, and a background import once raced other threads' imports ("partially
+initialized module").
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import copy
 import json
 import logging
 import numbers
-import sys
 import threading
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -90,7 +93,6 @@ class SuiteError(RuntimeError):
 
 def load_suite(form_code: str) -> gx.ExpectationSuite:
     """The suite of ``form_code``, read from ``include/expectations/<form_code>.json``."""
-    wait_for_gx_import()
     import great_expectations as gx
 
     return gx.ExpectationSuite(**_suite_json(form_code))
@@ -126,7 +128,6 @@ def _suite_file(form_code: str) -> dict[str, Any]:
 
 @cache
 def _suite(form_code: str) -> gx.ExpectationSuite:
-    wait_for_gx_import()
     import great_expectations as gx
 
     return gx.ExpectationSuite(**copy.deepcopy(_suite_file(form_code)))
@@ -136,7 +137,6 @@ def _suite(form_code: str) -> gx.ExpectationSuite:
 def _partial_suite(form_code: str, chosen_rules: frozenset[str]) -> gx.ExpectationSuite:
     """The suite's expectations of ``rules`` only: the failing rules, run again for their
     rows. Cached, as the same rules tend to fail run after run."""
-    wait_for_gx_import()
     import great_expectations as gx
 
     raw = copy.deepcopy(_suite_file(form_code))
@@ -156,43 +156,8 @@ def _rules_are_unique(form_code: str) -> bool:
 _gx_lock = threading.Lock()
 
 
-_gx_import: threading.Thread | None = None
-
-
-def import_gx_in_background() -> None:
-    """Start importing Great Expectations in a thread, once per process.
-
-    The import costs seconds of Python and is needed only once the frames are loaded;
-    meanwhile the thread runs while the caller waits on the warehouse (SQLite and psycopg
-    let go of the GIL while a query runs). Code that imports GX calls
-    :func:`wait_for_gx_import` first: two threads importing GX's modules at once can see
-    one of them partially initialised ("cannot import name ... (most likely due to a
-    circular import)"), which broke Data Docs of periods that ran no suite. An import
-    error surfaces again at the caller's own import.
-    """
-    global _gx_import
-    if _gx_import is None and "great_expectations" not in sys.modules:
-        _gx_import = threading.Thread(target=_import_gx, name="import-great-expectations",
-                                      daemon=True)
-        _gx_import.start()
-
-
-def wait_for_gx_import() -> None:
-    """Return once a background import of GX (if any was started) has finished."""
-    if _gx_import is not None:
-        _gx_import.join()
-
-
-def _import_gx() -> None:
-    try:
-        import great_expectations  # noqa: F401
-    except Exception:  # the caller's own import raises it where it can be handled
-        logging.getLogger(__name__).debug("background import of GX failed", exc_info=True)
-
-
 @cache
 def _batch_definition() -> BatchDefinition:
-    wait_for_gx_import()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

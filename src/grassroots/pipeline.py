@@ -57,10 +57,8 @@ def docs(period: str, settings: Settings | None = None, county_code: str | None 
     """The Data Docs of the period's checks (or of those of one county's returns): GX runs
     the suites over the rows validate checked, and fails if it counts any rule's failing
     rows differently from the checks that gated them."""
-    from grassroots import checks, validation
+    from grassroots import validation
 
-    # GX's import (seconds of Python) overlaps with the warehouse set-up's queries
-    checks.import_gx_in_background()
     settings, engine = open_warehouse(settings)
     hierarchy.ensure_tree(engine, period)
     return validation.build_docs(engine, period, settings.docs_dir, county_code=county_code)
