@@ -3,6 +3,7 @@
 -- fact_indicator it will publish (a unit has an indicator when its level is at most the indicator's
 -- and units of the indicator's form are expected below it; see create_fact_view.sql).
 -- Jinja fills in the catalog's indicators.
+{%- from 'scope.sql' import release_rows %}
 with tree as (
     select sum(case when ancestor_level <= {{ area_level }} then 1 else 0 end) as expected_areas,
            sum(case when ancestor_level = {{ village_level }} then 1 else 0 end) as expected_villages
@@ -18,22 +19,12 @@ areas as (
                + case when {{ i.expected }} > 0 and level <= {{ i.from_level }} then 1 else 0 end
            {%- endfor %}
            ), 0) as area_facts
-    from fact_area v
-    join release_part p
-      on p.release_id = :release_id
-     and p.part = v.part
-     and p.built_by = v.built_by
-    where v.period = :period
+    {{ release_rows('fact_area', ':release_id') }}
 ),
 
 villages as (
     select count(*) as staged_villages
-    from fact_village v
-    join release_part p
-      on p.release_id = :release_id
-     and p.part = v.part
-     and p.built_by = v.built_by
-    where v.period = :period
+    {{ release_rows('fact_village', ':release_id') }}
 ),
 
 final as (

@@ -14,7 +14,7 @@
 -- (forms, tables, measures) and, for an incremental run, limits the units to one
 -- county's subtree; values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
-{%- from 'scope.sql' import in_county %}
+{%- from 'scope.sql' import county_part_join, in_county %}
 {%- macro summed_on_tree(source, code_column, row_level, tree_period, measures, prefix, count_as) -%}
     select t.ancestor_code as unit_code,
            count(*) as {{ count_as }}
@@ -45,12 +45,9 @@ insert into fact_area (
 with units as (
     select u.ancestor_code as unit_code,
            u.ancestor_level as level,
-           coalesce(c.ancestor_code, '') as part
+           coalesce(county_part.ancestor_code, '') as part
     from unit_closure u
-    left join unit_closure c
-      on c.period = u.period
-     and c.descendant_code = u.ancestor_code
-     and c.ancestor_level = {{ county_level }}
+    {{ county_part_join('u.ancestor_code', county_level) }}
     where u.period = :period
       and u.depth = 0
       and u.ancestor_level <= {{ area_level }}

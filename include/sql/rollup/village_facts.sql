@@ -7,7 +7,7 @@
 -- predecessors on this period's tree ('<code>__previous_comparable').
 -- Jinja fills in the form's table, measures and columns; values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
-{%- from 'scope.sql' import in_county %}
+{%- from 'scope.sql' import county_part_join, in_county %}
 insert into fact_village (
     period, built_by, part, unit_code, level, {{ form }}__reporting, {{ form }}__expected
     {%- for m in measures %}, {{ m.code }}{% endfor %}
@@ -16,12 +16,9 @@ insert into fact_village (
 )
 with villages as (
     select u.descendant_code as unit_code,
-           coalesce(c.ancestor_code, '') as part
+           coalesce(county_part.ancestor_code, '') as part
     from unit_closure u
-    left join unit_closure c
-      on c.period = u.period
-     and c.descendant_code = u.descendant_code
-     and c.ancestor_level = {{ county_level }}
+    {{ county_part_join('u.descendant_code', county_level) }}
     where u.period = :period
       and u.depth = 0
       and u.descendant_level = {{ village_level }}
