@@ -29,3 +29,17 @@
      and p.built_by = v.built_by
     where v.period = :period
 {%- endmacro -%}
+
+{#- Macro: `from <table> v join ...`, the rows of fact_area or fact_village that each
+    period's release of `status` (current, previous) holds, through its parts; `r` is
+    that release. -#}
+{%- macro release_status_rows(table, status) -%}
+from {{ table }} v
+join release_part p
+  on p.part = v.part
+ and p.built_by = v.built_by
+join release r
+  on r.release_id = p.release_id
+ and r.period = v.period
+ and r.status = '{{ status }}'
+{%- endmacro -%}

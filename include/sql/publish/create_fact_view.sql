@@ -6,6 +6,7 @@
 -- fills in the view's name, the release status, the two tables and the catalog's
 -- indicators.
 {%- import 'publish/indicators.sql' as ind %}
+{%- from 'scope.sql' import release_status_rows %}
 {%- macro indicator_rows(i, table) -%}
 select v.period,
        v.unit_code,
@@ -18,14 +19,7 @@ select v.period,
        v.{{ i.reporting }} as reporting_units,
        {{ ind.flags(i) }} as flags,
        r.release_id
-from {{ table }} v
-join release_part p
-  on p.part = v.part
- and p.built_by = v.built_by
-join release r
-  on r.release_id = p.release_id
- and r.period = v.period
- and r.status = '{{ status }}'
+{{ release_status_rows(table, status) }}
 {%- endmacro %}
 create view {{ view }} as
 {%- for i in indicators %}

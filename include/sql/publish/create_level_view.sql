@@ -4,6 +4,7 @@
 -- unit has no units of the indicator's form below it). Jinja fills in the level, its
 -- table and the catalog's indicators.
 {%- import 'publish/indicators.sql' as ind %}
+{%- from 'scope.sql' import release_status_rows %}
 create view v_{{ level_name }} as
 with final as (
     select v.period,
@@ -12,14 +13,7 @@ with final as (
            {%- for i in indicators %},
            case when v.{{ i.expected }} > 0 then {{ ind.value(i, integer_columns) }} end as {{ i.code }}
            {%- endfor %}
-    from {{ table }} v
-    join release_part p
-      on p.part = v.part
-     and p.built_by = v.built_by
-    join release r
-      on r.release_id = p.release_id
-     and r.period = v.period
-     and r.status = 'current'
+    {{ release_status_rows(table, 'current') }}
     left join (
         select unit_code, min(name) as name from dim_unit group by unit_code
     ) u on u.unit_code = v.unit_code
