@@ -38,7 +38,7 @@ def test_insert_rows_stores_what_an_insert_stores(tmp_path: Path) -> None:
     assert len(stored[0]) == 3
 
 
-def test_an_older_warehouse_gets_the_register_indexes(tmp_path: Path) -> None:
+def test_an_older_warehouse_gets_the_indexes_added_since(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     engine = sa.create_engine(url)
     wh.metadata.create_all(engine)
@@ -47,5 +47,6 @@ def test_an_older_warehouse_gets_the_register_indexes(tmp_path: Path) -> None:
             conn.exec_driver_sql(f"drop index {name}")
     engine.dispose()
     inspector = sa.inspect(wh.connect(url))
-    names = {i["name"] for t in ("dim_unit", "unit_register") for i in inspector.get_indexes(t)}
+    names = {i["name"] for t in ("dim_unit", "unit_register", "submission")
+             for i in inspector.get_indexes(t)}
     assert wh._ADDED_INDEXES <= names

@@ -154,8 +154,8 @@ def parse_register(text: str, source: str = "<register>") -> list[RegisterEntry]
     return entries
 
 
-def read_register(path: Path) -> list[RegisterEntry]:
-    raw = path.read_bytes()
+def read_register(path: Path, data: bytes | None = None) -> list[RegisterEntry]:
+    raw = path.read_bytes() if data is None else data
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
@@ -249,12 +249,27 @@ def load_register(engine: Engine, path: Path) -> int:
 
 
 def replace_register(conn: sa.Connection, path: Path) -> int:
-    """``load_register`` in the caller's transaction (intake records the file in the same
-    one). Raises ``RegisterError`` before writing anything."""
-    from grassroots import warehouse as wh
+    """``load_register`` in the caller's transaction. Raises ``RegisterError`` before
+    writing anything."""
+    checked = check_register(path)
+    write_registers(conn, [checked])
+    return len(checked.entries)
 
+
+@dataclass(frozen=True)
+class CheckedRegister:
+    """A county's register file, read and found sound, not yet in the warehouse."""
+
+    county: str
+    source_file: str
+    entries: list[RegisterEntry]
+
+
+def check_register(path: Path, data: bytes | None = None) -> CheckedRegister:
+    """Read a register file and check it against the official list; raise
+    ``RegisterError`` saying what is wrong. Touches no database (intake's workers call it)."""
     county = register_county(path)
-    entries = read_register(path)
+    entries = read_register(path, data)
     by_code = official_by_code()
     if county not in by_code:
         raise RegisterError(f"{path.name}: {county} is not an official unit / 不是有效的行政区划代码")
@@ -272,51 +287,43 @@ def replace_register(conn: sa.Connection, path: Path) -> int:
                 "appears twice / 同一村同一起始年份重复"
             )
         seen.add((e.unit_code, e.valid_from))
+    return CheckedRegister(county, path.name, entries)
+
+
+_REGISTER_COLUMNS = ("unit_code", "valid_from", "valid_to", "name", "parent_code", "county_code",
+                     "zone_type", "predecessors", "source_file", "loaded_at")
+
+
+def write_registers(conn: sa.Connection, registers: list[CheckedRegister]) -> None:
+    """Replace the villages of each register's county with the register's, in the
+    caller's transaction: all the registers' rows in one insert, their villages' units
+    in one statement."""
+    from grassroots import warehouse as wh
+
+    if not registers:
+        return
+    counties = sorted({r.county for r in registers})
+    if len(counties) < len(registers):
+        # the same county twice: the last register read is the one that stands
+        last = {r.county: r for r in registers}
+        registers = [r for r in registers if last[r.county] is r]
+    r, u = wh.unit_register.c, wh.dim_unit.c
+    present = set(conn.execute(
+        sa.select(r.county_code).where(r.county_code.in_(counties)).distinct()).scalars())
+    present |= set(conn.execute(
+        sa.select(u.county_code).where(u.level == 5, u.county_code.in_(counties)).distinct()
+    ).scalars())
+    if present:
+        conn.execute(wh.unit_register.delete().where(r.county_code.in_(sorted(present))))
+        conn.execute(wh.dim_unit.delete().where(u.level == 5, u.county_code.in_(sorted(present))))
     now = datetime.now(UTC)
-    conn.execute(wh.unit_register.delete().where(wh.unit_register.c.county_code == county))
-    conn.execute(
-        wh.dim_unit.delete().where(wh.dim_unit.c.level == 5, wh.dim_unit.c.county_code == county)
-    )
-    if not entries:
-        return 0
-    wh.insert_rows(
-        conn, wh.unit_register,
-        [
-            {
-                "unit_code": e.unit_code,
-                "valid_from": e.valid_from,
-                "valid_to": e.valid_to,
-                "name": e.name,
-                "parent_code": e.parent_code,
-                "county_code": county,
-                "zone_type": e.zone_type,
-                "predecessors": ";".join(e.predecessors) or None,
-                "source_file": path.name,
-                "loaded_at": now,
-            }
-            for e in entries
-        ],
-    )
-    chains = {code: _chain_codes(code, 4) for code in {e.parent_code for e in entries}}
-    wh.insert_rows(
-        conn, wh.dim_unit,
-        [
-            {
-                "unit_code": e.unit_code,
-                "name": e.name,
-                "level": 5,
-                "level_name": LEVELS[5],
-                "parent_code": e.parent_code,
-                **chains[e.parent_code],
-                "county_code": county,
-                "zone_type": e.zone_type,
-                "valid_from": e.valid_from,
-                "valid_to": e.valid_to,
-            }
-            for e in entries
-        ],
-    )
-    return len(entries)
+    wh.insert_tuples(conn, wh.unit_register, _REGISTER_COLUMNS, [
+        (e.unit_code, e.valid_from, e.valid_to, e.name, e.parent_code, register.county,
+         e.zone_type, ";".join(e.predecessors) or None, register.source_file, now)
+        for register in registers for e in register.entries
+    ])
+    conn.execute(sa.text(wh.render_sql("hierarchy/insert_village_units.sql"))
+                 .bindparams(sa.bindparam("counties", expanding=True)), {"counties": counties})
 
 
 def _source_state(conn: sa.Connection) -> str:

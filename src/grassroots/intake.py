@@ -8,11 +8,18 @@ becomes an open ``validation_issue`` naming file, sheet, row and column.
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import itertools
 import logging
+import multiprocessing
 import os
 import re
 import time
+import traceback
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -219,18 +226,16 @@ class IngestResult:
         return dict(self.__dict__)
 
 
-def _archive(settings: Settings, data: bytes, digest: str, name: str, period: str | None) -> Path:
-    folder = settings.archive_dir / (period or "unknown-period")
+def _archive(archive_dir: Path, data: bytes, digest: str, name: str,
+             period: str | None) -> tuple[str, bool]:
+    """Keep the file's bytes; return the copy's path and whether this call wrote it."""
+    folder = archive_dir / (period or "unknown-period")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{digest[:16]}__{name}"
-    if not target.exists():
-        target.write_bytes(data)
-    return target
-
-
-def _record(conn: sa.Connection, **values: object) -> int:
-    # the values as parameters, not in the statement: one compiled INSERT for every file
-    return conn.execute(wh.submission.insert(), values).inserted_primary_key[0]
+    if target.exists():
+        return str(target), False
+    target.write_bytes(data)
+    return str(target), True
 
 
 def _files_in(folder: Path) -> list[Path]:
@@ -276,6 +281,7 @@ class _SeenFiles:
 
     def __init__(self, engine: Engine) -> None:
         self._folders: dict[Path, Path] = {}
+        self._pending: list[dict[str, object]] = []
         t = wh.landing_file.c
         with engine.connect() as conn:
             self._known = {row.path: (row.size, row.mtime_ns, row.file_sha256)
@@ -301,62 +307,26 @@ class _SeenFiles:
         key = self._key(path)
         return key is not None and self._known.get(key[0], (None, None, None))[:2] == key[1:]
 
-    def remember(self, conn: sa.Connection, path: Path, digest: str) -> None:
-        """Note the file as read (in the caller's transaction, beside its record)."""
+    def remember(self, path: Path, digest: str) -> None:
+        """Note the file as read; ``write`` puts the notes in the warehouse (in the
+        caller's transaction, beside the files' records)."""
         key = self._key(path)
         if key is None or self._known.get(key[0]) == (*key[1:], digest):
             return
         if time.time_ns() - key[2] < _RACY_NS:
             return
-        conn.execute(_FORGET_FILE, {"forgotten": key[0]})
-        conn.execute(wh.landing_file.insert(), {"path": key[0], "size": key[1],
-                                                "mtime_ns": key[2], "file_sha256": digest})
-        self._known[key[0]] = (*key[1:], digest)
+        self._pending.append({"path": key[0], "size": key[1], "mtime_ns": key[2],
+                              "file_sha256": digest})
 
-
-def _load_registers(engine: Engine, settings: Settings, paths: list[Path], result: IngestResult,
-                    seen: _SeenFiles) -> None:
-    for path in paths:
-        if seen.unchanged(path):
-            result.already_recorded += 1
-            continue
-        data = path.read_bytes()
-        digest = sha256_of(data)
-        # one connection per file, and the register replaced and recorded in one
-        # transaction: on PostgreSQL each checkout (a ping) and each commit (a flush)
-        # cost more than the rows themselves
-        with engine.connect() as conn:
-            if _recorded(conn, digest):
-                with conn.begin():
-                    seen.remember(conn, path, digest)
-                result.already_recorded += 1
-                continue
-            archived = _archive(settings, data, digest, path.name, "registers")
-            status, reason, rows = "accepted", None, None
-            with conn.begin():
-                try:
-                    rows = hierarchy.replace_register(conn, path)
-                    result.registers_loaded += 1
-                except hierarchy.RegisterError as exc:  # raised before anything is written
-                    status, reason = "rejected", str(exc)
-                    result.rejected += 1
-                _record(
-                    conn, form_code="register", unit_code=_safe_county(path), period=None,
-                    file_name=path.name, file_sha256=digest, file_size=len(data),
-                    received_at=datetime.now(UTC), row_count=rows, rows_accepted=rows,
-                    status=status, reason=reason, archive_path=str(archived),
-                )
-                seen.remember(conn, path, digest)
-
-
-def _recorded(conn: sa.Connection, digest: str) -> bool:
-    """Whether a file with these bytes is recorded; ends the read's transaction so that
-    the caller can begin its own on the same connection."""
-    found = conn.execute(
-        sa.select(wh.submission.c.submission_id).where(wh.submission.c.file_sha256 == digest)
-    ).first() is not None
-    conn.commit()
-    return found
+    def write(self, conn: sa.Connection) -> None:
+        forgotten = [{"forgotten": note["path"]} for note in self._pending
+                     if note["path"] in self._known]
+        if forgotten:
+            conn.execute(_FORGET_FILE, forgotten)
+        wh.insert_rows(conn, wh.landing_file, self._pending)
+        for note in self._pending:
+            self._known[note["path"]] = (note["size"], note["mtime_ns"], note["file_sha256"])
+        self._pending = []
 
 
 def _safe_county(path: Path) -> str | None:
@@ -366,72 +336,10 @@ def _safe_county(path: Path) -> str | None:
         return None
 
 
-def _cleaners(form: Form, cleaners: dict[str, list[FieldCleaner]] | None) -> list[FieldCleaner]:
-    if cleaners is None:
-        return [FieldCleaner(f) for f in form.fields]
-    if form.code not in cleaners:
-        cleaners[form.code] = [FieldCleaner(f) for f in form.fields]
-    return cleaners[form.code]
-
-
-def _stage(conn: sa.Connection, parsed: ParsedFile, submission_id: int, file_name: str,
-           now: datetime, cleaners: dict[str, list[FieldCleaner]] | None = None) -> tuple[int, int]:
-    """Write the cleaned rows and one issue per cell that failed; return (rows, errors).
-
-    ``cleaners`` (by form) is shared across the files of a run so that values repeated
-    from county to county are cleaned once."""
-    form = parsed.form
-    staged, issues = [], []
-    field_cleaners = list(zip(form.fields, _cleaners(form, cleaners), strict=True))
-    for row_number, cells in parsed.rows:
-        record: dict[str, object] = {
-            "submission_id": submission_id, "row_number": row_number, "sheet": parsed.sheet or None,
-            "row_status": "pending",
-        }
-        for f, clean in field_cleaners:
-            try:
-                record[f.code] = clean(cells[f.code])
-            except CleanError as exc:
-                record[f.code] = None
-                raw = cells[f.code]
-                where_zh, where_en = cell_location(file_name, parsed.sheet, row_number, f.code, f.label_zh)
-                issues.append({
-                    "submission_id": submission_id, "period": parsed.period, "form_code": form.code,
-                    "unit_code": cell_text(cells.get("unit_code")) or None, "sheet": parsed.sheet or None,
-                    "row_number": row_number, "field": f.code,
-                    "value": None if raw is None else cell_text(raw),
-                    "rule": f"{form.code}.{f.code}.{exc.error.rule}", "stage": "intake",
-                    "severity": "error",
-                    "message_zh": f"{where_zh}:{exc.error.message_zh}",
-                    "message_en": f"{where_en}: {exc.error.message_en}",
-                    "state": "open", "created_at": now,
-                })
-        staged.append(record)
-    labels = {f.code: f.label_zh for f in form.fields}
-    unit_by_row = {row_number: cell_text(cells.get("unit_code")) or None for row_number, cells in parsed.rows}
-    for note in parsed.notes:
-        where_zh, where_en = cell_location(file_name, parsed.sheet, note.row_number, note.field,
-                                           labels[note.field])
-        issues.append({
-            "submission_id": submission_id, "period": parsed.period, "form_code": form.code,
-            "unit_code": unit_by_row.get(note.row_number), "sheet": parsed.sheet or None,
-            "row_number": note.row_number, "field": note.field, "value": None,
-            "rule": note.rule, "stage": "intake", "severity": "warning",
-            "message_zh": f"{where_zh}:{note.message_zh}", "message_en": f"{where_en}: {note.message_en}",
-            "state": "open", "created_at": now,
-        })
-    wh.insert_rows(conn, wh.staging_tables[form.code], staged)
-    wh.insert_rows(conn, wh.validation_issue, issues)
-    return len(staged), sum(1 for i in issues if i["severity"] == "error")
-
-
 def load_landing_registers(engine: Engine, settings: Settings) -> IngestResult:
     """Load the registers lying in the landing folder (each file once)."""
-    result = IngestResult()
     registers, _ = _landing_files(settings, "")
-    result.files_seen = len(registers)
-    _load_registers(engine, settings, registers, result, _SeenFiles(engine))
-    return result
+    return _ingest_files(engine, settings, load_catalog(), registers, [], "")
 
 
 def ingest(
@@ -443,23 +351,11 @@ def ingest(
 ) -> IngestResult:
     """Pick up the registers and the period's landing files (or the ``files`` given);
     record, archive and stage them."""
-    catalog = catalog or load_catalog()
-    result = IngestResult()
     registers, submissions = _landing_files(settings, period)
     if files is not None:
         submissions = list(files)
-    result.files_seen = len(registers) + len(submissions)
-    seen = _SeenFiles(engine)
-    _load_registers(engine, settings, registers, result, seen)
-    cleaners: dict[str, list[FieldCleaner]] = {}
-    for path in submissions:
-        if seen.unchanged(path):
-            result.already_recorded += 1
-            continue
-        # a file in the period's folder must be for that period; one in the root names its own
-        in_folder = path.parent.name == period and path.parent.parent == settings.landing_dir
-        _ingest_file(engine, settings, catalog, path, period if in_folder else None, result,
-                     cleaners, seen)
+    result = _ingest_files(engine, settings, catalog or load_catalog(), registers, submissions,
+                           period)
     with engine.begin() as conn:
         wh.analyze(conn, wh.submission, wh.validation_issue, wh.unit_register,
                    *wh.staging_tables.values())
@@ -467,88 +363,381 @@ def ingest(
     return result
 
 
-def _ingest_file(engine: Engine, settings: Settings, catalog: Catalog, path: Path,
-                 folder_period: str | None, result: IngestResult,
-                 cleaners: dict[str, list[FieldCleaner]] | None = None,
-                 seen: _SeenFiles | None = None) -> None:
-    """Record, archive and stage one file; whatever is wrong with it, it ends up recorded."""
+def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, registers: list[Path],
+                  submissions: list[Path], period: str) -> IngestResult:
+    """Registers first (a village's return is checked against its register), then returns.
+
+    Worker processes hash, archive, parse and clean the files (see ``_reads``); this
+    process records them in their order, a task's worth per transaction."""
+    result = IngestResult(files_seen=len(registers) + len(submissions))
+    seen = _SeenFiles(engine)
+    to_read: list[tuple[str, Path, str | None]] = []
+    for kind, paths in (("register", registers), ("return", submissions)):
+        for path in paths:
+            if seen.unchanged(path):
+                result.already_recorded += 1
+                continue
+            # a return in the period's folder must be for that period; one in the root
+            # names its own
+            in_folder = (kind == "return" and path.parent.name == period
+                         and path.parent.parent == settings.landing_dir)
+            to_read.append((kind, path, period if in_folder else None))
+    reader = _Reader(catalog, settings.archive_dir, settings.first_year,
+                     _recorded_digests(engine), datetime.now(UTC))
+    recorded: dict[str, str] = {}
+    # The rows read are millions of tuples and values at national scale, each alive until
+    # written, and they make no reference cycles: the cyclic collector would only walk
+    # them again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for reads in _reads(reader, to_read, intake_workers()):
+            _record_reads(engine, catalog, reads, result, recorded, seen)
+    finally:
+        if collecting:
+            gc.enable()
+    return result
+
+
+def _recorded_digests(engine: Engine) -> frozenset[str]:
+    """The digests of every file recorded so far: a worker that finds one of these
+    stops there (the bytes are recorded; this is a copy under another name or place)."""
+    with engine.connect() as conn:
+        return frozenset(conn.execute(sa.select(wh.submission.c.file_sha256)).scalars())
+
+
+# --- reading files (in worker processes) ------------------------------------------------
+
+# Fewer files than this are read in the calling process: starting workers (each imports
+# the readers and loads the catalog) costs more than it saves on a handful of files.
+PARALLEL_FROM_FILES = 48
+# Files per task sent to a worker: enough that the round trip (pickling a few thousand
+# rows) is a small part of the task, few enough that every worker stays busy to the end.
+FILES_PER_TASK = 32
+
+
+@dataclass
+class _FileRead:
+    """What reading one landing file found, before anything is written to the warehouse.
+
+    Made by ``_read_file``, in a worker process when there are many files; everything in
+    it pickles. ``rows`` are the staging table's values after ``submission_id`` in the
+    order of ``_staged_columns``; ``issues`` lack only their ``submission_id``."""
+
+    kind: str  # "register" or "return"
+    path: Path
+    folder_period: str | None
+    digest: str | None = None  # None: the file could not be read (``unreadable`` says why)
+    unreadable: str | None = None
+    size: int = 0
+    known: bool = False  # its bytes were recorded before the run began: nothing else done
+    archived: str | None = None
+    archive_written: bool = False  # this read wrote the archive copy (it was not there)
+    rejection: str | None = None
+    internal_error: str | None = None  # the traceback, when the rejection is our fault
+    form_code: str | None = None
+    unit_code: str | None = None
+    period: str | None = None
+    row_count: int | None = None
+    rows: list[tuple] = field(default_factory=list)
+    issues: list[dict[str, object]] = field(default_factory=list)
+    cell_errors: int = 0
+    register: hierarchy.CheckedRegister | None = None
+
+
+@dataclass
+class _Reader:
+    """Everything ``_read_file`` needs besides the file: shared by the files of a run
+    (the cleaners remember values across files), one per worker process."""
+
+    catalog: Catalog
+    archive_dir: Path
+    first_year: int
+    known_digests: frozenset[str]
+    now: datetime
+    cleaners: dict[str, list[FieldCleaner]] = field(default_factory=dict)
+
+    def cleaners_of(self, form: Form) -> list[FieldCleaner]:
+        if form.code not in self.cleaners:
+            self.cleaners[form.code] = [FieldCleaner(f) for f in form.fields]
+        return self.cleaners[form.code]
+
+
+def _staged_columns(form: Form) -> list[str]:
+    """The staging table's columns that ``_FileRead.rows`` hold, in their order."""
+    return ["row_number", "sheet", "row_status", *(f.code for f in form.fields)]
+
+
+def _read_file(reader: _Reader, kind: str, path: Path, folder_period: str | None) -> _FileRead:
+    """Hash, archive and check one file (and parse and clean a return); whatever is wrong
+    with it is in the result."""
+    read = _FileRead(kind, path, folder_period)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        # nothing to archive: the file vanished or is unreadable; it will be seen next run
-        log.error("cannot read %s: %s", path, exc)
-        result.unreadable += 1
-        return
-    digest = sha256_of(data)
-    # one connection for the file's reads and writes (see _load_registers)
-    with engine.connect() as conn:
-        if _recorded(conn, digest):
-            if seen is not None:
-                with conn.begin():
-                    seen.remember(conn, path, digest)
-            result.already_recorded += 1
-            return
-        _record_file(engine, conn, settings, catalog, path, data, digest, folder_period, result,
-                     cleaners, seen)
-
-
-def _record_file(engine: Engine, conn: sa.Connection, settings: Settings, catalog: Catalog,
-                 path: Path, data: bytes, digest: str, folder_period: str | None,
-                 result: IngestResult, cleaners: dict[str, list[FieldCleaner]] | None,
-                 seen: _SeenFiles | None = None) -> None:
+        read.unreadable = str(exc)
+        return read
+    read.digest, read.size = sha256_of(data), len(data)
+    if read.digest in reader.known_digests:
+        read.known = True
+        return read
+    if kind == "register":
+        read.form_code, read.unit_code = "register", _safe_county(path)
+        read.archived, read.archive_written = _archive(
+            reader.archive_dir, data, read.digest, path.name, "registers")
+        try:
+            read.register = hierarchy.check_register(path, data)
+        except hierarchy.RegisterError as exc:
+            read.rejection = str(exc)
+        else:
+            read.row_count = len(read.register.entries)
+        return read
     match = SUBMISSION_NAME.match(path.name.rsplit(".", 1)[0])
-    archived = _archive(settings, data, digest, path.name,
-                        folder_period or (match["period"] if match else None))
-    now = datetime.now(UTC)
+    if match:
+        read.form_code = match["form"] if match["form"] in reader.catalog.forms else None
+        read.unit_code, read.period = match["unit"], match["period"]
+    else:
+        read.period = folder_period
+    read.archived, read.archive_written = _archive(
+        reader.archive_dir, data, read.digest, path.name,
+        folder_period or (match["period"] if match else None))
     try:
-        parsed = parse_submission(path, catalog, data)
-        _check_period(settings, parsed.period, folder_period)
-        _check_submitter(engine, parsed.form, parsed.unit_code, parsed.period)
+        parsed = parse_submission(path, reader.catalog, data)
+        _check_period(reader.first_year, parsed.period, folder_period)
     except Exception as exc:  # every failure becomes a rejection with its reason
         if isinstance(exc, FileRejected):
-            reason = str(exc)
+            read.rejection = str(exc)
         else:
-            log.exception("unexpected error reading %s", path.name)
-            reason = (f"文件无法处理(内部错误) / the file could not be processed: "
-                      f"{type(exc).__name__}: {exc}")
-        with conn.begin():
-            _record(
-                conn,
-                form_code=match["form"] if match and match["form"] in catalog.forms else None,
-                unit_code=match["unit"] if match else None,
-                period=match["period"] if match else folder_period,
-                file_name=path.name, file_sha256=digest, file_size=len(data), received_at=now,
-                status="rejected", reason=reason, archive_path=str(archived),
-            )
-            if seen is not None:
-                seen.remember(conn, path, digest)
-        result.rejected += 1
-        log.warning("rejected %s: %s", path.name, reason)
+            read.internal_error = traceback.format_exc()
+            read.rejection = (f"文件无法处理(内部错误) / the file could not be processed: "
+                              f"{type(exc).__name__}: {exc}")
+        return read
+    read.form_code, read.unit_code, read.period = parsed.form.code, parsed.unit_code, parsed.period
+    read.row_count = len(parsed.rows)
+    _clean_rows(reader, parsed, read)
+    return read
+
+
+def _clean_rows(reader: _Reader, parsed: ParsedFile, read: _FileRead) -> None:
+    """The cleaned rows of a parsed file and one issue per cell that failed (plus the
+    parser's notes), into ``read``.
+
+    The cleaners are shared across the files of a run so that values repeated from
+    county to county are cleaned once."""
+    form, file_name, sheet = parsed.form, read.path.name, parsed.sheet or None
+    field_cleaners = list(zip(form.fields, reader.cleaners_of(form), strict=True))
+    issue_base = {"period": parsed.period, "form_code": form.code, "sheet": sheet,
+                  "stage": "intake", "state": "open", "created_at": reader.now}
+    for row_number, cells in parsed.rows:
+        values: list[object] = [row_number, sheet, "pending"]
+        for f, clean in field_cleaners:
+            try:
+                values.append(clean(cells[f.code]))
+            except CleanError as exc:
+                values.append(None)
+                raw = cells[f.code]
+                where_zh, where_en = cell_location(file_name, parsed.sheet, row_number, f.code,
+                                                   f.label_zh)
+                read.issues.append({
+                    **issue_base, "unit_code": cell_text(cells.get("unit_code")) or None,
+                    "row_number": row_number, "field": f.code,
+                    "value": None if raw is None else cell_text(raw),
+                    "rule": f"{form.code}.{f.code}.{exc.error.rule}", "severity": "error",
+                    "message_zh": f"{where_zh}:{exc.error.message_zh}",
+                    "message_en": f"{where_en}: {exc.error.message_en}",
+                })
+                read.cell_errors += 1
+        read.rows.append(tuple(values))
+    labels = {f.code: f.label_zh for f in form.fields}
+    unit_by_row = {row_number: cell_text(cells.get("unit_code")) or None
+                   for row_number, cells in parsed.rows}
+    for note in parsed.notes:
+        where_zh, where_en = cell_location(file_name, parsed.sheet, note.row_number, note.field,
+                                           labels[note.field])
+        read.issues.append({
+            **issue_base, "unit_code": unit_by_row.get(note.row_number),
+            "row_number": note.row_number, "field": note.field, "value": None,
+            "rule": note.rule, "severity": "warning",
+            "message_zh": f"{where_zh}:{note.message_zh}",
+            "message_en": f"{where_en}: {note.message_en}",
+        })
+
+
+_worker_reader: _Reader | None = None
+
+
+def _start_worker(reader: _Reader) -> None:
+    global _worker_reader
+    _worker_reader = reader
+
+
+def _read_task(task: list[tuple[str, Path, str | None]]) -> list[_FileRead]:
+    assert _worker_reader is not None, "the worker was started without its reader"
+    return [_read_file(_worker_reader, *item) for item in task]
+
+
+def _tasks(items: list[tuple[str, Path, str | None]]) -> list[list[tuple[str, Path, str | None]]]:
+    """The files in tasks of ``FILES_PER_TASK``, each of one kind (registers, then returns)."""
+    tasks: list[list[tuple[str, Path, str | None]]] = []
+    for _, group in itertools.groupby(items, key=lambda item: item[0]):
+        files = list(group)
+        tasks += [files[i:i + FILES_PER_TASK] for i in range(0, len(files), FILES_PER_TASK)]
+    return tasks
+
+
+def _reads(reader: _Reader, items: list[tuple[str, Path, str | None]],
+           workers: int) -> Iterator[list[_FileRead]]:
+    """The files read, in their order, a task's worth at a time: by ``workers`` processes
+    when there are many files, else here.
+
+    Workers are spawned, not forked: the caller may hold database connections and
+    threads (Airflow's task runner does) that a forked child would inherit."""
+    tasks = _tasks(items)
+    if workers < 2 or len(items) < PARALLEL_FROM_FILES:
+        for task in tasks:
+            yield [_read_file(reader, *item) for item in task]
         return
-    with conn.begin():
-        submission_id = _record(
-            conn, form_code=parsed.form.code, unit_code=parsed.unit_code, period=parsed.period,
-            file_name=path.name, file_sha256=digest, file_size=len(data), received_at=now,
-            row_count=len(parsed.rows), status="accepted", archive_path=str(archived),
-        )
-        rows, errors = _stage(conn, parsed, submission_id, path.name, now, cleaners)
-        s = wh.submission.c
-        older = conn.execute(
-            wh.submission.update()
-            .where(s.form_code == parsed.form.code, s.unit_code == parsed.unit_code,
-                   s.period == parsed.period, s.status == "accepted",
-                   s.submission_id != submission_id)
-            .values(status="superseded", superseded_by=submission_id)
-        ).rowcount
-        if seen is not None:
-            seen.remember(conn, path, digest)
-    result.accepted += 1
-    result.superseded += older
-    result.rows_staged += rows
-    result.cell_errors += errors
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(reader,)) as pool:
+        # a bounded number of tasks in flight: read files wait for the writer in memory
+        pending: deque[Future[list[_FileRead]]] = deque()
+        queued = iter(tasks)
+        pending.extend(pool.submit(_read_task, task) for task in itertools.islice(queued, 2 * workers))
+        while pending:
+            done = pending.popleft().result()
+            pending.extend(pool.submit(_read_task, task) for task in itertools.islice(queued, 1))
+            yield done
 
 
-def _check_period(settings: Settings, period: str, folder_period: str | None) -> None:
+def intake_workers() -> int:
+    """Processes that read files: ``GRASSROOTS_INTAKE_WORKERS``, else one per CPU; none
+    (read here) in a daemonic process, which may not start any."""
+    if multiprocessing.current_process().daemon:
+        return 1
+    configured = os.environ.get("GRASSROOTS_INTAKE_WORKERS")
+    if configured:
+        return max(1, int(configured))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# --- recording what was read (in the calling process) -----------------------------------
+
+_SUPERSEDE = (
+    wh.submission.update()
+    .where(wh.submission.c.form_code == sa.bindparam("superseded_form"),
+           wh.submission.c.unit_code == sa.bindparam("superseded_unit"),
+           wh.submission.c.period == sa.bindparam("superseded_period"),
+           wh.submission.c.status == "accepted",
+           # the task's later files are recorded already: they are not older
+           wh.submission.c.submission_id < sa.bindparam("by"))
+    .values(status="superseded", superseded_by=sa.bindparam("by"))
+)
+
+
+def _record_reads(engine: Engine, catalog: Catalog, reads: list[_FileRead], result: IngestResult,
+                  recorded: dict[str, str], seen: _SeenFiles) -> None:
+    """Record a task's worth of files (registers loaded, returns' rows staged and older
+    returns superseded) in one transaction: a run stopped part way leaves whole files
+    recorded or none of them, and those not recorded are read again next time.
+
+    ``recorded`` maps the digests recorded during this run to their archive copies."""
+    s = wh.submission.c
+    digests = [r.digest for r in reads if r.digest is not None and not r.known]
+    with engine.begin() as conn:
+        in_warehouse = set(conn.execute(
+            sa.select(s.file_sha256).where(s.file_sha256.in_(digests))).scalars()) if digests else set()
+        new: list[_FileRead] = []
+        for read in reads:
+            if read.digest is None:
+                # nothing to archive: the file vanished or is unreadable; it will be seen next run
+                log.error("cannot read %s: %s", read.path, read.unreadable)
+                result.unreadable += 1
+                continue
+            if read.known or read.digest in in_warehouse or read.digest in recorded:
+                if read.archive_written and read.archived != recorded.get(read.digest, read.archived):
+                    Path(read.archived).unlink(missing_ok=True)  # the bytes are kept already
+                result.already_recorded += 1
+            else:
+                if read.kind == "return" and read.rejection is None:
+                    try:
+                        # the registers are in the warehouse, not in the workers
+                        _check_submitter(conn, catalog.forms[read.form_code], read.unit_code,
+                                         read.period)
+                    except FileRejected as exc:
+                        read.rejection = str(exc)
+                new.append(read)
+                recorded[read.digest] = read.archived
+            seen.remember(read.path, read.digest)
+        seen.write(conn)
+        if not new:
+            return
+        # before the new files are in: only a key with an accepted return already has one
+        # to supersede
+        accepted_keys = _accepted_keys(conn, new)
+        ids = conn.execute(
+            wh.submission.insert().returning(s.submission_id, sort_by_parameter_order=True),
+            [_submission_values(read) for read in new],
+        ).scalars().all()
+        staged: dict[str, list[tuple]] = {}
+        issues: list[dict[str, object]] = []
+        for read, submission_id in zip(new, ids, strict=True):
+            if read.rejection is not None:
+                if read.internal_error:
+                    log.error("unexpected error reading %s:\n%s", read.path.name, read.internal_error)
+                log.warning("rejected %s: %s", read.path.name, read.rejection)
+                result.rejected += 1
+                continue
+            if read.kind == "register":
+                result.registers_loaded += 1
+                continue
+            issues += ({**issue, "submission_id": submission_id} for issue in read.issues)
+            staged.setdefault(read.form_code, []).extend(
+                (submission_id, *row) for row in read.rows)
+            key = (read.form_code, read.unit_code, read.period)
+            if key in accepted_keys:
+                result.superseded += conn.execute(_SUPERSEDE, {
+                    "superseded_form": read.form_code, "superseded_unit": read.unit_code,
+                    "superseded_period": read.period, "by": submission_id}).rowcount
+            accepted_keys.add(key)
+            result.accepted += 1
+            result.rows_staged += len(read.rows)
+            result.cell_errors += read.cell_errors
+        hierarchy.write_registers(conn, [read.register for read in new if read.register is not None])
+        for form_code, rows in staged.items():
+            wh.insert_tuples(conn, wh.staging_tables[form_code],
+                             ["submission_id", *_staged_columns(catalog.forms[form_code])], rows)
+        wh.insert_rows(conn, wh.validation_issue, issues)
+
+
+def _submission_values(read: _FileRead) -> dict[str, object]:
+    accepted = read.rejection is None
+    register = read.kind == "register"
+    return {
+        "form_code": read.form_code, "unit_code": read.unit_code, "period": read.period,
+        "file_name": read.path.name, "file_sha256": read.digest, "file_size": read.size,
+        "received_at": datetime.now(UTC), "row_count": read.row_count if accepted else None,
+        # a register's villages are all taken; a return's are counted once validated
+        "rows_accepted": read.row_count if accepted and register else None,
+        "status": "accepted" if accepted else "rejected", "reason": read.rejection,
+        "archive_path": read.archived,
+    }
+
+
+def _accepted_keys(conn: sa.Connection, reads: list[_FileRead]) -> set[tuple[str, str, str]]:
+    """(form, unit, period) of the accepted returns already recorded for the units of
+    ``reads``: only a file with one of these keys has an older return to supersede."""
+    s = wh.submission.c
+    units = sorted({read.unit_code for read in reads
+                    if read.kind == "return" and read.rejection is None})
+    if not units:
+        return set()
+    return {tuple(row) for row in conn.execute(
+        sa.select(s.form_code, s.unit_code, s.period)
+        .where(s.unit_code.in_(units), s.status == "accepted").distinct())}
+
+
+def _check_period(first_year: int, period: str, folder_period: str | None) -> None:
     if folder_period is not None and period != folder_period:
         raise FileRejected(
             f"文件属于期间{period},却放在{folder_period}目录中 / the file is for period "
@@ -556,27 +745,26 @@ def _check_period(settings: Settings, period: str, folder_period: str | None) ->
         )
     year = int(period[:4])
     last = datetime.now(UTC).year
-    if not settings.first_year <= year <= last:
+    if not first_year <= year <= last:
         raise FileRejected(
-            f"期间{period}未开放填报(开放:{settings.first_year}–{last}) / period {period} is not "
-            f"open for returns (open: {settings.first_year}-{last})"
+            f"期间{period}未开放填报(开放:{first_year}–{last}) / period {period} is not "
+            f"open for returns (open: {first_year}-{last})"
         )
 
 
-def _check_submitter(engine: Engine, form: Form, unit_code: str, period: str) -> None:
+def _check_submitter(conn: sa.Connection, form: Form, unit_code: str, period: str) -> None:
     division = hierarchy.official_by_code().get(unit_code)
     if division is not None:
         level_name = division.level_name
     else:
         r = wh.unit_register.c
         year = int(period[:4])
-        with engine.connect() as conn:
-            village = conn.execute(
-                sa.select(r.unit_code).where(
-                    r.unit_code == unit_code, r.valid_from <= year,
-                    sa.or_(r.valid_to.is_(None), r.valid_to >= year),
-                )
-            ).first()
+        village = conn.execute(
+            sa.select(r.unit_code).where(
+                r.unit_code == unit_code, r.valid_from <= year,
+                sa.or_(r.valid_to.is_(None), r.valid_to >= year),
+            )
+        ).first()
         if village is None:
             raise FileRejected(
                 f"报送单位{unit_code}不是有效的行政区划或在册村 / the submitting unit {unit_code} "
@@ -593,8 +781,6 @@ def _check_submitter(engine: Engine, form: Form, unit_code: str, period: str) ->
 
 def archive_is_intact(path: Path, digest: str) -> bool:
     return path.exists() and sha256_of(path.read_bytes()) == digest
-
-
 
 
 # --- the steward's view of intake ------------------------------------------------------

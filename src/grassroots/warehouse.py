@@ -145,6 +145,8 @@ submission = sa.Table(
     sa.Column("archive_path", sa.Text, nullable=False),
     sa.Column("superseded_by", sa.Integer),
     sa.Index("ix_submission_period", "period", "form_code", "status"),
+    # intake looks up a unit's accepted returns to supersede them
+    sa.Index("ix_submission_unit", "unit_code", "form_code", "period", "status"),
     sqlite_autoincrement=True,  # ids are cited in history: never reuse one
 )
 
@@ -403,6 +405,10 @@ def _engine(url: str) -> Engine:
             # WAL lets BI readers see the last committed release while publish writes.
             cursor.execute("pragma journal_mode=wal")
             cursor.execute("pragma synchronous=normal")
+            # a page cache of up to 256 MiB (SQLite's default is 2 MiB): loading the
+            # national registers and returns into indexed tables missed the small cache on
+            # nearly every row once the indexes outgrew it
+            cursor.execute("pragma cache_size=-262144")
             cursor.close()
 
         return engine
@@ -435,13 +441,13 @@ def connect(url: str) -> Engine:
             create_views(conn)
         # create_all adds no index to a table that exists: warehouses made before these
         # indexes were declared get them here
-        for index in (dim_unit.indexes | unit_register.indexes):
+        for index in (dim_unit.indexes | unit_register.indexes | submission.indexes):
             if index.name in _ADDED_INDEXES:
                 index.create(conn, checkfirst=True)
     return engine
 
 
-_ADDED_INDEXES = {"ix_dim_unit_county", "ix_unit_register_county"}
+_ADDED_INDEXES = {"ix_dim_unit_county", "ix_unit_register_county", "ix_submission_unit"}
 
 
 _SETUP_LOCK = 0x6772617373  # "grass": an arbitrary key of the warehouse's own
@@ -480,7 +486,38 @@ def analyze(conn: sa.Connection, *tables: sa.Table) -> None:
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, object]]) -> None:
-    """Insert many rows, every one with the same keys, in the connection's transaction.
+    """Insert many rows, every one with the same keys, in the connection's transaction
+    (through ``insert_tuples``)."""
+    if not rows:
+        return
+    names = list(rows[0])
+    if any(c.default is not None for c in table.c if c.name not in names):
+        conn.execute(table.insert(), rows)  # Python-side defaults: leave them to SQLAlchemy
+        return
+    pick = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+
+    def values(row: dict[str, object]) -> Sequence[object]:
+        if len(row) != len(names):
+            raise ValueError(f"rows for {table.name} differ in their columns")
+        return pick(row)
+
+    insert_tuples(conn, table, names, [values(row) for row in rows])
+
+
+_UNPROCESSED = object()
+
+
+def _stored_as_real(dialect: sa.Dialect, column: sa.Column) -> bool:
+    """A float column on SQLite: its REAL affinity turns an int into a float as it is
+    stored, which is all its processor does (float() on each of the national returns'
+    millions of float values, for nothing)."""
+    return dialect.name == "sqlite" and isinstance(column.type, sa.Float)
+
+
+def insert_tuples(conn: sa.Connection, table: sa.Table, names: Sequence[str],
+                  rows: Sequence[Sequence[object]]) -> None:
+    """Insert many rows given as values in the order of ``names``, in the connection's
+    transaction.
 
     On PostgreSQL (psycopg 3) through ``COPY``: an executemany, even batched into
     multi-row INSERTs, spent four times SQLite's time on intake's staged rows. On SQLite
@@ -488,29 +525,27 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, objec
     """
     if not rows:
         return
-    names = list(rows[0])
     dialect = conn.dialect
     # what table.insert() would do to each value on the way in (e.g. datetimes as text
     # on SQLite), done once per column instead of per row and parameter
     processors = [(i, p) for i, name in enumerate(names)
                   if (p := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                  is not None]
-    if any(c.default is not None for c in table.c if c.name not in names):
-        conn.execute(table.insert(), rows)  # Python-side defaults: leave them to SQLAlchemy
-        return
-
-    pick = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-
-    def values(row: dict[str, object]) -> Sequence[object]:
-        if len(row) != len(names):
-            raise ValueError(f"rows for {table.name} differ in their columns")
-        if not processors:
-            return pick(row)
-        out = list(pick(row))
-        for i, process in processors:
-            out[i] = process(out[i])
-        return out
-
+                  is not None and not _stored_as_real(dialect, table.c[name])]
+    if processors:
+        # a run's rows share a few values in these columns (its timestamp): each is
+        # processed once
+        memos: list[dict[object, object]] = [{} for _ in processors]
+        processed = []
+        for row in rows:
+            out = list(row)
+            for (i, process), memo in zip(processors, memos, strict=True):
+                value = out[i]
+                done = memo.get(value, _UNPROCESSED)
+                if done is _UNPROCESSED:
+                    done = memo[value] = process(value)
+                out[i] = done
+            processed.append(out)
+        rows = processed
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
         from psycopg import sql
 
@@ -518,7 +553,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, objec
             sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names)))
         with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row(values(row))
+                copy.write_row(row)
     elif dialect.paramstyle == "qmark":
         # SQLite: one executemany of plain tuples; table.insert() spent more time building
         # each row's parameters than SQLite spent inserting it
@@ -526,10 +561,10 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, objec
         conn.exec_driver_sql(
             f"insert into {quote(table.name)} ({', '.join(map(quote, names))}) "
             f"values ({', '.join('?' * len(names))})",
-            [tuple(values(row)) for row in rows],  # tuple() of a tuple is the tuple itself
+            [tuple(row) for row in rows],  # tuple() of a tuple is the tuple itself
         )
     else:
-        conn.execute(table.insert(), rows)
+        conn.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in rows])
 
 
 _jinja = Environment(

@@ -1,0 +1,112 @@
+"""Intake by worker processes writes what intake in one process writes: the same
+submissions in the same order (ids included), staged rows, issues, registers and
+supersede chains, with a task's worth of files per transaction."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from grassroots import intake, pipeline
+from grassroots import warehouse as wh
+from grassroots.config import Settings
+from grassroots.hierarchy import write_register
+from tests.builders import DALAT, SHULINZHAO, WANGAIZHAO, small_register, village, village_row
+from tests.malformed import corpus
+
+VOLATILE = {"received_at", "created_at", "loaded_at", "archive_path"}
+V1, V2 = f"{WANGAIZHAO[:9]}201", f"{WANGAIZHAO[:9]}202"
+NAME = f"village_annual__{DALAT}__2021.csv"
+
+
+def _csv(rows: list[dict[str, object]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _landing() -> list[tuple[str, bytes]]:
+    """The files of one run: the malformed corpus, three versions of one return (each
+    supersedes the one before), the same bytes twice, and registers (one bad)."""
+    files = [(f"{n:02d}/{case.name}", case.build()) for n, case in enumerate(corpus())]
+    for version, members in enumerate((40, 41, 42)):
+        files.append((f"v{version}/{NAME}", _csv([village_row(V1, party_members=members),
+                                                  village_row(V2)])))
+    files.append(("copy/copy.csv", files[-1][1]))
+    return files
+
+
+def _ingest(root: Path, files: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch,
+            workers: int) -> dict[str, list[tuple]]:
+    settings = Settings.from_env(warehouse_url=f"sqlite:///{root / 'w.sqlite'}",
+                                 data_dir=root / "data")
+    settings, engine = pipeline.open_warehouse(settings)
+    small_register(settings.landing_dir, [village(201), village(202), village(201, SHULINZHAO)])
+    # a register naming a township of another county: rejected with its reason
+    write_register(settings.landing_dir / "register__150622000000.csv", [village(301)])
+    paths = []
+    for name, data in files:
+        path = root / "drop" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        paths.append(path)
+    monkeypatch.setenv("GRASSROOTS_INTAKE_WORKERS", str(workers))
+    monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 2)
+    monkeypatch.setattr(intake, "FILES_PER_TASK", 5)  # several tasks, several transactions
+    result = intake.ingest(engine, settings, "2021", files=paths)
+    stored: dict[str, list[tuple]] = {"result": [tuple(sorted(result.as_dict().items()))]}
+    with engine.connect() as conn:
+        for table in [wh.submission, wh.validation_issue, wh.unit_register, wh.dim_unit,
+                      *wh.staging_tables.values()]:
+            columns = [c for c in table.c if c.name not in VOLATILE]
+            stored[f"columns of {table.name}"] = [tuple(c.name for c in columns)]
+            stored[table.name] = [tuple(row) for row in conn.execute(
+                sa.select(*columns).order_by(*(table.primary_key.columns or columns), *columns))]
+        archived = conn.execute(sa.select(wh.submission.c.archive_path)).scalars().all()
+    stored["archive"] = sorted(
+        (Path(p).relative_to(settings.archive_dir).as_posix(), Path(p).read_bytes()) for p in archived)
+    stored["archive files"] = sorted(
+        p.relative_to(settings.archive_dir).as_posix() for p in settings.archive_dir.rglob("*")
+        if p.is_file())
+    engine.dispose()
+    return stored
+
+
+@pytest.fixture(scope="module")
+def files() -> list[tuple[str, bytes]]:
+    # built once: workbooks carry the time they were built, so their bytes change
+    return _landing()
+
+
+def test_two_workers_record_what_one_process_records(tmp_path: Path, files, monkeypatch) -> None:  # noqa: ANN001
+    alone = _ingest(tmp_path / "one", files, monkeypatch, workers=1)
+    parallel = _ingest(tmp_path / "two", files, monkeypatch, workers=2)
+    assert alone.keys() == parallel.keys()
+    for name in alone:
+        assert parallel[name] == alone[name], name
+
+
+def test_the_run_is_what_its_files_say(tmp_path: Path, files, monkeypatch) -> None:  # noqa: ANN001
+    stored = _ingest(tmp_path, files, monkeypatch, workers=2)
+    result = dict(stored["result"][0])
+    assert result["registers_loaded"] == 1
+    assert result["already_recorded"] == 1  # copy.csv: the bytes of the last version
+    names = stored["columns of submission"][0]
+    submissions = [dict(zip(names, row, strict=True)) for row in stored["submission"]]
+    assert [(s["file_name"], s["status"]) for s in submissions if s["form_code"] == "register"] == [
+        (f"register__{DALAT}.csv", "accepted"), ("register__150622000000.csv", "rejected")]
+    # the corpus holds returns of the same key before the three versions
+    chain = [s for s in submissions if s["form_code"] == "village_annual" and s["unit_code"] == DALAT
+             and s["period"] == "2021" and s["status"] != "rejected"]
+    assert [s["status"] for s in chain] == ["superseded"] * (len(chain) - 1) + ["accepted"]
+    assert [s["superseded_by"] for s in chain] == [s["submission_id"] for s in chain[1:]] + [None]
+    assert [s["file_name"] for s in chain[-3:]] == [NAME] * 3
+    assert result["superseded"] == sum(s["status"] == "superseded" for s in submissions) >= 2
+    # one archive copy per recorded file: the duplicate's copy is not kept twice
+    assert len(stored["archive files"]) == len(stored["submission"])
