@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -272,20 +273,24 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
                 value = f"{item.value} (村级合计/from villages: {shown})"
             records.append(_issue_record(form, period, file_name, sheet, key, item, now, value))
 
-    frames, reconciling = _frames(engine, catalog, period, county_code)
-    for form in catalog.forms.values():
-        frame = frames[form.code]
-        if not frame.empty:
-            collect(form, frame, checks.run_suite(form, frame))
-        if not reconciling.get(form.code, pd.DataFrame()).empty:
-            collect(form, reconciling[form.code],
-                    checks.run_rules(f"{form.code}_reconciliation", reconciling[form.code]),
-                    counted=True)
-        if not frame.empty:
-            records += [
-                r for r in _completeness(engine, form, period, now, county_code)
-                if (None, None, r["rule"], r["unit_code"]) not in acted_on
-            ]
+    with ThreadPoolExecutor(1) as beside:
+        # the units that sent nothing, looked up while the frames load
+        missing = {form.code: beside.submit(_completeness, engine, form, period, now, county_code)
+                   for form in catalog.forms.values()}
+        frames, reconciling = _frames(engine, catalog, period, county_code)
+        for form in catalog.forms.values():
+            frame = frames[form.code]
+            if not frame.empty:
+                collect(form, frame, checks.run_suite(form, frame))
+            if not reconciling.get(form.code, pd.DataFrame()).empty:
+                collect(form, reconciling[form.code],
+                        checks.run_rules(f"{form.code}_reconciliation", reconciling[form.code]),
+                        counted=True)
+            if not frame.empty:
+                records += [
+                    r for r in missing[form.code].result()
+                    if (None, None, r["rule"], r["unit_code"]) not in acted_on
+                ]
 
     _store(engine, period, records, now, county_code)
     totals = {"rows": 0, "errors": sum(1 for r in records if r["severity"] == "error"),
@@ -308,15 +313,25 @@ def _key(record: dict) -> tuple:
     return (record["submission_id"], record["row_number"], record["rule"], record["unit_code"])
 
 
+# Queries that load the frames run this many at a time, each on its own connection: the
+# database works (SQLite and psycopg let go of the GIL meanwhile) while pandas builds
+# another frame.
+QUERY_THREADS = 2
+
+
 def _frames(engine: Engine, catalog: Catalog, period: str, county_code: str | None
             ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """Each form's rows, and the reconciliation frame of each form that has one."""
-    frames, reconciling = {}, {}
-    for form in catalog.forms.values():
-        frames[form.code] = load_frame(engine, form, period, county_code)
-        if any(f.reconciliation for f in form.fields):
-            reconciling[form.code] = reconciliation_frame(engine, form, period, county_code)
-    return frames, reconciling
+    forms = list(catalog.forms.values())
+    with ThreadPoolExecutor(QUERY_THREADS) as pool:
+        # the villages' frame, the largest, first
+        loading = {form.code: pool.submit(load_frame, engine, form, period, county_code)
+                   for form in sorted(forms, key=lambda f: -f.row_level_number)}
+        reconciling = {form.code: pool.submit(reconciliation_frame, engine, form, period,
+                                              county_code)
+                       for form in forms if any(f.reconciliation for f in form.fields)}
+        return ({form.code: loading[form.code].result() for form in forms},
+                {code: future.result() for code, future in reconciling.items()})
 
 
 class ChecksDisagree(RuntimeError):
