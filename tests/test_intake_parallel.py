@@ -58,7 +58,8 @@ def _ingest(root: Path, files: list[tuple[str, bytes]], monkeypatch: pytest.Monk
         paths.append(path)
     monkeypatch.setenv("GRASSROOTS_INTAKE_WORKERS", str(workers))
     monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 2)
-    monkeypatch.setattr(intake, "FILES_PER_TASK", 5)  # several tasks, several transactions
+    monkeypatch.setattr(intake, "FILES_PER_TASK", 5)  # several tasks,
+    monkeypatch.setattr(intake, "FILES_PER_TRANSACTION", 12)  # two of them per transaction
     result = intake.ingest(engine, settings, "2021", files=paths)
     stored: dict[str, list[tuple]] = {"result": [tuple(sorted(result.as_dict().items()))]}
     with engine.connect() as conn:

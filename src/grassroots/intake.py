@@ -368,7 +368,7 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
     """Registers first (a village's return is checked against its register), then returns.
 
     Worker processes hash, archive, parse and clean the files (see ``_reads``); this
-    process records them in their order, a task's worth per transaction."""
+    process records them in their order, ``FILES_PER_TRANSACTION`` per transaction."""
     result = IngestResult(files_seen=len(registers) + len(submissions))
     seen = _SeenFiles(engine)
     to_read: list[tuple[str, Path, str | None]] = []
@@ -391,7 +391,7 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for reads in _reads(reader, to_read, intake_workers()):
+        for reads in _batches(_reads(reader, to_read, intake_workers())):
             _record_reads(engine, catalog, reads, result, recorded, seen)
     finally:
         if collecting:
@@ -414,6 +414,9 @@ PARALLEL_FROM_FILES = 48
 # Files per task sent to a worker: enough that the round trip (pickling a few thousand
 # rows) is a small part of the task, few enough that every worker stays busy to the end.
 FILES_PER_TASK = 32
+# Files recorded per transaction: each costs a dozen round trips to the database, which
+# wait long for a server that shares the CPUs with the workers, and a commit.
+FILES_PER_TRANSACTION = 128
 
 
 @dataclass
@@ -610,6 +613,21 @@ def _reads(reader: _Reader, items: list[tuple[str, Path, str | None]],
             yield done
 
 
+def _batches(tasks: Iterator[list[_FileRead]]) -> Iterator[list[_FileRead]]:
+    """Tasks' worth of files read, joined up to ``FILES_PER_TRANSACTION`` files, each
+    batch of one kind (the registers are recorded before the returns checked against
+    them)."""
+    batch: list[_FileRead] = []
+    for reads in tasks:
+        if batch and (len(batch) + len(reads) > FILES_PER_TRANSACTION
+                      or batch[0].kind != reads[0].kind):
+            yield batch
+            batch = []
+        batch += reads
+    if batch:
+        yield batch
+
+
 def intake_workers() -> int:
     """Processes that read files: ``GRASSROOTS_INTAKE_WORKERS``, else one per CPU; none
     (read here) in a daemonic process, which may not start any."""
@@ -637,9 +655,9 @@ _SUPERSEDE = (
 
 def _record_reads(engine: Engine, catalog: Catalog, reads: list[_FileRead], result: IngestResult,
                   recorded: dict[str, str], seen: _SeenFiles) -> None:
-    """Record a task's worth of files (registers loaded, returns' rows staged and older
-    returns superseded) in one transaction: a run stopped part way leaves whole files
-    recorded or none of them, and those not recorded are read again next time.
+    """Record a batch of files (registers loaded, returns' rows staged and older returns
+    superseded) in one transaction: a run stopped part way leaves whole files recorded
+    or none of them, and those not recorded are read again next time.
 
     ``recorded`` maps the digests recorded during this run to their archive copies."""
     s = wh.submission.c
