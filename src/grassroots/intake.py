@@ -597,9 +597,11 @@ def _reads(reader: _Reader, items: list[tuple[str, Path, str | None]],
     threads (Airflow's task runner does) that a forked child would inherit."""
     tasks = _tasks(items)
     if workers < 2 or len(items) < PARALLEL_FROM_FILES:
+        log.info("reading %d files in this process", len(items))
         for task in tasks:
             yield [_read_file(reader, *item) for item in task]
         return
+    log.info("reading %d files in %d worker processes", len(items), workers)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                              initargs=(reader,)) as pool:
