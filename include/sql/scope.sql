@@ -1,9 +1,9 @@
 {#- Macro, imported by the statements an incremental run or a county's checks scope to one
-    county: `and <column> in (the units under :county_code in the period's tree)`, or
-    nothing when `scoped` is false. -#}
-{%- macro in_county(column, scoped, period_param=':period') -%}
+    county: `and <column> in (the units under :county_code in the period's tree)` (`where`
+    for `keyword='where'`), or nothing when `scoped` is false. -#}
+{%- macro in_county(column, scoped, period_param=':period', keyword='and') -%}
 {%- if scoped %}
-      and {{ column }} in (
+      {{ keyword }} {{ column }} in (
           select descendant_code from unit_closure
           where period = {{ period_param }} and ancestor_code = :county_code)
 {%- endif -%}
@@ -11,12 +11,49 @@
 
 {#- Macro: the join that finds a unit's release part, its county (the unit itself for a
     county), as `county_part.ancestor_code`; NULL above the counties, where the part is
-    ''. `code_column` is the unit's code in the period's tree. -#}
+    ''. `code_column` is the code of a unit of levels 1-4 in the period's tree; a village's
+    part is its township's. -#}
 {%- macro county_part_join(code_column, county_level) -%}
-    left join unit_closure county_part
+    left join area_closure county_part
       on county_part.period = :period
      and county_part.descendant_code = {{ code_column }}
      and county_part.ancestor_level = {{ county_level }}
+{%- endmacro -%}
+
+{#- Macro: the units of one level in the tree of `period_param`, as `unit_code`: the
+    period's villages (`village` true) or the units of levels 1-4 of `row_level`. -#}
+{%- macro tree_units(row_level, village, period_param=':period') -%}
+{%- if village -%}
+    select unit_code from period_village
+    where period = {{ period_param }}
+{%- else -%}
+    select descendant_code as unit_code from area_closure
+    where period = {{ period_param }}
+      and depth = 0
+      and descendant_level = {{ row_level }}
+{%- endif -%}
+{%- endmacro -%}
+
+{#- Macro: the join from a unit of `row_level` (`code_column`) to each of its ancestors
+    of levels 1-4 in the tree of `period_param`, as `<tree>.ancestor_code` and
+    `<tree>.ancestor_level`. A village (`village` true) reaches them through its township
+    (`<tree>_village.parent_code`): its ancestors are its township's and the township
+    itself. The tables themselves, not the view unit_closure: their indexes find each
+    row's ancestors, where a join on the view reads the view whole. -#}
+{%- macro join_area_ancestors(tree, code_column, row_level, village, period_param=':period') -%}
+{%- if village %}
+    join period_village {{ tree }}_village
+      on {{ tree }}_village.period = {{ period_param }}
+     and {{ tree }}_village.unit_code = {{ code_column }}
+    join area_closure {{ tree }}
+      on {{ tree }}.period = {{ period_param }}
+     and {{ tree }}.descendant_code = {{ tree }}_village.parent_code
+{%- else %}
+    join area_closure {{ tree }}
+      on {{ tree }}.period = {{ period_param }}
+     and {{ tree }}.descendant_code = {{ code_column }}
+     and {{ tree }}.descendant_level = {{ row_level }}
+{%- endif %}
 {%- endmacro -%}
 
 {#- Macro: `from <table> v ... where ...`, the rows of fact_area or fact_village that the
@@ -42,4 +79,24 @@ join release r
   on r.release_id = p.release_id
  and r.period = v.period
  and r.status = '{{ status }}'
+{%- endmacro -%}
+
+{#- Macro: `select county_code, unit_code ... where ...` (the WHERE left open for the
+    caller's further conditions as `and county.<column> ...`): each unit of `row_level`
+    in the period's tree with its county; villages (`village` true) through their
+    townships. -#}
+{%- macro units_with_county(row_level, village) -%}
+    select county.ancestor_code as county_code,
+           {{ 'v.unit_code' if village else 'county.descendant_code as unit_code' }}
+    from area_closure county
+    {%- if village %}
+    join period_village v
+      on v.period = county.period
+     and v.parent_code = county.descendant_code
+    {%- endif %}
+    where county.period = :period
+      and county.ancestor_level = 3
+      {%- if not village %}
+      and county.descendant_level = {{ row_level }}
+      {%- endif %}
 {%- endmacro -%}

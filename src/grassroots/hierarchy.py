@@ -353,7 +353,9 @@ def ensure_tree(engine: Engine, period: str) -> int | None:
 
 
 def build_tree(engine: Engine, period: str) -> int:
-    """Materialise the closure of the tree valid in ``period``; return its row count."""
+    """Store the tree valid in ``period`` (its units of levels 1-4 with their ancestors,
+    its villages under their townships, the villages' predecessors); return the row
+    count of its closure (``unit_closure``)."""
     from grassroots import warehouse as wh
 
     year = period_year(period)
@@ -361,9 +363,10 @@ def build_tree(engine: Engine, period: str) -> int:
     r = wh.unit_register.c
     with engine.begin() as conn:
         state = _source_state(conn)
-        for name in ("delete_period_tree", "insert_village_paths", "insert_unit_paths"):
+        for table in (wh.period_village, wh.area_closure, wh.unit_predecessor):
+            conn.execute(table.delete().where(table.c.period == period))
+        for name in ("insert_period_villages", "insert_area_paths"):
             conn.execute(sa.text(wh.render_sql(f"hierarchy/{name}.sql")), params)
-        conn.execute(wh.unit_predecessor.delete().where(wh.unit_predecessor.c.period == period))
         merged = conn.execute(
             sa.select(r.unit_code, r.predecessors).where(
                 r.predecessors.is_not(None), r.valid_from <= year,
@@ -378,16 +381,28 @@ def build_tree(engine: Engine, period: str) -> int:
                 {"period": period, "unit_code": unit, "predecessor_code": predecessor}
                 for unit, predecessor in sorted(pairs)
             ])
-        wh.analyze(conn, wh.unit_closure, wh.unit_predecessor)
-        rows = conn.execute(
-            sa.select(sa.func.count()).select_from(wh.unit_closure).where(
-                wh.unit_closure.c.period == period
-            )
-        ).scalar_one()
+        wh.analyze(conn, wh.area_closure, wh.period_village, wh.unit_predecessor, sqlite=True)
+        rows = closure_rows(conn, period)
         conn.execute(wh.period_tree.delete().where(wh.period_tree.c.period == period))
         conn.execute(wh.period_tree.insert().values(
             period=period, source_state=state, built_at=datetime.now(UTC), closure_rows=rows))
         return rows
+
+
+def closure_rows(conn: sa.Connection, period: str) -> int:
+    """The number of ancestor/descendant pairs in the period's tree (``unit_closure``),
+    counted from its parts: the units of levels 1-4, each village itself and each
+    village's ancestors (its township's)."""
+    from grassroots import warehouse as wh
+
+    a, v = wh.area_closure.c, wh.period_village.c
+    areas = conn.execute(sa.select(sa.func.count()).where(a.period == period)).scalar_one()
+    villages = conn.execute(sa.select(sa.func.count()).where(v.period == period)).scalar_one()
+    above_villages = conn.execute(
+        sa.select(sa.func.count()).select_from(wh.period_village)
+        .join(wh.area_closure, sa.and_(a.period == v.period, a.descendant_code == v.parent_code))
+        .where(v.period == period)).scalar_one()
+    return areas + villages + above_villages
 
 
 def units_below(engine: Engine, unit_code: str, period: str, level: int) -> list[tuple[str, str]]:

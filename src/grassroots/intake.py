@@ -840,7 +840,8 @@ def intake_status(engine: Engine, period: str, county_code: str | None = None,
     missing: list[tuple[str, str, str]] = []
     with engine.connect() as conn:
         for form in catalog.forms.values():
-            context = {"table": form.staging_table, "row_level": form.row_level_number}
+            context = {"table": form.staging_table, "row_level": form.row_level_number,
+                       "village": form.row_level_number == wh.VILLAGE_LEVEL}
             for row in conn.execute(sa.text(wh.render_sql("intake/coverage_by_county.sql", **context)),
                                     params):
                 coverage.setdefault(row.county_code, {})[form.code] = (

@@ -40,8 +40,7 @@ def audit(conn: Connection, period: str, release_id: int) -> int:
     publishes in ``fact_indicator``."""
     indicators = wh.indicator_specs()
     row = conn.execute(sa.text(wh.render_sql(
-        "publish/count_expected_rows.sql", area_level=wh.AREA_LEVELS[-1],
-        village_level=wh.VILLAGE_LEVEL, indicators=indicators,
+        "publish/count_expected_rows.sql", indicators=indicators,
     )), {"period": period, "release_id": release_id}).one()
     if row.staged_areas == 0 and row.staged_villages == 0:
         raise PublishError(f"period {period} has no rollup rows; run the rollup first")

@@ -65,6 +65,7 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
 def _form_spec(catalog: Catalog, form: Form) -> dict[str, object]:
     return {
         "code": form.code, "table": form.staging_table, "row_level": form.row_level_number,
+        "village": form.row_level_number == wh.VILLAGE_LEVEL,
         "measures": catalog.measures_of(form.code),
         "previous": catalog.compared_measures(form.code, "yoy"),
         "comparable": catalog.compared_measures(form.code, "yoy_comparable"),

@@ -38,9 +38,13 @@ def load_frame(engine: Engine, form: Form, period: str, county_code: str | None 
     """The staged rows of the period's accepted submissions (those sent in one county,
     when given), typed, with context columns."""
     table = wh.staging_tables[form.code]
-    s, c, d = wh.submission, wh.unit_closure, wh.dim_unit
-    itself = c.alias("itself")
-    under = c.alias("under")
+    s, d = wh.submission, wh.dim_unit
+    # The row's unit in the period's tree (the tables, not the view unit_closure, whose
+    # joins read it whole): a village of the period, or a unit of the form's level
+    village = wh.period_village.alias("village")
+    itself = wh.area_closure.alias("itself")
+    # the submitter above the row's unit (a village's: above its township)
+    under = wh.area_closure.alias("under")
     year = period_year(period)
     # One grouped pass over the register instead of a scalar subquery per staged row: the
     # same min(name) per code, NULL where the register has no valid version.
@@ -60,39 +64,43 @@ def load_frame(engine: Engine, form: Form, period: str, county_code: str | None 
             .where(s.c.period == period, s.c.status == "accepted", s.c.form_code == form.code,
                    _submitted_in_county(period, county_code))))
     register_names = names.subquery("register_names")
+    in_register = (village.c.unit_code.is_not(None)
+                   if form.row_level_number == wh.VILLAGE_LEVEL
+                   else itself.c.descendant_code.is_not(None))
     query = (
         sa.select(
             table.c.submission_id,
             table.c.row_number,
             *[table.c[f.code] for f in form.fields],
-            sa.case((itself.c.descendant_code.is_not(None), 1), else_=0).label("unit_in_register"),
-            sa.case((under.c.descendant_code.is_not(None), 1), else_=0).label(
-                "unit_in_submitter_subtree"
-            ),
+            sa.case((in_register, 1), else_=0).label("unit_in_register"),
+            sa.case((sa.or_(under.c.descendant_code.is_not(None), sa.and_(
+                village.c.unit_code.is_not(None), s.c.unit_code == table.c.unit_code)), 1),
+                else_=0).label("unit_in_submitter_subtree"),
             register_names.c.name.label("register_name"),
         )
         .join(s, s.c.submission_id == table.c.submission_id)
-        .outerjoin(
-            itself,
-            sa.and_(
-                itself.c.period == period,
-                itself.c.ancestor_code == table.c.unit_code,
-                itself.c.descendant_code == table.c.unit_code,
-                itself.c.descendant_level == form.row_level_number,
-            ),
-        )
+        .outerjoin(village, sa.and_(village.c.period == period,
+                                    village.c.unit_code == table.c.unit_code))
         .outerjoin(
             under,
             sa.and_(
                 under.c.period == period,
                 under.c.ancestor_code == s.c.unit_code,
-                under.c.descendant_code == table.c.unit_code,
+                under.c.descendant_code == sa.func.coalesce(village.c.parent_code,
+                                                            table.c.unit_code),
             ),
         )
         .outerjoin(register_names, register_names.c.unit_code == table.c.unit_code)
         .where(s.c.period == period, s.c.status == "accepted", s.c.form_code == form.code)
         .order_by(table.c.submission_id, table.c.row_number)
     )
+    if form.row_level_number != wh.VILLAGE_LEVEL:
+        query = query.outerjoin(itself, sa.and_(
+            itself.c.period == period,
+            itself.c.ancestor_code == table.c.unit_code,
+            itself.c.descendant_code == table.c.unit_code,
+            itself.c.descendant_level == form.row_level_number,
+        ))
     if county_code is not None:
         query = query.where(_submitted_in_county(period, county_code))
     columns = [col.name for col in query.selected_columns]
@@ -194,6 +202,7 @@ def _completeness(engine: Engine, form: Form, period: str, now: datetime,
     """One warning per county (or for one county) and form: the units its register
     expects that sent nothing."""
     context = {"table": form.staging_table, "row_level": form.row_level_number,
+               "village": form.row_level_number == wh.VILLAGE_LEVEL,
                "county_only": county_code is not None}
     with engine.connect() as conn:
         rows = conn.execute(sa.text(wh.render_sql("intake/missing_units.sql", **context)),

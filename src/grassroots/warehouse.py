@@ -3,7 +3,8 @@
 Published tables (BI reads them): ``dim_unit``, ``dim_indicator``, ``release`` and the
 view ``fact_indicator`` over ``fact_area`` (levels 1-4) and ``fact_village``, one wide
 row of measures per unit and rollup, shared by releases through ``release_part``. Working tables: ``unit_register`` (village
-versions), ``unit_closure`` (the tree valid in each period), ``period_tree``,
+versions), ``area_closure`` and ``period_village`` (the tree valid in each period,
+read through the view ``unit_closure``), ``period_tree``,
 ``submission``, one ``stg_<form>`` per form, ``validation_issue``.
 """
 
@@ -65,10 +66,15 @@ unit_register = sa.Table(
     sa.Index("ix_unit_register_county", "county_code"),
 )
 
-# One row per period, ancestor and descendant in the tree valid in the period
-# (depth 0 rows included: every unit is its own ancestor).
-unit_closure = sa.Table(
-    "unit_closure",
+# The tree valid in each period, in two parts: ``area_closure``, one row per period,
+# ancestor and descendant of levels 1-4 (depth 0 rows included: every unit is its own
+# ancestor), and ``period_village``, one row per village valid in the period under its
+# township. The view ``unit_closure`` joins them into every ancestor/descendant pair,
+# villages included. A village's ancestors are its township's: materialising them (2.4 M
+# rows nationally, in two indexes) was the largest part of building a period's tree, and
+# the rollup and the checks reach a village's ancestors through its township anyway.
+area_closure = sa.Table(
+    "area_closure",
     metadata,
     sa.Column("period", sa.String(8), primary_key=True),
     sa.Column("ancestor_code", sa.String(12), primary_key=True),
@@ -76,7 +82,31 @@ unit_closure = sa.Table(
     sa.Column("depth", sa.Integer, nullable=False),
     sa.Column("ancestor_level", sa.Integer, nullable=False),
     sa.Column("descendant_level", sa.Integer, nullable=False),
-    sa.Index("ix_unit_closure_descendant", "period", "descendant_code"),
+    sa.Index("ix_area_closure_descendant", "period", "descendant_code"),
+)
+
+period_village = sa.Table(
+    "period_village",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("unit_code", sa.String(12), primary_key=True),
+    sa.Column("parent_code", sa.String(12), nullable=False),
+    sa.Index("ix_period_village_parent", "period", "parent_code"),
+)
+
+# A view (created by ``create_tree_view``): one row per period, ancestor and descendant
+# in the tree valid in the period, villages included. Declared on metadata create_all
+# never sees, so that queries can name its columns.
+_tree_metadata = sa.MetaData()
+unit_closure = sa.Table(
+    "unit_closure",
+    _tree_metadata,
+    sa.Column("period", sa.String(8)),
+    sa.Column("ancestor_code", sa.String(12)),
+    sa.Column("descendant_code", sa.String(12)),
+    sa.Column("depth", sa.Integer),
+    sa.Column("ancestor_level", sa.Integer),
+    sa.Column("descendant_level", sa.Integer),
 )
 
 # One row per official ancestor/descendant pair of levels 1-4 (depth 0 included);
@@ -102,7 +132,7 @@ unit_predecessor = sa.Table(
     sa.Column("predecessor_code", sa.String(12), primary_key=True),
 )
 
-# One row per period whose tree (unit_closure, unit_predecessor) is built: the state of
+# One row per period whose tree (area_closure, period_village, unit_predecessor) is built: the state of
 # the registers and official list it was built from, so that it is rebuilt only when
 # they changed.
 period_tree = sa.Table(
@@ -436,8 +466,19 @@ def connect(url: str) -> Engine:
                 "warehouse, or drop the fact_* tables and views and the v_* views and run "
                 "every period again"
             )
+        views = inspector.get_view_names()
+        old_tree = "unit_closure" in tables
+        if old_tree:
+            # an earlier version stored every period's whole tree in this table; a tree is
+            # derived from the registers, so each period's is rebuilt in its new layout by
+            # the next stage that reads it (period_tree forgets them below)
+            conn.execute(sa.text("drop table unit_closure"))
         metadata.create_all(conn)
-        if "fact_indicator" not in inspector.get_view_names():
+        if old_tree:
+            conn.execute(period_tree.delete())
+        if "unit_closure" not in views:
+            create_tree_view(conn)
+        if "fact_indicator" not in views:
             create_views(conn)
         # create_all adds no index to a table that exists: warehouses made before these
         # indexes were declared get them here
@@ -473,14 +514,17 @@ def period_lock(conn: sa.Connection, period: str) -> None:
                      {"space": _SETUP_LOCK & 0x7FFFFFFF, "key": zlib.crc32(period.encode()) & 0x7FFFFFFF})
 
 
-def analyze(conn: sa.Connection, *tables: sa.Table) -> None:
-    """Refresh PostgreSQL's planner statistics after a bulk load.
+def analyze(conn: sa.Connection, *tables: sa.Table, sqlite: bool = False) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk load (SQLite's too with
+    ``sqlite``).
 
     Without it the planner takes freshly filled tables for empty ones and picks nested
     loops over them: the Inner Mongolia rollup went from under a second to six minutes.
-    SQLite plans well from its indexes alone.
+    SQLite plans well from its indexes alone, except through the view ``unit_closure``:
+    without statistics it reads a county's villages by scanning every village of the
+    period for each township.
     """
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" or (sqlite and conn.dialect.name == "sqlite"):
         for table in tables:
             conn.execute(sa.text(f'analyze "{table.name}"'))
 
@@ -608,6 +652,11 @@ def integer_columns(catalog: Catalog | None = None) -> list[str]:
     catalog = catalog or load_catalog()
     return [code for form in catalog.forms.values()
             for code, kind in form_columns(form, catalog) if kind is sa.Integer]
+
+
+def create_tree_view(conn: sa.Connection) -> None:
+    """Create the view ``unit_closure``: every period's tree from its two stored parts."""
+    conn.execute(sa.text(render_sql("hierarchy/create_tree_view.sql", village_level=VILLAGE_LEVEL)))
 
 
 def create_views(conn: sa.Connection, catalog: Catalog | None = None) -> None:

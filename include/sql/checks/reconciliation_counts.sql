@@ -4,7 +4,7 @@
 -- checks said: reconciliation is about what was submitted). Jinja fills in the level,
 -- the table and its reconciliation fields and, when one county is checked, limits the
 -- rows to the returns submitted in it.
-{%- from 'scope.sql' import in_county %}
+{%- from 'scope.sql' import in_county, join_area_ancestors %}
 with village_rows as (
     select r.*,
            row_number() over (partition by r.unit_code order by r.submission_id desc) as rank_in_unit
@@ -25,11 +25,9 @@ counted as (
            sum(v.committee_college) as committee_college_counted,
            sum(v.committee_female) as committee_female_counted
     from village_rows v
-    join unit_closure t
-      on t.period = :period
-     and t.descendant_code = v.unit_code
-     and t.ancestor_level = {{ level }}
+    {{- join_area_ancestors('t', 'v.unit_code', none, true) }}
     where v.rank_in_unit = 1
+      and t.ancestor_level = {{ level }}
     group by t.ancestor_code
 ),
 

@@ -1,13 +1,10 @@
 -- One row per county of the period's tree, for one form: the units the register
 -- expects to appear in that form, those that appear in an accepted file, and those
 -- whose row also passed the checks. Completeness comes from the register, not from
--- what happened to arrive. Jinja fills in the form's table and row level.
+-- what happened to arrive. Jinja fills in the form's table and row level (village: the villages' form).
+{%- from 'scope.sql' import units_with_county %}
 with expected as (
-    select c.ancestor_code as county_code, c.descendant_code as unit_code
-    from unit_closure c
-    where c.period = :period
-      and c.ancestor_level = 3
-      and c.descendant_level = {{ row_level }}
+    {{ units_with_county(row_level, village) }}
 ),
 
 rows_in_accepted_files as (

@@ -1,16 +1,13 @@
 -- One row per unit the register expects in one form that no accepted file of the period
--- reports: who has not submitted. Jinja fills in the form's table and row level and, to
+-- reports: who has not submitted. Jinja fills in the form's table and row level (village: the villages' form) and, to
 -- check one county alone (county_only), limits the rows read to that county's.
+{%- from 'scope.sql' import units_with_county %}
 with expected as (
-    select c.ancestor_code as county_code, c.descendant_code as unit_code
-    from unit_closure c
-    where c.period = :period
-      and c.ancestor_level = 3
-      and c.descendant_level = {{ row_level }}
+    {{ units_with_county(row_level, village) }}
       {%- if county_only is defined and county_only %}
-      and c.ancestor_code = :county_code
+      and county.ancestor_code = :county_code
       {%- else %}
-      and c.ancestor_code = coalesce(:county_code, c.ancestor_code)
+      and county.ancestor_code = coalesce(:county_code, county.ancestor_code)
       {%- endif %}
 ),
 

@@ -5,11 +5,8 @@
 -- Jinja fills in the catalog's indicators.
 {%- from 'scope.sql' import release_rows %}
 with tree as (
-    select sum(case when ancestor_level <= {{ area_level }} then 1 else 0 end) as expected_areas,
-           sum(case when ancestor_level = {{ village_level }} then 1 else 0 end) as expected_villages
-    from unit_closure
-    where period = :period
-      and depth = 0
+    select (select count(*) from area_closure where period = :period and depth = 0) as expected_areas,
+           (select count(*) from period_village where period = :period) as expected_villages
 ),
 
 areas as (

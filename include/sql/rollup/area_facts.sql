@@ -14,8 +14,8 @@
 -- (forms, tables, measures) and, for an incremental run, limits the units to one
 -- county's subtree; values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
-{%- from 'scope.sql' import county_part_join, in_county %}
-{%- macro summed_on_tree(source, code_column, row_level, tree_period, measures, prefix, count_as) -%}
+{%- from 'scope.sql' import county_part_join, in_county, join_area_ancestors, tree_units %}
+{%- macro summed_on_tree(source, code_column, row_level, village, tree_period, measures, prefix, count_as) -%}
     select t.ancestor_code as unit_code,
            count(*) as {{ count_as }}
            {%- for m in measures %},
@@ -23,12 +23,7 @@
            round(cast(sum({{ m.expression }}) as numeric), 6) as {{ prefix }}{{ loop.index }}
            {%- endfor %}
     from {{ source }}
-    -- the closure table itself, not a CTE: its index finds each row's ancestors
-    join unit_closure t
-      on t.period = {{ tree_period }}
-     and t.descendant_code = {{ source }}.{{ code_column }}
-     and t.descendant_level = {{ row_level }}
-     and t.ancestor_level <= {{ area_level }}
+    {{- join_area_ancestors('t', source ~ '.' ~ code_column, row_level, village, tree_period) }}
     {%- if scoped %}
     where t.ancestor_code in (select unit_code from units)
     {%- endif %}
@@ -46,23 +41,37 @@ with units as (
     select u.ancestor_code as unit_code,
            u.ancestor_level as level,
            coalesce(county_part.ancestor_code, '') as part
-    from unit_closure u
+    from area_closure u
     {{ county_part_join('u.ancestor_code', county_level) }}
     where u.period = :period
       and u.depth = 0
-      and u.ancestor_level <= {{ area_level }}
       {{- in_county('u.ancestor_code', scoped) }}
 )
 {%- for f in forms %},
 
 {{ f.code }}_expected as (
-    select ancestor_code as unit_code, count(*) as expected_units
-    from unit_closure
-    where period = :period
-      and descendant_level = {{ f.row_level }}
-      and ancestor_level <= {{ area_level }}
-      {{- in_county('ancestor_code', scoped) }}
-    group by ancestor_code
+    {%- if f.village %}
+    -- the villages counted under their townships first: a township's ancestors are a
+    -- few rows, a village's many
+    select t.ancestor_code as unit_code, sum(below.villages) as expected_units
+    from area_closure t
+    join (
+        select parent_code, count(*) as villages
+        from period_village
+        where period = :period
+          {{- in_county('parent_code', scoped) }}
+        group by parent_code
+    ) below
+      on below.parent_code = t.descendant_code
+    where t.period = :period
+    {%- else %}
+    select t.ancestor_code as unit_code, count(*) as expected_units
+    from area_closure t
+    where t.period = :period
+      and t.descendant_level = {{ f.row_level }}
+    {%- endif %}
+      {{- in_county('t.ancestor_code', scoped) }}
+    group by t.ancestor_code
 ),
 
 {{ f.code }}_accepted as (
@@ -70,7 +79,7 @@ with units as (
 ),
 
 {{ f.code }}_summed as (
-{{ summed_on_tree(f.code ~ '_accepted', 'unit_code', f.row_level, ':period', f.measures, 'm', 'reporting_units') }}
+{{ summed_on_tree(f.code ~ '_accepted', 'unit_code', f.row_level, f.village, ':period', f.measures, 'm', 'reporting_units') }}
 )
 {%- if f.previous or f.comparable %},
 
@@ -82,18 +91,15 @@ with units as (
 
 {{ f.code }}_previous as (
     -- on the previous period's own tree
-{{ summed_on_tree(f.code ~ '_previous_accepted', 'unit_code', f.row_level, ':previous_period', f.previous, 'p', 'previous_rows') }}
+{{ summed_on_tree(f.code ~ '_previous_accepted', 'unit_code', f.row_level, f.village, ':previous_period', f.previous, 'p', 'previous_rows') }}
 )
 {%- endif %}
 {%- if f.comparable %},
 
 {{ f.code }}_lineage as (
-    select descendant_code as unit_code, descendant_code as source_code
-    from unit_closure
-    where period = :period
-      and depth = 0
-      and descendant_level = {{ f.row_level }}
-      {{- in_county('descendant_code', scoped) }}
+    select tree_unit.unit_code, tree_unit.unit_code as source_code
+    from ({{ tree_units(f.row_level, f.village) }}) tree_unit
+    {{- in_county('tree_unit.unit_code', scoped, keyword='where') }}
     union all
     select unit_code, predecessor_code as source_code
     from unit_predecessor
@@ -109,7 +115,7 @@ with units as (
 
 {{ f.code }}_comparable as (
     -- on this period's tree
-{{ summed_on_tree(f.code ~ '_previous_mapped', 'mapped_code', f.row_level, ':period', f.comparable, 'c', 'previous_rows') }}
+{{ summed_on_tree(f.code ~ '_previous_mapped', 'mapped_code', f.row_level, f.village, ':period', f.comparable, 'c', 'previous_rows') }}
 )
 {%- endif %}
 {%- endfor %},

@@ -7,7 +7,7 @@
 -- predecessors on this period's tree ('<code>__previous_comparable').
 -- Jinja fills in the form's table, measures and columns; values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
-{%- from 'scope.sql' import county_part_join, in_county %}
+{%- from 'scope.sql' import county_part_join, in_county, tree_units %}
 insert into fact_village (
     period, built_by, part, unit_code, level, {{ form }}__reporting, {{ form }}__expected
     {%- for m in measures %}, {{ m.code }}{% endfor %}
@@ -15,17 +15,15 @@ insert into fact_village (
     {%- if comparable %}, {{ form }}__previous_comparable_rows{% for m in comparable %}, {{ m.code }}__previous_comparable{% endfor %}{% endif %}
 )
 with villages as (
-    select u.descendant_code as unit_code,
+    select u.unit_code,
            coalesce(county_part.ancestor_code, '') as part
-    from unit_closure u
-    {{ county_part_join('u.descendant_code', county_level) }}
+    from period_village u
+    {{ county_part_join('u.parent_code', county_level) }}
     where u.period = :period
-      and u.depth = 0
-      and u.descendant_level = {{ village_level }}
       {%- if scoped %}
       -- an incremental run: the county's villages
-      and u.descendant_code in (
-          select descendant_code from unit_closure
+      and u.parent_code in (
+          select descendant_code from area_closure
           where period = :period and ancestor_code = :county_code)
       {%- endif %}
 ),
@@ -56,21 +54,16 @@ previous_own as (
            round(cast({{ m.expression }} as numeric), 6) as p{{ loop.index }}
            {%- endfor %}
     from previous_accepted
-    where unit_code in (
-        select descendant_code from unit_closure
-        where period = :previous_period and depth = 0 and descendant_level = {{ village_level }})
+    where unit_code in ({{ tree_units(village_level, true, ':previous_period') }})
 )
 {%- endif %}
 {%- if comparable %},
 
 lineage as (
     -- a village's previous rows: its own and those of the villages that merged into it
-    select descendant_code as unit_code, descendant_code as source_code
-    from unit_closure
-    where period = :period
-      and depth = 0
-      and descendant_level = {{ village_level }}
-      {{- in_county('descendant_code', scoped) }}
+    select tree_unit.unit_code, tree_unit.unit_code as source_code
+    from ({{ tree_units(village_level, true) }}) tree_unit
+    {{- in_county('tree_unit.unit_code', scoped, keyword='where') }}
     union all
     select unit_code, predecessor_code as source_code
     from unit_predecessor

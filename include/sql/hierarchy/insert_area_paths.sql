@@ -2,7 +2,7 @@
 -- the period's tree holds only the units its villages hang under. Found from the
 -- villages' townships, not by reading back the village paths just written (two million
 -- rows at national scale).
-insert into unit_closure (period, ancestor_code, descendant_code, depth, ancestor_level, descendant_level)
+insert into area_closure (period, ancestor_code, descendant_code, depth, ancestor_level, descendant_level)
 with townships as (
     select distinct parent_code as unit_code
     from unit_register

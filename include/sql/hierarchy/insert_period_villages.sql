@@ -1,0 +1,7 @@
+-- One row per village valid in the period, under its township: the lower part of the
+-- period's tree (the view unit_closure gives each village its township's ancestors).
+insert into period_village (period, unit_code, parent_code)
+select :period as period, unit_code, parent_code
+from unit_register
+where valid_from <= :year
+  and (valid_to is null or valid_to >= :year)
