@@ -95,3 +95,44 @@ def test_a_register_with_a_township_of_another_county_is_rejected(tmp_path: Path
     path = small_register(tmp_path, [outsider])
     with pytest.raises(hierarchy.RegisterError, match="not in 150621000000"):
         hierarchy.load_register(engine, path)
+
+
+def test_a_warehouse_with_the_old_closure_table_gets_its_trees_rebuilt(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    engine = wh.connect(url)
+    hierarchy.sync_official_units(engine)
+    hierarchy.load_register(engine, small_register(tmp_path, [village(201), village(202)]))
+    rows = hierarchy.ensure_tree(engine, "2020")
+    expected = _tree(engine, "2020")
+    # an earlier version stored the whole tree, villages' paths included, in a table
+    with engine.begin() as conn:
+        conn.exec_driver_sql("drop view unit_closure")
+        conn.exec_driver_sql(
+            "create table unit_closure (period varchar(8), ancestor_code varchar(12), "
+            "descendant_code varchar(12), depth integer, ancestor_level integer, "
+            "descendant_level integer, primary key (period, ancestor_code, descendant_code))")
+        conn.exec_driver_sql(
+            "insert into unit_closure values ('2020', '150000000000', '150000000000', 0, 1, 1)")
+
+    engine = wh.connect(url)
+    assert "unit_closure" in sa.inspect(engine).get_view_names()
+    assert "unit_closure" not in sa.inspect(engine).get_table_names()
+    # its trees are forgotten, so the next stage builds them again in the new layout
+    assert hierarchy.ensure_tree(engine, "2020") == rows
+    assert _tree(engine, "2020") == expected
+
+
+def test_the_closure_counts_every_pair_of_the_view(tmp_path: Path) -> None:
+    engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    hierarchy.sync_official_units(engine)
+    hierarchy.load_register(engine, small_register(
+        tmp_path, [village(201), village(202), village(201, SHULINZHAO)]))
+    rows = hierarchy.build_tree(engine, "2020")
+    c = wh.unit_closure.c
+    with engine.connect() as conn:
+        in_view = conn.execute(sa.select(sa.func.count()).where(c.period == "2020")).scalar_one()
+        villages = conn.execute(sa.select(c.descendant_code, sa.func.count()).where(
+            c.period == "2020", c.descendant_level == 5).group_by(c.descendant_code)).all()
+    assert rows == in_view
+    # each village: itself, its township, county, city and region
+    assert sorted(n for _, n in villages) == [5, 5, 5]
