@@ -1,11 +1,13 @@
-"""warehouse.insert_rows stores what table.insert() stores, and connect() gives a
-warehouse made before the register indexes those indexes."""
+"""warehouse.insert_rows stores what table.insert() stores, connect() gives a warehouse
+made before the register indexes those indexes, and analyze_grown refreshes only stale
+statistics."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from grassroots import warehouse as wh
@@ -50,3 +52,24 @@ def test_an_older_warehouse_gets_the_indexes_added_since(tmp_path: Path) -> None
     names = {i["name"] for t in ("dim_unit", "unit_register", "submission")
              for i in inspector.get_indexes(t)}
     assert wh._ADDED_INDEXES <= names
+
+
+@pytest.mark.postgres
+def test_only_tables_grown_past_their_statistics_are_analysed(postgres_url: str) -> None:
+    engine = wh.connect(postgres_url)
+    with engine.begin() as conn:
+        wh.insert_rows(conn, wh.validation_issue, [_issue(n) for n in range(1, 1001)])
+        # never analysed: analysed
+        assert wh.analyze_grown(conn, wh.validation_issue, wh.unit_register) == [
+            "validation_issue", "unit_register"]
+    with engine.begin() as conn:
+        # a few more rows than the statistics counted: left alone
+        wh.insert_rows(conn, wh.validation_issue, [_issue(n) for n in range(1001, 1051)])
+        assert wh.analyze_grown(conn, wh.validation_issue) == []
+    with engine.begin() as conn:
+        wh.insert_rows(conn, wh.validation_issue, [_issue(n) for n in range(1051, 1201)])
+        assert wh.analyze_grown(conn, wh.validation_issue) == ["validation_issue"]
+        counted = conn.execute(sa.text(
+            "select reltuples from pg_class where oid = 'validation_issue'::regclass")).scalar()
+    assert counted == 1200
+    engine.dispose()

@@ -357,8 +357,8 @@ def ingest(
     result = _ingest_files(engine, settings, catalog or load_catalog(), registers, submissions,
                            period)
     with engine.begin() as conn:
-        wh.analyze(conn, wh.submission, wh.validation_issue, wh.unit_register,
-                   *wh.staging_tables.values())
+        wh.analyze_grown(conn, wh.submission, wh.validation_issue, wh.unit_register,
+                         *wh.staging_tables.values())
     log.info("ingest %s: %s", period, result.as_dict())
     return result
 
@@ -773,9 +773,13 @@ def _check_period(first_year: int, period: str, folder_period: str | None) -> No
 
 
 def _check_submitter(conn: sa.Connection, form: Form, unit_code: str, period: str) -> None:
-    division = hierarchy.official_by_code().get(unit_code)
-    if division is not None:
-        level_name = division.level_name
+    u = wh.dim_unit.c
+    # the official units are in the warehouse (sync_official_units): a lookup there, not
+    # the whole official list loaded into this process for one file
+    official_level = conn.execute(sa.select(u.level_name).where(
+        u.unit_code == unit_code, u.level < wh.VILLAGE_LEVEL)).scalar()
+    if official_level is not None:
+        level_name = official_level
     else:
         r = wh.unit_register.c
         year = int(period[:4])

@@ -529,6 +529,31 @@ def analyze(conn: sa.Connection, *tables: sa.Table, sqlite: bool = False) -> Non
             conn.execute(sa.text(f'analyze "{table.name}"'))
 
 
+# A table's statistics are refreshed after a load that grew it by more than this share
+# of the rows its statistics counted (PostgreSQL's autovacuum analyses at 10 % too).
+STALE_STATISTICS_SHARE = 0.1
+
+
+def analyze_grown(conn: sa.Connection, *tables: sa.Table) -> list[str]:
+    """``analyze`` the tables (PostgreSQL) that never had statistics or now hold more than
+    ``STALE_STATISTICS_SHARE`` more rows than their statistics counted; return their
+    names. After one county resubmits, analysing every staging table again (half a million
+    rows sampled each, five seconds at national scale) was most of its ingest, for
+    statistics that one file does not change."""
+    if conn.dialect.name != "postgresql":
+        return []
+    stale = []
+    for table in tables:
+        counted = conn.execute(sa.text("select reltuples from pg_class where oid = to_regclass(:name)"),
+                               {"name": table.name}).scalar()
+        rows = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        # reltuples is -1 for a table never analysed
+        if counted is None or counted < 0 or rows > counted * (1 + STALE_STATISTICS_SHARE):
+            stale.append(table)
+    analyze(conn, *stale)
+    return [table.name for table in stale]
+
+
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, object]]) -> None:
     """Insert many rows, every one with the same keys, in the connection's transaction
     (through ``insert_tuples``)."""
