@@ -78,7 +78,7 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
     county's subtree."""
     conn.execute(sa.text(wh.render_sql(
         "rollup/area_facts.sql", forms=[_form_spec(catalog, f) for f in catalog.forms.values()],
-        area_level=wh.AREA_LEVELS[-1], county_level=wh.COUNTY_LEVEL, scoped=scoped,
+        county_level=wh.COUNTY_LEVEL, scoped=scoped,
     )), params)
     village = wh.village_form(catalog)
     conn.execute(sa.text(wh.render_sql(
