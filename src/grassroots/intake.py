@@ -667,6 +667,7 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[_FileRead], resu
     with engine.begin() as conn:
         in_warehouse = set(conn.execute(
             sa.select(s.file_sha256).where(s.file_sha256.in_(digests))).scalars()) if digests else set()
+        official = _official_levels(conn, reads)
         new: list[_FileRead] = []
         for read in reads:
             if read.digest is None:
@@ -683,7 +684,7 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[_FileRead], resu
                     try:
                         # the registers are in the warehouse, not in the workers
                         _check_submitter(conn, catalog.forms[read.form_code], read.unit_code,
-                                         read.period)
+                                         read.period, official.get(read.unit_code))
                     except FileRejected as exc:
                         read.rejection = str(exc)
                 new.append(read)
@@ -772,12 +773,23 @@ def _check_period(first_year: int, period: str, folder_period: str | None) -> No
         )
 
 
-def _check_submitter(conn: sa.Connection, form: Form, unit_code: str, period: str) -> None:
+def _official_levels(conn: sa.Connection, reads: list[_FileRead]) -> dict[str, str]:
+    """The level (region ... township) of each official unit that sent one of ``reads``,
+    in one query: the official units are in the warehouse (``sync_official_units``), and
+    loading the whole official list into this process cost more than a county's rerun
+    spends on its one file."""
+    units = sorted({read.unit_code for read in reads if read.kind == "return" and read.unit_code})
+    if not units:
+        return {}
     u = wh.dim_unit.c
-    # the official units are in the warehouse (sync_official_units): a lookup there, not
-    # the whole official list loaded into this process for one file
-    official_level = conn.execute(sa.select(u.level_name).where(
-        u.unit_code == unit_code, u.level < wh.VILLAGE_LEVEL)).scalar()
+    return dict(conn.execute(sa.select(u.unit_code, u.level_name).where(
+        u.unit_code.in_(units), u.level < wh.VILLAGE_LEVEL)).all())
+
+
+def _check_submitter(conn: sa.Connection, form: Form, unit_code: str, period: str,
+                     official_level: str | None) -> None:
+    """Refuse a file whose submitter is not an official unit (``official_level``) nor a
+    village registered in the period, or whose level does not send this form."""
     if official_level is not None:
         level_name = official_level
     else:
