@@ -136,3 +136,33 @@ def test_the_closure_counts_every_pair_of_the_view(tmp_path: Path) -> None:
     assert rows == in_view
     # each village: itself, its township, county, city and region
     assert sorted(n for _, n in villages) == [5, 5, 5]
+
+
+def _official_pairs_walked() -> set[tuple[str, str, int, int, int]]:
+    """The official closure as the list's parent links give it, walked up in Python."""
+    pairs = set()
+    for d in hierarchy.load_official_divisions():
+        pairs.add((d.code, d.code, 0, d.level, d.level))
+        for depth, above in enumerate(hierarchy.ancestors_of(d.code), start=1):
+            pairs.add((above.code, d.code, depth, above.level, d.level))
+    return pairs
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_official_closure_is_every_unit_under_each_of_its_parents_chain(
+        warehouse: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = (f"sqlite:///{tmp_path / 'w.sqlite'}" if warehouse == "sqlite"
+           else request.getfixturevalue("new_postgres_url")())
+    engine = wh.connect(url)
+    assert hierarchy.sync_official_units(engine) == len(hierarchy.load_official_divisions())
+    c = wh.official_closure.c
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(c.ancestor_code, c.descendant_code, c.depth,
+                                        c.ancestor_level, c.descendant_level)).all()
+    engine.dispose()
+    walked = _official_pairs_walked()
+    # a county directly under its region (no city between) is at depth 1 below it
+    skipping = [p for p in walked if p[2] == 1 and p[4] - p[3] > 1]
+    assert skipping, "the official list has units whose parent is two levels up"
+    assert len(stored) == len(walked)
+    assert set(map(tuple, stored)) == walked

@@ -217,19 +217,7 @@ def sync_official_units(engine: Engine) -> int:
                 for d in divisions
             ],
         )
-        closure = []
-        for d in divisions:
-            closure.append((d.code, d.code, 0, d.level, d.level))
-            for depth, a in enumerate(ancestors_of(d.code), start=1):
-                closure.append((a.code, d.code, depth, a.level, d.level))
-        wh.insert_rows(
-            conn, wh.official_closure,
-            [
-                dict(zip(("ancestor_code", "descendant_code", "depth", "ancestor_level",
-                          "descendant_level"), row, strict=True))
-                for row in closure
-            ],
-        )
+        conn.execute(sa.text(wh.render_sql("hierarchy/insert_official_closure.sql")))
     return len(divisions)
 
 
