@@ -1,7 +1,8 @@
 -- One row per row of the period's accepted {{ table }} returns: the township's or
 -- county's reconciliation fields as reported, beside the same counts from the returns
--- of the villages below it (the latest accepted row of each village, whatever its
--- checks said: reconciliation is about what was submitted). Jinja fills in the level,
+-- of the villages below it (each village's row in its latest accepted file, the later
+-- row if the file gives it twice, whatever its checks said: reconciliation is about
+-- what was submitted). Jinja fills in the level,
 -- the table and its reconciliation fields and, when one county is checked, limits the
 -- rows to the returns submitted in it.
 {%- from 'scope.sql' import in_county, join_area_ancestors %}
@@ -10,7 +11,9 @@ with village_rows as (
     -- nationally (all 35 columns took SQLite 1.7 s more for the townships alone)
     select r.submission_id, r.unit_code, r.org_class, r.rectification, r.rectification_target,
            r.committee_members, r.committee_college, r.committee_female,
-           row_number() over (partition by r.unit_code order by r.submission_id desc) as rank_in_unit
+           row_number() over (
+               partition by r.unit_code order by r.submission_id desc, r.row_number desc
+           ) as rank_in_unit
     from stg_village_annual r
     join submission s on s.submission_id = r.submission_id
     where s.period = :period

@@ -10,7 +10,7 @@ with ranked as (
            s.file_name,
            s.file_sha256,
            row_number() over (
-               partition by r.unit_code order by r.submission_id desc
+               partition by r.unit_code order by r.submission_id desc, r.row_number desc
            ) as rank_in_unit
     from {{ table }} r
     -- the closure table itself, not a CTE: its primary key finds each row's place
