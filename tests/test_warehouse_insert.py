@@ -19,12 +19,13 @@ def _issue(n: int) -> dict[str, object]:
         "sheet": None, "row_number": n, "field": "party_members", "value": "x" * n,
         "rule": "village_annual.party_members.placeholder", "stage": "intake", "severity": "error",
         "message_zh": "占位符", "message_en": "placeholder", "state": "open",
-        "created_at": datetime(2021, 3, 4, 5, 6, 7, 89, tzinfo=UTC),
+        # two values among the rows: each processed once, every row given its own
+        "created_at": datetime(2021, 3, 4, 5, 6, 7, 89 * (n % 2), tzinfo=UTC),
     }
 
 
 def test_insert_rows_stores_what_an_insert_stores(tmp_path: Path) -> None:
-    rows = [_issue(n) for n in range(1, 4)]
+    rows = [_issue(n) for n in range(1, 6)]
     stored = []
     for name, write in (("insert", lambda conn: conn.execute(wh.validation_issue.insert(), rows)),
                         ("rows", lambda conn: wh.insert_rows(conn, wh.validation_issue, rows))):
@@ -37,7 +38,8 @@ def test_insert_rows_stores_what_an_insert_stores(tmp_path: Path) -> None:
                 "select * from validation_issue order by issue_id")])
         engine.dispose()
     assert stored[0] == stored[1]
-    assert len(stored[0]) == 3
+    assert len(stored[0]) == 5
+    assert len({row[-1] for row in stored[0]}) == 2  # created_at, the last column
 
 
 def test_an_older_warehouse_gets_the_indexes_added_since(tmp_path: Path) -> None:

@@ -583,6 +583,24 @@ def _stored_as_real(dialect: sa.Dialect, column: sa.Column) -> bool:
     return dialect.name == "sqlite" and isinstance(column.type, sa.Float)
 
 
+def _processed(rows: Sequence[Sequence[object]],
+               processors: list[tuple[int, object]]) -> list[tuple[object, ...]]:
+    """The rows with each processed column's values passed through its processor, column
+    by column: a run's rows share a few values in these columns (its timestamp), each
+    processed once. Row by row, the loop took 1.4 s for the registers' 488 k villages."""
+    columns = list(zip(*rows, strict=True))
+    for i, process in processors:
+        memo: dict[object, object] = {}
+        done = []
+        for value in columns[i]:
+            out = memo.get(value, _UNPROCESSED)
+            if out is _UNPROCESSED:
+                out = memo[value] = process(value)
+            done.append(out)
+        columns[i] = done
+    return list(zip(*columns, strict=True))
+
+
 def insert_tuples(conn: sa.Connection, table: sa.Table, names: Sequence[str],
                   rows: Sequence[Sequence[object]]) -> None:
     """Insert many rows given as values in the order of ``names``, in the connection's
@@ -601,20 +619,7 @@ def insert_tuples(conn: sa.Connection, table: sa.Table, names: Sequence[str],
                   if (p := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
                   is not None and not _stored_as_real(dialect, table.c[name])]
     if processors:
-        # a run's rows share a few values in these columns (its timestamp): each is
-        # processed once
-        memos: list[dict[object, object]] = [{} for _ in processors]
-        processed = []
-        for row in rows:
-            out = list(row)
-            for (i, process), memo in zip(processors, memos, strict=True):
-                value = out[i]
-                done = memo.get(value, _UNPROCESSED)
-                if done is _UNPROCESSED:
-                    done = memo[value] = process(value)
-                out[i] = done
-            processed.append(out)
-        rows = processed
+        rows = _processed(rows, processors)
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
         from psycopg import sql
 

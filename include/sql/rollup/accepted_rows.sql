@@ -2,18 +2,18 @@
 
     latest_accepted: the rows that count for a period, one per unit. When two accepted
     files cover the same unit, the later submission counts (and within one file, the later
-    row: a steward may accept both rows of a unit given twice). Only the keys are ranked
-    and the rows then read by their primary key: ranking the whole rows sorted every
-    column (SQLite: 2.2-2.6 s against 1.1-1.3 s for the 488 k village rows nationally).
-    `scope`: for a county's rerun, a query of the unit codes to take (county_units or
-    reaching_county below); the rows are then looked up by unit code from those few codes
-    rather than found among all the period's rows (on SQLite a CROSS JOIN keeps the scope
-    first; PostgreSQL plans it as an inner join). -#}
+    row: a steward may accept both rows of a unit given twice). The whole rows are ranked:
+    ranking only their keys and reading the winners back by primary key halved the ranking
+    on SQLite, but the join left the result without the automatic index the statements
+    join it through (village_facts.sql then scanned it once per village). `scope`: for a county's rerun,
+    a query of the unit codes to take (county_units or reaching_county below); the rows
+    are then looked up by unit code from those few codes rather than found among all the
+    period's rows (on SQLite a CROSS JOIN keeps the scope first; PostgreSQL plans it as an
+    inner join). -#}
 {%- macro latest_accepted(table, period_param, scope=none) -%}
-    select r.*
+    select ranked.*
     from (
-        select r.submission_id,
-               r.row_number,
+        select r.*,
                row_number() over (
                    partition by r.unit_code order by r.submission_id desc, r.row_number desc
                ) as rank_in_unit
@@ -31,9 +31,6 @@
           and s.status = 'accepted'
           and r.row_status = 'accepted'
     ) ranked
-    join {{ table }} r
-      on r.submission_id = ranked.submission_id
-     and r.row_number = ranked.row_number
     where ranked.rank_in_unit = 1
 {%- endmacro -%}
 

@@ -47,14 +47,18 @@ previous_accepted as (
 {%- if previous %},
 
 previous_own as (
-    -- the previous period's row of a village valid in the previous period
+    -- the previous period's row of a village valid in the previous period. Grouped,
+    -- though a unit has one row there (max() of one value is the value): SQLite then
+    -- indexes the result for the join below instead of scanning it once per village
+    -- (a backfill's second year at 1/8 national scale never finished)
     select unit_code,
-           1 as previous_rows
+           count(*) as previous_rows
            {%- for m in previous %},
-           round(cast({{ m.expression }} as numeric), 6) as p{{ loop.index }}
+           max(round(cast({{ m.expression }} as numeric), 6)) as p{{ loop.index }}
            {%- endfor %}
     from previous_accepted
     where unit_code in ({{ tree_units(village_level, true, ':previous_period') }})
+    group by unit_code
 )
 {%- endif %}
 {%- if comparable %},
