@@ -24,8 +24,12 @@ def _issue(n: int) -> dict[str, object]:
     }
 
 
-def test_insert_rows_stores_what_an_insert_stores(tmp_path: Path) -> None:
-    rows = [_issue(n) for n in range(1, 6)]
+@pytest.mark.parametrize("acted", [False, True], ids=["one-timestamp", "two-timestamps"])
+def test_insert_rows_stores_what_an_insert_stores(tmp_path: Path, acted: bool) -> None:
+    # one column with a bind processor (created_at) or two (acted_at too): the two ways
+    # insert_tuples processes values
+    rows = [_issue(n) | ({"acted_at": datetime(2022, 1, n, tzinfo=UTC)} if acted else {})
+            for n in range(1, 6)]
     stored = []
     for name, write in (("insert", lambda conn: conn.execute(wh.validation_issue.insert(), rows)),
                         ("rows", lambda conn: wh.insert_rows(conn, wh.validation_issue, rows))):
@@ -40,6 +44,7 @@ def test_insert_rows_stores_what_an_insert_stores(tmp_path: Path) -> None:
     assert stored[0] == stored[1]
     assert len(stored[0]) == 5
     assert len({row[-1] for row in stored[0]}) == 2  # created_at, the last column
+    assert len({row[-4] for row in stored[0]}) == (5 if acted else 1)  # acted_at
 
 
 def test_an_older_warehouse_gets_the_indexes_added_since(tmp_path: Path) -> None:

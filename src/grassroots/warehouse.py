@@ -584,21 +584,32 @@ def _stored_as_real(dialect: sa.Dialect, column: sa.Column) -> bool:
 
 
 def _processed(rows: Sequence[Sequence[object]],
-               processors: list[tuple[int, object]]) -> list[tuple[object, ...]]:
-    """The rows with each processed column's values passed through its processor, column
-    by column: a run's rows share a few values in these columns (its timestamp), each
-    processed once. Row by row, the loop took 1.4 s for the registers' 488 k villages."""
-    columns = list(zip(*rows, strict=True))
-    for i, process in processors:
+               processors: list[tuple[int, object]]) -> list[Sequence[object]]:
+    """The rows with each processed column's values passed through its processor. A
+    run's rows share a few values in these columns (its timestamp): each is processed
+    once. The usual case, one such column of tuples, is sliced around it: for the
+    registers' 488 k villages 0.3 s, against 1.2 s copying each row into a list."""
+    def remembered(process: object) -> object:
         memo: dict[object, object] = {}
-        done = []
-        for value in columns[i]:
-            out = memo.get(value, _UNPROCESSED)
-            if out is _UNPROCESSED:
-                out = memo[value] = process(value)
-            done.append(out)
-        columns[i] = done
-    return list(zip(*columns, strict=True))
+
+        def convert(value: object) -> object:
+            done = memo.get(value, _UNPROCESSED)
+            if done is _UNPROCESSED:
+                done = memo[value] = process(value)
+            return done
+        return convert
+
+    converters = [(i, remembered(process)) for i, process in processors]
+    if len(converters) == 1 and all(type(row) is tuple for row in rows):
+        (i, convert), after = converters[0], converters[0][0] + 1
+        return [row[:i] + (convert(row[i]),) + row[after:] for row in rows]
+    processed = []
+    for row in rows:
+        values = list(row)
+        for i, convert in converters:
+            values[i] = convert(values[i])
+        processed.append(values)
+    return processed
 
 
 def insert_tuples(conn: sa.Connection, table: sa.Table, names: Sequence[str],
