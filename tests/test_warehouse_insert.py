@@ -44,7 +44,7 @@ def test_insert_rows_stores_what_an_insert_stores(tmp_path: Path, acted: bool) -
     assert stored[0] == stored[1]
     assert len(stored[0]) == 5
     assert len({row[-1] for row in stored[0]}) == 2  # created_at, the last column
-    assert len({row[-4] for row in stored[0]}) == (5 if acted else 1)  # acted_at
+    assert len({row[-3] for row in stored[0]}) == (5 if acted else 1)  # acted_at
 
 
 def test_an_older_warehouse_gets_the_indexes_added_since(tmp_path: Path) -> None:
