@@ -4,6 +4,7 @@ statistics."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,4 +80,52 @@ def test_only_tables_grown_past_their_statistics_are_analysed(postgres_url: str)
         counted = conn.execute(sa.text(
             "select reltuples from pg_class where oid = 'validation_issue'::regclass")).scalar()
     assert counted == 1200
+    engine.dispose()
+
+
+def _staging_fillfactors(engine: sa.Engine) -> dict[str, list[str] | None]:
+    with engine.connect() as conn:
+        return {table.name: conn.execute(sa.text(
+            "select reloptions from pg_class where oid = cast(:name as regclass)"),
+            {"name": table.name}).scalar() for table in wh.staging_tables.values()}
+
+
+@pytest.mark.postgres
+def test_staging_pages_keep_room_for_the_gates_update(
+        new_postgres_url: Callable[[], str]) -> None:
+    # a new warehouse: created so
+    engine = wh.connect(new_postgres_url())
+    expected = [f"fillfactor={wh.STAGING_FILLFACTOR}"]
+    assert set(map(tuple, _staging_fillfactors(engine).values())) == {tuple(expected)}
+    # the gate's update of a row's status stays on its page: a HOT update
+    table = wh.staging_tables["county_annual"]
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [{"submission_id": 1, "row_number": n, "row_status": "pending",
+                                       "unit_code": f"{n:012d}"} for n in range(1, 201)])
+    with engine.begin() as conn:
+        conn.execute(table.update().values(row_status="accepted"))
+    with engine.connect() as conn:
+        conn.execute(sa.text("select pg_stat_force_next_flush()"))
+        conn.commit()
+        updated, hot = conn.execute(sa.text(
+            "select n_tup_upd, n_tup_hot_upd from pg_stat_user_tables where relname = :name"),
+            {"name": table.name}).one()
+    assert (updated, hot) == (200, 200)
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_an_older_postgres_warehouse_gets_the_staging_fill_factor(
+        new_postgres_url: Callable[[], str]) -> None:
+    url = new_postgres_url()
+    engine = sa.create_engine(url)
+    wh.metadata.create_all(engine)
+    with engine.begin() as conn:
+        for table in wh.staging_tables.values():
+            conn.execute(sa.text(f'alter table "{table.name}" reset (fillfactor)'))
+    assert set(_staging_fillfactors(engine).values()) == {None}
+    engine.dispose()
+    engine = wh.connect(url)
+    assert all(options == [f"fillfactor={wh.STAGING_FILLFACTOR}"]
+               for options in _staging_fillfactors(engine).values())
     engine.dispose()
