@@ -218,6 +218,7 @@ def sync_official_units(engine: Engine) -> int:
             ],
         )
         conn.execute(sa.text(wh.render_sql("hierarchy/insert_official_closure.sql")))
+        wh.analyze(conn, wh.dim_unit, wh.official_closure)
     return len(divisions)
 
 
