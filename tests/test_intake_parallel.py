@@ -43,8 +43,8 @@ def _landing() -> list[tuple[str, bytes]]:
 
 
 def _ingest(root: Path, files: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch,
-            workers: int) -> dict[str, list[tuple]]:
-    settings = Settings.from_env(warehouse_url=f"sqlite:///{root / 'w.sqlite'}",
+            workers: int, url: str | None = None) -> dict[str, list[tuple]]:
+    settings = Settings.from_env(warehouse_url=url or f"sqlite:///{root / 'w.sqlite'}",
                                  data_dir=root / "data")
     settings, engine = pipeline.open_warehouse(settings)
     small_register(settings.landing_dir, [village(201), village(202), village(201, SHULINZHAO)])
@@ -93,8 +93,13 @@ def test_two_workers_record_what_one_process_records(tmp_path: Path, files, monk
         assert parallel[name] == alone[name], name
 
 
-def test_the_run_is_what_its_files_say(tmp_path: Path, files, monkeypatch) -> None:  # noqa: ANN001
-    stored = _ingest(tmp_path, files, monkeypatch, workers=2)
+@pytest.mark.parametrize("warehouse", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_run_is_what_its_files_say(tmp_path: Path, files, monkeypatch, warehouse: str,  # noqa: ANN001
+                                       request: pytest.FixtureRequest) -> None:
+    # PostgreSQL draws a transaction's submission ids from the sequence and copies the
+    # rows: the ids must still follow the files' order for the supersede chain
+    url = request.getfixturevalue("new_postgres_url")() if warehouse == "postgres" else None
+    stored = _ingest(tmp_path, files, monkeypatch, workers=2, url=url)
     result = dict(stored["result"][0])
     assert result["registers_loaded"] == 1
     assert result["already_recorded"] == 1  # copy.csv: the bytes of the last version

@@ -400,7 +400,7 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
                 # added: on PostgreSQL, without statistics for them each lookup scanned
                 # dim_unit (4.9 s of a national ingest)
                 with engine.begin() as conn:
-                    wh.analyze_grown(conn, wh.dim_unit, wh.unit_register)
+                    wh.analyze_grown(conn, wh.dim_unit, wh.unit_register, wh.submission)
                 registers_to_analyse = False
             _record_reads(engine, catalog, reads, result, recorded, seen)
     finally:
@@ -706,10 +706,7 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[_FileRead], resu
         # before the new files are in: only a key with an accepted return already has one
         # to supersede
         accepted_keys = _accepted_keys(conn, new)
-        ids = conn.execute(
-            wh.submission.insert().returning(s.submission_id, sort_by_parameter_order=True),
-            [_submission_values(read) for read in new],
-        ).scalars().all()
+        ids = _insert_submissions(conn, [_submission_values(read) for read in new])
         staged: dict[str, list[tuple]] = {}
         issues: list[dict[str, object]] = []
         for read, submission_id in zip(new, ids, strict=True):
@@ -739,6 +736,26 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[_FileRead], resu
             wh.insert_tuples(conn, wh.staging_tables[form_code],
                              ["submission_id", *_staged_columns(catalog.forms[form_code])], rows)
         wh.insert_rows(conn, wh.validation_issue, issues)
+
+
+def _insert_submissions(conn: sa.Connection, values: list[dict[str, object]]) -> list[int]:
+    """Insert the submissions, returning their ids in the order given (ascending: a later
+    file's id is larger).
+
+    On PostgreSQL the ids are drawn from the column's sequence first and the rows sent by
+    ``COPY``: an ``INSERT ... RETURNING`` of 128 rows cost a national ingest 89 statements
+    of ~56 ms, a third of it psycopg parsing each long statement again."""
+    s = wh.submission.c
+    if conn.dialect.name != "postgresql":
+        return list(conn.execute(
+            wh.submission.insert().returning(s.submission_id, sort_by_parameter_order=True),
+            values).scalars())
+    ids = sorted(conn.execute(sa.text(
+        "select nextval(pg_get_serial_sequence('submission', 'submission_id')) "
+        "from generate_series(1, :n)"), {"n": len(values)}).scalars())
+    wh.insert_rows(conn, wh.submission,
+                   [{"submission_id": i, **row} for i, row in zip(ids, values, strict=True)])
+    return ids
 
 
 def _submission_values(read: _FileRead) -> dict[str, object]:
