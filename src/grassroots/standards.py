@@ -26,8 +26,8 @@ def office_funding_minimum(unit_codes: pd.Series, year: int) -> pd.Series:
     entries.sort(key=lambda e: (len(e["prefix"]), e["from"]))
     result = pd.Series(float("nan"), index=unit_codes.index, dtype="float64")
     codes = unit_codes.fillna("").astype(str)
-    # Each prefix length's slices once, then matched by a set lookup: startswith per entry
-    # over every village's code took 1 s at national scale.
+    # The codes sliced once per prefix length, then compared with each prefix: startswith
+    # per entry over every village's code took 1 s at national scale.
     heads: dict[int, pd.Series] = {}
     for entry in entries:
         prefix = entry["prefix"]

@@ -2,9 +2,8 @@
 -- county's reconciliation fields as reported, beside the same counts from the returns
 -- of the villages below it (each village's row in its latest accepted file, the later
 -- row if the file gives it twice, whatever its checks said: reconciliation is about
--- what was submitted). Jinja fills in the level,
--- the table and its reconciliation fields and, when one county is checked, limits the
--- rows to the returns submitted in it.
+-- what was submitted). Jinja fills in the level, the table and its reconciliation
+-- fields and, when one county is checked, limits the rows to the returns submitted in it.
 {%- from 'scope.sql' import in_county, join_area_ancestors %}
 with village_rows as (
     -- only the columns counted below: the window sorts what it selects, 488 k rows

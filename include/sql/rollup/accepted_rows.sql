@@ -5,11 +5,11 @@
     row: a steward may accept both rows of a unit given twice). The whole rows are ranked:
     ranking only their keys and reading the winners back by primary key halved the ranking
     on SQLite, but the join left the result without the automatic index the statements
-    join it through (village_facts.sql then scanned it once per village). `scope`: for a county's rerun,
-    a query of the unit codes to take (county_units or reaching_county below); the rows
-    are then looked up by unit code from those few codes rather than found among all the
-    period's rows (on SQLite a CROSS JOIN keeps the scope first; PostgreSQL plans it as an
-    inner join). -#}
+    join it through (village_facts.sql then scanned it once per village).
+    `scope`: for a county's rerun, a query of the unit codes to take (county_units or
+    reaching_county below); the rows are then looked up by unit code from those few codes
+    rather than found among all the period's rows (on SQLite a CROSS JOIN keeps the scope
+    first; PostgreSQL plans it as an inner join). -#}
 {%- macro latest_accepted(table, period_param, scope=none) -%}
     select ranked.*
     from (

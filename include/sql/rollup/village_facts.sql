@@ -50,7 +50,7 @@ previous_own as (
     -- the previous period's row of a village valid in the previous period. Grouped,
     -- though a unit has one row there (max() of one value is the value): SQLite then
     -- indexes the result for the join below instead of scanning it once per village
-    -- (a backfill's second year at 1/8 national scale never finished)
+    -- (a backfill's second year at 1/8 national scale ran for minutes, not 2 s)
     select unit_code,
            count(*) as previous_rows
            {%- for m in previous %},
