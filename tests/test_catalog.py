@@ -49,3 +49,21 @@ def test_forms_hold_the_contract_village_fields_in_order() -> None:
     village = load_catalog().forms["village_annual"]
     assert village.field_codes[:5] == ["unit_code", "unit_name", "zone_type", "star_rating", "org_class"]
     assert len(village.field_codes) == 26
+
+
+def test_only_measures_whole_on_every_row_skip_the_rollups_rounding() -> None:
+    measures = {m.code: m for m in load_catalog().measures}
+    forms = load_catalog().forms
+    # counts and conditional counts
+    assert measures["villages"].whole and measures["class3_villages"].whole
+    assert measures["first_secretary_coverage__num"].whole  # an inline count_if
+    # sums of integer fields, and products of them with integer literals
+    assert forms["village_annual"].field("party_members").type == "integer"
+    assert measures["party_members"].whole
+    assert measures["secretary_avg_age__num"].expression == "secretary_age * 1"
+    assert measures["secretary_avg_age__num"].whole
+    # a number field, and a product with one: rounded
+    assert forms["village_annual"].field("income_net").type == "number"
+    assert not measures["income_net"].whole
+    assert not measures["committee_avg_age__num"].whole
+    assert not measures["reward_funds"].whole

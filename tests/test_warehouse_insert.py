@@ -1,6 +1,6 @@
 """warehouse.insert_rows stores what table.insert() stores, connect() gives a warehouse
-made before the register indexes those indexes, and analyze_grown refreshes only stale
-statistics."""
+made before the register indexes those indexes, and analyze_grown and analyze_changed
+refresh only stale statistics."""
 
 from __future__ import annotations
 
@@ -128,4 +128,44 @@ def test_an_older_postgres_warehouse_gets_the_staging_fill_factor(
     engine = wh.connect(url)
     assert all(options == [f"fillfactor={wh.STAGING_FILLFACTOR}"]
                for options in _staging_fillfactors(engine).values())
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_statement_that_changed_most_rows_refreshes_the_statistics(
+        new_postgres_url: Callable[[], str]) -> None:
+    engine = wh.connect(new_postgres_url())
+    table = wh.staging_tables["county_annual"]
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [{"submission_id": 1, "row_number": n, "row_status": "pending",
+                                       "unit_code": f"{n:012d}"} for n in range(1, 1001)])
+        wh.analyze(conn, table)
+
+    def statuses() -> list[str]:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(
+                "select most_common_vals::text::text[] from pg_stats"
+                " where tablename = :name and attname = 'row_status'"),
+                {"name": table.name}).scalar()
+
+    assert statuses() == ["pending"]
+    # a few rows: the statistics stand
+    with engine.begin() as conn:
+        changed = conn.execute(table.update().where(table.c.row_number <= 50)
+                               .values(row_status="error")).rowcount
+        assert not wh.analyze_changed(conn, table, changed)
+    assert statuses() == ["pending"]
+    # the gate of a whole period: every row's status changed, the statistics follow
+    with engine.begin() as conn:
+        changed = conn.execute(table.update().values(row_status="accepted")).rowcount
+    with engine.begin() as conn:
+        assert wh.analyze_changed(conn, table, changed)
+    assert statuses() == ["accepted"]
+    engine.dispose()
+
+
+def test_sqlite_statistics_are_left_to_sqlite(tmp_path: Path) -> None:
+    engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    with engine.begin() as conn:
+        assert not wh.analyze_changed(conn, wh.staging_tables["county_annual"], 10**6)
     engine.dispose()

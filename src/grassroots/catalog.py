@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -80,6 +81,9 @@ class Measure:
     code: str
     form: str
     expression: str  # SQL over the form's staged columns, evaluated per row
+    # Every row's value is a whole number (a count, an integer or yes/no field, a product
+    # of them): the rollup need not round it, as no float arithmetic made it.
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ def _load_form(path: Path) -> Form:
 
 
 def _measure_spec(
-    spec: Any, indicator_code: str, role: str, form: str, measures: dict[str, Measure]
+    spec: Any, indicator_code: str, role: str, form: Form, measures: dict[str, Measure]
 ) -> str:
     """Return the measure code for a numerator/denominator spec, registering inline ones."""
     if isinstance(spec, str):
@@ -167,8 +171,25 @@ def _measure_spec(
     else:
         raise ValueError(f"indicator {indicator_code}: {role} must be a code, count_if or sum")
     code = f"{indicator_code}__{role}"
-    measures[code] = Measure(code, form, expression)
+    measures[code] = Measure(code, form.code, expression,
+                             whole="count_if" in spec or _whole_product(expression, form))
     return code
+
+
+_INTEGER_LITERAL = re.compile(r"[0-9]+")
+
+
+def _whole_product(expression: str, form: Form) -> bool:
+    """Whether ``expression`` is a product of integer literals and the form's integer or
+    yes/no fields (``party_members``, ``secretary_age * 1``): whole on every row. Anything
+    else is not known to be, and is rounded."""
+    for factor in expression.split("*"):
+        name = factor.strip()
+        if _INTEGER_LITERAL.fullmatch(name):
+            continue
+        if name not in form.field_codes or form.field(name).type not in ("integer", "boolean"):
+            return False
+    return True
 
 
 def _formula(raw: dict[str, Any]) -> str:
@@ -213,22 +234,28 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
         numerator = denominator = of = None
         factor = float(raw.get("factor", 1))
         if agg == "count":
-            measures[code] = Measure(code, form_code, "1")
+            measures[code] = Measure(code, form_code, "1", whole=True)
             numerator = code
         elif agg == "count_if":
-            measures[code] = Measure(code, form_code, f"case when {raw['condition']} then 1 else 0 end")
+            measures[code] = Measure(code, form_code, f"case when {raw['condition']} then 1 else 0 end",
+                                     whole=True)
             numerator = code
         elif agg == "sum":
-            measures[code] = Measure(code, form_code, raw.get("expression", code))
+            expression = raw.get("expression", code)
+            measures[code] = Measure(code, form_code, expression,
+                                     whole=_whole_product(expression, form))
             numerator = code
         elif agg == "ratio":
-            numerator = _measure_spec(raw["numerator"], code, "num", form_code, measures)
-            denominator = _measure_spec(raw["denominator"], code, "den", form_code, measures)
+            numerator = _measure_spec(raw["numerator"], code, "num", form, measures)
+            denominator = _measure_spec(raw["denominator"], code, "den", form, measures)
         elif agg == "weighted_mean":
             numerator = f"{code}__num"
             denominator = f"{code}__den"
-            measures[numerator] = Measure(numerator, form_code, f"{raw['value']} * {raw['weight']}")
-            measures[denominator] = Measure(denominator, form_code, raw["weight"])
+            product = f"{raw['value']} * {raw['weight']}"
+            measures[numerator] = Measure(numerator, form_code, product,
+                                          whole=_whole_product(product, form))
+            measures[denominator] = Measure(denominator, form_code, raw["weight"],
+                                            whole=_whole_product(raw["weight"], form))
         elif agg in ("yoy", "yoy_comparable"):
             of = raw["of"]
         elif agg == "reporting_rate":

@@ -448,13 +448,16 @@ def _gate(engine: Engine, form: Form, submission_ids: list[int]) -> int:
         .scalar_subquery()
     )
     with engine.begin() as conn:
-        conn.execute(table.update().where(in_period).values(
-            row_status=sa.case((blocking, "error"), else_="accepted")))
+        gated = conn.execute(table.update().where(in_period).values(
+            row_status=sa.case((blocking, "error"), else_="accepted"))).rowcount
         # one statement for every file (one per file took seconds at national scale)
         conn.execute(wh.submission.update().where(s.submission_id.in_(submission_ids))
                      .values(rows_accepted=accepted_rows))
-        return conn.execute(sa.select(sa.func.count()).select_from(table)
-                            .where(in_period, table.c.row_status == "accepted")).scalar_one()
+        accepted = conn.execute(sa.select(sa.func.count()).select_from(table)
+                                .where(in_period, table.c.row_status == "accepted")).scalar_one()
+    with engine.begin() as conn:
+        wh.analyze_changed(conn, table, gated)
+    return accepted
 
 
 def _sheets(engine: Engine, submission_ids: list[int]) -> dict[int, tuple[str, str]]:

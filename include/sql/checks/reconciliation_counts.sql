@@ -4,24 +4,33 @@
 -- row if the file gives it twice, whatever its checks said: reconciliation is about
 -- what was submitted). Jinja fills in the level, the table and its reconciliation
 -- fields and, when one county is checked, limits the rows to the returns submitted in it.
-{%- from 'scope.sql' import in_county, join_area_ancestors %}
+{%- from 'scope.sql' import in_county %}
 with village_rows as (
-    -- only the columns counted below: the window sorts what it selects, 488 k rows
-    -- nationally (all 35 columns took SQLite 1.7 s more for the townships alone)
-    select r.submission_id, r.unit_code, r.org_class, r.rectification, r.rectification_target,
-           r.committee_members, r.committee_college, r.committee_female,
-           row_number() over (
-               partition by r.unit_code order by r.submission_id desc, r.row_number desc
-           ) as rank_in_unit
+    -- a village's row in its latest file (no later row of its unit, looked up through the
+    -- unit index), only the columns counted below. Ranking them with row_number() sorted
+    -- all 488 k village rows first (SQLite: ~2 s a level)
+    select r.unit_code, r.org_class, r.rectification, r.rectification_target,
+           r.committee_members, r.committee_college, r.committee_female
     from stg_village_annual r
     join submission s on s.submission_id = r.submission_id
     where s.period = :period
       and s.status = 'accepted'
       {{- in_county('r.unit_code', scoped) }}
+      and not exists (
+          select 1
+          from stg_village_annual later
+          join submission later_file on later_file.submission_id = later.submission_id
+          where later.unit_code = r.unit_code
+            and later_file.period = :period
+            and later_file.status = 'accepted'
+            and (later.submission_id > r.submission_id
+                 or (later.submission_id = r.submission_id and later.row_number > r.row_number)))
 ),
 
-counted as (
-    select t.ancestor_code as unit_code,
+townships as (
+    -- counted under their townships first: a township has few ancestors, its villages
+    -- many times as many rows
+    select t_village.parent_code as township_code,
            count(*) as villages_counted,
            sum(case when v.org_class = '3' then 1 else 0 end) as class3_villages_counted,
            sum(case when v.rectification = 'converted' then 1 else 0 end) as converted_villages_counted,
@@ -30,9 +39,26 @@ counted as (
            sum(v.committee_college) as committee_college_counted,
            sum(v.committee_female) as committee_female_counted
     from village_rows v
-    {{- join_area_ancestors('t', 'v.unit_code', none, true) }}
-    where v.rank_in_unit = 1
-      and t.ancestor_level = {{ level }}
+    join period_village t_village
+      on t_village.period = :period
+     and t_village.unit_code = v.unit_code
+    group by t_village.parent_code
+),
+
+counted as (
+    select t.ancestor_code as unit_code,
+           sum(b.villages_counted) as villages_counted,
+           sum(b.class3_villages_counted) as class3_villages_counted,
+           sum(b.converted_villages_counted) as converted_villages_counted,
+           sum(b.rectification_targets_counted) as rectification_targets_counted,
+           sum(b.committee_members_counted) as committee_members_counted,
+           sum(b.committee_college_counted) as committee_college_counted,
+           sum(b.committee_female_counted) as committee_female_counted
+    from townships b
+    join area_closure t
+      on t.period = :period
+     and t.descendant_code = b.township_code
+    where t.ancestor_level = {{ level }}
     group by t.ancestor_code
 ),
 

@@ -1,7 +1,8 @@
 -- One row per village valid in the period, written by the rollup that builds the
 -- period's next release (built_by), with its county as its part: the village's
--- measures, from its own accepted row (none: not reporting, measures NULL), rounded as area_facts.sql rounds its sums so that a village and a
--- one-village township publish the same digits. Beside them, the previous period's
+-- measures, from its own accepted row (none: not reporting, measures NULL), rounded as
+-- area_facts.sql rounds its sums so that a village and a one-village township publish
+-- the same digits. Beside them, the previous period's
 -- values that year-on-year changes compare with, as area_facts.sql sums them: on the
 -- previous period's own tree ('<code>__previous') and through the register's
 -- predecessors on this period's tree ('<code>__previous_comparable').
@@ -14,34 +15,47 @@ insert into fact_village (
     {%- if previous %}, {{ form }}__previous_rows{% for m in previous %}, {{ m.code }}__previous{% endfor %}{% endif %}
     {%- if comparable %}, {{ form }}__previous_comparable_rows{% for m in comparable %}, {{ m.code }}__previous_comparable{% endfor %}{% endif %}
 )
-with villages as (
-    select u.unit_code,
-           coalesce(county_part.ancestor_code, '') as part
-    from period_village u
-    {{ county_part_join('u.parent_code', county_level) }}
-    where u.period = :period
-      {%- if scoped %}
-      -- an incremental run: the county's villages
-      and u.parent_code in (
-          select descendant_code from area_closure
-          where period = :period and ancestor_code = :county_code)
-      {%- endif %}
-),
-
-accepted as (
+with accepted as (
 {{ rows.latest_accepted(table, ':period', rows.county_units() if scoped else none) }}
 ),
 
 own as (
-    -- the measure expressions name the form's columns, so they see its row alone
+    -- the measure expressions name the form's columns, so they see its row alone. A whole
+    -- number needs no rounding (SQLite's round() of every value was ~4 s nationally)
     select unit_code
            {%- for m in measures %},
-           round(cast({{ m.expression }} as numeric), 6) as m{{ loop.index }}
+           {% if m.whole %}{{ m.expression }}{% else %}round(cast({{ m.expression }} as numeric), 6){% endif %} as m{{ loop.index }}
            {%- endfor %}
     from accepted
 ),
 
-previous_accepted as (
+villages as (
+    -- the villages with a row that counts, reached from their rows: the rows stream
+    -- through, where joining them to the villages stored all of them first
+    select o.unit_code, u.parent_code, 1 as reporting
+           {%- for m in measures %}, o.m{{ loop.index }}{% endfor %}
+    from own o
+    join period_village u
+      on u.period = :period
+     and u.unit_code = o.unit_code
+    union all
+    -- and those without one: not reporting, measures NULL
+    select u.unit_code, u.parent_code, 0 as reporting
+           {%- for m in measures %}, null{% endfor %}
+    from period_village u
+    where u.period = :period
+      {{- in_county('u.parent_code', scoped) }}
+      and not exists (
+          select 1
+          from {{ table }} r
+          join submission s on s.submission_id = r.submission_id
+          where r.unit_code = u.unit_code
+            and s.period = :period
+            and s.status = 'accepted'
+            and r.row_status = 'accepted')
+),
+
+previous_accepted as not materialized (
 {{ rows.latest_accepted(table, ':previous_period', rows.reaching_county() if scoped else none) }}
 )
 {%- if previous %},
@@ -96,28 +110,30 @@ previous_comparable as (
 final as (
     select :period as period,
            :built_by as built_by,
-           v.part,
+           coalesce(county_part.ancestor_code, '') as part,
            v.unit_code,
            {{ village_level }} as level,
-           case when o.unit_code is null then 0 else 1 end as reporting,
+           v.reporting,
            1 as expected
+           {#- the measures as floats in both warehouses (SQLite would store a whole number as an
+               integer); `1.0 *` did it through PostgreSQL's numeric, ~2 s nationally #}
            {%- for m in measures %},
-           1.0 * o.m{{ loop.index }} as m{{ loop.index }}
+           cast(v.m{{ loop.index }} as double precision) as m{{ loop.index }}
            {%- endfor %}
            {%- if previous %},
            coalesce(po.previous_rows, 0)
            {%- for m in previous %},
-           1.0 * po.p{{ loop.index }} as p{{ loop.index }}
+           cast(po.p{{ loop.index }} as double precision) as p{{ loop.index }}
            {%- endfor %}
            {%- endif %}
            {%- if comparable %},
            coalesce(pc.previous_rows, 0)
            {%- for m in comparable %},
-           1.0 * pc.c{{ loop.index }} as c{{ loop.index }}
+           cast(pc.c{{ loop.index }} as double precision) as c{{ loop.index }}
            {%- endfor %}
            {%- endif %}
     from villages v
-    left join own o on o.unit_code = v.unit_code
+    {{ county_part_join('v.parent_code', county_level) }}
     {%- if previous %}
     left join previous_own po on po.unit_code = v.unit_code
     {%- endif %}
