@@ -26,8 +26,11 @@ ensure_docker_compose() {
     echo "==> installing Debian's docker-compose (apt-get)" >&2
     local log
     log="$(mktemp)"
-    if ! { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-            && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    # `dpkg --configure -a` finishes an install a killed session left half-done (dpkg
+    # refuses every install until then); the lock timeout waits for another apt-get.
+    if ! { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive dpkg --configure -a \
+            && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq \
+            && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
                 --no-install-recommends docker-compose; } >"$log" 2>&1 </dev/null; then
         tail -n 20 "$log" >&2
         rm -f "$log"

@@ -26,7 +26,12 @@ echo "==> installing Debian's chromium (apt-get, a minute or so)"
 export DEBIAN_FRONTEND=noninteractive
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends chromium; } >"$log" 2>&1; then
+# An apt-get stopped half-way (a killed session) leaves dpkg "interrupted", and every later
+# install refuses until `dpkg --configure -a` finishes it; another apt-get holding the lock
+# is waited for rather than failed on.
+if ! { $SUDO dpkg --configure -a \
+        && $SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq \
+        && $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends chromium; } >"$log" 2>&1; then
     echo "install_browser.sh: apt-get failed; its output:" >&2
     cat "$log" >&2
     exit 1
