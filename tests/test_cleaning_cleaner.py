@@ -78,3 +78,37 @@ def test_normalising_skips_nfkc_only_where_it_changes_nothing(raw: object) -> No
     expected = (unicodedata.normalize("NFKC", text).replace("\u3000", " ").replace("，", ",")
                 .replace("。", ".").strip())
     assert normalise_text(raw) == expected
+
+
+NUMBER_COLUMNS = st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=8)
+
+
+@settings(max_examples=1500)
+@given(field=st.sampled_from(ALL_FIELDS),
+       raws=st.one_of(st.lists(CELLS, min_size=1, max_size=8), NUMBER_COLUMNS))
+def test_a_column_cleans_as_its_cells_do_one_by_one(field, raws: list[object]) -> None:  # noqa: ANN001
+    cleaner = CLEANERS[id(field)]
+    for _ in range(2):  # the second time round, texts come from what the cleaner remembers
+        values, failures = cleaner.clean_column(raws)
+        failed = dict(failures)
+        assert len(values) == len(raws) and len(failed) == len(failures)
+        for index, raw in enumerate(raws):
+            expected = _outcome(lambda r: clean_cell(field, r), raw)
+            if index in failed:
+                assert values[index] is None
+                assert expected == ("error", failed[index]), (field.code, raw)
+            else:
+                value = values[index]
+                got = ("value", (type(value), value,
+                                 math.copysign(1, value) if isinstance(value, float) else None))
+                assert _same(got, expected), (field.code, raw)
+
+
+def test_a_column_of_workbook_numbers_is_taken_whole() -> None:
+    form = CATALOG.forms["village_annual"]
+    members, income = form.field("party_members"), form.field("income_net")
+    assert FieldCleaner(members).clean_column([3.0, 0.0, 12.0]) == ([3, 0, 12], [])
+    assert FieldCleaner(income).clean_column([1.5, -0.0]) == ([1.5, -0.0], [])
+    values, failures = FieldCleaner(members).clean_column([3.0, 2.5, math.inf])
+    assert values == [3, None, None]
+    assert [(index, error.rule) for index, error in failures] == [(1, "type"), (2, "type")]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -203,13 +204,46 @@ class FieldCleaner:
     the reader already typed skip the text round trip on number fields.
     """
 
-    __slots__ = ("field", "_numeric", "_integer", "_outcomes")
+    __slots__ = ("field", "_numeric", "_integer", "_outcomes", "_clean_texts")
 
     def __init__(self, field: Field) -> None:
         self.field = field
         self._numeric = field.type in _NUMERIC_KINDS
         self._integer = field.type == "integer"
         self._outcomes: dict[tuple[type, object], object] = {}
+        # the texts that cleaned without error, keyed by the text alone: a str never equals
+        # a cell of another type, so ``clean_column`` can look up any cell here
+        self._clean_texts: dict[str, object] = {}
+
+    def clean_column(self, raws: Sequence[object]) -> tuple[list[object], list[tuple[int, CellError]]]:
+        """``self`` over a column of cells: the clean values (None where a cell failed) and
+        each failing cell's index and error.
+
+        A column of finite floats (a workbook's numbers) is taken whole, and texts cleaned
+        before are looked up, without a call per cell: a national intake cleans ~18 M
+        cells."""
+        if self._numeric and raws and set(map(type, raws)) == {float}:
+            total = sum(raws)
+            if total - total == 0.0:  # a finite sum: no NaN or infinity among them
+                if not self._integer:
+                    return list(raws), []
+                if all(map(float.is_integer, raws)):
+                    return list(map(int, raws)), []
+        known = self._clean_texts.get
+        cleaned = [known(raw, _UNSEEN) for raw in raws]
+        failures: list[tuple[int, CellError]] = []
+        index = -1
+        try:
+            while True:
+                index = cleaned.index(_UNSEEN, index + 1)
+                try:
+                    cleaned[index] = self(raws[index])
+                except CleanError as exc:
+                    cleaned[index] = None
+                    failures.append((index, exc.error))
+        except ValueError:  # no unseen cell left
+            pass
+        return cleaned, failures
 
     def __call__(self, raw: object) -> object:
         kind = type(raw)
@@ -236,6 +270,8 @@ class FieldCleaner:
                 outcome = exc.error
             if len(self._outcomes) < REMEMBER_LIMIT:
                 self._outcomes[key] = outcome
+                if kind is str and not isinstance(outcome, CellError):
+                    self._clean_texts[raw] = outcome
         if isinstance(outcome, CellError):
             raise CleanError(outcome)
         return outcome

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -30,7 +31,7 @@ from sqlalchemy.engine import Engine
 from grassroots import hierarchy
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog
-from grassroots.cleaning import CleanError, FieldCleaner
+from grassroots.cleaning import CellError, FieldCleaner
 from grassroots.config import Settings
 from grassroots.readers import FileRejected, RawTable, cell_text, read_table
 
@@ -58,7 +59,8 @@ class ParsedFile:
     unit_code: str
     period: str
     sheet: str
-    rows: list[tuple[int, dict[str, object]]]  # (row number in the file, raw cells by field)
+    row_numbers: list[int]  # each data row's number in the file
+    cells: list[tuple[object, ...]]  # each data row's raw cells, in the form's field order
     notes: list[CellNote] = field(default_factory=list)
 
 
@@ -153,26 +155,30 @@ def parse_submission(path: Path, catalog: Catalog, data: bytes | None = None) ->
         raise FileRejected(f"缺少必填列:{'、'.join(missing)} / missing required columns: {', '.join(missing)}")
     positions = {code: i for i, code in enumerate(mapped) if code}
     label_cells = {f.label_zh for f in form.fields} | {f.header_label for f in form.fields}
-    rows: list[tuple[int, dict[str, object]]] = []
-    columns = [(f.code, positions.get(f.code)) for f in form.fields]
+    # A field without a column reads the None appended to each row (index -1); rows
+    # shorter than the header are padded first.
+    absent = any(f.code not in positions for f in form.fields)
+    width = max(positions.values()) + 1
+    take = itemgetter(*(positions.get(f.code, -1) for f in form.fields))
+    row_numbers: list[int] = []
+    cells_by_row: list[tuple[object, ...]] = []
     for index in range(header_index + 1, len(table.rows)):
         values = table.rows[index]
-        width = len(values)
-        cells = {
-            code: (values[position] if position is not None and position < width else None)
-            for code, position in columns
-        }
-        if not any(_has_text(v) for v in cells.values()):
+        if len(values) < width or absent:
+            values = [*values, *([None] * (width - len(values))), None]
+        cells = take(values)
+        if not any(map(_has_text, cells)):
             continue
         if index == header_index + 1 and sum(
-            t in label_cells for t in (cell_text(v) for v in cells.values()) if t
+            t in label_cells for t in (cell_text(v) for v in cells) if t
         ) >= 2:
             continue  # the template's row of Chinese labels under the codes
-        rows.append((index + 1, cells))
-    if not rows:
+        row_numbers.append(index + 1)
+        cells_by_row.append(cells)
+    if not row_numbers:
         raise FileRejected("表头下没有数据行 / no data rows under the header")
     notes = _formula_notes(form, table, positions)
-    return ParsedFile(form, unit_code, period, table.sheet, rows, notes)
+    return ParsedFile(form, unit_code, period, table.sheet, row_numbers, cells_by_row, notes)
 
 
 def _has_text(value: object) -> bool:
@@ -526,7 +532,7 @@ def _read_file(reader: _Reader, kind: str, path: Path, folder_period: str | None
                               f"{type(exc).__name__}: {exc}")
         return read
     read.form_code, read.unit_code, read.period = parsed.form.code, parsed.unit_code, parsed.period
-    read.row_count = len(parsed.rows)
+    read.row_count = len(parsed.row_numbers)
     _clean_rows(reader, parsed, read)
     return read
 
@@ -538,32 +544,36 @@ def _clean_rows(reader: _Reader, parsed: ParsedFile, read: _FileRead) -> None:
     The cleaners are shared across the files of a run so that values repeated from
     county to county are cleaned once."""
     form, file_name, sheet = parsed.form, read.path.name, parsed.sheet or None
-    field_cleaners = list(zip(form.fields, reader.cleaners_of(form), strict=True))
     issue_base = {"period": parsed.period, "form_code": form.code, "sheet": sheet,
                   "stage": "intake", "state": "open", "created_at": reader.now}
-    for row_number, cells in parsed.rows:
-        values: list[object] = [row_number, sheet, "pending"]
-        for f, clean in field_cleaners:
-            try:
-                values.append(clean(cells[f.code]))
-            except CleanError as exc:
-                values.append(None)
-                raw = cells[f.code]
-                where_zh, where_en = cell_location(file_name, parsed.sheet, row_number, f.code,
-                                                   f.label_zh)
-                read.issues.append({
-                    **issue_base, "unit_code": cell_text(cells.get("unit_code")) or None,
-                    "row_number": row_number, "field": f.code,
-                    "value": None if raw is None else cell_text(raw),
-                    "rule": f"{form.code}.{f.code}.{exc.error.rule}", "severity": "error",
-                    "message_zh": f"{where_zh}:{exc.error.message_zh}",
-                    "message_en": f"{where_en}: {exc.error.message_en}",
-                })
-                read.cell_errors += 1
-        read.rows.append(tuple(values))
+    unit_position = next(i for i, f in enumerate(form.fields) if f.code == "unit_code")
+    # column by column: a column's cleaner sees its cells together (see clean_column)
+    raw_columns = list(zip(*parsed.cells, strict=True))
+    clean_columns: list[list[object]] = []
+    failures: list[tuple[int, int, CellError]] = []
+    for position, cleaner in enumerate(reader.cleaners_of(form)):
+        values, failed = cleaner.clean_column(raw_columns[position])
+        clean_columns.append(values)
+        failures += [(index, position, error) for index, error in failed]
+    failures.sort(key=lambda failure: failure[:2])  # the cells' order in the file
+    for index, position, error in failures:
+        f, cells, row_number = form.fields[position], parsed.cells[index], parsed.row_numbers[index]
+        raw = cells[position]
+        where_zh, where_en = cell_location(file_name, parsed.sheet, row_number, f.code, f.label_zh)
+        read.issues.append({
+            **issue_base, "unit_code": cell_text(cells[unit_position]) or None,
+            "row_number": row_number, "field": f.code,
+            "value": None if raw is None else cell_text(raw),
+            "rule": f"{form.code}.{f.code}.{error.rule}", "severity": "error",
+            "message_zh": f"{where_zh}:{error.message_zh}",
+            "message_en": f"{where_en}: {error.message_en}",
+        })
+    read.cell_errors += len(failures)
+    read.rows = list(zip(parsed.row_numbers, itertools.repeat(sheet), itertools.repeat("pending"),
+                         *clean_columns))
     labels = {f.code: f.label_zh for f in form.fields}
-    unit_by_row = {row_number: cell_text(cells.get("unit_code")) or None
-                   for row_number, cells in parsed.rows}
+    unit_by_row = {row_number: cell_text(cells[unit_position]) or None
+                   for row_number, cells in zip(parsed.row_numbers, parsed.cells, strict=True)}
     for note in parsed.notes:
         where_zh, where_en = cell_location(file_name, parsed.sheet, note.row_number, note.field,
                                            labels[note.field])
