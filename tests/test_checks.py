@@ -684,3 +684,21 @@ def test_timing_for_inner_mongolia_2014(capsys) -> None:
             f"\nrun_suite(village_annual) on {len(frame):,} rows: {elapsed:.2f} s, "
             f"{len(issues)} issues"
         )
+
+
+def test_the_office_funding_minimum_is_the_most_specific_standard_of_the_year() -> None:
+    import math
+
+    from grassroots import standards
+
+    codes = pd.Series(["150621100200", "150622100200", "513301000000", None, "110101000000"],
+                      index=[10, 11, 12, 13, 14], dtype=object)
+    in_2021 = standards.office_funding_minimum(codes, 2021)
+    assert list(in_2021.index) == [10, 11, 12, 13, 14]
+    # Dalat's own 15万 from 2021, Inner Mongolia's 5万, Ganzi's 11万; none for a missing
+    # code or a province without a standard
+    assert in_2021.tolist()[:3] == [15.0, 5.0, 11.0]
+    assert all(math.isnan(v) for v in in_2021.tolist()[3:])
+    # before 2021 Dalat had only the region's; before 2013 the region's former 3.7万
+    assert standards.office_funding_minimum(codes, 2020).tolist()[0] == 5.0
+    assert standards.office_funding_minimum(codes, 2012).tolist()[:2] == [3.7, 3.7]

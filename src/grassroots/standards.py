@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -24,17 +25,18 @@ def office_funding_minimum(unit_codes: pd.Series, year: int) -> pd.Series:
     entries = [e for e in _standards()["office_funding_minimum"] if e["from"] <= year]
     # most specific prefix wins; among equals, the latest year
     entries.sort(key=lambda e: (len(e["prefix"]), e["from"]))
-    result = pd.Series(float("nan"), index=unit_codes.index, dtype="float64")
-    codes = unit_codes.fillna("").astype(str)
-    # The codes sliced once per prefix length, then compared with each prefix: startswith
-    # per entry over every village's code took 1 s at national scale.
-    heads: dict[int, pd.Series] = {}
+    missing = unit_codes.isna().tolist()
+    codes = ["" if gone else str(code) for code, gone in zip(unit_codes.tolist(), missing, strict=True)]
+    result = np.full(len(codes), np.nan)
+    # The codes cut once per prefix length (plain str slices: pandas' str.slice took 0.36 s
+    # a length over the nation's villages), then compared with each prefix in numpy.
+    heads: dict[int, np.ndarray] = {}
     for entry in entries:
         prefix = entry["prefix"]
         if len(prefix) not in heads:
-            heads[len(prefix)] = codes.str.slice(0, len(prefix))
+            heads[len(prefix)] = np.array([code[:len(prefix)] for code in codes], dtype=object)
         result[heads[len(prefix)] == prefix] = float(entry["minimum"])
-    return result
+    return pd.Series(result, index=unit_codes.index, dtype="float64")
 
 
 def activity_funding_minimum(party_members: pd.Series) -> pd.Series:
