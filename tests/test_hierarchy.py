@@ -41,6 +41,25 @@ def test_register_accepts_chinese_zone_labels_and_open_validity() -> None:
     assert entry.valid_in(2030) and not entry.valid_in(2009)
 
 
+def test_register_columns_are_read_by_their_header_as_a_dict_reader_would() -> None:
+    # blank lines skipped (rows counted without them), a short row's missing cells empty,
+    # a column named twice read from its last place, cells past the header ignored
+    text = ("unit_code,name,parent_code,zone_type,valid_from,valid_to,predecessors,name\n"
+            "\n"
+            "150621108201,x,150621108000,农区, 2010 ,,150621108101; 150621108102 ;,甲村,extra\n"
+            "150621108202,x,150621108000,mixed,2011\n"
+            "\n"
+            "150621108203,丙村,150621108000,mixed,2011,2009\n")
+    with pytest.raises(hierarchy.RegisterError, match="row 4: valid_to before valid_from"):
+        hierarchy.parse_register(text)
+    first, second = hierarchy.parse_register(text.rsplit("\n\n", 1)[0])
+    assert (first.name, first.zone_type, first.valid_from, first.valid_to, first.predecessors) == (
+        "甲村", "farming", 2010, None, ("150621108101", "150621108102"))
+    assert (second.name, second.valid_to, second.predecessors) == ("", None, ())
+    with pytest.raises(hierarchy.RegisterError, match="row 2, column valid_from: '20x0'"):
+        hierarchy.parse_register(text.replace(" 2010 ", "20x0"))
+
+
 def _tree(engine: sa.Engine, period: str) -> set[tuple[str, str]]:
     c = wh.unit_closure.c
     with engine.connect() as conn:

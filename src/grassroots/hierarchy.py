@@ -121,35 +121,59 @@ def _parse_year(value: str, path: str, row: int, column: str, required: bool) ->
 
 
 def parse_register(text: str, source: str = "<register>") -> list[RegisterEntry]:
-    """Parse a register CSV (header ``unit_code,name,parent_code,zone_type,valid_from,valid_to[,predecessors]``)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = {"unit_code", "name", "parent_code", "zone_type", "valid_from"} - set(reader.fieldnames or [])
+    """Parse a register CSV (header ``unit_code,name,parent_code,zone_type,valid_from,valid_to[,predecessors]``).
+
+    Rows are read as lists by column position (as ``csv.DictReader`` would map them: a
+    name given twice is its last column, blank lines are skipped, short rows read None):
+    a dict per row was a third of a national intake's time on the registers."""
+    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = next(rows, None) or []
+    missing = {"unit_code", "name", "parent_code", "zone_type", "valid_from"} - set(header)
     if missing:
         raise RegisterError(f"{source}: missing columns {sorted(missing)} / 缺少列")
+    position = {name: index for index, name in enumerate(header)}
+    at_code, at_name, at_parent, at_zone, at_from = (
+        position[name] for name in ("unit_code", "name", "parent_code", "zone_type", "valid_from"))
+    at_to, at_predecessors = position.get("valid_to"), position.get("predecessors")
+    width = len(header)
     entries = []
     by_code = official_by_code()
-    for row_number, row in enumerate(reader, start=2):
-        code = (row["unit_code"] or "").strip()
+    townships: set[str] = set()  # parents already found to be official townships
+    row_number = 1
+    for row in rows:
+        if not row:
+            continue
+        row_number += 1
+        if len(row) < width:
+            row = row + [None] * (width - len(row))
+        code = (row[at_code] or "").strip()
         if not (len(code) == 12 and code.isdigit()):
             raise RegisterError(f"{source}: row {row_number}, column unit_code: {code!r} is not a 12-digit code / 不是12位代码")
-        parent = (row["parent_code"] or "").strip()
-        if parent not in by_code or by_code[parent].level != 4:
-            raise RegisterError(
-                f"{source}: row {row_number}, column parent_code: {parent!r} is not an official township / 不是有效的乡镇代码"
-            )
-        zone = (row["zone_type"] or "").strip()
+        parent = (row[at_parent] or "").strip()
+        if parent not in townships:
+            if parent not in by_code or by_code[parent].level != 4:
+                raise RegisterError(
+                    f"{source}: row {row_number}, column parent_code: {parent!r} is not an official township / 不是有效的乡镇代码"
+                )
+            townships.add(parent)
+        zone = (row[at_zone] or "").strip()
         zone = ZONE_BY_LABEL.get(zone, zone)
         if zone not in ZONE_TYPES:
             raise RegisterError(
                 f"{source}: row {row_number}, column zone_type: {zone!r} is not farming/pastoral/mixed / 区域类型无效"
             )
-        valid_from = _parse_year(row["valid_from"], source, row_number, "valid_from", True)
-        valid_to = _parse_year(row.get("valid_to") or "", source, row_number, "valid_to", False)
+        year = row[at_from]
+        valid_from = (int(year) if year and len(year) == 4 and year.isdigit()
+                      else _parse_year(year, source, row_number, "valid_from", True))
+        year = row[at_to] if at_to is not None else None
+        valid_to = (None if not year else int(year) if len(year) == 4 and year.isdigit()
+                    else _parse_year(year, source, row_number, "valid_to", False))
         if valid_to is not None and valid_to < valid_from:
             raise RegisterError(f"{source}: row {row_number}: valid_to before valid_from / 截止年份早于起始年份")
-        predecessors = tuple(p.strip() for p in (row.get("predecessors") or "").split(";") if p.strip())
+        listed = row[at_predecessors] if at_predecessors is not None else None
+        predecessors = tuple(p.strip() for p in listed.split(";") if p.strip()) if listed else ()
         entries.append(
-            RegisterEntry(code, (row["name"] or "").strip(), parent, zone, valid_from, valid_to, predecessors)
+            RegisterEntry(code, (row[at_name] or "").strip(), parent, zone, valid_from, valid_to, predecessors)
         )
     return entries
 
@@ -182,12 +206,6 @@ def write_register(path: Path, entries: list[RegisterEntry]) -> None:
 # --- the hierarchy in the warehouse ------------------------------------------------
 
 
-def _chain_codes(code: str, level: int) -> dict[str, str | None]:
-    """region/city/county/township codes of an official unit, itself included."""
-    chain = {LEVELS[level]: code} | {LEVELS[a.level]: a.code for a in ancestors_of(code)}
-    return {f"{name}_code": chain.get(name) for name in ("region", "city", "county", "township")}
-
-
 def sync_official_units(engine: Engine) -> int:
     """Load levels 1-4 and their closure into the warehouse once; return units added."""
     from grassroots import warehouse as wh
@@ -200,6 +218,13 @@ def sync_official_units(engine: Engine) -> int:
         if present:
             return 0
         divisions = load_official_divisions()
+        # each unit's chain is its parent's and itself (parents come first): one walk of
+        # the list rather than one up from every unit
+        chains: dict[str, dict[str, str | None]] = {}
+        empty = dict.fromkeys(("region_code", "city_code", "county_code", "township_code"))
+        for d in divisions:
+            chains[d.code] = {**(chains[d.parent_code] if d.parent_code else empty),
+                              f"{LEVELS[d.level]}_code": d.code}
         wh.insert_rows(
             conn, wh.dim_unit,
             [
@@ -209,7 +234,7 @@ def sync_official_units(engine: Engine) -> int:
                     "level": d.level,
                     "level_name": d.level_name,
                     "parent_code": d.parent_code,
-                    **_chain_codes(d.code, d.level),
+                    **chains[d.code],
                     "zone_type": None,
                     "valid_from": None,
                     "valid_to": None,
@@ -262,8 +287,11 @@ def check_register(path: Path, data: bytes | None = None) -> CheckedRegister:
     by_code = official_by_code()
     if county not in by_code:
         raise RegisterError(f"{path.name}: {county} is not an official unit / 不是有效的行政区划代码")
+    in_county: dict[str, bool] = {}  # by township: villages share them
     for row_number, e in enumerate(entries, start=2):
-        if county not in {a.code for a in ancestors_of(e.parent_code)}:
+        if e.parent_code not in in_county:
+            in_county[e.parent_code] = county in {a.code for a in ancestors_of(e.parent_code)}
+        if not in_county[e.parent_code]:
             raise RegisterError(
                 f"{path.name}: row {row_number}, column parent_code: township {e.parent_code} "
                 f"is not in {county} / 乡镇不属于本县"
