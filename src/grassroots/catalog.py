@@ -171,9 +171,14 @@ def _measure_spec(
     else:
         raise ValueError(f"indicator {indicator_code}: {role} must be a code, count_if or sum")
     code = f"{indicator_code}__{role}"
-    measures[code] = Measure(code, form.code, expression,
-                             whole="count_if" in spec or _whole_product(expression, form))
+    measures[code] = _measure(code, form, expression, counted="count_if" in spec)
     return code
+
+
+def _measure(code: str, form: Form, expression: str, counted: bool = False) -> Measure:
+    """A measure of ``form``; whole when it counts rows (``counted``) or is a product of
+    whole numbers (``_whole_product``)."""
+    return Measure(code, form.code, expression, whole=counted or _whole_product(expression, form))
 
 
 _INTEGER_LITERAL = re.compile(r"[0-9]+")
@@ -234,16 +239,14 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
         numerator = denominator = of = None
         factor = float(raw.get("factor", 1))
         if agg == "count":
-            measures[code] = Measure(code, form_code, "1", whole=True)
+            measures[code] = _measure(code, form, "1", counted=True)
             numerator = code
         elif agg == "count_if":
-            measures[code] = Measure(code, form_code, f"case when {raw['condition']} then 1 else 0 end",
-                                     whole=True)
+            measures[code] = _measure(code, form, f"case when {raw['condition']} then 1 else 0 end",
+                                      counted=True)
             numerator = code
         elif agg == "sum":
-            expression = raw.get("expression", code)
-            measures[code] = Measure(code, form_code, expression,
-                                     whole=_whole_product(expression, form))
+            measures[code] = _measure(code, form, raw.get("expression", code))
             numerator = code
         elif agg == "ratio":
             numerator = _measure_spec(raw["numerator"], code, "num", form, measures)
@@ -251,11 +254,8 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
         elif agg == "weighted_mean":
             numerator = f"{code}__num"
             denominator = f"{code}__den"
-            product = f"{raw['value']} * {raw['weight']}"
-            measures[numerator] = Measure(numerator, form_code, product,
-                                          whole=_whole_product(product, form))
-            measures[denominator] = Measure(denominator, form_code, raw["weight"],
-                                            whole=_whole_product(raw["weight"], form))
+            measures[numerator] = _measure(numerator, form, f"{raw['value']} * {raw['weight']}")
+            measures[denominator] = _measure(denominator, form, raw["weight"])
         elif agg in ("yoy", "yoy_comparable"):
             of = raw["of"]
         elif agg == "reporting_rate":

@@ -5,26 +5,13 @@
 -- what was submitted). Jinja fills in the level, the table and its reconciliation
 -- fields and, when one county is checked, limits the rows to the returns submitted in it.
 {%- from 'scope.sql' import in_county %}
+{%- import 'rollup/accepted_rows.sql' as rows %}
 with village_rows as (
-    -- a village's row in its latest file (no later row of its unit, looked up through the
-    -- unit index), only the columns counted below. Ranking them with row_number() sorted
-    -- all 488 k village rows first (SQLite: ~2 s a level)
+    -- only the columns counted below
     select r.unit_code, r.org_class, r.rectification, r.rectification_target,
            r.committee_members, r.committee_college, r.committee_female
-    from stg_village_annual r
-    join submission s on s.submission_id = r.submission_id
-    where s.period = :period
-      and s.status = 'accepted'
-      {{- in_county('r.unit_code', scoped) }}
-      and not exists (
-          select 1
-          from stg_village_annual later
-          join submission later_file on later_file.submission_id = later.submission_id
-          where later.unit_code = r.unit_code
-            and later_file.period = :period
-            and later_file.status = 'accepted'
-            and (later.submission_id > r.submission_id
-                 or (later.submission_id = r.submission_id and later.row_number > r.row_number)))
+    from ({{ rows.latest_accepted('stg_village_annual', ':period', checked=false) }}) r
+    {{- in_county('r.unit_code', scoped, keyword='where') }}
 ),
 
 townships as (

@@ -10,8 +10,10 @@
     `scope`: for a county's rerun, a query of the unit codes to take (county_units or
     reaching_county below); the rows are then looked up by unit code from those few codes
     rather than found among all the period's rows (on SQLite a CROSS JOIN keeps the scope
-    first; PostgreSQL plans it as an inner join). -#}
-{%- macro latest_accepted(table, period_param, scope=none) -%}
+    first; PostgreSQL plans it as an inner join).
+    `checked`: false counts the rows whatever their checks said (the reconciliation's
+    village counts are about what was submitted), not only those the gate accepted. -#}
+{%- macro latest_accepted(table, period_param, scope=none, checked=true) -%}
     select r.*
     {%- if scope %}
     from ({{ scope }}) scope
@@ -25,7 +27,9 @@
     where s.period = {{ period_param }}
     {%- endif %}
       and s.status = 'accepted'
+      {%- if checked %}
       and r.row_status = 'accepted'
+      {%- endif %}
       and not exists (
           select 1
           from {{ table }} later
@@ -33,7 +37,9 @@
           where later.unit_code = r.unit_code
             and later_file.period = {{ period_param }}
             and later_file.status = 'accepted'
+            {%- if checked %}
             and later.row_status = 'accepted'
+            {%- endif %}
             and (later.submission_id > r.submission_id
                  or (later.submission_id = r.submission_id and later.row_number > r.row_number)))
 {%- endmacro -%}
