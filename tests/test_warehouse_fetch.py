@@ -148,3 +148,9 @@ def test_frames_hold_the_staged_values_typed_by_kind(staged: sa.Engine, form_cod
         # the village outside the register, and the emptied cells
         assert frame["unit_in_register"].tolist() == [1, 1, 1, 1, 1, 0]
         assert frame["income_operating"].isna().tolist()[1] and frame["unit_name"][1] is not None
+
+
+def test_a_failed_read_says_what_and_where(tmp_path: Path) -> None:
+    engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    with pytest.raises(wh.WarehouseReadError, match=r"(?s)w\.sqlite.*no such table: missing"):
+        wh.fetch_arrow(engine, sa.select(sa.column("x")).select_from(sa.table("missing")))
