@@ -303,7 +303,9 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
         submission_ids = frame["submission_id"].to_numpy()
         row_numbers = frame["row_number"].to_numpy()
         unit_codes = frame["unit_code"].to_numpy()
-        sheets = _sheets(engine, sorted({int(x) for x in pd.unique(submission_ids)}))
+        # the files and sheets of the failing rows' submissions only (of every submission
+        # of the period: 0.7 s on PostgreSQL at national scale, for a few hundred used)
+        sheets = _sheets(engine, sorted({int(submission_ids[item.row_id]) for item in found}))
         for item in found:
             key = {"submission_id": int(submission_ids[item.row_id]),
                    "row_number": int(row_numbers[item.row_id]),
