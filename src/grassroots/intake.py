@@ -461,7 +461,7 @@ class _FileRead:
     rows: list[tuple] = field(default_factory=list)
     issues: list[dict[str, object]] = field(default_factory=list)
     cell_errors: int = 0
-    register: hierarchy.CheckedRegister | None = None
+    register: hierarchy.RegisterRows | None = None
 
 
 @dataclass
@@ -505,11 +505,11 @@ def _read_file(reader: _Reader, kind: str, path: Path, folder_period: str | None
         read.archived, read.archive_written = _archive(
             reader.archive_dir, data, read.digest, path.name, "registers")
         try:
-            read.register = hierarchy.check_register(path, data)
+            read.register = hierarchy.check_register(path, data).stored()
         except hierarchy.RegisterError as exc:
             read.rejection = str(exc)
         else:
-            read.row_count = len(read.register.entries)
+            read.row_count = len(read.register.rows)
         return read
     match = SUBMISSION_NAME.match(path.name.rsplit(".", 1)[0])
     if match:
