@@ -167,6 +167,36 @@ def test_a_landing_file_unchanged_since_it_was_read_is_not_read_again(warehouse,
     assert [status for _, status, _ in _history(engine)] == ["superseded", "accepted"]
 
 
+def test_a_file_rewritten_after_it_was_read_is_read_again_next_time(warehouse, monkeypatch) -> None:
+    """The file's stamp is noted as it was when its bytes were read: a write between the
+    read and the note (seconds, when workers read ahead of the recording) must not pair
+    the new stamp with the old bytes' digest."""
+    import os
+    import time
+
+    settings, engine = warehouse
+    path = settings.landing_dir / "2021" / NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(csv_bytes([village_row(V1, party_members=41), village_row(V2)]))
+    an_hour_ago = time.time_ns() - 3600 * 10**9
+    os.utime(path, ns=(an_hour_ago, an_hour_ago))
+    real_read_bytes = Path.read_bytes
+
+    def read_then_rewrite(self: Path) -> bytes:
+        data = real_read_bytes(self)
+        if self == path:  # rewritten as soon as read, with an old-looking stamp
+            self.write_bytes(csv_bytes([village_row(V1, party_members=420), village_row(V2)]))
+            os.utime(self, ns=(an_hour_ago + 10**9, an_hour_ago + 10**9))
+        return data
+
+    monkeypatch.setattr(Path, "read_bytes", read_then_rewrite)
+    assert intake.ingest(engine, settings, "2021").accepted == 1
+    monkeypatch.setattr(Path, "read_bytes", real_read_bytes)
+    again = intake.ingest(engine, settings, "2021")
+    assert (again.accepted, again.already_recorded) == (1, 0)
+    assert [status for _, status, _ in _history(engine)] == ["superseded", "accepted"]
+
+
 def test_a_file_written_just_now_is_read_again_next_time(warehouse, monkeypatch) -> None:
     settings, engine = warehouse
     path = settings.landing_dir / "2021" / NAME

@@ -313,15 +313,24 @@ class _SeenFiles:
         key = self._key(path)
         return key is not None and self._known.get(key[0], (None, None, None))[:2] == key[1:]
 
-    def remember(self, path: Path, digest: str) -> None:
-        """Note the file as read; ``write`` puts the notes in the warehouse (in the
-        caller's transaction, beside the files' records)."""
-        key = self._key(path)
-        if key is None or self._known.get(key[0]) == (*key[1:], digest):
+    def remember(self, path: Path, digest: str, stamp: tuple[int, int] | None,
+                 read_at_ns: int) -> None:
+        """Note the file as read, with the ``stamp`` (size, mtime_ns) it had when its
+        bytes were read at ``read_at_ns``; ``write`` puts the notes in the warehouse (in
+        the caller's transaction, beside the files' records).
+
+        The stamp is the one taken before reading, not a new one: a file rewritten
+        between the read and this note (seconds apart when workers read ahead) would
+        otherwise be noted as unchanged with the digest of its old bytes, and not read
+        again."""
+        if stamp is None:
             return
-        if time.time_ns() - key[2] < _RACY_NS:
+        resolved = self._resolved(path)
+        if self._known.get(resolved) == (*stamp, digest):
             return
-        self._pending.append({"path": key[0], "size": key[1], "mtime_ns": key[2],
+        if read_at_ns - stamp[1] < _RACY_NS:
+            return
+        self._pending.append({"path": resolved, "size": stamp[0], "mtime_ns": stamp[1],
                               "file_sha256": digest})
 
     def write(self, conn: sa.Connection) -> None:
@@ -450,6 +459,9 @@ class _FileRead:
     unreadable: str | None = None
     size: int = 0
     known: bool = False  # its bytes were recorded before the run began: nothing else done
+    # (size, mtime_ns) as stat() found them just before the bytes were read, and when
+    stamp: tuple[int, int] | None = None
+    read_at_ns: int = 0
     archived: str | None = None
     archive_written: bool = False  # this read wrote the archive copy (it was not there)
     rejection: str | None = None
@@ -492,8 +504,13 @@ def _read_file(reader: _Reader, kind: str, path: Path, folder_period: str | None
     with it is in the result."""
     read = _FileRead(kind, path, folder_period)
     try:
+        # the stamp before the bytes: a write after this changes it, so the file is read
+        # again next run (a stamp taken later could pair a newer file with these bytes)
+        stat = path.stat()
+        read.stamp, read.read_at_ns = (stat.st_size, stat.st_mtime_ns), time.time_ns()
         data = path.read_bytes()
     except OSError as exc:
+        read.stamp = None
         read.unreadable = str(exc)
         return read
     read.digest, read.size = sha256_of(data), len(data)
@@ -709,7 +726,7 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[_FileRead], resu
                         read.rejection = str(exc)
                 new.append(read)
                 recorded[read.digest] = read.archived
-            seen.remember(read.path, read.digest)
+            seen.remember(read.path, read.digest, read.stamp, read.read_at_ns)
         seen.write(conn)
         if not new:
             return
