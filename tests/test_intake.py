@@ -3,6 +3,8 @@ report with placeholders, and the steward's status view."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -135,16 +137,19 @@ def test_status_counts_expected_units_from_the_register(warehouse) -> None:
     assert ("village_annual", V2) in missing and ("village_annual", V1) not in missing
 
 
-def test_a_landing_file_unchanged_since_it_was_read_is_not_read_again(warehouse, monkeypatch) -> None:
-    import os
-    import time
-
-    settings, engine = warehouse
+def _landing_return_an_hour_old(settings: Settings) -> tuple[Path, int]:
+    """The village return in the landing folder, stamped an hour ago; the path and stamp."""
     path = settings.landing_dir / "2021" / NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(csv_bytes([village_row(V1, party_members=41), village_row(V2)]))
     an_hour_ago = time.time_ns() - 3600 * 10**9
     os.utime(path, ns=(an_hour_ago, an_hour_ago))
+    return path, an_hour_ago
+
+
+def test_a_landing_file_unchanged_since_it_was_read_is_not_read_again(warehouse, monkeypatch) -> None:
+    settings, engine = warehouse
+    path, an_hour_ago = _landing_return_an_hour_old(settings)
     assert intake.ingest(engine, settings, "2021").accepted == 1
 
     reads: list[Path] = []
@@ -171,15 +176,8 @@ def test_a_file_rewritten_after_it_was_read_is_read_again_next_time(warehouse, m
     """The file's stamp is noted as it was when its bytes were read: a write between the
     read and the note (seconds, when workers read ahead of the recording) must not pair
     the new stamp with the old bytes' digest."""
-    import os
-    import time
-
     settings, engine = warehouse
-    path = settings.landing_dir / "2021" / NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(csv_bytes([village_row(V1, party_members=41), village_row(V2)]))
-    an_hour_ago = time.time_ns() - 3600 * 10**9
-    os.utime(path, ns=(an_hour_ago, an_hour_ago))
+    path, an_hour_ago = _landing_return_an_hour_old(settings)
     real_read_bytes = Path.read_bytes
 
     def read_then_rewrite(self: Path) -> bytes:
