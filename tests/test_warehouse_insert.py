@@ -159,8 +159,14 @@ def test_a_statement_that_changed_most_rows_refreshes_the_statistics(
     with engine.begin() as conn:
         changed = conn.execute(table.update().values(row_status="accepted")).rowcount
     with engine.begin() as conn:
-        assert wh.analyze_changed(conn, table, changed)
+        assert wh.analyze_changed(conn, table, changed, columns=["row_status"])
     assert statuses() == ["accepted"]
+    # and again, every column
+    with engine.begin() as conn:
+        changed = conn.execute(table.update().values(row_status="error")).rowcount
+    with engine.begin() as conn:
+        assert wh.analyze_changed(conn, table, changed)
+    assert statuses() == ["error"]
     engine.dispose()
 
 

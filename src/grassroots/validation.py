@@ -496,7 +496,7 @@ def _gate(engine: Engine, form: Form, submission_ids: list[int]) -> int:
         accepted = conn.execute(sa.select(sa.func.count()).select_from(table)
                                 .where(in_period, table.c.row_status == "accepted")).scalar_one()
     with engine.begin() as conn:
-        wh.analyze_changed(conn, table, gated)
+        wh.analyze_changed(conn, table, gated, columns=["row_status"])
     return accepted
 
 
