@@ -438,8 +438,6 @@ staging_tables: dict[str, sa.Table] = {
 }
 
 
-
-
 @cache
 def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
