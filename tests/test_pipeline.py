@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from grassroots import pipeline
+from grassroots import rollup as rollup_stage
 from grassroots import warehouse as wh
 from grassroots.config import Settings
 from grassroots.publish import PublishError
@@ -253,3 +254,57 @@ def test_a_rollup_refuses_a_period_whose_rows_are_not_validated_yet(settings: Se
     pipeline.rollup("2020", settings)
     pipeline.publish("2020", settings)
     assert _fact(settings, "2020", DALAT, "committee_members").value == 8
+
+
+def _facts_built(settings: Settings, period: str, release_id: int) -> dict[str, list[tuple]]:
+    """Every fact row the rollup ``release_id`` wrote, its columns by name (built_by left out)."""
+    engine = wh.connect(settings.warehouse_url)
+    facts = {}
+    with engine.connect() as conn:
+        for table in wh.FACT_TABLES:
+            columns = [c for c in table.c if c.name != "built_by"]
+            facts[table.name] = [tuple(row) for row in conn.execute(
+                sa.select(*columns).where(table.c.period == period, table.c.built_by == release_id)
+                .order_by(table.c.unit_code))]
+    return facts
+
+
+def test_the_areas_read_beside_the_villages_give_the_rows_of_one_statement_after_the_other(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    _two_years(settings)
+    for period in ("2020", "2021"):
+        pipeline.ingest(period, settings)
+        pipeline.validate(period, settings)
+    read_beside = []
+    original = rollup_stage._read_rows
+    monkeypatch.setattr(rollup_stage, "_read_rows",
+                        lambda *args: read_beside.append(args) or original(*args))
+    beside = pipeline.rollup("2021", settings)["release_id"]
+    assert len(read_beside) == 1  # the areas were read on a second connection
+    pipeline.publish("2021", settings)  # kept: the next rollup replaces an unpublished one
+    monkeypatch.setattr(wh, "has_other_connections", lambda engine: False)
+    in_turn = pipeline.rollup("2021", settings)["release_id"]
+    assert len(read_beside) == 1
+
+    facts = _facts_built(settings, "2021", beside)
+    assert facts == _facts_built(settings, "2021", in_turn)
+    assert len(facts["fact_area"]) > 1 and len(facts["fact_village"]) > 1
+
+
+def test_a_rollup_whose_read_of_the_areas_fails_leaves_nothing_built(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    _county(settings)
+    pipeline.ingest("2020", settings)
+    pipeline.validate("2020", settings)
+
+    def fail(*args: object) -> None:
+        raise RuntimeError("the areas' read broke")
+
+    monkeypatch.setattr(rollup_stage, "_read_rows", fail)
+    with pytest.raises(RuntimeError, match="the areas' read broke"):
+        pipeline.rollup("2020", settings)
+    engine = wh.connect(settings.warehouse_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(wh.release)).scalar_one() == 0
+        for table in wh.FACT_TABLES:
+            assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == 0

@@ -739,7 +739,7 @@ def fetch_arrow(engine: Engine, statement: sa.Executable) -> pa.Table:
                 hide_password=False)) as connection, connection.cursor() as cursor:
             cursor.execute(sql)
             return cursor.fetch_arrow_table()
-    if url.database in (None, "", ":memory:"):
+    if not has_other_connections(engine):
         with engine.connect() as conn:
             result = conn.exec_driver_sql(sql)
             names = list(result.keys())
@@ -758,6 +758,13 @@ def fetch_arrow(engine: Engine, statement: sa.Executable) -> pa.Table:
             f"reading {url.database} failed (exit {child.returncode}): "
             f"{child.stderr.decode(errors='replace')[-2000:]}\nquery: {sql[:500]}")
     return pa.ipc.open_stream(child.stdout).read_all()
+
+
+def has_other_connections(engine: Engine) -> bool:
+    """Whether another connection of ``engine`` sees the same database: not so for
+    SQLite in memory, where each connection has a database of its own."""
+    return not (engine.url.get_backend_name() == "sqlite"
+                and engine.url.database in (None, "", ":memory:"))
 
 
 # the folder holding this package: the reader's process imports this same copy of it

@@ -12,7 +12,8 @@
 -- the order in which periods were published. The views compute every indicator from
 -- these columns (publish/indicators.sql). Jinja fills in only the catalog's structure
 -- (forms, tables, measures) and, for an incremental run, limits the units to one
--- county's subtree; values are bind parameters.
+-- county's subtree; values are bind parameters. With insert=false it is the query
+-- alone, its columns named as fact_area's (a full rollup reads it beside the villages').
 {%- import 'rollup/accepted_rows.sql' as rows %}
 {%- from 'scope.sql' import county_part_join, in_county, join_area_ancestors, tree_units %}
 {%- macro summed_on_tree(source, code_column, row_level, village, tree_period, measures, prefix, count_as) -%}
@@ -56,6 +57,7 @@
     {%- endif %}
     group by t.ancestor_code
 {%- endmacro %}
+{%- if insert | default(true) %}
 insert into fact_area (
     period, built_by, part, unit_code, level
     {%- for f in forms %}, {{ f.code }}__reporting, {{ f.code }}__expected
@@ -64,6 +66,7 @@ insert into fact_area (
     {%- if f.comparable %}, {{ f.code }}__previous_comparable_rows{% for m in f.comparable %}, {{ m.code }}__previous_comparable{% endfor %}{% endif %}
     {%- endfor %}
 )
+{%- endif %}
 with units as (
     select u.ancestor_code as unit_code,
            u.ancestor_level as level,
@@ -153,22 +156,23 @@ final as (
            u.part,
            u.unit_code,
            u.level
+           {#- named as fact_area's columns: the rows may be read apart and inserted by name #}
            {%- for f in forms %},
-           coalesce({{ f.code }}_s.reporting_units, 0),
-           coalesce({{ f.code }}_e.expected_units, 0)
+           coalesce({{ f.code }}_s.reporting_units, 0) as {{ f.code }}__reporting,
+           coalesce({{ f.code }}_e.expected_units, 0) as {{ f.code }}__expected
            {%- for m in f.measures %},
-           cast({{ f.code }}_s.m{{ loop.index }} as double precision)
+           cast({{ f.code }}_s.m{{ loop.index }} as double precision) as {{ m.code }}
            {%- endfor %}
            {%- if f.previous %},
-           coalesce({{ f.code }}_p.previous_rows, 0)
+           coalesce({{ f.code }}_p.previous_rows, 0) as {{ f.code }}__previous_rows
            {%- for m in f.previous %},
-           cast({{ f.code }}_p.p{{ loop.index }} as double precision)
+           cast({{ f.code }}_p.p{{ loop.index }} as double precision) as {{ m.code }}__previous
            {%- endfor %}
            {%- endif %}
            {%- if f.comparable %},
-           coalesce({{ f.code }}_c.previous_rows, 0)
+           coalesce({{ f.code }}_c.previous_rows, 0) as {{ f.code }}__previous_comparable_rows
            {%- for m in f.comparable %},
-           cast({{ f.code }}_c.c{{ loop.index }} as double precision)
+           cast({{ f.code }}_c.c{{ loop.index }} as double precision) as {{ m.code }}__previous_comparable
            {%- endfor %}
            {%- endif %}
            {%- endfor %}
