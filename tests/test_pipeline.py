@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from grassroots import pipeline
 from grassroots import rollup as rollup_stage
 from grassroots import warehouse as wh
+from grassroots.catalog import load_catalog
 from grassroots.config import Settings
 from grassroots.publish import PublishError
 from grassroots.rollup import RollupError
@@ -308,3 +309,17 @@ def test_a_rollup_whose_read_of_the_areas_fails_leaves_nothing_built(
         assert conn.execute(sa.select(sa.func.count()).select_from(wh.release)).scalar_one() == 0
         for table in wh.FACT_TABLES:
             assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == 0
+
+
+def test_a_new_warehouse_makes_its_views_once_with_the_indicators_declared(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = []
+    original = wh.create_views
+    monkeypatch.setattr(wh, "create_views", lambda *args: made.append(args) or original(*args))
+    settings, engine = pipeline.open_warehouse(_settings(tmp_path))
+    assert len(made) == 1  # by connect; sync_indicators found the declarations as they are
+    with engine.connect() as conn:
+        declared = conn.execute(sa.select(wh.dim_indicator.c.indicator_code)).scalars().all()
+    assert sorted(declared) == sorted(i.code for i in load_catalog().indicators)
+    pipeline.open_warehouse(settings)
+    assert len(made) == 1

@@ -31,24 +31,7 @@ def following_period(period: str) -> str:
 def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
     """Write ``dim_indicator`` from the catalog (the declarations are the source of truth)."""
     catalog = catalog or load_catalog()
-    rows = [
-        {
-            "indicator_code": i.code,
-            "name_zh": i.name_zh,
-            "name_en": i.name_en,
-            "unit": i.unit,
-            "aggregation": i.aggregation,
-            "formula": i.formula,
-            "description": i.description,
-            "form_code": i.form,
-            "from_level": i.from_level,
-            "numerator_measure": i.numerator,
-            "denominator_measure": i.denominator,
-            "factor": i.factor,
-            "of_indicator": i.of,
-        }
-        for i in catalog.indicators
-    ]
+    rows = wh.indicator_rows(catalog)
     with engine.begin() as conn:
         wh.setup_lock(conn)
         present = [dict(r) for r in conn.execute(
