@@ -81,11 +81,15 @@ def test_normalising_skips_nfkc_only_where_it_changes_nothing(raw: object) -> No
 
 
 NUMBER_COLUMNS = st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=8)
+# codes as a register gives them, and nearly so: other digits, padding, a digit short or over
+CODES = st.one_of(st.from_regex(r"\A[0-9]{12}\Z"), st.from_regex(r"\A\s?\d{11,13}\s?\Z"),
+                  st.sampled_from(["１５０６２１１０８２０１", "150621108201 ", "15062110820x"]))
+CODE_COLUMNS = st.lists(st.one_of(CODES, CODES, CODES, CELLS), min_size=1, max_size=8)
 
 
 @settings(max_examples=1500)
 @given(field=st.sampled_from(ALL_FIELDS),
-       raws=st.one_of(st.lists(CELLS, min_size=1, max_size=8), NUMBER_COLUMNS))
+       raws=st.one_of(st.lists(CELLS, min_size=1, max_size=8), NUMBER_COLUMNS, CODE_COLUMNS))
 def test_a_column_cleans_as_its_cells_do_one_by_one(field, raws: list[object]) -> None:  # noqa: ANN001
     cleaner = CLEANERS[id(field)]
     for _ in range(2):  # the second time round, texts come from what the cleaner remembers

@@ -204,12 +204,13 @@ class FieldCleaner:
     the reader already typed skip the text round trip on number fields.
     """
 
-    __slots__ = ("field", "_numeric", "_integer", "_outcomes", "_clean_texts")
+    __slots__ = ("field", "_numeric", "_integer", "_code", "_outcomes", "_clean_texts")
 
     def __init__(self, field: Field) -> None:
         self.field = field
         self._numeric = field.type in _NUMERIC_KINDS
         self._integer = field.type == "integer"
+        self._code = field.type == "unit_code"
         self._outcomes: dict[tuple[type, object], object] = {}
         # the texts that cleaned without error, keyed by the text alone: a str never equals
         # a cell of another type, so ``clean_column`` can look up any cell here
@@ -222,6 +223,12 @@ class FieldCleaner:
         A column of finite floats (a workbook's numbers) is taken whole, and texts cleaned
         before are looked up, without a call per cell: a national intake cleans ~18 M
         cells."""
+        if self._code and raws and all(
+                type(raw) is str and len(raw) == 12 and raw.isascii() and raw.isdigit()
+                for raw in raws):
+            # a column of codes as they should be: each is its own clean value (every code
+            # differs, so none was cleaned before; a national intake has 488 k of them)
+            return list(raws), []
         if self._numeric and raws and set(map(type, raws)) == {float}:
             total = sum(raws)
             if total - total == 0.0:  # a finite sum: no NaN or infinity among them
