@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from grassroots import cli, pipeline, review
 from grassroots import warehouse as wh
@@ -165,3 +166,34 @@ def test_the_cli_lists_and_waives(settings, monkeypatch: pytest.MonkeyPatch, cap
     assert cli.main(["review", "waive", str(issue["issue_id"]), "--reason", "again",
                      "--warehouse", settings.warehouse_url]) == 1
     assert "refused" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite", "postgres"])
+def test_reconciliation_counts_the_villages_once_for_every_level(tmp_path: Path, warehouse: str,
+                                                                 request: pytest.FixtureRequest) -> None:
+    from grassroots import validation
+
+    url = (f"sqlite:///{tmp_path / 'w.sqlite'}" if warehouse == "sqlite"
+           else request.getfixturevalue("new_postgres_url")())
+    settings = Settings.from_env(warehouse_url=url, data_dir=tmp_path / "data")
+    small_register(settings.landing_dir, [village(201), village(202), village(201, SHULINZHAO)])
+    _county_and_township_returns(settings, township_class3=0, college_share=27.0)
+    pipeline.ingest("2021", settings)
+    engine = wh.connect(settings.warehouse_url)
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *args: statements.append(statement))
+    frames = validation.reconciliation_frames(engine, list(load_catalog().forms.values()), "2021")
+
+    assert sum("villages_counted" in s for s in statements) == 1  # one pass for both levels
+    township = frames["township_annual"].set_index("unit_code")
+    assert township.loc[WANGAIZHAO, ["villages_counted", "class3_villages_counted",
+                                     "committee_members_counted"]].tolist() == [2.0, 1.0, 18.0]
+    assert township.loc[SHULINZHAO, ["villages_counted", "class3_villages_counted",
+                                     "committee_members_counted"]].tolist() == [1.0, 0.0, 9.0]
+    (county,) = frames["county_annual"].to_dict("records")
+    assert county["unit_code"] == DALAT
+    assert (county["villages_counted"], county["committee_college_counted"]) == (3.0, 7.0)
+    assert county["committee_college_share_counted"] == pytest.approx(700 / 27)
+    assert county["committee_college_share_difference"] == pytest.approx(27.0 - 700 / 27)
+    assert frames["county_annual"]["row_id"].tolist() == [0]

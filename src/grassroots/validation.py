@@ -192,31 +192,60 @@ def _floats(values: np.ndarray) -> np.ndarray | pd.Series:
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype("float64")
 
 
-def reconciliation_frame(engine: Engine, form: Form, period: str,
-                         county_code: str | None = None) -> pd.DataFrame:
-    """A township's or county's reconciliation fields beside the counts of its villages
-    (of the returns sent in one county, when given)."""
-    fields = [f.code for f in form.fields if f.reconciliation]
-    statement = wh.render_sql(
-        "checks/reconciliation_counts.sql", level=form.row_level_number,
-        table=form.staging_table, fields=fields, scoped=county_code is not None,
-    )
+# checks/village_counts.sql's counts, in its order
+VILLAGE_COUNTS = ("villages_counted", "class3_villages_counted", "converted_villages_counted",
+                  "rectification_targets_counted", "committee_members_counted",
+                  "committee_college_counted", "committee_female_counted")
+
+
+def reconciliation_frames(engine: Engine, forms: list[Form], period: str,
+                          county_code: str | None = None) -> dict[str, pd.DataFrame]:
+    """For each form with reconciliation fields, its rows' reported fields beside the
+    counts of the villages below each row's unit (of the returns sent in one county, when
+    given). The villages are counted once for every form's level."""
+    reconciled = {form.code: [f.code for f in form.fields if f.reconciliation] for form in forms}
+    reconciled = {code: fields for code, fields in reconciled.items() if fields}
+    if not reconciled:
+        return {}
+    by_code = {form.code: form for form in forms}
+    scoped = county_code is not None
+    params = {"period": period, "county_code": county_code}
+    levels = sorted({by_code[code].row_level_number for code in reconciled})
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(
-            sa.text(statement), {"period": period, "county_code": county_code}).mappings().all())
-    if frame.empty:
-        return frame
+        counts = pd.DataFrame(conn.execute(sa.text(wh.render_sql(
+            "checks/village_counts.sql", levels=levels, scoped=scoped)), params).all(),
+            columns=["level", "unit_code", *VILLAGE_COUNTS])
+        # PostgreSQL's sums of bigints are numeric (Decimal): every count as a float
+        counts[list(VILLAGE_COUNTS)] = counts[list(VILLAGE_COUNTS)].astype("float64")
+        frames = {}
+        for code, fields in reconciled.items():
+            form = by_code[code]
+            reported = pd.DataFrame(conn.execute(sa.text(wh.render_sql(
+                "checks/reconciliation_reported.sql", table=form.staging_table, fields=fields,
+                scoped=scoped)), params).all(),
+                columns=["submission_id", "row_number", "unit_code", *fields])
+            level_counts = counts[counts["level"] == form.row_level_number].drop(columns="level")
+            frames[code] = _reconciliation_frame(reported, level_counts, fields)
+    return frames
+
+
+def _reconciliation_frame(reported: pd.DataFrame, counts: pd.DataFrame,
+                          fields: list[str]) -> pd.DataFrame:
+    """The reported rows (in their order) with their units' counts (0 where no village
+    counted), the shares recomputed from the counts and the differences."""
+    if reported.empty:
+        return reported
+    frame = reported.merge(counts, on="unit_code", how="left", validate="many_to_one")
+    frame[list(VILLAGE_COUNTS)] = frame[list(VILLAGE_COUNTS)].fillna(0.0)
     frame.insert(0, "row_id", range(len(frame)))
     for code in fields:
         frame[code] = pd.to_numeric(frame[code], errors="coerce").astype("float64")
         if code in RECONCILED_SHARES:
             numerator, denominator = RECONCILED_SHARES[code]
-            den = frame[denominator].astype("float64")
-            share = frame[numerator].astype("float64") * 100 / den.where(den > 0)
+            den = frame[denominator]
+            share = frame[numerator] * 100 / den.where(den > 0)
             frame[f"{code}_counted"] = share
             frame[f"{code}_difference"] = (frame[code] - share).abs()
-        else:
-            frame[f"{code}_counted"] = frame[f"{code}_counted"].astype("float64")
     return frame
 
 
@@ -376,11 +405,8 @@ def _frames(engine: Engine, catalog: Catalog, period: str, county_code: str | No
         # the villages' frame, the largest, first
         loading = {form.code: pool.submit(load_frame, engine, form, period, county_code)
                    for form in sorted(forms, key=lambda f: -f.row_level_number)}
-        reconciling = {form.code: pool.submit(reconciliation_frame, engine, form, period,
-                                              county_code)
-                       for form in forms if any(f.reconciliation for f in form.fields)}
-        return ({form.code: loading[form.code].result() for form in forms},
-                {code: future.result() for code, future in reconciling.items()})
+        reconciling = pool.submit(reconciliation_frames, engine, forms, period, county_code)
+        return {form.code: loading[form.code].result() for form in forms}, reconciling.result()
 
 
 class ChecksDisagree(RuntimeError):
