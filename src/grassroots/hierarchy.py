@@ -42,9 +42,10 @@ class Division:
         return LEVELS[self.level]
 
 
-@dataclass(frozen=True)
-class RegisterEntry:
-    """One version of a village in a county's register."""
+class RegisterEntry(NamedTuple):
+    """One version of a village in a county's register. A named tuple: a national intake
+    makes 488 k of them, and a frozen dataclass took three times as long to make (1.4 s
+    against 0.4 s of the workers' CPU)."""
 
     unit_code: str
     name: str
