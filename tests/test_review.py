@@ -197,3 +197,25 @@ def test_reconciliation_counts_the_villages_once_for_every_level(tmp_path: Path,
     assert county["committee_college_share_counted"] == pytest.approx(700 / 27)
     assert county["committee_college_share_difference"] == pytest.approx(27.0 - 700 / 27)
     assert frames["county_annual"]["row_id"].tolist() == [0]
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite", "postgres"])
+def test_a_township_named_otherwise_than_the_official_list_is_warned(tmp_path: Path, warehouse: str,
+                                                                   request: pytest.FixtureRequest) -> None:
+    url = (f"sqlite:///{tmp_path / 'w.sqlite'}" if warehouse == "sqlite"
+           else request.getfixturevalue("new_postgres_url")())
+    settings = Settings.from_env(warehouse_url=url, data_dir=tmp_path / "data")
+    small_register(settings.landing_dir, [village(201), village(201, SHULINZHAO)])
+    township = load_catalog().forms["township_annual"]
+    rows = [{"unit_code": code, "unit_name": name, "trainings_held": 1, "cadres_trained": 20,
+             "reserve_cadres": 2, "volunteer_teams": 1, "grid_stations": 1, "disputes_resolved": 2,
+             "villages": 1, "class3_villages": 0, "converted_villages": 0}
+            for code, name in ((WANGAIZHAO, "王爱召镇"), (SHULINZHAO, "树林镇"))]
+    _drop(settings, f"township_annual__{DALAT}__2021.csv", csv_bytes(rows, header=township.field_codes))
+    pipeline.ingest("2021", settings)
+    pipeline.validate("2021", settings)
+
+    named = [i for i in _issues(settings, form_code="township_annual")
+             if i["rule"] == "township_annual.unit_name.matches_register"]
+    assert [(i["unit_code"], i["value"], i["severity"]) for i in named] == [
+        (SHULINZHAO, "树林镇", "warning")]

@@ -66,13 +66,18 @@ def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.S
         )
         .group_by(d.c.unit_code)
     )
-    if county_code is not None:
-        # only the codes the county's rows name: the whole register is ~500 k versions
-        names = names.where(d.c.unit_code.in_(
-            sa.select(table.c.unit_code)
-            .join(s, s.c.submission_id == table.c.submission_id)
-            .where(s.c.period == period, s.c.status == "accepted", s.c.form_code == form.code,
-                   _submitted_in_county(period, county_code))))
+    if county_code is not None or form.row_level_number != wh.VILLAGE_LEVEL:
+        # only the codes the rows read name: the whole register is ~500 k versions. Not
+        # for every village of the period, whose codes are most of it (national, SQLite:
+        # 5.2 s with the grouped pass alone, 5.7 s with the codes looked up first; the
+        # townships' 1.3 -> 0.6 s, the counties' 1.0 -> 0.3 s)
+        rows_read = (sa.select(table.c.unit_code)
+                     .join(s, s.c.submission_id == table.c.submission_id)
+                     .where(s.c.period == period, s.c.status == "accepted",
+                            s.c.form_code == form.code))
+        if county_code is not None:
+            rows_read = rows_read.where(_submitted_in_county(period, county_code))
+        names = names.where(d.c.unit_code.in_(rows_read))
     register_names = names.subquery("register_names")
     in_register = (village.c.unit_code.is_not(None)
                    if form.row_level_number == wh.VILLAGE_LEVEL
