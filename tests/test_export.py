@@ -7,7 +7,6 @@ village whose name is a spreadsheet formula) and every test exports from it.
 from __future__ import annotations
 
 import csv
-import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -61,10 +60,10 @@ def _build(tmp: Path, url: str | None) -> Published:
         [
             village(201),
             village(202),
-            dataclasses.replace(village(203, valid_to=2019), name="旧名村"),
-            dataclasses.replace(village(203, valid_from=2020), name="新名村"),
-            dataclasses.replace(village(204), name=EVIL),
-            dataclasses.replace(village(201, SHULINZHAO), name="@SUM(1+1)"),
+            village(203, valid_to=2019)._replace(name="旧名村"),
+            village(203, valid_from=2020)._replace(name="新名村"),
+            village(204)._replace(name=EVIL),
+            village(201, SHULINZHAO)._replace(name="@SUM(1+1)"),
             village(209, valid_to=2019),
         ],
     )

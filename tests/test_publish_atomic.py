@@ -1,5 +1,6 @@
-"""A reader never sees half a release: the publishing process is killed (SIGKILL) at
-random points while a reader keeps reading, on SQLite and PostgreSQL."""
+"""A reader never sees half a release: the publishing process is killed (SIGKILL) before
+the first, the last and a middle statement of its transaction while a reader reads at
+every statement, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,16 +21,27 @@ from tests.test_rollup_properties import _load, _row
 
 PERIOD = "1989"
 PROJECT = Path(__file__).resolve().parents[1]
-# The publisher. Each statement is slowed by 200 ms so that a kill lands inside the
-# publish transaction: publishing only changes which release is current (no row is
-# copied), and a real publish is over before the reader has looked twice.
-CHILD = (
-    "import sys, time; import sqlalchemy as sa; from grassroots import warehouse as wh, publish; "
-    "engine = wh.connect(sys.argv[1]); "
-    "sa.event.listen(engine, 'before_cursor_execute', lambda *a, **k: time.sleep(0.2)); "
-    "print('publishing', flush=True); "
-    "publish.publish(engine, sys.argv[2]); print('published', flush=True)"
-)
+# The publisher. Before each statement it says so and waits for a line on stdin: the
+# test reads while the publisher stands inside its transaction, then lets it go on or
+# kills it there. Killing at a known statement rather than after a random delay keeps
+# the test independent of how fast the reader or the machine is (a slow reader used to
+# let every publish finish before the kill).
+CHILD = """
+import sys
+import sqlalchemy as sa
+from grassroots import publish, warehouse as wh
+
+engine = wh.connect(sys.argv[1])
+
+def pause(*args, **kwargs):
+    print("statement", flush=True)
+    sys.stdin.readline()
+
+sa.event.listen(engine, "before_cursor_execute", pause)
+print("publishing", flush=True)
+publish.publish(engine, sys.argv[2])
+print("published", flush=True)
+"""
 
 
 def _state(engine: sa.Engine) -> tuple[set[int], int, int | None]:
@@ -45,6 +56,13 @@ def _state(engine: sa.Engine) -> tuple[set[int], int, int | None]:
     with engine.connect() as conn:
         row = conn.execute(query, {"p": PERIOD}).one()
     return {row.low, row.high} - {None}, row.n, row.current
+
+
+def _releases(engine: sa.Engine) -> list[tuple]:
+    """The period's release rows, whole: a killed publish must leave no trace in them."""
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(
+            sa.select(wh.release).where(wh.release.c.period == PERIOD).order_by(wh.release.c.release_id))]
 
 
 def _restage(engine: sa.Engine, bump: int) -> None:
@@ -77,39 +95,64 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> sa.Engine:
     return engine
 
 
-def test_a_killed_publish_leaves_the_old_release_or_the_new_one_never_a_mix(engine) -> None:
-    ids, rows, current = _state(engine)
-    assert ids == {current} and rows > 100_000
+def _publish_in_child(engine: sa.Engine, stderr: Path, kill_before: int | None) -> tuple[int, bool]:
+    """Run a publish in another process, reading at every statement it makes; kill it
+    (SIGKILL) just before statement `kill_before` (1-based), or let it finish.
+    Returns the statements it reached and whether it finished."""
+    before_ids, before_rows, _ = _state(engine)
     env = {**os.environ, "PYTHONPATH": str(PROJECT / "src")}
-    killed_midway = completed = 0
-    for attempt in range(10):
-        if killed_midway >= 2:
-            break
-        _restage(engine, bump=attempt + 1)
-        before_ids, before_rows, _ = _state(engine)
+    with stderr.open("w") as errors:
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD, engine.url.render_as_string(hide_password=False), PERIOD],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env, text=True,
         )
-        assert child.stdout.readline().strip() == "publishing"
-        deadline = time.monotonic() + random.Random(attempt).uniform(0.02, 0.8)
-        while time.monotonic() < deadline:  # a reader reads while the release is written
-            seen, seen_rows, seen_current = _state(engine)
-            assert len(seen) == 1 and seen == {seen_current}, "a reader saw a mix of releases"
-            assert seen_rows == before_rows
-        finished = child.poll() is not None
-        if not finished:
-            os.kill(child.pid, signal.SIGKILL)
-        child.wait()
+        try:
+            assert child.stdout.readline().strip() == "publishing", stderr.read_text()
+            statements = 0
+            while (line := child.stdout.readline().strip()) == "statement":
+                statements += 1
+                seen, seen_rows, seen_current = _state(engine)  # a reader reads meanwhile
+                assert len(seen) == 1 and seen == {seen_current}, "a reader saw a mix of releases"
+                assert (seen, seen_rows) == (before_ids, before_rows), "a reader saw an uncommitted release"
+                if statements == kill_before:
+                    os.kill(child.pid, signal.SIGKILL)
+                    break
+                child.stdin.write("\n")
+                child.stdin.flush()
+            child.wait(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+    finished = child.returncode == 0
+    assert finished == (line == "published"), stderr.read_text()
+    assert finished or child.returncode == -signal.SIGKILL, stderr.read_text()
+    return statements, finished
+
+
+def test_a_killed_publish_leaves_the_old_release_or_the_new_one_never_a_mix(engine, tmp_path) -> None:
+    ids, rows, current = _state(engine)
+    assert ids == {current} and rows > 100_000
+    stderr = tmp_path / "child.err"
+    # once through, to learn how many statements a publish makes
+    _restage(engine, bump=1)
+    before_ids, before_rows, _ = _state(engine)
+    statements, finished = _publish_in_child(engine, stderr, kill_before=None)
+    after_ids, after_rows, after_current = _state(engine)
+    assert finished and statements >= 3
+    assert len(after_ids) == 1 and after_ids == {after_current} and after_ids != before_ids
+    assert after_rows == before_rows  # same tree: old and new have the same grain
+    # then killed before its first statement, its last (the commit's eve) and one between
+    middle = random.Random(7).randint(2, statements - 1)
+    for attempt, kill_before in enumerate(sorted({1, middle, statements}), start=2):
+        _restage(engine, bump=attempt)
+        before_ids, before_rows, _ = _state(engine)
+        before_releases = _releases(engine)
+        reached, finished = _publish_in_child(engine, stderr, kill_before)
+        assert (reached, finished) == (kill_before, False)
         after_ids, after_rows, after_current = _state(engine)
-        assert len(after_ids) == 1 and after_ids == {after_current}
-        assert after_rows == before_rows  # same tree: old and new have the same grain
-        if finished:
-            completed += 1
-            assert after_ids != before_ids
-        elif after_ids == before_ids:
-            killed_midway += 1  # the kill landed before the commit: the old release stands
-    assert killed_midway >= 1, "no kill landed inside a publish: make the release bigger"
+        assert (after_ids, after_rows) == (before_ids, before_rows), f"killed before statement {kill_before}"
+        assert after_ids == {after_current}
+        assert _releases(engine) == before_releases, f"killed before statement {kill_before}"
     # and a later publish still works after all those kills
     _restage(engine, bump=100)
     result = publish_stage.publish(engine, PERIOD)
