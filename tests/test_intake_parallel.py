@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +119,16 @@ def test_the_run_is_what_its_files_say(tmp_path: Path, files, monkeypatch, wareh
     assert result["superseded"] == sum(s["status"] == "superseded" for s in submissions) >= 2
     # one archive copy per recorded file: the duplicate's copy is not kept twice
     assert len(stored["archive files"]) == len(stored["submission"])
+
+
+def test_a_worker_imports_neither_sqlalchemy_nor_the_warehouse() -> None:
+    # a worker is a spawned interpreter that imports grassroots.reading (the function it
+    # runs lives there): SQLAlchemy and the warehouse's tables were most of its start
+    probe = ("import sys, grassroots.reading; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('sqlalchemy', 'pandas', 'pyarrow') or m == 'grassroots.warehouse'))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env=env, check=True).stdout.strip()
+    assert out == "[]"
+    assert intake.read_task.__module__ == "grassroots.reading"

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import Field, Form, load_catalog
-from grassroots.intake import cell_location
+from grassroots.reading import cell_location
 from grassroots.review import BLOCKING_STATES
 from grassroots.template import BOOLEAN_LABELS, DATA_SHEET, FIRST_DATA_ROW
 

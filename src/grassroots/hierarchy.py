@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import NamedTuple
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, NamedTuple
 
 from grassroots.catalog import LEVELS
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Engine
 
 REGISTER_COLUMNS = ["unit_code", "name", "parent_code", "zone_type", "valid_from", "valid_to", "predecessors"]
 ZONE_TYPES = {"farming": "农区", "pastoral": "牧区", "mixed": "半农半牧区"}
@@ -210,6 +211,8 @@ def write_register(path: Path, entries: list[RegisterEntry]) -> None:
 
 def sync_official_units(engine: Engine) -> int:
     """Load levels 1-4 and their closure into the warehouse once; return units added."""
+    import sqlalchemy as sa
+
     from grassroots import warehouse as wh
 
     with engine.begin() as conn:
@@ -336,6 +339,8 @@ def write_registers(conn: sa.Connection, registers: list[RegisterRows]) -> None:
     """Replace the villages of each register's county with the register's, in the
     caller's transaction: all the registers' rows in one insert, their villages' units
     in one statement."""
+    import sqlalchemy as sa
+
     from grassroots import warehouse as wh
 
     if not registers:
@@ -365,6 +370,8 @@ def write_registers(conn: sa.Connection, registers: list[RegisterRows]) -> None:
 def _source_state(conn: sa.Connection) -> str:
     """What a period's tree is built from, summarised: every register load stamps its
     villages' ``loaded_at``, so a reload anywhere changes the latest stamp."""
+    import sqlalchemy as sa
+
     from grassroots import warehouse as wh
 
     r = wh.unit_register.c
@@ -377,6 +384,8 @@ def _source_state(conn: sa.Connection) -> str:
 def ensure_tree(engine: Engine, period: str) -> int | None:
     """Build the period's tree unless it is built already from the registers and
     official list as they are now; the closure's row count when it was (re)built."""
+    import sqlalchemy as sa
+
     from grassroots import warehouse as wh
 
     with engine.connect() as conn:
@@ -392,6 +401,8 @@ def build_tree(engine: Engine, period: str) -> int:
     """Store the tree valid in ``period`` (its units of levels 1-4 with their ancestors,
     its villages under their townships, the villages' predecessors); return the row
     count of its closure (``unit_closure``)."""
+    import sqlalchemy as sa
+
     from grassroots import warehouse as wh
 
     year = period_year(period)
@@ -429,6 +440,8 @@ def closure_rows(conn: sa.Connection, period: str) -> int:
     """The number of ancestor/descendant pairs in the period's tree (``unit_closure``),
     counted from its parts: the units of levels 1-4, each village itself and each
     village's ancestors (its township's)."""
+    import sqlalchemy as sa
+
     from grassroots import warehouse as wh
 
     a, v = wh.area_closure.c, wh.period_village.c
@@ -443,6 +456,8 @@ def closure_rows(conn: sa.Connection, period: str) -> int:
 
 def units_below(engine: Engine, unit_code: str, period: str, level: int) -> list[tuple[str, str]]:
     """(code, name) of the units of ``level`` under ``unit_code`` in the period's tree."""
+    import sqlalchemy as sa
+
     from grassroots import warehouse as wh
 
     c, u = wh.unit_closure.c, wh.dim_unit.c

@@ -9,20 +9,15 @@ becomes an open ``validation_issue`` naming file, sheet, row and column.
 from __future__ import annotations
 
 import gc
-import hashlib
 import itertools
 import logging
 import multiprocessing
 import os
-import re
-import time
-import traceback
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import itemgetter
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -31,189 +26,19 @@ from sqlalchemy.engine import Engine
 from grassroots import hierarchy
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog
-from grassroots.cleaning import CellError, FieldCleaner
 from grassroots.config import Settings
-from grassroots.readers import FileRejected, RawTable, cell_text, read_table
+from grassroots.readers import FileRejected
+from grassroots.reading import (
+    FileRead,
+    Reader,
+    read_file,
+    read_task,
+    sha256_of,
+    staged_columns,
+    start_worker,
+)
 
 log = logging.getLogger(__name__)
-
-SUBMISSION_NAME = re.compile(r"^(?P<form>[a-z_]+)__(?P<unit>\d{12})__(?P<period>\d{4}(Q[1-4])?)$")
-PERIOD = re.compile(r"^\d{4}(Q[1-4])?$")
-HEADER_SEARCH_ROWS = 10  # a title row or merged heading may sit above the field codes
-
-
-@dataclass(frozen=True)
-class CellNote:
-    """Something about one cell that is worth telling the submitter (not an error)."""
-
-    row_number: int
-    field: str
-    rule: str
-    message_zh: str
-    message_en: str
-
-
-@dataclass
-class ParsedFile:
-    form: Form
-    unit_code: str
-    period: str
-    sheet: str
-    row_numbers: list[int]  # each data row's number in the file
-    cells: list[tuple[object, ...]]  # each data row's raw cells, in the form's field order
-    notes: list[CellNote] = field(default_factory=list)
-
-
-def cell_location(file_name: str, sheet: str | None, row_number: int, field: str,
-                  label_zh: str) -> tuple[str, str]:
-    """Where a cell is, for a submitter: (Chinese, English)."""
-    sheet_zh = f" 工作表{sheet}" if sheet else ""
-    sheet_en = f" sheet {sheet}" if sheet else ""
-    return (
-        f"{file_name}{sheet_zh} 第{row_number}行 {label_zh}({field})",
-        f"{file_name}{sheet_en} row {row_number} column {field}",
-    )
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _identity(name: str, meta: dict[str, str]) -> tuple[str, str, str]:
-    """Form, unit and period from the file name, checked against the meta sheet if any.
-
-    A workbook renamed by its user (``t.xlsx``) is identified by its meta sheet alone.
-    """
-    match = SUBMISSION_NAME.match(name.rsplit(".", 1)[0])
-    if match:
-        named = {"form": match["form"], "unit_code": match["unit"], "period": match["period"]}
-        for key, expected in named.items():
-            if key in meta and meta[key] != expected:
-                raise FileRejected(
-                    f"元数据表中的{key}“{meta[key]}”与文件名“{expected}”不一致 / "
-                    f"the meta sheet says {key}={meta[key]!r} but the file name says {expected!r}"
-                )
-        return named["form"], named["unit_code"], named["period"]
-    if all(meta.get(key) for key in ("form", "unit_code", "period")):
-        return meta["form"], meta["unit_code"], meta["period"]
-    raise FileRejected(
-        "无法识别表单、单位和期间:文件名应为 <表单>__<单位代码>__<期间>.xlsx|csv,或使用系统模板 / "
-        "cannot tell form, unit and period: name the file <form>__<unit code>__<period>.xlsx|csv "
-        "or use the template"
-    )
-
-
-def _header_names(form: Form) -> dict[str, str]:
-    """What a header cell may say for each field: its code, its label, its label with unit."""
-    names = {}
-    for f in form.fields:
-        for name in (f.code, f.label_zh, f.header_label):
-            names[name] = f.code
-    return names
-
-
-def _find_header(form: Form, rows: list[list[object]]) -> int:
-    """Index of the header row: the first row most of whose cells name fields."""
-    names = _header_names(form)
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        cells = [cell_text(c) for c in row if cell_text(c)]
-        if cells and sum(c in names for c in cells) >= max(2, len(cells) // 2):
-            return index
-    raise FileRejected(
-        f"前{HEADER_SEARCH_ROWS}行中找不到表头行(字段代码或中文列名) / no header row of field "
-        f"codes or Chinese column names in the first {HEADER_SEARCH_ROWS} rows"
-    )
-
-
-def parse_submission(path: Path, catalog: Catalog, data: bytes | None = None) -> ParsedFile:
-    """Read one submission file into raw rows keyed by field code."""
-    data = path.read_bytes() if data is None else data
-    table = read_table(path.name, data)
-    form_code, unit_code, period = _identity(path.name, table.meta)
-    if form_code not in catalog.forms:
-        raise FileRejected(
-            f"未知表单“{form_code}”(可用:{'、'.join(catalog.forms)}) / unknown form "
-            f"{form_code!r} (forms: {', '.join(catalog.forms)})"
-        )
-    if not PERIOD.match(period):
-        raise FileRejected(f"期间“{period}”格式错误,应如2014或2021Q3 / period {period!r} is not like 2014 or 2021Q3")
-    form = catalog.forms[form_code]
-    if not any(cell_text(c) for row in table.rows for c in row):
-        raise FileRejected("数据表为空 / the data sheet is empty")
-    header_index = _find_header(form, table.rows)
-    names = _header_names(form)
-    header = [cell_text(c) for c in table.rows[header_index]]
-    unknown = [h for h in header if h and h not in names]
-    if unknown:
-        raise FileRejected(f"未知列:{'、'.join(unknown)} / unknown columns: {', '.join(unknown)}")
-    mapped = [names.get(h) for h in header]
-    repeated = sorted({c for c in mapped if c and mapped.count(c) > 1})
-    if repeated:
-        raise FileRejected(f"重复的列:{'、'.join(repeated)} / columns given twice: {', '.join(repeated)}")
-    missing = [f.code for f in form.fields if f.required and f.code not in mapped]
-    if missing:
-        raise FileRejected(f"缺少必填列:{'、'.join(missing)} / missing required columns: {', '.join(missing)}")
-    positions = {code: i for i, code in enumerate(mapped) if code}
-    label_cells = {f.label_zh for f in form.fields} | {f.header_label for f in form.fields}
-    # A field without a column reads the None appended to each row (index -1); rows
-    # shorter than the header are padded first.
-    absent = any(f.code not in positions for f in form.fields)
-    width = max(positions.values()) + 1
-    take = itemgetter(*(positions.get(f.code, -1) for f in form.fields))
-    row_numbers: list[int] = []
-    cells_by_row: list[tuple[object, ...]] = []
-    for index in range(header_index + 1, len(table.rows)):
-        values = table.rows[index]
-        if len(values) < width or absent:
-            values = [*values, *([None] * (width - len(values))), None]
-        cells = take(values)
-        if not any(map(_has_text, cells)):
-            continue
-        if index == header_index + 1 and sum(
-            t in label_cells for t in (cell_text(v) for v in cells) if t
-        ) >= 2:
-            continue  # the template's row of Chinese labels under the codes
-        row_numbers.append(index + 1)
-        cells_by_row.append(cells)
-    if not row_numbers:
-        raise FileRejected("表头下没有数据行 / no data rows under the header")
-    notes = _formula_notes(form, table, positions)
-    return ParsedFile(form, unit_code, period, table.sheet, row_numbers, cells_by_row, notes)
-
-
-def _has_text(value: object) -> bool:
-    """``cell_text(value) != ""``, without building the text for the common cells."""
-    if value is None:
-        return False
-    kind = type(value)
-    if kind is str:
-        return bool(value.strip())
-    if kind is float or kind is int:
-        return True  # a number always prints as something
-    return cell_text(value) != ""
-
-
-def _formula_notes(form: Form, table: RawTable, positions: dict[str, int]) -> list[CellNote]:
-    by_column = {i + 1: code for code, i in positions.items()}
-    notes = []
-    for cell in table.formulas:
-        code = by_column.get(cell.column)
-        if code is None:
-            continue
-        if cell.has_cached_value:
-            notes.append(CellNote(
-                cell.row, code, f"{form.code}.{code}.formula",
-                "单元格含公式,已采用其保存的计算结果,请改填数值", "the cell holds a formula: "
-                "its saved result was used; type the value instead",
-            ))
-        else:
-            notes.append(CellNote(
-                cell.row, code, f"{form.code}.{code}.formula",
-                "单元格含公式但没有保存计算结果,请在Excel中打开并保存,或改填数值",
-                "the cell holds a formula with no saved result: open and save the file in Excel, "
-                "or type the value",
-            ))
-    return notes
 
 
 @dataclass
@@ -231,17 +56,6 @@ class IngestResult:
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
 
-
-def _archive(archive_dir: Path, data: bytes, digest: str, name: str,
-             period: str | None) -> tuple[str, bool]:
-    """Keep the file's bytes; return the copy's path and whether this call wrote it."""
-    folder = archive_dir / (period or "unknown-period")
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{digest[:16]}__{name}"
-    if target.exists():
-        return str(target), False
-    target.write_bytes(data)
-    return str(target), True
 
 
 def _files_in(folder: Path) -> list[Path]:
@@ -344,12 +158,6 @@ class _SeenFiles:
         self._pending = []
 
 
-def _safe_county(path: Path) -> str | None:
-    try:
-        return hierarchy.register_county(path)
-    except hierarchy.RegisterError:
-        return None
-
 
 def load_landing_registers(engine: Engine, settings: Settings) -> IngestResult:
     """Load the registers lying in the landing folder (each file once)."""
@@ -397,7 +205,7 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
             in_folder = (kind == "return" and path.parent.name == period
                          and path.parent.parent == settings.landing_dir)
             to_read.append((kind, path, period if in_folder else None))
-    reader = _Reader(catalog, settings.archive_dir, settings.first_year,
+    reader = Reader(catalog, settings.archive_dir, settings.first_year,
                      _recorded_digests(engine), datetime.now(UTC))
     recorded: dict[str, str] = {}
     # The rows read are millions of tuples and values at national scale, each alive until
@@ -431,7 +239,7 @@ def _recorded_digests(engine: Engine) -> frozenset[str]:
         return frozenset(conn.execute(sa.select(wh.submission.c.file_sha256)).scalars())
 
 
-# --- reading files (in worker processes) ------------------------------------------------
+# --- reading files (in worker processes, by grassroots.reading) --------------------------
 
 # Fewer files than this are read in the calling process: starting workers (each imports
 # the readers and loads the catalog) costs more than it saves on a handful of files.
@@ -444,177 +252,6 @@ FILES_PER_TASK = 32
 FILES_PER_TRANSACTION = 128
 
 
-@dataclass
-class _FileRead:
-    """What reading one landing file found, before anything is written to the warehouse.
-
-    Made by ``_read_file``, in a worker process when there are many files; everything in
-    it pickles. ``rows`` are the staging table's values after ``submission_id`` in the
-    order of ``_staged_columns``; ``issues`` lack only their ``submission_id``."""
-
-    kind: str  # "register" or "return"
-    path: Path
-    folder_period: str | None
-    digest: str | None = None  # None: the file could not be read (``unreadable`` says why)
-    unreadable: str | None = None
-    size: int = 0
-    known: bool = False  # its bytes were recorded before the run began: nothing else done
-    # (size, mtime_ns) as stat() found them just before the bytes were read, and when
-    stamp: tuple[int, int] | None = None
-    read_at_ns: int = 0
-    archived: str | None = None
-    archive_written: bool = False  # this read wrote the archive copy (it was not there)
-    rejection: str | None = None
-    internal_error: str | None = None  # the traceback, when the rejection is our fault
-    form_code: str | None = None
-    unit_code: str | None = None
-    period: str | None = None
-    row_count: int | None = None
-    rows: list[tuple] = field(default_factory=list)
-    issues: list[dict[str, object]] = field(default_factory=list)
-    cell_errors: int = 0
-    register: hierarchy.RegisterRows | None = None
-
-
-@dataclass
-class _Reader:
-    """Everything ``_read_file`` needs besides the file: shared by the files of a run
-    (the cleaners remember values across files), one per worker process."""
-
-    catalog: Catalog
-    archive_dir: Path
-    first_year: int
-    known_digests: frozenset[str]
-    now: datetime
-    cleaners: dict[str, list[FieldCleaner]] = field(default_factory=dict)
-
-    def cleaners_of(self, form: Form) -> list[FieldCleaner]:
-        if form.code not in self.cleaners:
-            self.cleaners[form.code] = [FieldCleaner(f) for f in form.fields]
-        return self.cleaners[form.code]
-
-
-def _staged_columns(form: Form) -> list[str]:
-    """The staging table's columns that ``_FileRead.rows`` hold, in their order."""
-    return ["row_number", "sheet", "row_status", *(f.code for f in form.fields)]
-
-
-def _read_file(reader: _Reader, kind: str, path: Path, folder_period: str | None) -> _FileRead:
-    """Hash, archive and check one file (and parse and clean a return); whatever is wrong
-    with it is in the result."""
-    read = _FileRead(kind, path, folder_period)
-    try:
-        # the stamp before the bytes: a write after this changes it, so the file is read
-        # again next run (a stamp taken later could pair a newer file with these bytes)
-        stat = path.stat()
-        read.stamp, read.read_at_ns = (stat.st_size, stat.st_mtime_ns), time.time_ns()
-        data = path.read_bytes()
-    except OSError as exc:
-        read.stamp = None
-        read.unreadable = str(exc)
-        return read
-    read.digest, read.size = sha256_of(data), len(data)
-    if read.digest in reader.known_digests:
-        read.known = True
-        return read
-    if kind == "register":
-        read.form_code, read.unit_code = "register", _safe_county(path)
-        read.archived, read.archive_written = _archive(
-            reader.archive_dir, data, read.digest, path.name, "registers")
-        try:
-            read.register = hierarchy.check_register(path, data).stored()
-        except hierarchy.RegisterError as exc:
-            read.rejection = str(exc)
-        else:
-            read.row_count = len(read.register.rows)
-        return read
-    match = SUBMISSION_NAME.match(path.name.rsplit(".", 1)[0])
-    if match:
-        read.form_code = match["form"] if match["form"] in reader.catalog.forms else None
-        read.unit_code, read.period = match["unit"], match["period"]
-    else:
-        read.period = folder_period
-    read.archived, read.archive_written = _archive(
-        reader.archive_dir, data, read.digest, path.name,
-        folder_period or (match["period"] if match else None))
-    try:
-        parsed = parse_submission(path, reader.catalog, data)
-        _check_period(reader.first_year, parsed.period, folder_period)
-    except Exception as exc:  # every failure becomes a rejection with its reason
-        if isinstance(exc, FileRejected):
-            read.rejection = str(exc)
-        else:
-            read.internal_error = traceback.format_exc()
-            read.rejection = (f"文件无法处理(内部错误) / the file could not be processed: "
-                              f"{type(exc).__name__}: {exc}")
-        return read
-    read.form_code, read.unit_code, read.period = parsed.form.code, parsed.unit_code, parsed.period
-    read.row_count = len(parsed.row_numbers)
-    _clean_rows(reader, parsed, read)
-    return read
-
-
-def _clean_rows(reader: _Reader, parsed: ParsedFile, read: _FileRead) -> None:
-    """The cleaned rows of a parsed file and one issue per cell that failed (plus the
-    parser's notes), into ``read``.
-
-    The cleaners are shared across the files of a run so that values repeated from
-    county to county are cleaned once."""
-    form, file_name, sheet = parsed.form, read.path.name, parsed.sheet or None
-    issue_base = {"period": parsed.period, "form_code": form.code, "sheet": sheet,
-                  "stage": "intake", "state": "open", "created_at": reader.now}
-    unit_position = next(i for i, f in enumerate(form.fields) if f.code == "unit_code")
-    # column by column: a column's cleaner sees its cells together (see clean_column)
-    raw_columns = list(zip(*parsed.cells, strict=True))
-    clean_columns: list[list[object]] = []
-    failures: list[tuple[int, int, CellError]] = []
-    for position, cleaner in enumerate(reader.cleaners_of(form)):
-        values, failed = cleaner.clean_column(raw_columns[position])
-        clean_columns.append(values)
-        failures += [(index, position, error) for index, error in failed]
-    failures.sort(key=lambda failure: failure[:2])  # the cells' order in the file
-    for index, position, error in failures:
-        f, cells, row_number = form.fields[position], parsed.cells[index], parsed.row_numbers[index]
-        raw = cells[position]
-        where_zh, where_en = cell_location(file_name, parsed.sheet, row_number, f.code, f.label_zh)
-        read.issues.append({
-            **issue_base, "unit_code": cell_text(cells[unit_position]) or None,
-            "row_number": row_number, "field": f.code,
-            "value": None if raw is None else cell_text(raw),
-            "rule": f"{form.code}.{f.code}.{error.rule}", "severity": "error",
-            "message_zh": f"{where_zh}:{error.message_zh}",
-            "message_en": f"{where_en}: {error.message_en}",
-        })
-    read.cell_errors += len(failures)
-    read.rows = list(zip(parsed.row_numbers, itertools.repeat(sheet), itertools.repeat("pending"),
-                         *clean_columns))
-    labels = {f.code: f.label_zh for f in form.fields}
-    unit_by_row = {row_number: cell_text(cells[unit_position]) or None
-                   for row_number, cells in zip(parsed.row_numbers, parsed.cells, strict=True)}
-    for note in parsed.notes:
-        where_zh, where_en = cell_location(file_name, parsed.sheet, note.row_number, note.field,
-                                           labels[note.field])
-        read.issues.append({
-            **issue_base, "unit_code": unit_by_row.get(note.row_number),
-            "row_number": note.row_number, "field": note.field, "value": None,
-            "rule": note.rule, "severity": "warning",
-            "message_zh": f"{where_zh}:{note.message_zh}",
-            "message_en": f"{where_en}: {note.message_en}",
-        })
-
-
-_worker_reader: _Reader | None = None
-
-
-def _start_worker(reader: _Reader) -> None:
-    global _worker_reader
-    _worker_reader = reader
-
-
-def _read_task(task: list[tuple[str, Path, str | None]]) -> list[_FileRead]:
-    assert _worker_reader is not None, "the worker was started without its reader"
-    return [_read_file(_worker_reader, *item) for item in task]
-
 
 def _tasks(items: list[tuple[str, Path, str | None]]) -> list[list[tuple[str, Path, str | None]]]:
     """The files in tasks of ``FILES_PER_TASK``, each of one kind (registers, then returns)."""
@@ -625,8 +262,8 @@ def _tasks(items: list[tuple[str, Path, str | None]]) -> list[list[tuple[str, Pa
     return tasks
 
 
-def _reads(reader: _Reader, items: list[tuple[str, Path, str | None]],
-           workers: int) -> Iterator[list[_FileRead]]:
+def _reads(reader: Reader, items: list[tuple[str, Path, str | None]],
+           workers: int) -> Iterator[list[FileRead]]:
     """The files read, in their order, a task's worth at a time: by ``workers`` processes
     when there are many files, else here.
 
@@ -636,27 +273,27 @@ def _reads(reader: _Reader, items: list[tuple[str, Path, str | None]],
     if workers < 2 or len(items) < PARALLEL_FROM_FILES:
         log.info("reading %d files in this process", len(items))
         for task in tasks:
-            yield [_read_file(reader, *item) for item in task]
+            yield [read_file(reader, *item) for item in task]
         return
     log.info("reading %d files in %d worker processes", len(items), workers)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
                              initargs=(reader,)) as pool:
         # a bounded number of tasks in flight: read files wait for the writer in memory
-        pending: deque[Future[list[_FileRead]]] = deque()
+        pending: deque[Future[list[FileRead]]] = deque()
         queued = iter(tasks)
-        pending.extend(pool.submit(_read_task, task) for task in itertools.islice(queued, 2 * workers))
+        pending.extend(pool.submit(read_task, task) for task in itertools.islice(queued, 2 * workers))
         while pending:
             done = pending.popleft().result()
-            pending.extend(pool.submit(_read_task, task) for task in itertools.islice(queued, 1))
+            pending.extend(pool.submit(read_task, task) for task in itertools.islice(queued, 1))
             yield done
 
 
-def _batches(tasks: Iterator[list[_FileRead]]) -> Iterator[list[_FileRead]]:
+def _batches(tasks: Iterator[list[FileRead]]) -> Iterator[list[FileRead]]:
     """Tasks' worth of files read, joined up to ``FILES_PER_TRANSACTION`` files, each
     batch of one kind (the registers are recorded before the returns checked against
     them)."""
-    batch: list[_FileRead] = []
+    batch: list[FileRead] = []
     for reads in tasks:
         if batch and (len(batch) + len(reads) > FILES_PER_TRANSACTION
                       or batch[0].kind != reads[0].kind):
@@ -692,7 +329,7 @@ _SUPERSEDE = (
 )
 
 
-def _record_reads(engine: Engine, catalog: Catalog, reads: list[_FileRead], result: IngestResult,
+def _record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], result: IngestResult,
                   recorded: dict[str, str], seen: _SeenFiles) -> None:
     """Record a batch of files (registers loaded, returns' rows staged and older returns
     superseded) in one transaction: a run stopped part way leaves whole files recorded
@@ -705,7 +342,7 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[_FileRead], resu
         in_warehouse = set(conn.execute(
             sa.select(s.file_sha256).where(s.file_sha256.in_(digests))).scalars()) if digests else set()
         official = _official_levels(conn, reads)
-        new: list[_FileRead] = []
+        new: list[FileRead] = []
         for read in reads:
             if read.digest is None:
                 # nothing to archive: the file vanished or is unreadable; it will be seen next run
@@ -761,7 +398,7 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[_FileRead], resu
         hierarchy.write_registers(conn, [read.register for read in new if read.register is not None])
         for form_code, rows in staged.items():
             wh.insert_tuples(conn, wh.staging_tables[form_code],
-                             ["submission_id", *_staged_columns(catalog.forms[form_code])], rows)
+                             ["submission_id", *staged_columns(catalog.forms[form_code])], rows)
         wh.insert_rows(conn, wh.validation_issue, issues)
 
 
@@ -785,7 +422,7 @@ def _insert_submissions(conn: sa.Connection, values: list[dict[str, object]]) ->
     return ids
 
 
-def _submission_values(read: _FileRead) -> dict[str, object]:
+def _submission_values(read: FileRead) -> dict[str, object]:
     accepted = read.rejection is None
     register = read.kind == "register"
     return {
@@ -799,7 +436,7 @@ def _submission_values(read: _FileRead) -> dict[str, object]:
     }
 
 
-def _accepted_keys(conn: sa.Connection, reads: list[_FileRead]) -> set[tuple[str, str, str]]:
+def _accepted_keys(conn: sa.Connection, reads: list[FileRead]) -> set[tuple[str, str, str]]:
     """(form, unit, period) of the accepted returns already recorded for the units of
     ``reads``: only a file with one of these keys has an older return to supersede."""
     s = wh.submission.c
@@ -812,22 +449,8 @@ def _accepted_keys(conn: sa.Connection, reads: list[_FileRead]) -> set[tuple[str
         .where(s.unit_code.in_(units), s.status == "accepted").distinct())}
 
 
-def _check_period(first_year: int, period: str, folder_period: str | None) -> None:
-    if folder_period is not None and period != folder_period:
-        raise FileRejected(
-            f"文件属于期间{period},却放在{folder_period}目录中 / the file is for period "
-            f"{period} but lies in the folder of {folder_period}"
-        )
-    year = int(period[:4])
-    last = datetime.now(UTC).year
-    if not first_year <= year <= last:
-        raise FileRejected(
-            f"期间{period}未开放填报(开放:{first_year}–{last}) / period {period} is not "
-            f"open for returns (open: {first_year}-{last})"
-        )
 
-
-def _official_levels(conn: sa.Connection, reads: list[_FileRead]) -> dict[str, str]:
+def _official_levels(conn: sa.Connection, reads: list[FileRead]) -> dict[str, str]:
     """The level (region ... township) of each official unit that sent one of ``reads``,
     in one query: the official units are in the warehouse (``sync_official_units``), and
     loading the whole official list into this process cost more than a county's rerun

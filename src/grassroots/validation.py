@@ -22,7 +22,7 @@ from grassroots import standards
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog
 from grassroots.hierarchy import period_year
-from grassroots.intake import cell_location
+from grassroots.reading import cell_location
 
 log = logging.getLogger(__name__)
 
