@@ -57,7 +57,6 @@ class IngestResult:
         return dict(self.__dict__)
 
 
-
 def _files_in(folder: Path) -> list[Path]:
     """The regular files directly in ``folder`` (none when it does not exist), sorted."""
     try:
@@ -158,7 +157,6 @@ class _SeenFiles:
         self._pending = []
 
 
-
 def load_landing_registers(engine: Engine, settings: Settings) -> IngestResult:
     """Load the registers lying in the landing folder (each file once)."""
     registers, _ = _landing_files(settings, "")
@@ -206,7 +204,7 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
                          and path.parent.parent == settings.landing_dir)
             to_read.append((kind, path, period if in_folder else None))
     reader = Reader(catalog, settings.archive_dir, settings.first_year,
-                     _recorded_digests(engine), datetime.now(UTC))
+                    _recorded_digests(engine), datetime.now(UTC))
     recorded: dict[str, str] = {}
     # The rows read are millions of tuples and values at national scale, each alive until
     # written, and they make no reference cycles: the cyclic collector would only walk
@@ -250,7 +248,6 @@ FILES_PER_TASK = 32
 # Files recorded per transaction: each costs a dozen round trips to the database, which
 # wait long for a server that shares the CPUs with the workers, and a commit.
 FILES_PER_TRANSACTION = 128
-
 
 
 def _tasks(items: list[tuple[str, Path, str | None]]) -> list[list[tuple[str, Path, str | None]]]:
@@ -447,7 +444,6 @@ def _accepted_keys(conn: sa.Connection, reads: list[FileRead]) -> set[tuple[str,
     return {tuple(row) for row in conn.execute(
         sa.select(s.form_code, s.unit_code, s.period)
         .where(s.unit_code.in_(units), s.status == "accepted").distinct())}
-
 
 
 def _official_levels(conn: sa.Connection, reads: list[FileRead]) -> dict[str, str]:
