@@ -141,6 +141,70 @@ def test_a_warehouse_with_the_old_closure_table_gets_its_trees_rebuilt(tmp_path:
     assert _tree(engine, "2020") == expected
 
 
+_OLD_UNIT_TABLES = (
+    "create table dim_unit (unit_code varchar(12) not null, name text not null, "
+    "level integer not null, level_name varchar(10) not null, parent_code varchar(12), "
+    "region_code varchar(12), city_code varchar(12), county_code varchar(12), "
+    "township_code varchar(12), zone_type varchar(10), valid_from integer, valid_to integer)",
+    "create index ix_dim_unit_code on dim_unit (unit_code)",
+    "create table unit_register (unit_code varchar(12) not null, valid_from integer not null, "
+    "valid_to integer, name text not null, parent_code varchar(12) not null, "
+    "county_code varchar(12) not null, zone_type varchar(10) not null, predecessors text, "
+    "source_file text, loaded_at {timestamp}, primary key (unit_code, valid_from))",
+    "insert into dim_unit select unit_code, name, level, level_name, parent_code, region_code, "
+    "city_code, county_code, township_code, zone_type, valid_from, valid_to from unit",
+    "insert into unit_register select unit_code, valid_from, valid_to, name, parent_code, "
+    "county_code, zone_type, predecessors, source_file, loaded_at from unit where level = 5",
+)
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_warehouse_with_two_unit_tables_keeps_every_row_in_one(
+        warehouse: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = (f"sqlite:///{tmp_path / 'w.sqlite'}" if warehouse == "sqlite"
+           else request.getfixturevalue("new_postgres_url")())
+    engine = wh.connect(url)
+    hierarchy.sync_official_units(engine)
+    hierarchy.load_register(engine, small_register(tmp_path, [
+        village(201), village(202, predecessors=("150621108101",)), village(201, SHULINZHAO)]))
+    expected = _units(engine)
+    # an earlier version stored every unit in the table dim_unit (the level views read it)
+    # and each village again in the table unit_register
+    with engine.begin() as conn:
+        for level_name in ("region", "city", "county", "township", "village"):
+            conn.exec_driver_sql(f"drop view v_{level_name}")
+        conn.exec_driver_sql("drop view dim_unit")
+        conn.exec_driver_sql("drop view unit_register")
+        timestamp = "timestamp with time zone" if warehouse == "postgres" else "datetime"
+        for statement in _OLD_UNIT_TABLES:
+            conn.exec_driver_sql(statement.format(timestamp=timestamp))
+        wh.create_views(conn)
+        conn.exec_driver_sql("drop table unit")
+    engine.dispose()
+
+    engine = wh.connect(url)
+    inspector = sa.inspect(engine)
+    assert {"dim_unit", "unit_register", "v_village"} <= set(inspector.get_view_names())
+    assert "unit" in inspector.get_table_names()
+    assert not {"dim_unit", "unit_register"} & set(inspector.get_table_names())
+    assert _units(engine) == expected
+    assert len(expected["unit_register"]) == 3 and len(expected["dim_unit"]) == 41_934 + 3
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("select count(*) from v_village").scalar_one() == 0
+    # the county's register loaded again replaces its villages, in the new layout
+    hierarchy.load_register(engine, small_register(tmp_path, [village(203)]))
+    after = _units(engine)
+    assert [r[0] for r in after["unit_register"]] == ["150621108203"]
+    assert len(after["dim_unit"]) == 41_934 + 1
+
+
+def _units(engine: sa.Engine) -> dict[str, list[tuple]]:
+    """Every row of the two unit views, in order."""
+    with engine.connect() as conn:
+        return {view.name: sorted(tuple(r) for r in conn.execute(sa.select(view)))
+                for view in (wh.dim_unit, wh.unit_register)}
+
+
 def test_the_closure_counts_every_pair_of_the_view(tmp_path: Path) -> None:
     engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
     hierarchy.sync_official_units(engine)

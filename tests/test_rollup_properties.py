@@ -83,9 +83,11 @@ def _load(engine: sa.Engine, period: str, rows: list[dict]) -> None:
         entries = [RegisterEntry(r["unit_code"], r["unit_name"], r["unit_code"][:9] + "000",
                                  r["zone_type"], year, year) for r in county_rows]
         with engine.begin() as conn:
-            conn.execute(wh.unit_register.insert(), [
+            conn.execute(wh.unit.insert(), [
                 {"unit_code": e.unit_code, "valid_from": year, "valid_to": year, "name": e.name,
-                 "parent_code": e.parent_code, "county_code": county, "zone_type": e.zone_type,
+                 "level": wh.VILLAGE_LEVEL, "level_name": "village",
+                 "parent_code": e.parent_code, "county_code": county,
+                 "township_code": e.parent_code, "zone_type": e.zone_type,
                  "predecessors": None, "source_file": "property", "loaded_at": now}
                 for e in entries])
             submission_id = conn.execute(wh.submission.insert().values(

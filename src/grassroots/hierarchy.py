@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from grassroots.catalog import LEVELS
+from grassroots.catalog import LEVEL_NUMBERS, LEVELS
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 REGISTER_COLUMNS = ["unit_code", "name", "parent_code", "zone_type", "valid_from", "valid_to", "predecessors"]
 ZONE_TYPES = {"farming": "农区", "pastoral": "牧区", "mixed": "半农半牧区"}
 ZONE_BY_LABEL = {label: code for code, label in ZONE_TYPES.items()} | {"半农半牧": "mixed"}
+VILLAGE_LEVEL = LEVEL_NUMBERS["village"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,14 @@ def ancestors_of(code: str) -> list[Division]:
         chain.append(division)
         current = division.parent_code
     return chain
+
+
+@cache
+def official_chain(township_code: str) -> tuple[str | None, str | None]:
+    """The region and city above an official township (the city None where its county
+    sits directly under the region), as ``sync_official_units`` gives the township."""
+    above = {d.level: d.code for d in ancestors_of(township_code)}
+    return above.get(1), above.get(2)
 
 
 def _parse_year(value: str, path: str, row: int, column: str, required: bool) -> int | None:
@@ -217,10 +226,11 @@ def sync_official_units(engine: Engine) -> int:
 
     with engine.begin() as conn:
         wh.setup_lock(conn)
+        # the official units are the first rows: found at once, where a count read all
         present = conn.execute(
-            sa.select(sa.func.count()).select_from(wh.dim_unit).where(wh.dim_unit.c.level < 5)
-        ).scalar_one()
-        if present:
+            sa.select(wh.unit.c.unit_code).where(wh.unit.c.level < VILLAGE_LEVEL).limit(1)
+        ).first()
+        if present is not None:
             return 0
         divisions = load_official_divisions()
         # each unit's chain is its parent's and itself (parents come first): one walk of
@@ -231,7 +241,7 @@ def sync_official_units(engine: Engine) -> int:
             chains[d.code] = {**(chains[d.parent_code] if d.parent_code else empty),
                               f"{LEVELS[d.level]}_code": d.code}
         wh.insert_rows(
-            conn, wh.dim_unit,
+            conn, wh.unit,
             [
                 {
                     "unit_code": d.code,
@@ -248,7 +258,7 @@ def sync_official_units(engine: Engine) -> int:
             ],
         )
         conn.execute(sa.text(wh.render_sql("hierarchy/insert_official_closure.sql")))
-        wh.analyze(conn, wh.dim_unit, wh.official_closure)
+        wh.analyze(conn, wh.unit, wh.official_closure)
     return len(divisions)
 
 
@@ -284,23 +294,26 @@ class CheckedRegister:
     entries: list[RegisterEntry]
 
     def stored(self) -> RegisterRows:
-        """The register as ``unit_register`` stores it, in plain tuples."""
+        """The register as ``unit`` stores its villages, in plain tuples."""
+        chains = {township: official_chain(township)
+                  for township in {e.parent_code for e in self.entries}}
         return RegisterRows(self.county, self.source_file, [
-            (e.unit_code, e.valid_from, e.valid_to, e.name, e.parent_code, self.county,
-             e.zone_type, ";".join(e.predecessors) or None, self.source_file)
+            (e.unit_code, e.name, VILLAGE_LEVEL, LEVELS[VILLAGE_LEVEL], e.parent_code,
+             *chains[e.parent_code], self.county, e.parent_code, e.zone_type, e.valid_from,
+             e.valid_to, ";".join(e.predecessors) or None, self.source_file)
             for e in self.entries
         ])
 
 
 class RegisterRows(NamedTuple):
-    """A checked register's villages as the rows of ``unit_register`` (``loaded_at`` left
-    to the writer): what intake's workers send back. Pickled as plain tuples, the
-    national registers cost a tenth of what their ``RegisterEntry`` objects did (those
-    were ~2 s of unpickling in the recording process)."""
+    """A checked register's villages as the rows of ``unit`` (``loaded_at`` left to the
+    writer): what intake's workers send back. Pickled as plain tuples, the national
+    registers cost a tenth of what their ``RegisterEntry`` objects did (those were ~2 s
+    of unpickling in the recording process)."""
 
     county: str
     source_file: str
-    rows: list[tuple]  # _REGISTER_COLUMNS but the last
+    rows: list[tuple]  # _VILLAGE_COLUMNS but the last
 
 
 def check_register(path: Path, data: bytes | None = None) -> CheckedRegister:
@@ -331,14 +344,15 @@ def check_register(path: Path, data: bytes | None = None) -> CheckedRegister:
     return CheckedRegister(county, path.name, entries)
 
 
-_REGISTER_COLUMNS = ("unit_code", "valid_from", "valid_to", "name", "parent_code", "county_code",
-                     "zone_type", "predecessors", "source_file", "loaded_at")
+# a village's row of ``unit``, in the order of ``RegisterRows``' tuples
+_VILLAGE_COLUMNS = ("unit_code", "name", "level", "level_name", "parent_code", "region_code",
+                    "city_code", "county_code", "township_code", "zone_type", "valid_from",
+                    "valid_to", "predecessors", "source_file", "loaded_at")
 
 
 def write_registers(conn: sa.Connection, registers: list[RegisterRows]) -> None:
     """Replace the villages of each register's county with the register's, in the
-    caller's transaction: all the registers' rows in one insert, their villages' units
-    in one statement."""
+    caller's transaction: all the registers' villages in one insert into ``unit``."""
     import sqlalchemy as sa
 
     from grassroots import warehouse as wh
@@ -350,21 +364,16 @@ def write_registers(conn: sa.Connection, registers: list[RegisterRows]) -> None:
         # the same county twice: the last register read is the one that stands
         last = {r.county: r for r in registers}
         registers = [r for r in registers if last[r.county] is r]
-    r, u = wh.unit_register.c, wh.dim_unit.c
+    u = wh.unit.c
     present = set(conn.execute(
-        sa.select(r.county_code).where(r.county_code.in_(counties)).distinct()).scalars())
-    present |= set(conn.execute(
-        sa.select(u.county_code).where(u.level == 5, u.county_code.in_(counties)).distinct()
-    ).scalars())
+        sa.select(u.county_code).where(u.level == VILLAGE_LEVEL, u.county_code.in_(counties))
+        .distinct()).scalars())
     if present:
-        conn.execute(wh.unit_register.delete().where(r.county_code.in_(sorted(present))))
-        conn.execute(wh.dim_unit.delete().where(u.level == 5, u.county_code.in_(sorted(present))))
-    now = datetime.now(UTC)
-    loaded_at = (now,)
-    wh.insert_tuples(conn, wh.unit_register, _REGISTER_COLUMNS, [
+        conn.execute(wh.unit.delete().where(u.level == VILLAGE_LEVEL,
+                                            u.county_code.in_(sorted(present))))
+    loaded_at = (datetime.now(UTC),)
+    wh.insert_tuples(conn, wh.unit, _VILLAGE_COLUMNS, [
         row + loaded_at for register in registers for row in register.rows])
-    conn.execute(sa.text(wh.render_sql("hierarchy/insert_village_units.sql"))
-                 .bindparams(sa.bindparam("counties", expanding=True)), {"counties": counties})
 
 
 def _source_state(conn: sa.Connection) -> str:

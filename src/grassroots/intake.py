@@ -178,8 +178,8 @@ def ingest(
     result = _ingest_files(engine, settings, catalog or load_catalog(), registers, submissions,
                            period)
     with engine.begin() as conn:
-        wh.analyze_grown(conn, wh.submission, wh.validation_issue, wh.unit_register,
-                         wh.dim_unit, *wh.staging_tables.values())
+        wh.analyze_grown(conn, wh.submission, wh.validation_issue, wh.unit,
+                         *wh.staging_tables.values())
     log.info("ingest %s: %s", period, result.as_dict())
     return result
 
@@ -221,7 +221,7 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
                 # added: on PostgreSQL, without statistics for them each lookup scanned
                 # dim_unit (4.9 s of a national ingest)
                 with engine.begin() as conn:
-                    wh.analyze_grown(conn, wh.dim_unit, wh.unit_register, wh.submission)
+                    wh.analyze_grown(conn, wh.unit, wh.submission)
                 registers_to_analyse = False
             _record_reads(engine, catalog, reads, result, recorded, seen)
     finally:

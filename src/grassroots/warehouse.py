@@ -1,11 +1,13 @@
 """The warehouse: one SQLAlchemy Core schema on SQLite (embedded default) and PostgreSQL.
 
-Published tables (BI reads them): ``dim_unit``, ``dim_indicator``, ``release`` and the
-view ``fact_indicator`` over ``fact_area`` (levels 1-4) and ``fact_village``, one wide
-row of measures per unit and rollup, shared by releases through ``release_part``. Working tables: ``unit_register`` (village
-versions), ``area_closure`` and ``period_village`` (the tree valid in each period,
-read through the view ``unit_closure``), ``period_tree``,
-``submission``, one ``stg_<form>`` per form, ``validation_issue``.
+Published (BI reads them): the view ``dim_unit`` over ``unit``, ``dim_indicator``,
+``release`` and the view ``fact_indicator`` over ``fact_area`` (levels 1-4) and
+``fact_village``, one wide row of measures per unit and rollup, shared by releases
+through ``release_part``. Working tables: ``unit`` (every unit version, the villages'
+from their registers, read as ``unit_register`` too), ``area_closure`` and
+``period_village`` (the tree valid in each period, read through the view
+``unit_closure``), ``period_tree``, ``submission``, one ``stg_<form>`` per form,
+``validation_issue``.
 """
 
 from __future__ import annotations
@@ -33,9 +35,14 @@ if TYPE_CHECKING:
 metadata = sa.MetaData()
 
 # One row per unit version: official units of levels 1-4 (no validity years) and
-# every version of every village from the registers.
-dim_unit = sa.Table(
-    "dim_unit",
+# every version of every village from the registers, stored once. BI reads it through
+# the view ``dim_unit`` (the published columns), the pipeline a village's register row
+# through the view ``unit_register``. A register's villages were written three times
+# (``unit_register``, ``dim_unit`` and ``period_village``, each with its indexes): at
+# national scale the second copy alone was 2-4 s of SQLite's ingest and 4.7-6.5 s of
+# PostgreSQL's.
+unit = sa.Table(
+    "unit",
     metadata,
     sa.Column("unit_code", sa.String(12), nullable=False),
     sa.Column("name", sa.Text, nullable=False),
@@ -49,29 +56,34 @@ dim_unit = sa.Table(
     sa.Column("zone_type", sa.String(10)),
     sa.Column("valid_from", sa.Integer),
     sa.Column("valid_to", sa.Integer),
-    sa.Index("ix_dim_unit_code", "unit_code"),
-    sa.Index("ix_dim_unit_parent", "parent_code"),
-    # loading a county's register replaces its villages: without it, a scan per county
-    sa.Index("ix_dim_unit_county", "county_code"),
-)
-
-# One row per village version as loaded from a county register.
-unit_register = sa.Table(
-    "unit_register",
-    metadata,
-    sa.Column("unit_code", sa.String(12), primary_key=True),
-    sa.Column("valid_from", sa.Integer, primary_key=True),
-    sa.Column("valid_to", sa.Integer),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("parent_code", sa.String(12), nullable=False),
-    sa.Column("county_code", sa.String(12), nullable=False),
-    sa.Column("zone_type", sa.String(10), nullable=False),
+    # a village's, from its county's register (NULL for the official units)
     sa.Column("predecessors", sa.Text),
     sa.Column("source_file", sa.Text),
     sa.Column("loaded_at", sa.DateTime(timezone=True)),
-    # as ix_dim_unit_county: a register load deletes the county's rows first
-    sa.Index("ix_unit_register_county", "county_code"),
+    # a village version once (the register's key); official units have no valid_from,
+    # and their codes are unique in the official list
+    sa.Index("ix_unit_version", "unit_code", "valid_from", unique=True),
+    sa.Index("ix_unit_parent", "parent_code"),
+    # loading a county's register replaces its villages: without it, a scan per county
+    sa.Index("ix_unit_county", "county_code"),
 )
+
+# The views over ``unit`` (created by ``create_unit_views``), declared on metadata
+# create_all never sees, so that queries can name their columns.
+_view_metadata = sa.MetaData()
+
+# Published: one row per unit version, the columns BI reads.
+DIM_UNIT_COLUMNS = ("unit_code", "name", "level", "level_name", "parent_code", "region_code",
+                    "city_code", "county_code", "township_code", "zone_type", "valid_from",
+                    "valid_to")
+dim_unit = sa.Table("dim_unit", _view_metadata,
+                    *(c._copy() for c in unit.c if c.name in DIM_UNIT_COLUMNS))
+
+# One row per village version as loaded from a county register.
+REGISTER_COLUMNS = ("unit_code", "valid_from", "valid_to", "name", "parent_code", "county_code",
+                    "zone_type", "predecessors", "source_file", "loaded_at")
+unit_register = sa.Table("unit_register", _view_metadata,
+                         *(unit.c[name]._copy() for name in REGISTER_COLUMNS))
 
 # The tree valid in each period, in two parts: ``area_closure``, one row per period,
 # ancestor and descendant of levels 1-4 (depth 0 rows included: every unit is its own
@@ -104,10 +116,9 @@ period_village = sa.Table(
 # A view (created by ``create_tree_view``): one row per period, ancestor and descendant
 # in the tree valid in the period, villages included. Declared on metadata create_all
 # never sees, so that queries can name its columns.
-_tree_metadata = sa.MetaData()
 unit_closure = sa.Table(
     "unit_closure",
-    _tree_metadata,
+    _view_metadata,
     sa.Column("period", sa.String(8)),
     sa.Column("ancestor_code", sa.String(12)),
     sa.Column("descendant_code", sa.String(12)),
@@ -490,12 +501,26 @@ def connect(url: str) -> Engine:
             # derived from the registers, so each period's is rebuilt in its new layout by
             # the next stage that reads it (period_tree forgets them below)
             conn.execute(sa.text("drop table unit_closure"))
+        # an earlier version stored the official units and the villages in dim_unit and
+        # the villages again in unit_register: their rows move to unit, and the two
+        # become views of it
+        two_unit_tables = "dim_unit" in tables
+        if two_unit_tables:
+            for level_name in LEVELS.values():  # they read dim_unit
+                conn.execute(sa.text(render_sql("publish/drop_view.sql", view=f"v_{level_name}")))
         metadata.create_all(conn)
+        if two_unit_tables:
+            conn.execute(sa.text(render_sql("hierarchy/units_from_two_tables.sql",
+                                            village_level=VILLAGE_LEVEL)))
+            conn.execute(sa.text("drop table unit_register"))
+            conn.execute(sa.text("drop table dim_unit"))
         if old_tree:
             conn.execute(period_tree.delete())
         if "unit_closure" not in views:
             create_tree_view(conn)
-        if "fact_indicator" not in views:
+        if two_unit_tables or "dim_unit" not in views:
+            create_unit_views(conn)
+        if two_unit_tables or "fact_indicator" not in views:
             catalog = load_catalog()
             create_views(conn, catalog)
             if conn.execute(sa.select(dim_indicator.c.indicator_code).limit(1)).first() is None:
@@ -505,7 +530,7 @@ def connect(url: str) -> Engine:
                 conn.execute(dim_indicator.insert(), indicator_rows(catalog))
         # create_all adds no index to a table that exists: warehouses made before these
         # indexes were declared get them here
-        for index in (dim_unit.indexes | unit_register.indexes | submission.indexes):
+        for index in submission.indexes:
             if index.name in _ADDED_INDEXES:
                 index.create(conn, checkfirst=True)
         _set_staging_fillfactor(conn)
@@ -527,7 +552,7 @@ def _set_staging_fillfactor(conn: sa.Connection) -> None:
             conn.execute(sa.text(f'alter table "{table.name}" set ({setting})'))
 
 
-_ADDED_INDEXES = {"ix_dim_unit_county", "ix_unit_register_county", "ix_submission_unit"}
+_ADDED_INDEXES = {"ix_submission_unit"}
 
 
 _SETUP_LOCK = 0x6772617373  # "grass": an arbitrary key of the warehouse's own
@@ -816,6 +841,13 @@ def integer_columns(catalog: Catalog | None = None) -> list[str]:
     catalog = catalog or load_catalog()
     return [code for form in catalog.forms.values()
             for code, kind in form_columns(form, catalog) if kind is sa.Integer]
+
+
+def create_unit_views(conn: sa.Connection) -> None:
+    """Create the views ``dim_unit`` and ``unit_register`` over ``unit``."""
+    for view in ("dim_unit", "unit_register"):
+        conn.execute(sa.text(render_sql("hierarchy/create_unit_views.sql", view=view,
+                                        village_level=VILLAGE_LEVEL)))
 
 
 def create_tree_view(conn: sa.Connection) -> None:

@@ -1,12 +1,12 @@
--- Every official unit (levels 1-4, just loaded into dim_unit) under itself and under
--- each official unit above it, from the chain codes its dim_unit row holds: one statement
+-- Every official unit (levels 1-4, just loaded into unit) under itself and under
+-- each official unit above it, from the chain codes its row holds: one statement
 -- instead of ~150 k pairs built in Python. A level may be missing from a chain (a county
 -- directly under its region has no city), so the depth counts the chain's units between
 -- the two rather than subtracting levels.
 insert into official_closure (ancestor_code, descendant_code, depth, ancestor_level, descendant_level)
 with units as (
     select unit_code, level, region_code, city_code, county_code
-    from dim_unit
+    from unit
     where level < 5
 ),
 
