@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import zipfile
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given
 
 from grassroots import readers
 
@@ -50,3 +52,19 @@ def test_a_sheet_with_validations_and_no_formula_has_no_formula_cells(monkeypatc
 
     monkeypatch.setattr(readers, "_CELL", NoScan())
     assert readers._formula_cells(archive, "xl/worksheets/sheet1.xml") == []
+
+
+@pytest.mark.parametrize("xml", [
+    b"", b"<f", b"<f>", b"<f ", b"<f/>", b"<formula1>x</formula1>", b"<formula1><f",
+    b"<formula1>1</formula1><c><f>A1</f></c>", b"<c><v>1</v></c><f", b"<fo<f/>", b"<<f  ",
+])
+def test_the_formula_tag_test_agrees_with_looking_for_each_tag(xml: bytes) -> None:
+    expected = b"<f>" in xml or b"<f " in xml or b"<f/>" in xml
+    assert readers._has_formula_tag(xml) is expected
+
+
+@given(st.lists(st.sampled_from([b"<", b"f", b">", b" ", b"/", b"o", b"<f", b"<formula1>"]),
+                max_size=12).map(b"".join))
+def test_the_formula_tag_test_agrees_on_any_mix_of_tag_pieces(xml: bytes) -> None:
+    expected = b"<f>" in xml or b"<f " in xml or b"<f/>" in xml
+    assert readers._has_formula_tag(xml) is expected
