@@ -141,6 +141,26 @@ def test_a_warehouse_with_the_old_closure_table_gets_its_trees_rebuilt(tmp_path:
     assert _tree(engine, "2020") == expected
 
 
+def test_a_warehouse_whose_villages_have_no_names_gets_its_trees_rebuilt(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    engine = wh.connect(url)
+    hierarchy.sync_official_units(engine)
+    hierarchy.load_register(engine, small_register(tmp_path, [village(201), village(202)]))
+    rows = hierarchy.ensure_tree(engine, "2020")
+    # an earlier version stored no name with the period's villages
+    with engine.begin() as conn:
+        conn.exec_driver_sql("alter table period_village drop column name")
+    engine.dispose()
+
+    engine = wh.connect(url)
+    assert "name" in {c["name"] for c in sa.inspect(engine).get_columns("period_village")}
+    assert hierarchy.ensure_tree(engine, "2020") == rows
+    v = wh.period_village.c
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(v.unit_code, v.name).order_by(v.unit_code)).all() == [
+            ("150621108201", "村201"), ("150621108202", "村202")]
+
+
 _OLD_UNIT_TABLES = (
     "create table dim_unit (unit_code varchar(12) not null, name text not null, "
     "level integer not null, level_name varchar(10) not null, parent_code varchar(12), "

@@ -56,29 +56,32 @@ def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.S
     # the submitter above the row's unit (a village's: above its township)
     under = wh.area_closure.alias("under")
     year = period_year(period)
-    # One grouped pass over the register instead of a scalar subquery per staged row: the
-    # same min(name) per code, NULL where the register has no valid version.
-    names = (
-        sa.select(d.c.unit_code, sa.func.min(d.c.name).label("name"))
-        .where(
-            sa.or_(d.c.valid_from.is_(None), d.c.valid_from <= year),
-            sa.or_(d.c.valid_to.is_(None), d.c.valid_to >= year),
-        )
-        .group_by(d.c.unit_code)
-    )
-    if county_code is not None or form.row_level_number != wh.VILLAGE_LEVEL:
-        # only the codes the rows read name: the whole register is ~500 k versions. Not
-        # for every village of the period, whose codes are most of it (national, SQLite:
-        # 5.2 s with the grouped pass alone, 5.7 s with the codes looked up first; the
-        # townships' 1.3 -> 0.6 s, the counties' 1.0 -> 0.3 s)
+    if form.row_level_number == wh.VILLAGE_LEVEL:
+        # the name of the village's version valid in the period, stored with the period's
+        # villages: a grouped pass over every unit version took ~1 s nationally. A code
+        # that is no village of the period has no name here (the row's error says so)
+        register_name = village.c.name
+    else:
+        # One grouped pass over the register instead of a scalar subquery per staged row:
+        # the same min(name) per code, NULL where the register has no valid version; only
+        # for the codes the rows read (the townships' 1.3 -> 0.6 s, the counties' 1.0 ->
+        # 0.3 s nationally on SQLite)
         rows_read = (sa.select(table.c.unit_code)
                      .join(s, s.c.submission_id == table.c.submission_id)
                      .where(s.c.period == period, s.c.status == "accepted",
                             s.c.form_code == form.code))
         if county_code is not None:
             rows_read = rows_read.where(_submitted_in_county(period, county_code))
-        names = names.where(d.c.unit_code.in_(rows_read))
-    register_names = names.subquery("register_names")
+        names = (
+            sa.select(d.c.unit_code, sa.func.min(d.c.name).label("name"))
+            .where(
+                sa.or_(d.c.valid_from.is_(None), d.c.valid_from <= year),
+                sa.or_(d.c.valid_to.is_(None), d.c.valid_to >= year),
+                d.c.unit_code.in_(rows_read),
+            )
+            .group_by(d.c.unit_code)
+        ).subquery("register_names")
+        register_name = names.c.name
     in_register = (village.c.unit_code.is_not(None)
                    if form.row_level_number == wh.VILLAGE_LEVEL
                    else itself.c.descendant_code.is_not(None))
@@ -91,7 +94,7 @@ def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.S
             sa.case((sa.or_(under.c.descendant_code.is_not(None), sa.and_(
                 village.c.unit_code.is_not(None), s.c.unit_code == table.c.unit_code)), 1),
                 else_=0).label("unit_in_submitter_subtree"),
-            register_names.c.name.label("register_name"),
+            register_name.label("register_name"),
         )
         .join(s, s.c.submission_id == table.c.submission_id)
         .outerjoin(village, sa.and_(village.c.period == period,
@@ -105,13 +108,13 @@ def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.S
                                                             table.c.unit_code),
             ),
         )
-        .outerjoin(register_names, register_names.c.unit_code == table.c.unit_code)
         .where(s.c.period == period, s.c.status == "accepted", s.c.form_code == form.code)
         # ordered by the submission the plan walks (in its index order), not the staged
         # copy of its id: SQLite then sorts nothing
         .order_by(s.c.submission_id, table.c.row_number)
     )
     if form.row_level_number != wh.VILLAGE_LEVEL:
+        query = query.outerjoin(names, names.c.unit_code == table.c.unit_code)
         query = query.outerjoin(itself, sa.and_(
             itself.c.period == period,
             itself.c.ancestor_code == table.c.unit_code,
