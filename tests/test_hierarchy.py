@@ -116,12 +116,25 @@ def test_a_register_with_a_township_of_another_county_is_rejected(tmp_path: Path
         hierarchy.load_register(engine, path)
 
 
-def test_a_warehouse_with_the_old_closure_table_gets_its_trees_rebuilt(tmp_path: Path) -> None:
+def _new_warehouse_url(warehouse: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of a new, empty warehouse of the kind named."""
+    if warehouse == "sqlite":
+        return f"sqlite:///{tmp_path / 'w.sqlite'}"
+    return request.getfixturevalue("new_postgres_url")()
+
+
+def _two_villages_and_their_tree(tmp_path: Path) -> tuple[str, sa.Engine, int | None]:
+    """A SQLite warehouse with two villages and their tree of 2020: its URL, its engine
+    and the tree's row count."""
     url = f"sqlite:///{tmp_path / 'w.sqlite'}"
     engine = wh.connect(url)
     hierarchy.sync_official_units(engine)
     hierarchy.load_register(engine, small_register(tmp_path, [village(201), village(202)]))
-    rows = hierarchy.ensure_tree(engine, "2020")
+    return url, engine, hierarchy.ensure_tree(engine, "2020")
+
+
+def test_a_warehouse_with_the_old_closure_table_gets_its_trees_rebuilt(tmp_path: Path) -> None:
+    url, engine, rows = _two_villages_and_their_tree(tmp_path)
     expected = _tree(engine, "2020")
     # an earlier version stored the whole tree, villages' paths included, in a table
     with engine.begin() as conn:
@@ -142,11 +155,7 @@ def test_a_warehouse_with_the_old_closure_table_gets_its_trees_rebuilt(tmp_path:
 
 
 def test_a_warehouse_whose_villages_have_no_names_gets_its_trees_rebuilt(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
-    engine = wh.connect(url)
-    hierarchy.sync_official_units(engine)
-    hierarchy.load_register(engine, small_register(tmp_path, [village(201), village(202)]))
-    rows = hierarchy.ensure_tree(engine, "2020")
+    url, engine, rows = _two_villages_and_their_tree(tmp_path)
     # an earlier version stored no name with the period's villages
     with engine.begin() as conn:
         conn.exec_driver_sql("alter table period_village drop column name")
@@ -181,8 +190,7 @@ _OLD_UNIT_TABLES = (
 @pytest.mark.parametrize("warehouse", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_warehouse_with_two_unit_tables_keeps_every_row_in_one(
         warehouse: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    url = (f"sqlite:///{tmp_path / 'w.sqlite'}" if warehouse == "sqlite"
-           else request.getfixturevalue("new_postgres_url")())
+    url = _new_warehouse_url(warehouse, tmp_path, request)
     engine = wh.connect(url)
     hierarchy.sync_official_units(engine)
     hierarchy.load_register(engine, small_register(tmp_path, [
@@ -254,8 +262,7 @@ def _official_pairs_walked() -> set[tuple[str, str, int, int, int]]:
 @pytest.mark.parametrize("warehouse", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_the_official_closure_is_every_unit_under_each_of_its_parents_chain(
         warehouse: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    url = (f"sqlite:///{tmp_path / 'w.sqlite'}" if warehouse == "sqlite"
-           else request.getfixturevalue("new_postgres_url")())
+    url = _new_warehouse_url(warehouse, tmp_path, request)
     engine = wh.connect(url)
     assert hierarchy.sync_official_units(engine) == len(hierarchy.load_official_divisions())
     c = wh.official_closure.c

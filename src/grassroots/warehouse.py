@@ -854,9 +854,11 @@ def integer_columns(catalog: Catalog | None = None) -> list[str]:
 
 def create_unit_views(conn: sa.Connection) -> None:
     """Create the views ``dim_unit`` and ``unit_register`` over ``unit``."""
-    for view in ("dim_unit", "unit_register"):
-        conn.execute(sa.text(render_sql("hierarchy/create_unit_views.sql", view=view,
-                                        village_level=VILLAGE_LEVEL)))
+    conn.execute(sa.text(render_sql("hierarchy/create_unit_views.sql", view=dim_unit.name,
+                                    columns=[c.name for c in dim_unit.c])))
+    conn.execute(sa.text(render_sql("hierarchy/create_unit_views.sql", view=unit_register.name,
+                                    columns=[c.name for c in unit_register.c],
+                                    village_level=VILLAGE_LEVEL)))
 
 
 def create_tree_view(conn: sa.Connection) -> None:
