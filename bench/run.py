@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -307,16 +308,36 @@ def _pg_drop(name: str) -> None:
         conn.execute(f'drop database if exists "{name}" with (force)')
 
 
-def _run_scale(k: int, national: Path, args: argparse.Namespace, work: Path) -> dict:
-    label = f"1/{k}" if k > 1 else "full"
+def _scale_label(k: int) -> str:
+    return f"1/{k}" if k > 1 else "full"
+
+
+def _prepare_scale(k: int, national: Path, period: str, work: Path) -> dict:
+    """The scale's landing folder, built once for all its rounds."""
+    landing = work / f"scale-{k}" / "landing"
+    chosen = _build_landing(national, period, k, landing)
+    return {"scale": _scale_label(k), "k": k, "counties": len(chosen), "chosen": chosen,
+            "rounds": []}
+
+
+def _round_order(scales: list[int], rounds: int) -> list[list[int]]:
+    """The scales of each round: smallest first, then largest first, alternately, so
+    that a drift of the machine's speed over the run falls alike on every scale
+    (``scales`` is given smallest first)."""
+    return [scales if r % 2 == 0 else scales[::-1] for r in range(rounds)]
+
+
+def _run_scale(k: int, chosen: list[str], args: argparse.Namespace, work: Path,
+               round_index: int = 0) -> dict:
+    """One round of a scale: its floor, then every step on each warehouse."""
+    label = _scale_label(k)
     scale_dir = work / f"scale-{k}"
     landing = scale_dir / "landing"
-    chosen = _build_landing(national, args.period, k, landing)
     _warm(landing)
     print(f"\n== scale {label}: {len(chosen)} counties", flush=True)
     floor = _run_child("floor", ["--landing", str(landing)], scale_dir / "logs")
     print(f"   floor  {floor['seconds']:8.2f} s  {floor['peak_mib']:7.0f} MiB", flush=True)
-    out = {"scale": label, "k": k, "counties": len(chosen), "floor": floor, "warehouses": {}}
+    out = {"floor": floor, "warehouses": {}}
     warehouses = ["sqlite", "postgres"] if args.warehouse == "both" else [args.warehouse]
     for warehouse in warehouses:
         data_dir = scale_dir / warehouse
@@ -339,6 +360,7 @@ def _run_scale(k: int, national: Path, args: argparse.Namespace, work: Path) -> 
                     county = _resubmit(data_dir / "landing", args.period, chosen)
                     extra += ["--county", county]
                 profile = (args.profile / f"{label.replace('/', '_')}-{warehouse}"
+                           f"{f'-round{round_index + 1}' if args.repeat > 1 else ''}"
                            if args.profile else None)
                 steps[stage] = _run_child(stage, extra, data_dir / "logs", profile)
                 print(f"   {warehouse:8} {stage:11} {steps[stage]['seconds']:8.2f} s "
@@ -350,56 +372,92 @@ def _run_scale(k: int, national: Path, args: argparse.Namespace, work: Path) -> 
     return out
 
 
-def _line(stage: str, wh: str, seconds: float, peak: float | None, rows: int, floor: float) -> str:
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _summary(seconds: list[float], floors: list[float], peaks: list[float]) -> dict:
+    """A step over the rounds: the median seconds, the median of each round's ratio to
+    that round's own floor (measured just before it), the largest peak, and the range."""
+    return {"seconds": _median(seconds),
+            "x_floor": _median([s / f for s, f in zip(seconds, floors, strict=True)]),
+            "peak_mib": max(peaks) if peaks else None,
+            "low": min(seconds), "high": max(seconds)}
+
+
+def _scale_summary(res: dict) -> dict:
+    """Every step of a scale summarised over its rounds (see ``_summary``)."""
+    rounds = res["rounds"]
+    floors = [r["floor"]["seconds"] for r in rounds]
+    out: dict = {"floor": _summary(floors, floors, [r["floor"]["peak_mib"] for r in rounds]),
+                 "warehouses": {}}
+    whs = list(rounds[0]["warehouses"]) if rounds else []
+    for wh in whs:
+        steps = [r["warehouses"][wh] for r in rounds]
+        summary = {}
+        for stage in STAGES:
+            if all(stage in st for st in steps):
+                summary[stage] = _summary([st[stage]["seconds"] for st in steps], floors,
+                                          [st[stage]["peak_mib"] for st in steps])
+        if all(s in summary for s in PIPELINE_STAGES):  # not with --until
+            summary["total"] = _summary(
+                [sum(st[s]["seconds"] for s in PIPELINE_STAGES) for st in steps], floors,
+                [max(st[s]["peak_mib"] for s in PIPELINE_STAGES) for st in steps])
+        out["warehouses"][wh] = summary
+    return out
+
+
+def _line(stage: str, wh: str, step: dict, rows: int, rounds: int) -> str:
+    seconds, peak = step["seconds"], step["peak_mib"]
     rate = f"{rows / seconds:,.0f}" if rows and seconds else "-"
     peak_text = f"{peak:,.0f}" if peak is not None else "-"
-    return (f"{stage:<12} {wh:<9} {seconds:>9.2f} {rate:>10} "
-            f"{seconds / floor:>8.2f} {peak_text:>9}")
+    line = (f"{stage:<12} {wh:<9} {seconds:>9.2f} {rate:>10} "
+            f"{step['x_floor']:>8.2f} {peak_text:>9}")
+    if rounds > 1:
+        line += f"  {step['low']:>7.2f}-{step['high']:.2f}"
+    return line
 
 
 def _table(results: list[dict]) -> str:
     lines = []
-    for res in results:
-        first = next(iter(res["warehouses"].values()), {})
+    summaries = [_scale_summary(res) for res in results]
+    for res, summary in zip(results, summaries, strict=True):
+        rounds = len(res["rounds"])
+        first = next(iter(res["rounds"][0]["warehouses"].values()), {}) if rounds else {}
         ingest = first.get("ingest", {})
         rows = ingest.get("result", {}).get("rows_staged") or 0
         villages = ingest.get("village_rows") or 0
-        floor = res["floor"]["seconds"]
+        res["villages"] = villages
+        files = res["rounds"][0]["floor"]["files"] if rounds else 0
         lines.append(f"scale {res['scale']}: {res['counties']:,} counties, {villages:,} villages, "
-                     f"{rows:,} return rows, {res['floor']['files']:,} files")
+                     f"{rows:,} return rows, {files:,} files"
+                     + (f"; median of {rounds} rounds" if rounds > 1 else ""))
         lines.append(f"{'stage':<12} {'warehouse':<9} {'seconds':>9} {'rows/s':>10} "
-                     f"{'x floor':>8} {'peak MiB':>9}")
-
-        lines.append(_line("floor", "-", floor, res["floor"]["peak_mib"], rows, floor))
-        for wh, steps in res["warehouses"].items():
-            for stage in STAGES:
+                     f"{'x floor':>8} {'peak MiB':>9}" + ("  range (s)" if rounds > 1 else ""))
+        lines.append(_line("floor", "-", summary["floor"], rows, rounds))
+        for wh, steps in summary["warehouses"].items():
+            for stage in (*STAGES, "total"):
                 if stage in steps:
-                    lines.append(_line(stage, wh, steps[stage]["seconds"], steps[stage]["peak_mib"],
-                                      rows, floor))
-            if all(s in steps for s in PIPELINE_STAGES):  # not with --until
-                total = sum(steps[s]["seconds"] for s in PIPELINE_STAGES)
-                peak = max(steps[s]["peak_mib"] for s in PIPELINE_STAGES)
-                lines.append(_line("total", wh, total, peak, rows, floor))
+                    lines.append(_line(stage, wh, steps[stage], rows, rounds))
         lines.append("")
     # linearity: time per village of the full run (ingest..publish) per warehouse
-    whs = sorted({wh for res in results for wh in res["warehouses"]})
+    whs = sorted({wh for summary in summaries for wh in summary["warehouses"]})
     lines.append("time per village (ms), ingest..publish; deviation from the mean over scales")
     lines.append(f"{'scale':<6} {'villages':>9} {'floor':>8} " + " ".join(f"{wh:>18}" for wh in whs))
     per: dict[str, list[float]] = {wh: [] for wh in whs}
     rows_out = []
-    for res in results:
-        first = next(iter(res["warehouses"].values()), {})
-        villages = first.get("ingest", {}).get("village_rows") or 0
+    for res, summary in zip(results, summaries, strict=True):
+        villages = res["villages"]
         cells = []
         for wh in whs:
-            steps = res["warehouses"].get(wh)
-            if steps and villages and all(s in steps for s in PIPELINE_STAGES):
-                ms = 1000 * sum(steps[s]["seconds"] for s in PIPELINE_STAGES) / villages
+            total = summary["warehouses"].get(wh, {}).get("total")
+            if total and villages:
+                ms = 1000 * total["seconds"] / villages
                 per[wh].append(ms)
                 cells.append(ms)
             else:
                 cells.append(None)
-        floor_ms = 1000 * res["floor"]["seconds"] / villages if villages else float("nan")
+        floor_ms = 1000 * summary["floor"]["seconds"] / villages if villages else float("nan")
         rows_out.append((res["scale"], villages, floor_ms, cells))
     means = {wh: sum(v) / len(v) for wh, v in per.items() if v}
     for scale, villages, floor_ms, cells in rows_out:
@@ -425,6 +483,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work folders and databases")
     parser.add_argument("--until", choices=STAGES, default=STAGES[-1],
                         help="stop after this stage (e.g. --until ingest to time ingest alone)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure every scale this many times (rounds alternate the "
+                             "scales' order) and report medians with their range")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--profile", type=Path,
                         help="run each stage under pyinstrument, text reports into this folder")
@@ -435,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--county", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
     if args.child:
         print(RESULT_MARK + json.dumps(_child(args), default=str), flush=True)
@@ -444,7 +507,14 @@ def main(argv: list[str] | None = None) -> int:
     national = _ensure_cache(args.cache, args.period, args.seed)
     started = datetime.now(UTC)
     try:
-        results = [_run_scale(k, national, args, args.work) for k in scales]
+        prepared = {k: _prepare_scale(k, national, args.period, args.work) for k in scales}
+        for round_index, order in enumerate(_round_order(scales, args.repeat)):
+            if args.repeat > 1:
+                print(f"\n#### round {round_index + 1} of {args.repeat}", flush=True)
+            for k in order:
+                prepared[k]["rounds"].append(
+                    _run_scale(k, prepared[k]["chosen"], args, args.work, round_index))
+        results = [prepared[k] for k in scales]
     finally:
         # Only now: right after tens of thousands of files are deleted, creating files on
         # this VM's ext4 costs up to ~0.6 ms of system time each for a while (the archive
