@@ -100,6 +100,31 @@ def test_fetch_arrow_sees_only_committed_rows(tmp_path: Path) -> None:
         conn.rollback()
 
 
+def test_reads_beside_others_run_without_parallel_workers(postgres_url: str) -> None:
+    # validate's frames and checks: the setting holds for that read only, and a pooled
+    # connection does not keep it
+    engine = wh.connect(postgres_url)
+    setting = sa.select(sa.func.current_setting("max_parallel_workers_per_gather").label("n"))
+    with engine.connect() as conn:
+        server_default = conn.execute(setting).scalar_one()
+    assert server_default != "0"  # else this test shows nothing
+    assert wh.fetch_arrow(engine, setting, parallel_workers=False).to_pylist() == [{"n": "0"}]
+    assert wh.fetch_arrow(engine, setting).to_pylist() == [{"n": server_default}]
+    with engine.connect() as conn:
+        wh.without_parallel_workers(conn)
+        assert conn.execute(setting).scalar_one() == "0"
+    with engine.connect() as conn:
+        assert conn.execute(setting).scalar_one() == server_default
+    engine.dispose()
+
+
+def test_without_parallel_workers_leaves_sqlite_alone(tmp_path: Path) -> None:
+    engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    with engine.connect() as conn:
+        wh.without_parallel_workers(conn)  # nothing to set: no error
+        assert conn.execute(sa.select(sa.literal(1))).scalar_one() == 1
+
+
 @pytest.fixture
 def staged(url: str, tmp_path: Path) -> sa.Engine:
     """A county's village and township returns of 2020 staged, some cells empty."""

@@ -106,8 +106,7 @@ def _read_rows(engine: Engine, statement: sa.TextClause,
     PostgreSQL's parallel workers would take the core the other statement runs on
     (the villages' insert ran 11.5 s alone, 17 s beside a parallel read of the areas)."""
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("set local max_parallel_workers_per_gather = 0"))
+        wh.without_parallel_workers(conn)
         result = conn.execute(statement, params)
         return list(result.keys()), result.all()
 

@@ -39,7 +39,9 @@ def _submitted_in_county(period: str, county_code: str) -> sa.ColumnElement[bool
 def load_frame(engine: Engine, form: Form, period: str, county_code: str | None = None) -> pd.DataFrame:
     """The staged rows of the period's accepted submissions (those sent in one county,
     when given), typed, with context columns."""
-    frame = _typed_frame(form, wh.fetch_arrow(engine, frame_query(form, period, county_code)))
+    # read beside the other forms' frames and the checks (see _frames): on one core each
+    frame = _typed_frame(form, wh.fetch_arrow(engine, frame_query(form, period, county_code),
+                                              parallel_workers=False))
     if form.code == "village_annual":
         _add_village_context(engine, frame, period)
     return frame
@@ -220,6 +222,7 @@ def reconciliation_frames(engine: Engine, forms: list[Form], period: str,
     params = {"period": period, "county_code": county_code}
     levels = sorted({by_code[code].row_level_number for code in reconciled})
     with engine.connect() as conn:
+        wh.without_parallel_workers(conn)  # read beside the frames (see _frames)
         counts = pd.DataFrame(conn.execute(sa.text(wh.render_sql(
             "checks/village_counts.sql", levels=levels, scoped=scoped)), params).all(),
             columns=["level", "unit_code", *VILLAGE_COUNTS])
@@ -280,6 +283,7 @@ def _completeness(engine: Engine, form: Form, period: str, now: datetime,
                "village": form.row_level_number == wh.VILLAGE_LEVEL,
                "county_only": county_code is not None}
     with engine.connect() as conn:
+        wh.without_parallel_workers(conn)  # read beside the frames (see validate)
         rows = conn.execute(sa.text(wh.render_sql("intake/missing_units.sql", **context)),
                             {"period": period, "county_code": county_code}).all()
     by_county: dict[str, list[str]] = {}

@@ -755,7 +755,17 @@ _jinja = Environment(
 )
 
 
-def fetch_arrow(engine: Engine, statement: sa.Executable) -> pa.Table:
+def without_parallel_workers(conn: sa.Connection) -> None:
+    """On PostgreSQL, no parallel workers for the rest of the connection's transaction.
+    For a query that runs beside others (validate's frames and checks, the rollup's
+    two statements): its workers would only crowd the cores the others run on (two on
+    this machine), and the one that waits for all of them finishes later."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("set local max_parallel_workers_per_gather = 0"))
+
+
+def fetch_arrow(engine: Engine, statement: sa.Executable, *,
+                parallel_workers: bool = True) -> pa.Table:
     """A query's result as an Arrow table, read by the ADBC driver of the warehouse's
     database: SQLite's C reader, PostgreSQL's binary ``COPY``. Through the DBAPI every
     value became a Python object first (the villages' 15 M: ~6 s of validate's frame).
@@ -765,7 +775,8 @@ def fetch_arrow(engine: Engine, statement: sa.Executable) -> pa.Table:
     than the DBAPI's. It is read on a connection of its own, so it sees what is
     committed; SQLite's by a child process (:mod:`grassroots.arrow_reader` says why).
     A database only this process holds (SQLite ``:memory:``) is read through the
-    engine instead."""
+    engine instead. ``parallel_workers=False``: PostgreSQL plans it without parallel
+    workers (see :func:`without_parallel_workers`)."""
     import pyarrow as pa
 
     url = engine.url
@@ -777,6 +788,9 @@ def fetch_arrow(engine: Engine, statement: sa.Executable) -> pa.Table:
 
         with adbc.connect(url.set(drivername="postgresql").render_as_string(
                 hide_password=False)) as connection, connection.cursor() as cursor:
+            if not parallel_workers:
+                # the connection is this read's alone and closed after it
+                cursor.execute("set max_parallel_workers_per_gather = 0")
             cursor.execute(sql)
             return cursor.fetch_arrow_table()
     if not has_other_connections(engine):
