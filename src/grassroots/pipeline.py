@@ -35,7 +35,10 @@ def open_warehouse(settings: Settings | None = None) -> tuple[Settings, Engine]:
 
 def ingest(period: str, settings: Settings | None = None, files: list[Path] | None = None) -> dict:
     """Landing files of the period (and the registers) -> submission + staged rows."""
-    settings, engine = open_warehouse(settings)
+    settings = settings or Settings.from_env()
+    engine = wh.connect(settings.warehouse_url)
+    rollup_stage.sync_indicators(engine)
+    # intake loads the official units (open_warehouse's other part) while its workers start
     result = intake.ingest(engine, settings, period, files=files).as_dict()
     # None: the tree was built already from the registers as they are
     result["tree_rows"] = hierarchy.ensure_tree(engine, period)
