@@ -174,3 +174,53 @@ def test_sqlite_statistics_are_left_to_sqlite(tmp_path: Path) -> None:
     with engine.begin() as conn:
         assert not wh.analyze_changed(conn, wh.staging_tables["county_annual"], 10**6)
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_binary_copy_stores_what_a_text_copy_stores(postgres_url: str) -> None:
+    # intake's staged rows and registers' villages go in as binary COPY: every column type
+    # of both tables, NULLs, the largest values and Chinese text come back as from text
+    engine = wh.connect(postgres_url)
+    staging = wh.staging_tables["village_annual"]
+    names = [c.name for c in staging.columns]
+    kinds = {c.name: c.type for c in staging.columns}
+
+    def value(name: str, n: int) -> object:
+        if n == 0 and name not in ("submission_id", "row_number", "row_status"):
+            return None
+        kind = kinds[name]
+        if isinstance(kind, sa.Float):
+            return [0.1, 1e300, -2.5e-7][n % 3]
+        if isinstance(kind, sa.BigInteger):
+            return [2**62, -1, 0][n % 3]
+        if isinstance(kind, sa.Integer):
+            return n  # submission_id, row_number, yes/no fields as 0/1 among them
+        return f"值{n}'\"\\\t"  # within every varchar's length
+    staged = [tuple(value(name, n) for name in names) for n in range(4)]
+    u = wh.unit.c
+    villages = [
+        (f"1506210012{n:02d}", "村名" * (n + 1), 5, "village", "150621001000", "150000000000",
+         "150600000000", "150621000000", "150621001000", "farming" if n else None, 2000 + n,
+         None if n else 2030, "150621001199" if n else None, f"register__{n}.csv",
+         datetime(2021, 3, 4, 5, 6, 7, n, tzinfo=UTC))
+        for n in range(3)
+    ]
+    unit_names = [c.name for c in (u.unit_code, u.name, u.level, u.level_name, u.parent_code,
+                                   u.region_code, u.city_code, u.county_code, u.township_code,
+                                   u.zone_type, u.valid_from, u.valid_to, u.predecessors,
+                                   u.source_file, u.loaded_at)]
+    stored = {}
+    for binary in (False, True):
+        with engine.begin() as conn:
+            wh.insert_tuples(conn, staging, names, staged, binary=binary)
+            wh.insert_tuples(conn, wh.unit, unit_names, villages, binary=binary)
+            stored[binary] = (
+                conn.execute(sa.select(staging).order_by(staging.c.row_number)).all(),
+                conn.execute(sa.select(*[wh.unit.c[n] for n in unit_names])
+                             .where(u.level == 5).order_by(u.unit_code)).all())
+            conn.execute(staging.delete())
+            conn.execute(wh.unit.delete().where(u.level == 5))
+    assert stored[True] == stored[False]
+    assert len(stored[True][0]) == 4 and len(stored[True][1]) == 3
+    assert stored[True][1][1].loaded_at == villages[1][-1]
+    engine.dispose()

@@ -373,7 +373,7 @@ def write_registers(conn: sa.Connection, registers: list[RegisterRows]) -> None:
                                             u.county_code.in_(sorted(present))))
     loaded_at = (datetime.now(UTC),)
     wh.insert_tuples(conn, wh.unit, _VILLAGE_COLUMNS, [
-        row + loaded_at for register in registers for row in register.rows])
+        row + loaded_at for register in registers for row in register.rows], binary=True)
 
 
 def _source_state(conn: sa.Connection) -> str:

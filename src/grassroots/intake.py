@@ -428,7 +428,8 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], resul
         hierarchy.write_registers(conn, [read.register for read in new if read.register is not None])
         for form_code, rows in staged.items():
             wh.insert_tuples(conn, wh.staging_tables[form_code],
-                             ["submission_id", *staged_columns(catalog.forms[form_code])], rows)
+                             ["submission_id", *staged_columns(catalog.forms[form_code])], rows,
+                             binary=True)
         wh.insert_rows(conn, wh.validation_issue, issues)
 
 
