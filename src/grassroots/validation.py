@@ -489,8 +489,9 @@ def _store(engine: Engine, period: str, records: list[dict], now: datetime,
         }
         found = {_key(r) for r in records}
         fresh = [r for r in records if _key(r) not in existing]
-        if fresh:
-            conn.execute(wh.validation_issue.insert(), fresh)
+        # COPY on PostgreSQL (an INSERT per row took 0.4 s for the national demo's 10.9 k
+        # warnings)
+        wh.insert_rows(conn, wh.validation_issue, fresh)
         gone = [issue_id for key, issue_id in existing.items() if key not in found]
         reason = "检查不再发现此问题 / the checks no longer find this problem"
         for chunk in range(0, len(gone), 500):
