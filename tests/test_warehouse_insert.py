@@ -224,3 +224,47 @@ def test_a_binary_copy_stores_what_a_text_copy_stores(postgres_url: str) -> None
     assert len(stored[True][0]) == 4 and len(stored[True][1]) == 3
     assert stored[True][1][1].loaded_at == villages[1][-1]
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """A new, empty warehouse's URL at each call."""
+    if request.param == "postgres":
+        return request.getfixturevalue("new_postgres_url")
+    made = iter(range(1_000))
+    return lambda: f"sqlite:///{tmp_path / f'w{next(made)}.sqlite'}"
+
+
+def test_a_table_filled_with_its_indexes_built_after_has_them_all(
+        new_urls: Callable[[], str]) -> None:
+    # the official closure of a new warehouse: its key and its index made again after the
+    # rows are in (PostgreSQL; SQLite's are left in place), the key still refuses a pair
+    # given twice, and a failed load leaves them as they were
+    engine = wh.connect(new_urls())
+    closure = wh.official_closure
+    pair = {"ancestor_code": "150000000000", "descendant_code": "150600000000", "depth": 1,
+            "ancestor_level": 1, "descendant_level": 2}
+
+    def keys_and_indexes() -> tuple[list[str], list[tuple[str, ...]]]:
+        inspector = sa.inspect(engine)
+        return (inspector.get_pk_constraint(closure.name)["constrained_columns"],
+                sorted((i["name"], *i["column_names"]) for i in inspector.get_indexes(closure.name)))
+
+    with engine.begin() as conn:
+        conn.execute(closure.delete())
+    before = keys_and_indexes()
+    assert before[0] and before[1]  # else this test shows nothing
+    with engine.begin() as conn, wh.indexes_built_after(conn, closure):
+        wh.insert_rows(conn, closure, [pair])
+    assert keys_and_indexes() == before
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(closure)).scalar_one() == 1
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn, \
+            wh.indexes_built_after(conn, closure):
+        wh.insert_rows(conn, closure, [pair])  # the key, made again, finds the pair twice
+    assert keys_and_indexes() == before  # the failed load's transaction rolled back
+    engine.dispose()
+    # and the declared key is left as declared: a warehouse made later has it too
+    engine = wh.connect(new_urls())
+    assert keys_and_indexes() == before
+    engine.dispose()

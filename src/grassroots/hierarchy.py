@@ -257,7 +257,8 @@ def sync_official_units(engine: Engine) -> int:
                 for d in divisions
             ],
         )
-        conn.execute(sa.text(wh.render_sql("hierarchy/insert_official_closure.sql")))
+        with wh.indexes_built_after(conn, wh.official_closure):
+            conn.execute(sa.text(wh.render_sql("hierarchy/insert_official_closure.sql")))
         wh.analyze(conn, wh.unit, wh.official_closure)
     return len(divisions)
 

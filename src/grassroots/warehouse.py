@@ -16,7 +16,8 @@ import os
 import subprocess
 import sys
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from operator import itemgetter
 from pathlib import Path
@@ -575,6 +576,33 @@ def setup_lock(conn: sa.Connection) -> None:
     SQLite already lets one writer at a time in."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("select pg_advisory_xact_lock(:key)"), {"key": _SETUP_LOCK})
+
+
+@contextmanager
+def indexes_built_after(conn: sa.Connection, table: sa.Table) -> Iterator[None]:
+    """On PostgreSQL, fill an empty table with its primary key and indexes made after the
+    rows are in: one sort per index instead of an insert into each per row (the official
+    closure's 162 k rows 0.53 -> 0.28 s). In the caller's transaction, so a failed load
+    leaves them as they were; a key the rows break fails as it is made again.
+
+    On SQLite nothing is dropped: there Python's driver runs DDL outside the transaction
+    (a failed load would leave the index dropped), and building it after took as long."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    key = sa.inspect(conn).get_pk_constraint(table.name)["name"]
+    quote = conn.dialect.identifier_preparer.quote
+    for index in table.indexes:
+        conn.execute(sa.schema.DropIndex(index))
+    conn.execute(sa.text(f"alter table {quote(table.name)} drop constraint {quote(key)}"))
+    yield
+    # (SQLAlchemy's AddConstraint would mark the declared key as added apart, and every
+    # later create_all would make the table without it)
+    columns = ", ".join(quote(c.name) for c in table.primary_key.columns)
+    conn.execute(sa.text(f"alter table {quote(table.name)} add constraint {quote(key)} "
+                         f"primary key ({columns})"))
+    for index in table.indexes:
+        conn.execute(sa.schema.CreateIndex(index))
 
 
 def period_lock(conn: sa.Connection, period: str) -> None:
