@@ -294,7 +294,11 @@ class _Reads:
         context = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
                                          initargs=(reader,))
-        self._submit(2 * workers)
+        try:
+            self._submit(2 * workers)
+        except BaseException:
+            self._pool.shutdown(wait=True, cancel_futures=True)  # no caller's `with` yet
+            raise
 
     def _submit(self, count: int) -> None:
         assert self._pool is not None

@@ -585,8 +585,9 @@ def indexes_built_after(conn: sa.Connection, table: sa.Table) -> Iterator[None]:
     closure's 162 k rows 0.53 -> 0.28 s). In the caller's transaction, so a failed load
     leaves them as they were; a key the rows break fails as it is made again.
 
-    On SQLite nothing is dropped: there Python's driver runs DDL outside the transaction
-    (a failed load would leave the index dropped), and building it after took as long."""
+    On SQLite nothing is dropped: Python's driver runs DDL that comes before a
+    transaction's first write outside it (a failed load would leave the index dropped),
+    and building the index after took as long."""
     if conn.dialect.name != "postgresql":
         yield
         return
