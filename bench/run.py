@@ -2,7 +2,10 @@
 of the national demo.
 
     python bench/run.py --scale 1/8 [--scale 1/4 ...] [--warehouse sqlite|postgres|both]
-                        [--cache DIR] [--work DIR] [--period 2021] [--seed 20141020]
+                        [--repeat N] [--cache DIR] [--work DIR] [--period 2021]
+                        [--seed 20141020]
+
+(``bash scripts/bench.sh ...`` runs it from a fresh clone.)
 
 1. The national demo (``generate_demo(scale="national")``, the same as ``grassroots demo
    --scale national``) is generated once into ``--cache`` and reused by later runs.
@@ -22,6 +25,9 @@ of the national demo.
 6. The table: seconds, rows per second (rows = return rows staged by ingest, the same
    count for every step of a scale), the ratio to the floor and peak MiB; then time per
    village per scale for the linearity check (target: within +/-25 % of the mean).
+7. ``--repeat N``: every scale measured N times, in rounds that visit the scales
+   smallest first and largest first in turn; each figure is the median over the rounds
+   (a ratio: the median of each round's ratio to that round's floor), with the range.
 
 PostgreSQL: a fresh database per scale on 127.0.0.1:5432 as user ``postgres`` (trust
 authentication), dropped afterwards (``--keep`` keeps it and the work folder).
@@ -372,15 +378,11 @@ def _run_scale(k: int, chosen: list[str], args: argparse.Namespace, work: Path,
     return out
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def _summary(seconds: list[float], floors: list[float], peaks: list[float]) -> dict:
     """A step over the rounds: the median seconds, the median of each round's ratio to
     that round's own floor (measured just before it), the largest peak, and the range."""
-    return {"seconds": _median(seconds),
-            "x_floor": _median([s / f for s, f in zip(seconds, floors, strict=True)]),
+    return {"seconds": statistics.median(seconds),
+            "x_floor": statistics.median([s / f for s, f in zip(seconds, floors, strict=True)]),
             "peak_mib": max(peaks) if peaks else None,
             "low": min(seconds), "high": max(seconds)}
 
