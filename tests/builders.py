@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from grassroots.catalog import load_catalog
 from grassroots.hierarchy import RegisterEntry, write_register
 
@@ -68,3 +70,13 @@ def village(code_suffix: int, township: str = WANGAIZHAO, valid_from: int = 2010
             valid_to: int | None = None, predecessors: tuple[str, ...] = ()) -> RegisterEntry:
     code = f"{township[:9]}{code_suffix:03d}"
     return RegisterEntry(code, f"村{code_suffix}", township, "farming", valid_from, valid_to, predecessors)
+
+
+def new_warehouse_url(warehouse: str, tmp_path: Path, request: pytest.FixtureRequest,
+                      name: str = "w") -> str:
+    """The URL of a new, empty warehouse of the kind named ("sqlite" or "postgres"; a
+    PostgreSQL one is a new database, skipped where there is no server). SQLite's is the
+    file ``name`` under ``tmp_path``."""
+    if warehouse == "sqlite":
+        return f"sqlite:///{tmp_path / f'{name}.sqlite'}"
+    return request.getfixturevalue("new_postgres_url")()

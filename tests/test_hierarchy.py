@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from grassroots import hierarchy
 from grassroots import warehouse as wh
-from tests.builders import DALAT, SHULINZHAO, WANGAIZHAO, small_register, village
+from tests.builders import DALAT, SHULINZHAO, WANGAIZHAO, new_warehouse_url, small_register, village
 
 
 def test_official_list_has_the_ministrys_counts_with_12_digit_codes() -> None:
@@ -116,13 +116,6 @@ def test_a_register_with_a_township_of_another_county_is_rejected(tmp_path: Path
         hierarchy.load_register(engine, path)
 
 
-def _new_warehouse_url(warehouse: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """The URL of a new, empty warehouse of the kind named."""
-    if warehouse == "sqlite":
-        return f"sqlite:///{tmp_path / 'w.sqlite'}"
-    return request.getfixturevalue("new_postgres_url")()
-
-
 def _two_villages_and_their_tree(tmp_path: Path) -> tuple[str, sa.Engine, int | None]:
     """A SQLite warehouse with two villages and their tree of 2020: its URL, its engine
     and the tree's row count."""
@@ -190,7 +183,7 @@ _OLD_UNIT_TABLES = (
 @pytest.mark.parametrize("warehouse", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_warehouse_with_two_unit_tables_keeps_every_row_in_one(
         warehouse: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    url = _new_warehouse_url(warehouse, tmp_path, request)
+    url = new_warehouse_url(warehouse, tmp_path, request)
     engine = wh.connect(url)
     hierarchy.sync_official_units(engine)
     hierarchy.load_register(engine, small_register(tmp_path, [
@@ -262,7 +255,7 @@ def _official_pairs_walked() -> set[tuple[str, str, int, int, int]]:
 @pytest.mark.parametrize("warehouse", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_the_official_closure_is_every_unit_under_each_of_its_parents_chain(
         warehouse: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    url = _new_warehouse_url(warehouse, tmp_path, request)
+    url = new_warehouse_url(warehouse, tmp_path, request)
     engine = wh.connect(url)
     assert hierarchy.sync_official_units(engine) == len(hierarchy.load_official_divisions())
     c = wh.official_closure.c

@@ -4,7 +4,6 @@ from them: the same values the DBAPI returns, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,15 @@ from grassroots import pipeline, validation
 from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
 from grassroots.config import Settings
-from tests.builders import DALAT, WANGAIZHAO, small_register, village, village_row, write_csv
+from tests.builders import (
+    DALAT,
+    WANGAIZHAO,
+    new_warehouse_url,
+    small_register,
+    village,
+    village_row,
+    write_csv,
+)
 
 CATALOG = load_catalog()
 
@@ -29,10 +36,7 @@ def _plain(value: object) -> object:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'w.sqlite'}"
-    new_postgres_url: Callable[[], str] = request.getfixturevalue("new_postgres_url")
-    return new_postgres_url()
+    return new_warehouse_url(request.param, tmp_path, request)
 
 
 SAMPLE = sa.Table(

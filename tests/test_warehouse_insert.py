@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from grassroots import warehouse as wh
+from tests.builders import new_warehouse_url
 
 
 def _issue(n: int) -> dict[str, object]:
@@ -226,21 +227,13 @@ def test_a_binary_copy_stores_what_a_text_copy_stores(postgres_url: str) -> None
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def new_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
-    """A new, empty warehouse's URL at each call."""
-    if request.param == "postgres":
-        return request.getfixturevalue("new_postgres_url")
-    made = iter(range(1_000))
-    return lambda: f"sqlite:///{tmp_path / f'w{next(made)}.sqlite'}"
-
-
+@pytest.mark.parametrize("warehouse", ["sqlite", "postgres"])
 def test_a_table_filled_with_its_indexes_built_after_has_them_all(
-        new_urls: Callable[[], str]) -> None:
+        warehouse: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     # the official closure of a new warehouse: its key and its index made again after the
     # rows are in (PostgreSQL; SQLite's are left in place), the key still refuses a pair
     # given twice, and a failed load leaves them as they were
-    engine = wh.connect(new_urls())
+    engine = wh.connect(new_warehouse_url(warehouse, tmp_path, request))
     closure = wh.official_closure
     pair = {"ancestor_code": "150000000000", "descendant_code": "150600000000", "depth": 1,
             "ancestor_level": 1, "descendant_level": 2}
@@ -265,6 +258,6 @@ def test_a_table_filled_with_its_indexes_built_after_has_them_all(
     assert keys_and_indexes() == before  # the failed load's transaction rolled back
     engine.dispose()
     # and the declared key is left as declared: a warehouse made later has it too
-    engine = wh.connect(new_urls())
+    engine = wh.connect(new_warehouse_url(warehouse, tmp_path, request, name="later"))
     assert keys_and_indexes() == before
     engine.dispose()

@@ -23,22 +23,23 @@ from grassroots.config import Settings
 log = logging.getLogger(__name__)
 
 
-def open_warehouse(settings: Settings | None = None) -> tuple[Settings, Engine]:
-    """Settings and the warehouse engine, with the schema, the official units and the
-    indicator declarations in place."""
+def open_warehouse(settings: Settings | None = None,
+                   official_units: bool = True) -> tuple[Settings, Engine]:
+    """Settings and the warehouse engine, with the schema, the official units (unless
+    ``official_units`` is false: intake loads them itself) and the indicator
+    declarations in place."""
     settings = settings or Settings.from_env()
     engine = wh.connect(settings.warehouse_url)
-    hierarchy.sync_official_units(engine)
+    if official_units:
+        hierarchy.sync_official_units(engine)
     rollup_stage.sync_indicators(engine)
     return settings, engine
 
 
 def ingest(period: str, settings: Settings | None = None, files: list[Path] | None = None) -> dict:
     """Landing files of the period (and the registers) -> submission + staged rows."""
-    settings = settings or Settings.from_env()
-    engine = wh.connect(settings.warehouse_url)
-    rollup_stage.sync_indicators(engine)
-    # intake loads the official units (open_warehouse's other part) while its workers start
+    # intake loads the official units while its workers start
+    settings, engine = open_warehouse(settings, official_units=False)
     result = intake.ingest(engine, settings, period, files=files).as_dict()
     # None: the tree was built already from the registers as they are
     result["tree_rows"] = hierarchy.ensure_tree(engine, period)
