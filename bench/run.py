@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import itertools
 import json
 import os
 import platform
@@ -57,6 +58,7 @@ STAGES = ("ingest", "validate", "rollup", "publish", "docs", "incremental")
 PIPELINE_STAGES = ("ingest", "validate", "rollup", "publish")  # the full run, summed as "total"
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+SET_ASIDE = "set-aside"  # earlier rounds' data folders, deleted at the end of the run
 
 
 # --------------------------------------------------------------------------- child side
@@ -326,6 +328,17 @@ def _prepare_scale(k: int, national: Path, period: str, work: Path) -> dict:
             "rounds": []}
 
 
+def _set_aside(work: Path, name: str) -> Path:
+    """A new path in the work folder's ``set-aside`` folder for a folder to delete later."""
+    folder = work / SET_ASIDE
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in itertools.count(1):
+        target = folder / f"{name}-{number}"
+        if not target.exists():
+            return target
+    raise AssertionError("unreachable")
+
+
 def _round_order(scales: list[int], rounds: int) -> list[list[int]]:
     """The scales of each round: smallest first, then largest first, alternately, so
     that a drift of the machine's speed over the run falls alike on every scale
@@ -348,7 +361,10 @@ def _run_scale(k: int, chosen: list[str], args: argparse.Namespace, work: Path,
     for warehouse in warehouses:
         data_dir = scale_dir / warehouse
         if data_dir.exists():
-            shutil.rmtree(data_dir)
+            # an earlier round's folder is set aside, deleted at the end of the run: deleted
+            # now, its ~11,000 archive copies (national) would make this ingest's own cost
+            # seconds more on this VM's ext4 (see main's cleanup and profile.md)
+            data_dir.rename(_set_aside(work, f"{label.replace('/', '_')}-{warehouse}"))
         data_dir.mkdir(parents=True)
         _link_tree(landing, data_dir / "landing")
         db_name = f"grassroots_bench_{os.getpid()}_{k}"
@@ -524,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             for k in scales:
                 shutil.rmtree(args.work / f"scale-{k}", ignore_errors=True)
+            shutil.rmtree(args.work / SET_ASIDE, ignore_errors=True)
     header = (f"grassroots bench, {started:%Y-%m-%d %H:%M} UTC, {platform.node()}, "
               f"{os.cpu_count()} CPUs, Python {platform.python_version()}, period {args.period}, "
               f"seed {args.seed}")
