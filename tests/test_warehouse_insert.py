@@ -261,3 +261,21 @@ def test_a_table_filled_with_its_indexes_built_after_has_them_all(
     engine = wh.connect(new_warehouse_url(warehouse, tmp_path, request, name="later"))
     assert keys_and_indexes() == before
     engine.dispose()
+
+
+def test_a_new_sqlite_warehouse_has_large_pages_and_an_old_one_keeps_its_own(
+        tmp_path: Path) -> None:
+    def page_size_and_journal(path: Path) -> tuple[int, str]:
+        with wh.connect(f"sqlite:///{path}").connect() as conn:
+            return (conn.exec_driver_sql("pragma page_size").scalar_one(),
+                    conn.exec_driver_sql("pragma journal_mode").scalar_one())
+
+    assert page_size_and_journal(tmp_path / "new.sqlite") == (wh.SQLITE_PAGE_BYTES, "wal")
+    old = tmp_path / "old.sqlite"
+    import sqlite3
+
+    with sqlite3.connect(old) as made_before:  # SQLite's default pages, as warehouses had
+        made_before.execute("create table t (x)")
+    assert page_size_and_journal(old) == (4096, "wal")
+    with wh.connect(f"sqlite:///{old}").connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(wh.submission)).scalar_one() == 0
