@@ -323,3 +323,77 @@ def test_a_new_warehouse_makes_its_views_once_with_the_indicators_declared(
     assert sorted(declared) == sorted(i.code for i in load_catalog().indicators)
     pipeline.open_warehouse(settings)
     assert len(made) == 1
+
+
+def _statuses(settings: Settings, period: str) -> tuple[dict[str, str], int | None]:
+    """Each village row's status by unit code, and the file's rows_accepted."""
+    engine = wh.connect(settings.warehouse_url)
+    table, s = wh.staging_tables["village_annual"], wh.submission.c
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(
+            sa.select(table.c.unit_code, table.c.row_status)
+            .join(wh.submission, s.submission_id == table.c.submission_id)
+            .where(s.period == period, s.status == "accepted")).all())
+        checked = conn.execute(sa.select(s.rows_accepted).where(
+            s.period == period, s.form_code == "village_annual", s.status == "accepted")).scalar_one()
+    return statuses, checked
+
+
+def test_rows_are_staged_held_back_by_their_cell_errors_and_counted_once_checked(
+        settings: Settings) -> None:
+    _county(settings)
+    pipeline.run("2020", settings)
+    v201, v202, v203 = (f"{WANGAIZHAO[:9]}{n}" for n in (201, 202, 203))
+    # the county sends its return again
+    write_csv(settings.landing_dir / "2020" / f"village_annual__{DALAT}__2020.csv", "village_annual",
+              [village_row(v201), village_row(v202, party_members="很多"),  # a cell error
+               village_row(v203, committee_members=41)])  # a check's error
+    pipeline.ingest("2020", settings)
+    # staged: the row whose cell failed is held back already; the file is not checked yet
+    assert _statuses(settings, "2020") == ({v201: "accepted", v202: "error", v203: "accepted"}, None)
+    with pytest.raises(RollupError, match="3 rows are not validated yet"):
+        pipeline.rollup("2020", settings)
+    engine = wh.connect(settings.warehouse_url)
+    from grassroots import intake, lineage
+
+    (county,) = intake.intake_status(engine, "2020").counties
+    assert county.coverage["village_annual"] == (4, 3, 0)  # reported, none checked yet
+    reasons = [r["reason"] for r in lineage.explain(
+        engine, "2020", v201, "party_members")["rows_not_counted"]]
+    assert reasons[0] == "row pending: the file's rows are not checked yet"
+    assert reasons[1].startswith("file superseded")
+
+    totals = pipeline.validate("2020", settings)
+    assert (totals["rows_accepted"], totals["rows_with_errors"]) == (1, 2)
+    assert _statuses(settings, "2020") == ({v201: "accepted", v202: "error", v203: "error"}, 1)
+    (county,) = intake.intake_status(engine, "2020").counties
+    assert county.coverage["village_annual"] == (4, 3, 1)
+
+
+def test_the_gate_frees_a_row_whose_error_is_waived_and_gates_rows_staged_pending(
+        settings: Settings) -> None:
+    from grassroots import review
+
+    _county(settings)
+    v201, v202 = f"{WANGAIZHAO[:9]}201", f"{WANGAIZHAO[:9]}202"
+    write_csv(settings.landing_dir / "2020" / f"village_annual__{DALAT}__2020.csv", "village_annual",
+              [village_row(v201), village_row(v202, committee_members=41)])
+    pipeline.ingest("2020", settings)
+    pipeline.validate("2020", settings)
+    assert _statuses(settings, "2020") == ({v201: "accepted", v202: "error"}, 1)
+    engine = wh.connect(settings.warehouse_url)
+    issues, _ = review.list_issues(engine, state="open", severity="error")
+    (issue,) = [i for i in issues if i["unit_code"] == v202]
+    review.waive(engine, issue["issue_id"], "steward", "核实 / verified")
+    pipeline.validate("2020", settings)
+    assert _statuses(settings, "2020") == ({v201: "accepted", v202: "accepted"}, 2)
+
+    # rows staged by an earlier version: 'pending', their file not counted
+    table = wh.staging_tables["village_annual"]
+    with engine.begin() as conn:
+        conn.execute(table.update().values(row_status="pending"))
+        conn.execute(wh.submission.update().where(wh.submission.c.form_code == "village_annual")
+                     .values(rows_accepted=None))
+    review.reopen(engine, issue["issue_id"], "steward", "再核实 / check again")
+    pipeline.validate("2020", settings)
+    assert _statuses(settings, "2020") == ({v201: "accepted", v202: "error"}, 1)

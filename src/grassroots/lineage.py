@@ -261,6 +261,8 @@ def _rows_not_counted(
             reason = f"file {r['submission_status']}"
             if r["submission_reason"]:
                 reason += f": {r['submission_reason']}"
+        elif not r["submission_checked"]:
+            reason = "row pending: the file's rows are not checked yet"
         elif r["row_status"] != "accepted":
             blocking = conn.execute(
                 sa.select(i.rule, i.field, i.state, i.message_en)

@@ -363,8 +363,12 @@ def _clean_rows(reader: Reader, parsed: ParsedFile, read: FileRead) -> None:
             "message_en": f"{where_en}: {error.message_en}",
         })
     read.cell_errors += len(failures)
-    read.rows = list(zip(parsed.row_numbers, itertools.repeat(sheet), itertools.repeat("pending"),
-                         *clean_columns))
+    # a row with a cell that failed is held back by that cell's error from the start; the
+    # gate (validation._gate) changes only the rows whose checks say otherwise
+    statuses = ["accepted"] * len(parsed.row_numbers)
+    for index, _, _ in failures:
+        statuses[index] = "error"
+    read.rows = list(zip(parsed.row_numbers, itertools.repeat(sheet), statuses, *clean_columns))
     labels = {f.code: f.label_zh for f in form.fields}
     unit_by_row = {row_number: cell_text(cells[unit_position]) or None
                    for row_number, cells in zip(parsed.row_numbers, parsed.cells, strict=True)}

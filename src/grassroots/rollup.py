@@ -151,8 +151,9 @@ class RollupError(RuntimeError):
 def unvalidated_rows(conn: sa.Connection, period: str, catalog: Catalog,
                      outside_county: str | None = None) -> int:
     """Rows of the period's accepted submissions that validation has not yet passed or
-    failed (a validation that did not finish leaves them pending); with
-    ``outside_county``, only those of submissions sent from outside that county."""
+    failed (their files' ``rows_accepted`` not yet counted by the gate: a validation that
+    did not finish leaves them so); with ``outside_county``, only those of submissions
+    sent from outside that county."""
     s, c = wh.submission.c, wh.unit_closure.c
     pending = 0
     for form in catalog.forms.values():
@@ -160,7 +161,7 @@ def unvalidated_rows(conn: sa.Connection, period: str, catalog: Catalog,
         query = (
             sa.select(sa.func.count()).select_from(table)
             .join(wh.submission, s.submission_id == table.c.submission_id)
-            .where(s.period == period, s.status == "accepted", table.c.row_status == "pending")
+            .where(s.period == period, s.status == "accepted", s.rows_accepted.is_(None))
         )
         if outside_county is not None:
             query = query.where(s.unit_code.not_in(sa.select(c.descendant_code).where(

@@ -142,7 +142,7 @@ def _add_village_context(engine: Engine, frame: pd.DataFrame, period: str) -> No
             sa.select(table.c.unit_code, table.c.income_operating)
             .join(wh.submission, s.submission_id == table.c.submission_id)
             .where(s.period == previous_period(period), s.status == "accepted",
-                   table.c.row_status == "accepted")
+                   s.rows_accepted.is_not(None), table.c.row_status == "accepted")
         ).all())
     previous = frame["unit_code"].map(last_year).astype("float64")
     current = frame["income_operating"].astype("float64")
@@ -504,19 +504,25 @@ def _store(engine: Engine, period: str, records: list[dict], now: datetime,
 
 
 def _gate(engine: Engine, form: Form, submission_ids: list[int]) -> int:
-    """Mark each staged row accepted or error; return the rows accepted."""
+    """Mark each staged row of the submissions accepted or error, and count each
+    submission's accepted rows (which marks it checked); return the rows accepted.
+
+    Only the rows whose status changes are written: the error rows are found from the
+    blocking issues, the rows freed from an error (or staged by an earlier version as
+    'pending') by their status. Rewriting every row cost a national validate 2.2 s on
+    PostgreSQL (a new version of each 488 k row) and 0.8 s on SQLite, to change nothing
+    in nearly all of them."""
     from grassroots.review import BLOCKING_STATES
 
     table = wh.staging_tables[form.code]
     issue = wh.validation_issue.c
-    blocking = (
+    blocking = (issue.severity == "error", issue.state.in_(BLOCKING_STATES))
+    blocked_rows = (sa.select(issue.submission_id, issue.row_number)
+                    .where(issue.submission_id.in_(submission_ids), *blocking))
+    blocked = (
         sa.select(issue.issue_id)
-        .where(
-            issue.submission_id == table.c.submission_id,
-            issue.row_number == table.c.row_number,
-            issue.severity == "error",
-            issue.state.in_(BLOCKING_STATES),
-        )
+        .where(issue.submission_id == table.c.submission_id,
+               issue.row_number == table.c.row_number, *blocking)
         .exists()
     )
     in_period = table.c.submission_id.in_(submission_ids)
@@ -527,15 +533,19 @@ def _gate(engine: Engine, form: Form, submission_ids: list[int]) -> int:
         .scalar_subquery()
     )
     with engine.begin() as conn:
-        gated = conn.execute(table.update().where(in_period).values(
-            row_status=sa.case((blocking, "error"), else_="accepted"))).rowcount
+        changed = conn.execute(table.update().where(
+            sa.tuple_(table.c.submission_id, table.c.row_number).in_(blocked_rows),
+            table.c.row_status != "error").values(row_status="error")).rowcount
+        changed += conn.execute(table.update().where(
+            in_period, table.c.row_status != "accepted", ~blocked).values(
+            row_status="accepted")).rowcount
         # one statement for every file (one per file took seconds at national scale)
         conn.execute(wh.submission.update().where(s.submission_id.in_(submission_ids))
                      .values(rows_accepted=accepted_rows))
-        accepted = conn.execute(sa.select(sa.func.count()).select_from(table)
-                                .where(in_period, table.c.row_status == "accepted")).scalar_one()
+        accepted = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(s.rows_accepted), 0))
+                                .where(s.submission_id.in_(submission_ids))).scalar_one()
     with engine.begin() as conn:
-        wh.analyze_changed(conn, table, gated, columns=["row_status"])
+        wh.analyze_changed(conn, table, changed, columns=["row_status"])
     return accepted
 
 

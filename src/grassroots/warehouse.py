@@ -191,6 +191,8 @@ submission = sa.Table(
     sa.Column("file_size", sa.BigInteger, nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("row_count", sa.Integer),
+    # set by the gate once the checks have run on a return's rows (NULL until then); a
+    # register's on loading
     sa.Column("rows_accepted", sa.Integer),
     sa.Column("status", sa.String(12), nullable=False),  # received, accepted, rejected, superseded
     sa.Column("reason", sa.Text),
@@ -441,7 +443,10 @@ def _staging_table(form: Form) -> sa.Table:
         sa.Column("submission_id", sa.Integer, primary_key=True),
         sa.Column("row_number", sa.Integer, primary_key=True),
         sa.Column("sheet", sa.Text),
-        sa.Column("row_status", sa.String(10), nullable=False),  # pending, accepted, error
+        # 'error': an open or rejected error holds the row back, else 'accepted'. Whether
+        # the checks have run on it is its submission's (rows_accepted is set then); rows
+        # staged before the checks had their own status ('pending') keep it until gated
+        sa.Column("row_status", sa.String(10), nullable=False),
         *[sa.Column(f.code, _SQL_TYPES[f.type]) for f in form.fields],
         sa.Index(f"ix_{form.staging_table}_unit", "unit_code"),
         postgresql_with={"fillfactor": STAGING_FILLFACTOR},
@@ -674,9 +679,9 @@ def analyze_changed(conn: sa.Connection, table: sa.Table, changed_rows: int,
                     columns: Sequence[str] = ()) -> bool:
     """``analyze`` the table (PostgreSQL) when a statement changed more than
     ``STALE_STATISTICS_SHARE`` of the rows its statistics counted; return whether it did.
-    The gate turns every staged row from 'pending' to 'accepted': with the statistics of
-    before, the planner counted the rollup's accepted rows as one and joined 488 k of them
-    by nested loops. ``columns``: the ones the statement changed, the only ones sampled
+    (The gate of an earlier version turned every staged row from 'pending' to 'accepted':
+    with the statistics of before, the planner counted the rollup's accepted rows as one
+    and joined 488 k of them by nested loops.) ``columns``: the ones the statement changed, the only ones sampled
     again (the gate's status alone: ~0.2 s, all 38 of the villages' columns 0.5-1.6 s)."""
     if conn.dialect.name != "postgresql":
         return False

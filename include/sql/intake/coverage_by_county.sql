@@ -9,7 +9,9 @@ with expected as (
 
 rows_in_accepted_files as (
     select r.unit_code,
-           max(case when r.row_status = 'accepted' then 1 else 0 end) as passed
+           -- passed: checked (its file's rows counted by the gate) and not held back
+           max(case when s.rows_accepted is not null and r.row_status = 'accepted'
+                    then 1 else 0 end) as passed
     from {{ table }} r
     join submission s on s.submission_id = r.submission_id
     where s.period = :period

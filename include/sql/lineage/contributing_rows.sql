@@ -22,6 +22,7 @@ with ranked as (
     join submission s on s.submission_id = r.submission_id
     where s.period = :period
       and s.status = 'accepted'
+      and s.rows_accepted is not null
       and r.row_status = 'accepted'
 ),
 

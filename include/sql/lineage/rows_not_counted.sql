@@ -7,6 +7,7 @@ with staged as (
            s.file_name,
            s.file_sha256,
            s.status as submission_status,
+           s.rows_accepted is not null as submission_checked,
            s.reason as submission_reason
     from {{ table }} r
     join submission s on s.submission_id = r.submission_id

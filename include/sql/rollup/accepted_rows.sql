@@ -12,7 +12,8 @@
     rather than found among all the period's rows (on SQLite a CROSS JOIN keeps the scope
     first; PostgreSQL plans it as an inner join).
     `checked`: false counts the rows whatever their checks said (the reconciliation's
-    village counts are about what was submitted), not only those the gate accepted. -#}
+    village counts are about what was submitted), not only those the gate accepted (a
+    row of a checked file, rows_accepted set, whose status is 'accepted'). -#}
 {%- macro latest_accepted(table, period_param, scope=none, checked=true) -%}
     select r.*
     {%- if scope %}
@@ -28,6 +29,7 @@
     {%- endif %}
       and s.status = 'accepted'
       {%- if checked %}
+      and s.rows_accepted is not null
       and r.row_status = 'accepted'
       {%- endif %}
       and not exists (
@@ -38,6 +40,7 @@
             and later_file.period = {{ period_param }}
             and later_file.status = 'accepted'
             {%- if checked %}
+            and later_file.rows_accepted is not null
             and later.row_status = 'accepted'
             {%- endif %}
             and (later.submission_id > r.submission_id

@@ -52,6 +52,7 @@ villages as (
           where r.unit_code = u.unit_code
             and s.period = :period
             and s.status = 'accepted'
+            and s.rows_accepted is not null
             and r.row_status = 'accepted')
 ),
 
