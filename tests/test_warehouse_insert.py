@@ -279,3 +279,23 @@ def test_a_new_sqlite_warehouse_has_large_pages_and_an_old_one_keeps_its_own(
     assert page_size_and_journal(old) == (4096, "wal")
     with wh.connect(f"sqlite:///{old}").connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(wh.submission)).scalar_one() == 0
+
+
+@pytest.mark.postgres
+def test_analyze_samples_a_staging_table_s_planned_columns_only(
+        new_postgres_url: Callable[[], str]) -> None:
+    engine = wh.connect(new_postgres_url())
+    table = wh.staging_tables["county_annual"]
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [{"submission_id": 1, "row_number": n, "row_status": "accepted",
+                                       "unit_code": f"{n:012d}", "unit_name": f"县{n}"}
+                                      for n in range(1, 101)])
+        wh.analyze(conn, table)
+        sampled = set(conn.execute(sa.text("select attname from pg_stats where tablename = :name"),
+                                   {"name": table.name}).scalars())
+        wh.analyze(conn, table, columns=["unit_name"])  # asked for: taken
+        named = conn.execute(sa.text("select count(*) from pg_stats where tablename = :name"
+                                     " and attname = 'unit_name'"), {"name": table.name}).scalar()
+    assert sampled == {"submission_id", "row_number", "unit_code", "row_status"}
+    assert named == 1
+    engine.dispose()
