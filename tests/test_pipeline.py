@@ -397,3 +397,29 @@ def test_the_gate_frees_a_row_whose_error_is_waived_and_gates_rows_staged_pendin
     review.reopen(engine, issue["issue_id"], "steward", "再核实 / check again")
     pipeline.validate("2020", settings)
     assert _statuses(settings, "2020") == ({v201: "accepted", v202: "error"}, 1)
+
+
+def test_ingest_builds_the_period_s_tree_when_the_registers_change_and_says_so(
+        settings: Settings) -> None:
+    from grassroots import hierarchy
+
+    _county(settings)
+    first = pipeline.ingest("2020", settings)
+    engine = wh.connect(settings.warehouse_url)
+    with engine.connect() as conn:
+        built = hierarchy.closure_rows(conn, "2020")
+    assert first["tree_rows"] == built > 0
+    # a return alone: the tree stands
+    write_csv(settings.landing_dir / "2020" / f"village_annual__{DALAT}__2020.csv", "village_annual",
+              [village_row(f"{WANGAIZHAO[:9]}201", committee_members=6)])
+    assert pipeline.ingest("2020", settings)["tree_rows"] is None
+    # a register with one more village: built again, with it
+    small_register(settings.landing_dir, [village(201), village(202), village(203), village(204),
+                                          village(201, SHULINZHAO)])
+    again = pipeline.ingest("2020", settings)
+    assert again["registers_loaded"] == 1
+    with engine.connect() as conn:
+        assert again["tree_rows"] == hierarchy.closure_rows(conn, "2020") > built
+        villages = conn.execute(sa.select(wh.period_village.c.unit_code).where(
+            wh.period_village.c.period == "2020")).scalars().all()
+    assert f"{WANGAIZHAO[:9]}204" in villages

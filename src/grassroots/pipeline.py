@@ -40,10 +40,8 @@ def ingest(period: str, settings: Settings | None = None, files: list[Path] | No
     """Landing files of the period (and the registers) -> submission + staged rows."""
     # intake loads the official units while its workers start
     settings, engine = open_warehouse(settings, official_units=False)
-    result = intake.ingest(engine, settings, period, files=files).as_dict()
-    # None: the tree was built already from the registers as they are
-    result["tree_rows"] = hierarchy.ensure_tree(engine, period)
-    return result
+    # tree_rows None: the tree was built already from the registers as they are
+    return intake.ingest(engine, settings, period, files=files, tree=True).as_dict()
 
 
 def validate(period: str, settings: Settings | None = None,
