@@ -63,11 +63,14 @@ def _ingest(root: Path, files: list[tuple[str, bytes]], monkeypatch: pytest.Monk
     monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 2)
     monkeypatch.setattr(intake, "FILES_PER_TASK", 5)  # several tasks,
     monkeypatch.setattr(intake, "FILES_PER_TRANSACTION", 12)  # two of them per transaction
-    result = intake.ingest(engine, settings, "2021", files=paths)
+    # with the period's tree: built while the workers read on (SQLite), or in a thread
+    # beside the recording (PostgreSQL)
+    result = intake.ingest(engine, settings, "2021", files=paths, tree=True)
+    assert result.tree_rows
     stored: dict[str, list[tuple]] = {"result": [tuple(sorted(result.as_dict().items()))]}
     with engine.connect() as conn:
         for table in [wh.submission, wh.validation_issue, wh.unit_register, wh.dim_unit,
-                      *wh.staging_tables.values()]:
+                      wh.period_village, wh.area_closure, *wh.staging_tables.values()]:
             columns = [c for c in table.c if c.name not in VOLATILE]
             stored[f"columns of {table.name}"] = [tuple(c.name for c in columns)]
             stored[table.name] = [tuple(row) for row in conn.execute(
