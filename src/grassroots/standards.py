@@ -10,6 +10,8 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from grassroots.config import CATALOG_DIR
@@ -26,16 +28,16 @@ def office_funding_minimum(unit_codes: pd.Series, year: int) -> pd.Series:
     # most specific prefix wins; among equals, the latest year
     entries.sort(key=lambda e: (len(e["prefix"]), e["from"]))
     missing = unit_codes.isna().tolist()
-    codes = ["" if gone else str(code) for code, gone in zip(unit_codes.tolist(), missing, strict=True)]
+    # Arrow's starts_with compares the UTF-8 bytes, which is str.startswith for any text:
+    # slicing every code in Python for each prefix length took 0.23 s of the nation's
+    # villages' checks, where they wait for it
+    codes = pa.array(["" if gone else str(code)
+                      for code, gone in zip(unit_codes.tolist(), missing, strict=True)],
+                     type=pa.string())
     result = np.full(len(codes), np.nan)
-    # The codes cut once per prefix length (plain str slices: pandas' str.slice took 0.36 s
-    # a length over the nation's villages), then compared with each prefix in numpy.
-    heads: dict[int, np.ndarray] = {}
     for entry in entries:
-        prefix = entry["prefix"]
-        if len(prefix) not in heads:
-            heads[len(prefix)] = np.array([code[:len(prefix)] for code in codes], dtype=object)
-        result[heads[len(prefix)] == prefix] = float(entry["minimum"])
+        starts = pc.starts_with(codes, pattern=entry["prefix"]).to_numpy(zero_copy_only=False)
+        result[starts] = float(entry["minimum"])
     return pd.Series(result, index=unit_codes.index, dtype="float64")
 
 
