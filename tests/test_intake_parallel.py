@@ -9,6 +9,7 @@ import io
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,8 @@ def _landing() -> list[tuple[str, bytes]]:
 
 
 def _ingest(root: Path, files: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch,
-            workers: int, url: str | None = None) -> dict[str, list[tuple]]:
+            workers: int, url: str | None = None,
+            started: intake.ReadingWorkers | None = None) -> dict[str, list[tuple]]:
     settings = Settings.from_env(warehouse_url=url or f"sqlite:///{root / 'w.sqlite'}",
                                  data_dir=root / "data")
     settings, engine = pipeline.open_warehouse(settings)
@@ -65,7 +67,7 @@ def _ingest(root: Path, files: list[tuple[str, bytes]], monkeypatch: pytest.Monk
     monkeypatch.setattr(intake, "FILES_PER_TRANSACTION", 12)  # two of them per transaction
     # with the period's tree: built while the workers read on (SQLite), or in a thread
     # beside the recording (PostgreSQL)
-    result = intake.ingest(engine, settings, "2021", files=paths, tree=True)
+    result = intake.ingest(engine, settings, "2021", files=paths, tree=True, workers=started)
     assert result.tree_rows
     stored: dict[str, list[tuple]] = {"result": [tuple(sorted(result.as_dict().items()))]}
     with engine.connect() as conn:
@@ -97,6 +99,68 @@ def test_two_workers_record_what_one_process_records(tmp_path: Path, files, monk
     assert alone.keys() == parallel.keys()
     for name in alone:
         assert parallel[name] == alone[name], name
+
+
+def test_workers_started_before_the_warehouse_opens_record_the_same(tmp_path: Path, files,  # noqa: ANN001
+                                                                    monkeypatch) -> None:
+    alone = _ingest(tmp_path / "one", files, monkeypatch, workers=1)
+    # started before anything is known of the warehouse: their reader comes later
+    with intake.ReadingWorkers(2) as started:
+        parallel = _ingest(tmp_path / "two", files, monkeypatch, workers=2, started=started)
+    assert alone.keys() == parallel.keys()
+    for name in alone:
+        assert parallel[name] == alone[name], name
+
+
+def test_workers_take_one_reader_before_their_first_task(tmp_path: Path) -> None:
+    from grassroots.catalog import load_catalog
+    from grassroots.reading import Reader
+
+    reader = Reader(load_catalog(), tmp_path / "archive", 2014, frozenset(), datetime.now(UTC))
+    missing = tmp_path / "missing.csv"
+    with intake.ReadingWorkers(2) as workers:
+        with pytest.raises(RuntimeError, match="reader before their first task"):
+            workers.submit([("return", missing, None)])
+        workers.give_reader(reader)
+        with pytest.raises(RuntimeError, match="have their reader"):
+            workers.give_reader(reader)
+        # both workers take theirs: a file each, at the same time
+        reads = [future.result() for future in
+                 [workers.submit([("return", missing, None)]) for _ in range(4)]]
+    assert [read[0].unreadable is not None for read in reads] == [True] * 4
+
+
+def test_ingest_starts_its_workers_before_it_opens_the_warehouse(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings.from_env(warehouse_url=f"sqlite:///{tmp_path / 'w.sqlite'}",
+                                 data_dir=tmp_path / "data")
+    small_register(settings.landing_dir, [village(201), village(202)])
+    for n in range(3):  # rejected for their names, and recorded all the same
+        (settings.landing_dir / "2021").mkdir(parents=True, exist_ok=True)
+        (settings.landing_dir / "2021" / f"village_annual__{DALAT}__2021_{n}.csv").write_bytes(
+            _csv([village_row(V1, party_members=40 + n), village_row(V2)]))
+    monkeypatch.setenv("GRASSROOTS_INTAKE_WORKERS", "2")
+    monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 4)
+    events: list[str] = []
+    started, opened = intake.ReadingWorkers.__init__, pipeline.open_warehouse
+
+    def start(self: intake.ReadingWorkers, count: int) -> None:
+        events.append(f"{count} workers started")
+        started(self, count)
+
+    def open_warehouse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        events.append("warehouse opened")
+        return opened(*args, **kwargs)
+
+    monkeypatch.setattr(intake.ReadingWorkers, "__init__", start)
+    monkeypatch.setattr(pipeline, "open_warehouse", open_warehouse)
+    first = pipeline.ingest("2021", settings)
+    assert (first["registers_loaded"], first["accepted"] + first["rejected"]) == (1, 3)
+    assert events == ["2 workers started", "warehouse opened"]
+    # too few files for workers: none started, and the same files found recorded
+    monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 5)
+    assert pipeline.ingest("2021", settings)["already_recorded"] == 4
+    assert events == ["2 workers started", "warehouse opened", "warehouse opened"]
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -16,6 +16,7 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from grassroots.reading import (
     sha256_of,
     staged_columns,
     start_worker,
+    worker_started,
 )
 
 log = logging.getLogger(__name__)
@@ -173,16 +175,19 @@ def ingest(
     catalog: Catalog | None = None,
     files: list[Path] | None = None,
     tree: bool = False,
+    workers: ReadingWorkers | None = None,
 ) -> IngestResult:
     """Pick up the registers and the period's landing files (or the ``files`` given);
     record, archive and stage them. The official units are loaded first into a
     warehouse that has none. With ``tree``, the period's tree is then made to match the
-    registers (``hierarchy.ensure_tree``; see ``tree_rows``)."""
+    registers (``hierarchy.ensure_tree``; see ``tree_rows``). The files are read by
+    ``workers`` if given (see ``reading_workers``), else by workers started here when
+    there are many."""
     registers, submissions = _landing_files(settings, period)
     if files is not None:
         submissions = list(files)
     result = _ingest_files(engine, settings, catalog or load_catalog(), registers, submissions,
-                           period, period if tree else None)
+                           period, period if tree else None, workers)
     with engine.begin() as conn:
         wh.analyze_grown(conn, wh.submission, wh.validation_issue, wh.unit,
                          *wh.staging_tables.values())
@@ -191,7 +196,8 @@ def ingest(
 
 
 def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, registers: list[Path],
-                  submissions: list[Path], period: str, tree_period: str | None) -> IngestResult:
+                  submissions: list[Path], period: str, tree_period: str | None,
+                  workers: ReadingWorkers | None = None) -> IngestResult:
     """Registers first (a village's return is checked against its register), then returns;
     then ``tree_period``'s tree made to match the registers, if given (see ``_Tree``).
 
@@ -219,18 +225,45 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with _Reads(reader, to_read, intake_workers()) as file_reads, \
-                _Tree(engine, tree_period) as tree:
-            # the registers and returns are recorded against the official units: loaded
-            # into a new warehouse (0.7 s on SQLite) while the workers start and read the
-            # first files (a new warehouse's ingest at 1/8 national scale 3.14 -> 2.97 s)
-            hierarchy.sync_official_units(engine)
-            _record_all(engine, catalog, file_reads, result, recorded, seen, tree)
+        with _Reads(reader, to_read, workers) as file_reads, \
+                _OfficialUnits(engine) as official, _Tree(engine, tree_period) as tree:
+            _record_all(engine, catalog, file_reads, result, recorded, seen, official, tree)
+            official.wait()
             result.tree_rows = tree.rows(file_reads)
     finally:
         if collecting:
             gc.enable()
     return result
+
+
+class _OfficialUnits:
+    """The official units loaded into a new warehouse (``hierarchy.sync_official_units``,
+    ~1 s) while the workers start and read the first files; ``wait`` before recording the
+    first return, whose sender is looked up among them, and before building the tree. The
+    registers are not checked against them: on PostgreSQL the units load in a thread of
+    their own, in their own transaction, while the registers are recorded; on SQLite,
+    which lets one writer in at a time, here and at once. Use it as a context manager."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._loading: Future[int] | None = None
+        if engine.dialect.name != "postgresql":
+            hierarchy.sync_official_units(engine)
+            return
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="intake-official-units")
+        self._loading = self._pool.submit(hierarchy.sync_official_units, engine)
+
+    def wait(self) -> None:
+        """Return once the units are in (committed); raise what loading them raised."""
+        if self._loading is not None:
+            self._loading.result()
+
+    def __enter__(self) -> _OfficialUnits:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)  # its transaction ends, committed or rolled back
 
 
 class _Tree:
@@ -274,12 +307,14 @@ class _Tree:
 
 
 def _record_all(engine: Engine, catalog: Catalog, file_reads: _Reads, result: IngestResult,
-                recorded: dict[str, str], seen: _SeenFiles, tree: _Tree) -> None:
+                recorded: dict[str, str], seen: _SeenFiles, official: _OfficialUnits,
+                tree: _Tree) -> None:
     registers_to_analyse = False
     for reads in _batches(iter(file_reads)):
         if reads[0].kind == "register":
             registers_to_analyse = True
         else:
+            official.wait()
             if registers_to_analyse:
                 # the returns' submitters are looked up among the units the registers
                 # just added: on PostgreSQL, without statistics for them each lookup
@@ -323,48 +358,113 @@ def _tasks(items: list[tuple[str, Path, str | None]]) -> list[list[tuple[str, Pa
     return tasks
 
 
+def reading_workers(settings: Settings, period: str,
+                    files: list[Path] | None = None) -> ReadingWorkers | nullcontext[None]:
+    """Workers to read the files an ingest of ``period`` will look at (the landing
+    folder's, or ``files`` and the registers), started now when there are many (see
+    ``PARALLEL_FROM_FILES``) so that they start while the caller opens the warehouse
+    (a ~0.3 s start that otherwise came after it); else nothing to use. Files already
+    recorded are counted too (the warehouse tells those): the workers may find little to
+    do. Use it as a context manager; pass what it gives to ``ingest``."""
+    registers, submissions = _landing_files(settings, period)
+    count = intake_workers()
+    if files is not None:
+        submissions = list(files)
+    if count < 2 or len(registers) + len(submissions) < PARALLEL_FROM_FILES:
+        return nullcontext()
+    return ReadingWorkers(count)
+
+
+class ReadingWorkers:
+    """Processes that read files (``read_task``), spawned, not forked: the caller may hold
+    database connections and threads (Airflow's task runner does) that a forked child
+    would inherit. They start at once; the reader they need (the recorded digests are in
+    the warehouse) is given later, once (``give_reader``). Use it as a context manager
+    (they are stopped on leaving it, whether or not every file was read)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        context = multiprocessing.get_context("spawn")
+        self._readers = context.Queue()
+        self._reader_given = False
+        self._pool = ProcessPoolExecutor(count, mp_context=context, initializer=start_worker,
+                                         initargs=(self._readers,))
+        try:
+            for _ in range(count):  # a process is started for each task while none is idle
+                self._pool.submit(worker_started)
+        except BaseException:
+            self.close()
+            raise
+
+    def give_reader(self, reader: Reader) -> None:
+        """The reader of the files sent from now on: one for each worker, who takes it with
+        its first task."""
+        if self._reader_given:
+            raise RuntimeError("these workers have their reader: start others for another")
+        self._reader_given = True
+        for _ in range(self.count):
+            self._readers.put(reader)
+
+    def submit(self, task: list[tuple[str, Path, str | None]]) -> Future[list[FileRead]]:
+        if not self._reader_given:
+            raise RuntimeError("give the workers their reader before their first task")
+        return self._pool.submit(read_task, task)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        # the readers no worker took would hold up the exit of the queue's feeding thread
+        self._readers.cancel_join_thread()
+        self._readers.close()
+
+    def __enter__(self) -> ReadingWorkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class _Reads:
     """The files read, in their order, a task's worth at a time (iterate it): by
-    ``workers`` processes when there are many files, else in this process as they are
-    asked for. Workers start, and begin reading, when this is made: the caller can do
-    its own work meanwhile. Use it as a context manager (the workers are stopped on
-    leaving it, whether or not every file was read).
-
-    Workers are spawned, not forked: the caller may hold database connections and
-    threads (Airflow's task runner does) that a forked child would inherit."""
+    ``workers`` (see ``ReadingWorkers``) when there are many files, started here if none
+    are given, else in this process as they are asked for. The workers begin reading when
+    this is made: the caller can do its own work meanwhile. Use it as a context manager
+    (workers started here are stopped on leaving it)."""
 
     def __init__(self, reader: Reader, items: list[tuple[str, Path, str | None]],
-                 workers: int) -> None:
+                 workers: ReadingWorkers | None = None) -> None:
         self._reader = reader
         self._tasks = iter(_tasks(items))
-        self._pool: ProcessPoolExecutor | None = None
+        self._workers: ReadingWorkers | None = None
+        self._own_workers = False
         # a bounded number of tasks in flight: read files wait for the writer in memory
         self._pending: deque[Future[list[FileRead]]] = deque()
-        if workers < 2 or len(items) < PARALLEL_FROM_FILES:
+        count = workers.count if workers is not None else intake_workers()
+        if count < 2 or len(items) < PARALLEL_FROM_FILES:
             log.info("reading %d files in this process", len(items))
             return
-        log.info("reading %d files in %d worker processes", len(items), workers)
-        context = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
-                                         initargs=(reader,))
+        log.info("reading %d files in %d worker processes", len(items), count)
+        if workers is None:
+            workers, self._own_workers = ReadingWorkers(count), True
+        self._workers = workers
         try:
-            self._submit(2 * workers)
+            workers.give_reader(reader)
+            self._submit(2 * count)
         except BaseException:
-            self._pool.shutdown(wait=True, cancel_futures=True)  # no caller's `with` yet
+            self._close()  # no caller's `with` yet
             raise
 
     def _submit(self, count: int) -> None:
-        assert self._pool is not None
-        self._pending.extend(self._pool.submit(read_task, task)
+        assert self._workers is not None
+        self._pending.extend(self._workers.submit(task)
                              for task in itertools.islice(self._tasks, count))
 
     def read_ahead(self, tasks: int) -> None:
         """Give the workers ``tasks`` more to read before the next are asked for."""
-        if self._pool is not None:
+        if self._workers is not None:
             self._submit(tasks)
 
     def __iter__(self) -> Iterator[list[FileRead]]:
-        if self._pool is None:
+        if self._workers is None:
             for task in self._tasks:
                 yield [read_file(self._reader, *item) for item in task]
             return
@@ -373,12 +473,17 @@ class _Reads:
             self._submit(1)
             yield done
 
+    def _close(self) -> None:
+        for future in self._pending:
+            future.cancel()
+        if self._own_workers and self._workers is not None:
+            self._workers.close()
+
     def __enter__(self) -> _Reads:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._close()
 
 
 def _batches(tasks: Iterator[list[FileRead]]) -> Iterator[list[FileRead]]:

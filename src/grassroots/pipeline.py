@@ -38,10 +38,14 @@ def open_warehouse(settings: Settings | None = None,
 
 def ingest(period: str, settings: Settings | None = None, files: list[Path] | None = None) -> dict:
     """Landing files of the period (and the registers) -> submission + staged rows."""
-    # intake loads the official units while its workers start
-    settings, engine = open_warehouse(settings, official_units=False)
-    # tree_rows None: the tree was built already from the registers as they are
-    return intake.ingest(engine, settings, period, files=files, tree=True).as_dict()
+    settings = settings or Settings.from_env()
+    # the workers that read the files start while the warehouse opens (intake loads the
+    # official units itself while they read the first files)
+    with intake.reading_workers(settings, period, files) as workers:
+        settings, engine = open_warehouse(settings, official_units=False)
+        # tree_rows None: the tree was built already from the registers as they are
+        return intake.ingest(engine, settings, period, files=files, tree=True,
+                             workers=workers).as_dict()
 
 
 def validate(period: str, settings: Settings | None = None,
