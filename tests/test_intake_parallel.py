@@ -199,3 +199,41 @@ def test_a_worker_imports_neither_sqlalchemy_nor_the_warehouse() -> None:
                          env=env, check=True).stdout.strip()
     assert out == "[]"
     assert intake.read_task.__module__ == "grassroots.reading"
+
+
+class _CountingWorkers:
+    """Workers that read in this process, counting the tasks sent to them."""
+
+    count = 2
+
+    def __init__(self) -> None:
+        self.sent: list[list[tuple[str, Path, str | None]]] = []
+
+    def give_reader(self, reader: object) -> None:
+        self.reader = reader
+
+    def submit(self, task: list[tuple[str, Path, str | None]]):  # noqa: ANN201
+        from concurrent.futures import Future
+
+        self.sent.append(task)
+        future: Future = Future()
+        future.set_result([(kind, path.name) for kind, path, _ in task])
+        return future
+
+
+def test_the_workers_read_every_register_and_some_returns_ahead(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # this process records the registers slower than the workers read them: they are
+    # given all of them at once, and returns to read beyond them
+    monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 2)
+    monkeypatch.setattr(intake, "FILES_PER_TASK", 5)
+    monkeypatch.setattr(intake, "TASKS_READ_AHEAD_OF_REGISTERS", 3)
+    items = ([("register", Path(f"register__{n}.csv"), None) for n in range(12)]
+             + [("return", Path(f"r{n}.csv"), "2021") for n in range(60)])
+    workers = _CountingWorkers()
+    reads = intake._Reads(object(), items, workers)  # type: ignore[arg-type]
+    # three tasks of registers, two tasks per worker and three more
+    assert [task[0][0] for task in workers.sent] == ["register"] * 3 + ["return"] * 7
+    read = [name for task in reads for _, name in task]
+    assert read == [path.name for _, path, _ in items]  # each once, in their order
+    assert len(workers.sent) == 3 + 12

@@ -344,6 +344,10 @@ FILES_PER_TASK = 32
 # Tasks the workers are given to read on while the tree is built on SQLite: ~1.1 s
 # nationally, in which two workers read ~25 tasks.
 TASKS_READ_AHEAD_OF_TREE = 32
+# Tasks of returns the workers are given at first beside all the registers: this process
+# loads the official units and records the registers (~3 s nationally) much slower than
+# the workers read them, and with two tasks each they then waited for it.
+TASKS_READ_AHEAD_OF_REGISTERS = 32
 # Files recorded per transaction: each costs a dozen round trips to the database, which
 # wait long for a server that shares the CPUs with the workers, and a commit.
 FILES_PER_TRANSACTION = 128
@@ -433,7 +437,9 @@ class _Reads:
     def __init__(self, reader: Reader, items: list[tuple[str, Path, str | None]],
                  workers: ReadingWorkers | None = None) -> None:
         self._reader = reader
-        self._tasks = iter(_tasks(items))
+        tasks = _tasks(items)
+        self._tasks = iter(tasks)
+        register_tasks = sum(task[0][0] == "register" for task in tasks)
         self._workers: ReadingWorkers | None = None
         self._own_workers = False
         # a bounded number of tasks in flight: read files wait for the writer in memory
@@ -448,7 +454,9 @@ class _Reads:
         self._workers = workers
         try:
             workers.give_reader(reader)
-            self._submit(2 * count)
+            # every register (this process records them slower than they are read: their
+            # villages into indexed tables), and then some returns to read meanwhile
+            self._submit(register_tasks + 2 * count + TASKS_READ_AHEAD_OF_REGISTERS)
         except BaseException:
             self._close()  # no caller's `with` yet
             raise
