@@ -20,6 +20,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -87,6 +88,19 @@ def _landing_files(settings: Settings, period: str) -> tuple[list[Path], list[Pa
         p for p in root + in_folder if not p.name.startswith((".", "register__"))
     )
     return registers, submissions
+
+
+class Landing(NamedTuple):
+    """The files an ingest looks at: the registers, and the returns."""
+
+    registers: list[Path]
+    submissions: list[Path]
+
+
+def files_to_ingest(settings: Settings, period: str, files: list[Path] | None = None) -> Landing:
+    """The registers and the period's landing files, or the ``files`` given in their place."""
+    registers, submissions = _landing_files(settings, period)
+    return Landing(registers, submissions if files is None else list(files))
 
 
 _RACY_NS = 2_000_000_000
@@ -176,16 +190,16 @@ def ingest(
     files: list[Path] | None = None,
     tree: bool = False,
     workers: ReadingWorkers | None = None,
+    landing: Landing | None = None,
 ) -> IngestResult:
     """Pick up the registers and the period's landing files (or the ``files`` given);
     record, archive and stage them. The official units are loaded first into a
     warehouse that has none. With ``tree``, the period's tree is then made to match the
     registers (``hierarchy.ensure_tree``; see ``tree_rows``). The files are read by
     ``workers`` if given (see ``reading_workers``), else by workers started here when
-    there are many."""
-    registers, submissions = _landing_files(settings, period)
-    if files is not None:
-        submissions = list(files)
+    there are many. ``landing``: the files as ``files_to_ingest`` listed them already
+    (in place of listing them again)."""
+    registers, submissions = landing or files_to_ingest(settings, period, files)
     result = _ingest_files(engine, settings, catalog or load_catalog(), registers, submissions,
                            period, period if tree else None, workers)
     with engine.begin() as conn:
@@ -362,19 +376,14 @@ def _tasks(items: list[tuple[str, Path, str | None]]) -> list[list[tuple[str, Pa
     return tasks
 
 
-def reading_workers(settings: Settings, period: str,
-                    files: list[Path] | None = None) -> ReadingWorkers | nullcontext[None]:
-    """Workers to read the files an ingest of ``period`` will look at (the landing
-    folder's, or ``files`` and the registers), started now when there are many (see
+def reading_workers(landing: Landing) -> ReadingWorkers | nullcontext[None]:
+    """Workers to read the ``landing`` files, started now when there are many (see
     ``PARALLEL_FROM_FILES``) so that they start while the caller opens the warehouse
     (a ~0.3 s start that otherwise came after it); else nothing to use. Files already
     recorded are counted too (the warehouse tells those): the workers may find little to
     do. Use it as a context manager; pass what it gives to ``ingest``."""
-    registers, submissions = _landing_files(settings, period)
     count = intake_workers()
-    if files is not None:
-        submissions = list(files)
-    if count < 2 or len(registers) + len(submissions) < PARALLEL_FROM_FILES:
+    if count < 2 or len(landing.registers) + len(landing.submissions) < PARALLEL_FROM_FILES:
         return nullcontext()
     return ReadingWorkers(count)
 

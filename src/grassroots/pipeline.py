@@ -41,11 +41,12 @@ def ingest(period: str, settings: Settings | None = None, files: list[Path] | No
     settings = settings or Settings.from_env()
     # the workers that read the files start while the warehouse opens (intake loads the
     # official units itself while they read the first files)
-    with intake.reading_workers(settings, period, files) as workers:
+    landing = intake.files_to_ingest(settings, period, files)
+    with intake.reading_workers(landing) as workers:
         settings, engine = open_warehouse(settings, official_units=False)
         # tree_rows None: the tree was built already from the registers as they are
-        return intake.ingest(engine, settings, period, files=files, tree=True,
-                             workers=workers).as_dict()
+        return intake.ingest(engine, settings, period, tree=True, workers=workers,
+                             landing=landing).as_dict()
 
 
 def validate(period: str, settings: Settings | None = None,

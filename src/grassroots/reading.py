@@ -15,9 +15,9 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.queues import Queue
 from operator import itemgetter
 from pathlib import Path
-from typing import Protocol
 
 from grassroots import hierarchy
 from grassroots.catalog import Catalog, Form
@@ -388,14 +388,10 @@ def _clean_rows(reader: Reader, parsed: ParsedFile, read: FileRead) -> None:
 # A worker's reader and the queue it comes by: workers start before the parent has
 # opened the warehouse, whose recorded digests the reader holds (see intake.ReadingWorkers)
 _worker_reader: Reader | None = None
-_worker_readers: ReaderQueue | None = None
+_worker_readers: Queue | None = None
 
 
-class ReaderQueue(Protocol):
-    def get(self) -> Reader: ...
-
-
-def start_worker(readers: ReaderQueue) -> None:
+def start_worker(readers: Queue) -> None:
     """A worker's start, while the parent opens the warehouse: its reader is taken from
     ``readers`` with its first task; the official list that registers are checked
     against (0.25 s to load) is loaded meanwhile."""
