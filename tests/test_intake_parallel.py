@@ -9,6 +9,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,8 +95,24 @@ def files() -> list[tuple[str, bytes]]:
 
 
 def test_two_workers_record_what_one_process_records(tmp_path: Path, files, monkeypatch) -> None:  # noqa: ANN001
+    # the workers move their rows into spool files that this process copies from (one
+    # process keeps them in memory): count the copies, and see the files go
+    copied: list[str] = []
+    copy = wh.AttachedSpools.copy
+
+    def counted(self: wh.AttachedSpools, chunks, table: sa.Table, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        copied.append(table.name)
+        copy(self, chunks, table, *args, **kwargs)
+
+    monkeypatch.setattr(wh.AttachedSpools, "copy", counted)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     alone = _ingest(tmp_path / "one", files, monkeypatch, workers=1)
+    assert copied == []
     parallel = _ingest(tmp_path / "two", files, monkeypatch, workers=2)
+    assert {"unit", "stg_village_annual"} <= set(copied)
+    assert list(scratch.iterdir()) == []
     assert alone.keys() == parallel.keys()
     for name in alone:
         assert parallel[name] == alone[name], name

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
     from sqlalchemy.engine import Engine
 
+    from grassroots import warehouse as wh
+    from grassroots.reading import Spooled
+
 REGISTER_COLUMNS = ["unit_code", "name", "parent_code", "zone_type", "valid_from", "valid_to", "predecessors"]
 ZONE_TYPES = {"farming": "农区", "pastoral": "牧区", "mixed": "半农半牧区"}
 ZONE_BY_LABEL = {label: code for code, label in ZONE_TYPES.items()} | {"半农半牧": "mixed"}
@@ -314,7 +317,8 @@ class RegisterRows(NamedTuple):
 
     county: str
     source_file: str
-    rows: list[tuple]  # _VILLAGE_COLUMNS but the last
+    rows: list[tuple]  # VILLAGE_ROW_COLUMNS
+    spooled: Spooled | None = None  # where the rows were moved to (``reading.spool_rows``)
 
 
 def check_register(path: Path, data: bytes | None = None) -> CheckedRegister:
@@ -349,11 +353,15 @@ def check_register(path: Path, data: bytes | None = None) -> CheckedRegister:
 _VILLAGE_COLUMNS = ("unit_code", "name", "level", "level_name", "parent_code", "region_code",
                     "city_code", "county_code", "township_code", "zone_type", "valid_from",
                     "valid_to", "predecessors", "source_file", "loaded_at")
+# the columns of ``RegisterRows.rows``
+VILLAGE_ROW_COLUMNS = _VILLAGE_COLUMNS[:-1]
 
 
-def write_registers(conn: sa.Connection, registers: list[RegisterRows]) -> None:
+def write_registers(conn: sa.Connection, registers: list[RegisterRows],
+                    spools: wh.AttachedSpools | None = None) -> None:
     """Replace the villages of each register's county with the register's, in the
-    caller's transaction: all the registers' villages in one insert into ``unit``."""
+    caller's transaction: all the registers' villages in one insert into ``unit``, or
+    from their spool files (attached by ``spools``) with one ``insert ... select`` each."""
     import sqlalchemy as sa
 
     from grassroots import warehouse as wh
@@ -374,7 +382,14 @@ def write_registers(conn: sa.Connection, registers: list[RegisterRows]) -> None:
                                             u.county_code.in_(sorted(present))))
     loaded_at = (datetime.now(UTC),)
     wh.insert_tuples(conn, wh.unit, _VILLAGE_COLUMNS, [
-        row + loaded_at for register in registers for row in register.rows], binary=True)
+        row + loaded_at for register in registers if register.spooled is None
+        for row in register.rows], binary=True)
+    spooled = [register.spooled for register in registers if register.spooled is not None]
+    if spooled and spools is None:
+        raise ValueError("registers moved to spool files need the spools attached")
+    for chunks in wh.by_spool(spooled):
+        assert spools is not None
+        spools.copy(chunks, wh.unit, VILLAGE_ROW_COLUMNS, constants={"loaded_at": loaded_at[0]})
 
 
 def _source_state(conn: sa.Connection) -> str:

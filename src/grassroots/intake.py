@@ -13,11 +13,12 @@ import itertools
 import logging
 import multiprocessing
 import os
+import tempfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -33,6 +34,7 @@ from grassroots.readers import FileRejected
 from grassroots.reading import (
     FileRead,
     Reader,
+    Spooled,
     read_file,
     read_task,
     sha256_of,
@@ -239,7 +241,8 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with _Reads(reader, to_read, workers) as file_reads, \
+        with _spool_dir(engine) as spool_dir, \
+                _Reads(reader, to_read, workers, spool_dir) as file_reads, \
                 _OfficialUnits(engine) as official, _Tree(engine, tree_period) as tree:
             _record_all(engine, catalog, file_reads, result, recorded, seen, official, tree)
             official.wait()
@@ -248,6 +251,15 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
         if collecting:
             gc.enable()
     return result
+
+
+def _spool_dir(engine: Engine) -> tempfile.TemporaryDirectory[str] | nullcontext[None]:
+    """A folder for the workers' spool files (``reading.spool_rows``), removed on leaving
+    it, when the warehouse is SQLite: it copies their rows itself (``wh.AttachedSpools``);
+    PostgreSQL takes them by ``COPY`` from this process."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return tempfile.TemporaryDirectory(prefix="grassroots-intake-")
 
 
 class _OfficialUnits:
@@ -365,6 +377,9 @@ TASKS_READ_AHEAD_OF_REGISTERS = 32
 # Files recorded per transaction: each costs a dozen round trips to the database, which
 # wait long for a server that shares the CPUs with the workers, and a commit.
 FILES_PER_TRANSACTION = 128
+# Tasks recorded per transaction: each worker's task is one spool file, which SQLite
+# attaches for the transaction, and it attaches at most 10 databases at once.
+TASKS_PER_TRANSACTION = 8
 
 
 def _tasks(items: list[tuple[str, Path, str | None]]) -> list[list[tuple[str, Path, str | None]]]:
@@ -440,11 +455,14 @@ class _Reads:
     """The files read, in their order, a task's worth at a time (iterate it): by
     ``workers`` (see ``ReadingWorkers``) when there are many files, started here if none
     are given, else in this process as they are asked for. The workers begin reading when
-    this is made: the caller can do its own work meanwhile. Use it as a context manager
-    (workers started here are stopped on leaving it)."""
+    this is made: the caller can do its own work meanwhile. With ``spool_dir``, the
+    workers move their tasks' rows into files there (``reading.spool_rows``); files read
+    in this process keep theirs in memory (a small run's few files are not worth a file
+    per task). Use it as a context manager (workers started here are stopped on leaving
+    it)."""
 
     def __init__(self, reader: Reader, items: list[tuple[str, Path, str | None]],
-                 workers: ReadingWorkers | None = None) -> None:
+                 workers: ReadingWorkers | None = None, spool_dir: str | None = None) -> None:
         self._reader = reader
         tasks = _tasks(items)
         self._tasks = iter(tasks)
@@ -462,7 +480,7 @@ class _Reads:
             workers, self._own_workers = ReadingWorkers(count), True
         self._workers = workers
         try:
-            workers.give_reader(reader)
+            workers.give_reader(replace(reader, spool_dir=Path(spool_dir)) if spool_dir else reader)
             # every register (this process records them slower than they are read: their
             # villages into indexed tables), and then some returns to read meanwhile
             self._submit(register_tasks + 2 * count + TASKS_READ_AHEAD_OF_REGISTERS)
@@ -504,16 +522,18 @@ class _Reads:
 
 
 def _batches(tasks: Iterator[list[FileRead]]) -> Iterator[list[FileRead]]:
-    """Tasks' worth of files read, joined up to ``FILES_PER_TRANSACTION`` files, each
-    batch of one kind (the registers are recorded before the returns checked against
-    them)."""
+    """Tasks' worth of files read, joined up to ``FILES_PER_TRANSACTION`` files and
+    ``TASKS_PER_TRANSACTION`` tasks, each batch of one kind (the registers are recorded
+    before the returns checked against them)."""
     batch: list[FileRead] = []
+    joined = 0
     for reads in tasks:
         if batch and (len(batch) + len(reads) > FILES_PER_TRANSACTION
-                      or batch[0].kind != reads[0].kind):
+                      or joined == TASKS_PER_TRANSACTION or batch[0].kind != reads[0].kind):
             yield batch
-            batch = []
+            batch, joined = [], 0
         batch += reads
+        joined += 1
     if batch:
         yield batch
 
@@ -552,7 +572,9 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], resul
     ``recorded`` maps the digests recorded during this run to their archive copies."""
     s = wh.submission.c
     digests = [r.digest for r in reads if r.digest is not None and not r.known]
-    with engine.begin() as conn:
+    spool_paths = {where.path for read in reads
+                   if (where := read.register.spooled if read.register else read.spooled)}
+    with engine.connect() as conn, wh.AttachedSpools(conn, spool_paths) as spools, conn.begin():
         in_warehouse = set(conn.execute(
             sa.select(s.file_sha256).where(s.file_sha256.in_(digests))).scalars()) if digests else set()
         official = _official_levels(conn, reads)
@@ -586,6 +608,7 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], resul
         accepted_keys = _accepted_keys(conn, new)
         ids = _insert_submissions(conn, [_submission_values(read) for read in new])
         staged: dict[str, list[tuple]] = {}
+        spooled: dict[Spooled, tuple[Form, int]] = {}  # a file's rows: its form, submission
         issues: list[dict[str, object]] = []
         for read, submission_id in zip(new, ids, strict=True):
             if read.rejection is not None:
@@ -598,8 +621,11 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], resul
                 result.registers_loaded += 1
                 continue
             issues += ({**issue, "submission_id": submission_id} for issue in read.issues)
-            staged.setdefault(read.form_code, []).extend(
-                (submission_id, *row) for row in read.rows)
+            if read.spooled is not None:
+                spooled[read.spooled] = (catalog.forms[read.form_code], submission_id)
+            else:
+                staged.setdefault(read.form_code, []).extend(
+                    (submission_id, *row) for row in read.rows)
             key = (read.form_code, read.unit_code, read.period)
             if key in accepted_keys:
                 result.superseded += conn.execute(_SUPERSEDE, {
@@ -607,13 +633,19 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], resul
                     "superseded_period": read.period, "by": submission_id}).rowcount
             accepted_keys.add(key)
             result.accepted += 1
-            result.rows_staged += len(read.rows)
+            result.rows_staged += read.row_count or 0
             result.cell_errors += read.cell_errors
-        hierarchy.write_registers(conn, [read.register for read in new if read.register is not None])
+        hierarchy.write_registers(
+            conn, [read.register for read in new if read.register is not None], spools)
         for form_code, rows in staged.items():
             wh.insert_tuples(conn, wh.staging_tables[form_code],
                              ["submission_id", *staged_columns(catalog.forms[form_code])], rows,
                              binary=True)
+        for chunks in wh.by_spool(spooled):
+            form = spooled[chunks[0]][0]  # a spool's table holds one form's rows
+            spools.copy(chunks, wh.staging_tables[form.code], staged_columns(form),
+                        file_column="submission_id",
+                        file_values=[spooled[chunk][1] for chunk in chunks])
         wh.insert_rows(conn, wh.validation_issue, issues)
 
 
