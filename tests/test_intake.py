@@ -206,3 +206,36 @@ def test_a_file_written_just_now_is_read_again_next_time(warehouse, monkeypatch)
     monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real_read_bytes(self))
     assert intake.ingest(engine, settings, "2021").already_recorded >= 1
     assert path in reads
+
+
+def test_an_archive_copy_is_written_once_and_whole(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from grassroots.reading import _archive
+
+    digest = "ab" * 32
+    path, written = _archive(tmp_path / "archive", b"bytes", digest, "f.csv", "2021")
+    assert written and Path(path) == tmp_path / "archive" / "2021" / f"{digest[:16]}__f.csv"
+    assert Path(path).read_bytes() == b"bytes"
+    # the same bytes again: the copy stands
+    assert _archive(tmp_path / "archive", b"bytes", digest, "f.csv", "2021") == (path, False)
+
+    # a write that fails part way leaves nothing that would pass for the copy
+    class FullDisk:
+        def __init__(self, file) -> None:  # noqa: ANN001
+            self.file = file
+
+        def __enter__(self) -> FullDisk:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.file.close()
+
+        def write(self, data: bytes) -> int:
+            self.file.write(data[:2])
+            raise OSError(28, "No space left on device")
+
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, mode="r", *a, **k: FullDisk(real_open(self, mode, *a, **k)))
+    with pytest.raises(OSError, match="No space"):
+        _archive(tmp_path / "archive", b"other", "cd" * 32, "g.csv", None)
+    assert not list((tmp_path / "archive" / "unknown-period").iterdir())
