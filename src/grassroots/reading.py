@@ -22,7 +22,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
-from grassroots import hierarchy
+from grassroots import hierarchy, sqlite_tuning
 from grassroots.catalog import Catalog, Form
 from grassroots.cleaning import CellError, FieldCleaner
 from grassroots.readers import FileRejected, RawTable, cell_text, read_table
@@ -327,6 +327,7 @@ def spool_rows(reader: Reader, reads: list[FileRead]) -> None:
         return
     path = str(reader.spool_dir / f"{uuid.uuid4().hex}.sqlite")
     spooled: list[Spooled] = []
+    sqlite_tuning.without_memory_statistics()  # once per worker, before its first file
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         # a scratch file read once and deleted: nothing to recover after a crash

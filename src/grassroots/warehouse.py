@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import Engine
 
+from grassroots import sqlite_tuning
 from grassroots.catalog import LEVELS, Catalog, Form, load_catalog
 from grassroots.config import SQL_DIR
 
@@ -466,6 +467,8 @@ SQLITE_PAGE_BYTES = 65_536
 @cache
 def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        # before the engine's first connection: possible only while none is open
+        sqlite_tuning.without_memory_statistics()
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
