@@ -221,6 +221,11 @@ def write_register(path: Path, entries: list[RegisterEntry]) -> None:
 # --- the hierarchy in the warehouse ------------------------------------------------
 
 
+# an official unit's row of ``unit`` (the rest NULL), in the order of the tuples written
+_OFFICIAL_COLUMNS = ("unit_code", "name", "level", "level_name", "parent_code", "region_code",
+                     "city_code", "county_code", "township_code")
+
+
 def sync_official_units(engine: Engine) -> int:
     """Load levels 1-4 and their closure into the warehouse once; return units added."""
     import sqlalchemy as sa
@@ -236,30 +241,16 @@ def sync_official_units(engine: Engine) -> int:
         if present is not None:
             return 0
         divisions = load_official_divisions()
-        # each unit's chain is its parent's and itself (parents come first): one walk of
-        # the list rather than one up from every unit
-        chains: dict[str, dict[str, str | None]] = {}
-        empty = dict.fromkeys(("region_code", "city_code", "county_code", "township_code"))
+        # each unit's chain (region, city, county, township) is its parent's and itself
+        # (parents come first): one walk of the list rather than one up from every unit
+        chains: dict[str, tuple[str | None, ...]] = {}
+        rows: list[tuple] = []
         for d in divisions:
-            chains[d.code] = {**(chains[d.parent_code] if d.parent_code else empty),
-                              f"{LEVELS[d.level]}_code": d.code}
-        wh.insert_rows(
-            conn, wh.unit,
-            [
-                {
-                    "unit_code": d.code,
-                    "name": d.name,
-                    "level": d.level,
-                    "level_name": d.level_name,
-                    "parent_code": d.parent_code,
-                    **chains[d.code],
-                    "zone_type": None,
-                    "valid_from": None,
-                    "valid_to": None,
-                }
-                for d in divisions
-            ],
-        )
+            chain = list(chains[d.parent_code]) if d.parent_code else [None] * 4
+            chain[d.level - 1] = d.code
+            chains[d.code] = tuple(chain)
+            rows.append((d.code, d.name, d.level, d.level_name, d.parent_code, *chain))
+        wh.insert_tuples(conn, wh.unit, _OFFICIAL_COLUMNS, rows, binary=True)
         with wh.indexes_built_after(conn, wh.official_closure):
             conn.execute(sa.text(wh.render_sql("hierarchy/insert_official_closure.sql")))
         wh.analyze(conn, wh.unit, wh.official_closure)
