@@ -122,10 +122,28 @@ def test_reads_beside_others_run_without_parallel_workers(postgres_url: str) -> 
     engine.dispose()
 
 
+def test_whole_table_reads_sort_and_hash_in_memory(postgres_url: str) -> None:
+    # fetch_arrow's own connection, and a transaction that asks for it: the server's
+    # default work_mem spilled the national frames' sorts and hashes to disk
+    engine = wh.connect(postgres_url)
+    setting = sa.select(sa.func.current_setting("work_mem").label("m"))
+    with engine.connect() as conn:
+        server_default = conn.execute(setting).scalar_one()
+    assert server_default != wh.READ_WORK_MEM  # else this test shows nothing
+    assert wh.fetch_arrow(engine, setting).to_pylist() == [{"m": wh.READ_WORK_MEM}]
+    with engine.connect() as conn:
+        wh.with_work_mem_for_whole_tables(conn)
+        assert conn.execute(setting).scalar_one() == wh.READ_WORK_MEM
+    with engine.connect() as conn:  # for that transaction only
+        assert conn.execute(setting).scalar_one() == server_default
+    engine.dispose()
+
+
 def test_without_parallel_workers_leaves_sqlite_alone(tmp_path: Path) -> None:
     engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
     with engine.connect() as conn:
         wh.without_parallel_workers(conn)  # nothing to set: no error
+        wh.with_work_mem_for_whole_tables(conn)
         assert conn.execute(sa.select(sa.literal(1))).scalar_one() == 1
 
 

@@ -107,6 +107,7 @@ def _read_rows(engine: Engine, statement: sa.TextClause,
     (the villages' insert ran 11.5 s alone, 17 s beside a parallel read of the areas)."""
     with engine.connect() as conn:
         wh.without_parallel_workers(conn)
+        wh.with_work_mem_for_whole_tables(conn)
         result = conn.execute(statement, params)
         return list(result.keys()), result.all()
 
@@ -186,6 +187,7 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
             )
         release_id = _start_building(conn, period)
         params |= {"built_by": release_id, "release_id": release_id}
+        wh.with_work_mem_for_whole_tables(conn)
         _sum_forms(conn, catalog, params, scoped=False)
         conn.execute(sa.text(wh.render_sql("rollup/release_parts.sql", scoped=False)), params)
         counts = _written(conn, period, release_id) | {"release_id": release_id}
