@@ -572,8 +572,7 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], resul
     ``recorded`` maps the digests recorded during this run to their archive copies."""
     s = wh.submission.c
     digests = [r.digest for r in reads if r.digest is not None and not r.known]
-    spool_paths = {where.path for read in reads
-                   if (where := read.register.spooled if read.register else read.spooled)}
+    spool_paths = {where.path for read in reads if (where := read.rows_spooled)}
     with engine.connect() as conn, wh.AttachedSpools(conn, spool_paths) as spools, conn.begin():
         in_warehouse = set(conn.execute(
             sa.select(s.file_sha256).where(s.file_sha256.in_(digests))).scalars()) if digests else set()

@@ -271,6 +271,11 @@ class FileRead:
     cell_errors: int = 0
     register: hierarchy.RegisterRows | None = None
 
+    @property
+    def rows_spooled(self) -> Spooled | None:
+        """Where ``spool_rows`` moved this read's rows (a register's villages), if it did."""
+        return self.register.spooled if self.register is not None else self.spooled
+
 
 @dataclass
 class Reader:
