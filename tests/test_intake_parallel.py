@@ -147,37 +147,57 @@ def test_workers_take_one_reader_before_their_first_task(tmp_path: Path) -> None
     assert [read[0].unreadable is not None for read in reads] == [True] * 4
 
 
-def test_ingest_starts_its_workers_before_it_opens_the_warehouse(
+def test_ingest_starts_its_workers_and_gives_them_their_files_before_it_opens_the_warehouse(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings.from_env(warehouse_url=f"sqlite:///{tmp_path / 'w.sqlite'}",
                                  data_dir=tmp_path / "data")
     small_register(settings.landing_dir, [village(201), village(202)])
-    for n in range(3):  # rejected for their names, and recorded all the same
+
+    def land(n: int) -> None:  # a return rejected for its name, and recorded all the same
         (settings.landing_dir / "2021").mkdir(parents=True, exist_ok=True)
         (settings.landing_dir / "2021" / f"village_annual__{DALAT}__2021_{n}.csv").write_bytes(
             _csv([village_row(V1, party_members=40 + n), village_row(V2)]))
+
+    for n in range(3):
+        land(n)
     monkeypatch.setenv("GRASSROOTS_INTAKE_WORKERS", "2")
     monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 4)
     events: list[str] = []
-    started, opened = intake.ReadingWorkers.__init__, pipeline.open_warehouse
+    started, given, opened = (intake.ReadingWorkers.__init__, intake.ReadingWorkers.give_reader,
+                              pipeline.open_warehouse)
 
     def start(self: intake.ReadingWorkers, count: int) -> None:
         events.append(f"{count} workers started")
         started(self, count)
+
+    def give(self: intake.ReadingWorkers, reader: intake.Reader) -> None:
+        events.append(f"reader given, {len(reader.known_digests)} files recorded")
+        given(self, reader)
 
     def open_warehouse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         events.append("warehouse opened")
         return opened(*args, **kwargs)
 
     monkeypatch.setattr(intake.ReadingWorkers, "__init__", start)
+    monkeypatch.setattr(intake.ReadingWorkers, "give_reader", give)
     monkeypatch.setattr(pipeline, "open_warehouse", open_warehouse)
+    # a new warehouse: the workers read before its schema is made
     first = pipeline.ingest("2021", settings)
     assert (first["registers_loaded"], first["accepted"] + first["rejected"]) == (1, 3)
-    assert events == ["2 workers started", "warehouse opened"]
+    assert events == ["2 workers started", "reader given, 0 files recorded", "warehouse opened"]
     # too few files for workers: none started, and the same files found recorded
     monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 5)
     assert pipeline.ingest("2021", settings)["already_recorded"] == 4
-    assert events == ["2 workers started", "warehouse opened", "warehouse opened"]
+    assert events[3:] == ["warehouse opened"]
+    # the warehouse exists: the workers are given what it recorded before it is opened
+    land(3)
+    (settings.landing_dir / "2021" / "copy.csv").write_bytes(
+        (settings.landing_dir / "2021" / f"village_annual__{DALAT}__2021_0.csv").read_bytes())
+    monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 4)
+    third = pipeline.ingest("2021", settings)
+    assert (third["already_recorded"], third["accepted"] + third["rejected"]) == (5, 1)
+    assert events[4:] == ["2 workers started", "reader given, 4 files recorded",
+                          "warehouse opened"]
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -39,14 +39,16 @@ def open_warehouse(settings: Settings | None = None,
 def ingest(period: str, settings: Settings | None = None, files: list[Path] | None = None) -> dict:
     """Landing files of the period (and the registers) -> submission + staged rows."""
     settings = settings or Settings.from_env()
-    # the workers that read the files start while the warehouse opens (intake loads the
-    # official units itself while they read the first files)
+    # the workers that read the files start first, and read while the warehouse opens
+    # (intake opens it once they have their files, and loads the official units itself
+    # while they read on)
     landing = intake.files_to_ingest(settings, period, files)
     with intake.reading_workers(landing) as workers:
-        settings, engine = open_warehouse(settings, official_units=False)
         # tree_rows None: the tree was built already from the registers as they are
-        return intake.ingest(engine, settings, period, tree=True, workers=workers,
-                             landing=landing).as_dict()
+        return intake.ingest(
+            wh.engine(settings.warehouse_url), settings, period, tree=True, workers=workers,
+            landing=landing, opening=lambda: open_warehouse(settings, official_units=False),
+        ).as_dict()
 
 
 def validate(period: str, settings: Settings | None = None,

@@ -495,6 +495,16 @@ def _engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+def engine(url: str) -> Engine:
+    """The engine for a warehouse URL, its schema as it is (``connect`` makes it)."""
+    return _engine(url)
+
+
+def has_table(conn: sa.Connection, table: sa.Table) -> bool:
+    """Whether the warehouse has ``table`` (one made before its schema may not)."""
+    return sa.inspect(conn).has_table(table.name)
+
+
 class WarehouseLayoutError(RuntimeError):
     """The warehouse was made by an older version whose tables this one cannot use."""
 
