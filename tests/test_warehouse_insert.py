@@ -299,3 +299,38 @@ def test_analyze_samples_a_staging_table_s_planned_columns_only(
     assert sampled == {"submission_id", "row_number", "unit_code", "row_status"}
     assert named == 1
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_unit_codes_are_compared_byte_by_byte_on_postgres_and_beside_older_columns(
+        postgres_url: str) -> None:
+    engine = wh.connect(postgres_url)
+    with engine.begin() as conn:
+        collations = dict(conn.execute(sa.text(
+            "select c.table_name || '.' || c.column_name, c.collation_name "
+            "from information_schema.columns c join information_schema.tables t "
+            "on t.table_schema = c.table_schema and t.table_name = c.table_name "
+            "where c.table_schema = 'public' and t.table_type = 'BASE TABLE' and c.column_name "
+            "in ('unit_code', 'parent_code', 'county_code', 'part', 'ancestor_code', "
+            "'descendant_code', 'predecessor_code')")).all())
+        assert {"unit.unit_code", "fact_village.part", "area_closure.ancestor_code",
+                "stg_village_annual.unit_code", "submission.unit_code"} <= set(collations)
+        assert set(collations.values()) == {"C"}, collations
+        # a column an earlier version made, in the database's default collation: compared,
+        # joined, combined and sorted with the new ones without a collation conflict
+        conn.execute(sa.text("create table older_codes (unit_code varchar(12))"))
+        conn.execute(sa.text("insert into older_codes values ('150621000000'), ('150600000000')"))
+        conn.execute(wh.unit.insert(), [
+            {"unit_code": "150600000000", "name": "鄂尔多斯市", "level": 2, "level_name": "city",
+             "parent_code": "150000000000"},
+            {"unit_code": "150621000000", "name": "达拉特旗", "level": 3, "level_name": "county",
+             "parent_code": "150600000000"}])
+        joined = conn.execute(sa.text(
+            "select o.unit_code from older_codes o join unit u on u.unit_code = o.unit_code "
+            "where o.unit_code > u.parent_code order by o.unit_code desc")).scalars().all()
+        combined = conn.execute(sa.text(
+            "select unit_code from older_codes union select parent_code from unit "
+            "order by 1")).scalars().all()
+    assert joined == ["150621000000", "150600000000"]
+    assert combined == ["150000000000", "150600000000", "150621000000"]
+    engine.dispose()

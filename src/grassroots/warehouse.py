@@ -38,6 +38,16 @@ if TYPE_CHECKING:
 
 metadata = sa.MetaData()
 
+# A unit's 12-digit code (and a release part's, a county's code or ''). On PostgreSQL in
+# the collation "C", compared byte by byte: in the database's default (C.UTF-8 here)
+# every comparison of two codes in an index or a sort went through the C library's
+# strcoll, and sorts could not use abbreviated keys. The national registers' villages
+# into unit's three indexes: 1.92 -> 1.63 s; a national run's rollup ~0.45 s and
+# validate ~0.25 s faster. Codes are digits: their order is the same in both. Tables
+# made before keep their columns' collation, with the same results (a default
+# collation gives way to "C" where columns of both meet).
+UNIT_CODE = sa.String(12).with_variant(sa.String(12, collation="C"), "postgresql")
+
 # One row per unit version: official units of levels 1-4 (no validity years) and
 # every version of every village from the registers, stored once. BI reads it through
 # the view ``dim_unit`` (the published columns), the pipeline a village's register row
@@ -48,15 +58,15 @@ metadata = sa.MetaData()
 unit = sa.Table(
     "unit",
     metadata,
-    sa.Column("unit_code", sa.String(12), nullable=False),
+    sa.Column("unit_code", UNIT_CODE, nullable=False),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("level", sa.Integer, nullable=False),
     sa.Column("level_name", sa.String(10), nullable=False),
-    sa.Column("parent_code", sa.String(12)),
-    sa.Column("region_code", sa.String(12)),
-    sa.Column("city_code", sa.String(12)),
-    sa.Column("county_code", sa.String(12)),
-    sa.Column("township_code", sa.String(12)),
+    sa.Column("parent_code", UNIT_CODE),
+    sa.Column("region_code", UNIT_CODE),
+    sa.Column("city_code", UNIT_CODE),
+    sa.Column("county_code", UNIT_CODE),
+    sa.Column("township_code", UNIT_CODE),
     sa.Column("zone_type", sa.String(10)),
     sa.Column("valid_from", sa.Integer),
     sa.Column("valid_to", sa.Integer),
@@ -100,8 +110,8 @@ area_closure = sa.Table(
     "area_closure",
     metadata,
     sa.Column("period", sa.String(8), primary_key=True),
-    sa.Column("ancestor_code", sa.String(12), primary_key=True),
-    sa.Column("descendant_code", sa.String(12), primary_key=True),
+    sa.Column("ancestor_code", UNIT_CODE, primary_key=True),
+    sa.Column("descendant_code", UNIT_CODE, primary_key=True),
     sa.Column("depth", sa.Integer, nullable=False),
     sa.Column("ancestor_level", sa.Integer, nullable=False),
     sa.Column("descendant_level", sa.Integer, nullable=False),
@@ -112,8 +122,8 @@ period_village = sa.Table(
     "period_village",
     metadata,
     sa.Column("period", sa.String(8), primary_key=True),
-    sa.Column("unit_code", sa.String(12), primary_key=True),
-    sa.Column("parent_code", sa.String(12), nullable=False),
+    sa.Column("unit_code", UNIT_CODE, primary_key=True),
+    sa.Column("parent_code", UNIT_CODE, nullable=False),
     # the register's name of the version valid in the period: what a village's return
     # is checked against (a grouped pass over every unit version took ~1 s of validate)
     sa.Column("name", sa.Text),
@@ -127,8 +137,8 @@ unit_closure = sa.Table(
     "unit_closure",
     _view_metadata,
     sa.Column("period", sa.String(8)),
-    sa.Column("ancestor_code", sa.String(12)),
-    sa.Column("descendant_code", sa.String(12)),
+    sa.Column("ancestor_code", UNIT_CODE),
+    sa.Column("descendant_code", UNIT_CODE),
     sa.Column("depth", sa.Integer),
     sa.Column("ancestor_level", sa.Integer),
     sa.Column("descendant_level", sa.Integer),
@@ -139,8 +149,8 @@ unit_closure = sa.Table(
 official_closure = sa.Table(
     "official_closure",
     metadata,
-    sa.Column("ancestor_code", sa.String(12), primary_key=True),
-    sa.Column("descendant_code", sa.String(12), primary_key=True),
+    sa.Column("ancestor_code", UNIT_CODE, primary_key=True),
+    sa.Column("descendant_code", UNIT_CODE, primary_key=True),
     sa.Column("depth", sa.Integer, nullable=False),
     sa.Column("ancestor_level", sa.Integer, nullable=False),
     sa.Column("descendant_level", sa.Integer, nullable=False),
@@ -153,8 +163,8 @@ unit_predecessor = sa.Table(
     "unit_predecessor",
     metadata,
     sa.Column("period", sa.String(8), primary_key=True),
-    sa.Column("unit_code", sa.String(12), primary_key=True),
-    sa.Column("predecessor_code", sa.String(12), primary_key=True),
+    sa.Column("unit_code", UNIT_CODE, primary_key=True),
+    sa.Column("predecessor_code", UNIT_CODE, primary_key=True),
 )
 
 # One row per period whose tree (area_closure, period_village, unit_predecessor) is built: the state of
@@ -187,7 +197,7 @@ submission = sa.Table(
     metadata,
     sa.Column("submission_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("form_code", sa.String(40)),
-    sa.Column("unit_code", sa.String(12)),
+    sa.Column("unit_code", UNIT_CODE),
     sa.Column("period", sa.String(8)),
     sa.Column("file_name", sa.Text, nullable=False),
     sa.Column("file_sha256", sa.String(64), nullable=False, unique=True),
@@ -216,7 +226,7 @@ validation_issue = sa.Table(
     sa.Column("submission_id", sa.Integer),
     sa.Column("period", sa.String(8), nullable=False),
     sa.Column("form_code", sa.String(40), nullable=False),
-    sa.Column("unit_code", sa.String(12)),
+    sa.Column("unit_code", UNIT_CODE),
     sa.Column("sheet", sa.Text),
     sa.Column("row_number", sa.Integer),
     sa.Column("field", sa.String(60)),
@@ -362,11 +372,11 @@ def _wide_table(name: str, forms: list[Form]) -> sa.Table:
         name,
         metadata,
         sa.Column("period", sa.String(8), primary_key=True),
-        sa.Column("unit_code", sa.String(12), primary_key=True),
+        sa.Column("unit_code", UNIT_CODE, primary_key=True),
         # the release whose rollup wrote the row; releases share rows through release_part
         sa.Column("built_by", sa.Integer, primary_key=True),
         # the county the unit lies in (itself, for a county); '' above the counties
-        sa.Column("part", sa.String(12), nullable=False),
+        sa.Column("part", UNIT_CODE, nullable=False),
         sa.Column("level", sa.Integer, nullable=False),
         *columns,
         sa.Index(f"ix_{name}_part", "period", "part", "built_by"),
@@ -415,12 +425,12 @@ release_part = sa.Table(
     "release_part",
     metadata,
     sa.Column("release_id", sa.Integer, primary_key=True),
-    sa.Column("part", sa.String(12), primary_key=True),
+    sa.Column("part", UNIT_CODE, primary_key=True),
     sa.Column("built_by", sa.Integer, nullable=False),
 )
 
 _SQL_TYPES = {
-    "unit_code": sa.String(12),
+    "unit_code": UNIT_CODE,
     "text": sa.Text,
     "enum": sa.String(40),
     "integer": sa.BigInteger,
