@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import io
 import itertools
 import json
@@ -146,6 +147,15 @@ class _TreeMemory:
         self._thread.join()
 
 
+def _driver_modules(url: str) -> list[str]:
+    """The warehouse's drivers, which the steps import at their first connection: on
+    PostgreSQL psycopg (0.07 s) and ADBC's driver that validate reads with (0.03 s), a
+    tenth of a second of every step at every scale that the clock had counted."""
+    if url.startswith("postgresql"):
+        return ["psycopg", "adbc_driver_postgresql.dbapi"]
+    return ["sqlite3"]
+
+
 def _child(args: argparse.Namespace) -> dict:
     if args.child == "floor":
         return _floor(Path(args.landing))
@@ -159,6 +169,8 @@ def _child(args: argparse.Namespace) -> dict:
 
     if args.child == "docs":
         import great_expectations  # noqa: F401
+    for module in _driver_modules(args.url):
+        importlib.import_module(module)
 
     settings = Settings.from_env(warehouse_url=args.url, data_dir=args.data_dir)
     call = {

@@ -72,3 +72,10 @@ def test_the_table_shows_medians_ranges_and_time_per_village(bench):
     # medians 5 s and 9 s, 800 villages each: 6.25 and 11.25 ms, 28.6 % either side of 8.75
     assert linearity[0].split()[3] == "6.250" and "-28.6 %" in linearity[0]
     assert linearity[1].split()[3] == "11.250" and "+28.6 %" in linearity[1]
+
+
+def test_a_step_imports_its_warehouse_s_drivers_before_its_clock_starts(bench):
+    # the drivers are imported at the first connection, inside the timed call otherwise
+    assert bench._driver_modules("postgresql+psycopg://postgres@127.0.0.1:5432/x") == [
+        "psycopg", "adbc_driver_postgresql.dbapi"]
+    assert bench._driver_modules("sqlite:////tmp/w.sqlite") == ["sqlite3"]
