@@ -125,10 +125,9 @@ class _SeenFiles:
         t = wh.landing_file.c
         with engine.connect() as conn:
             # a warehouse whose schema is not made yet has seen nothing (see ingest's opening)
-            self._known = {row.path: (row.size, row.mtime_ns, row.file_sha256)
-                           for row in conn.execute(sa.select(t.path, t.size, t.mtime_ns,
-                                                             t.file_sha256))
-                           } if wh.has_table(conn, wh.landing_file) else {}
+            rows = conn.execute(sa.select(t.path, t.size, t.mtime_ns, t.file_sha256)
+                                ) if wh.has_table(conn, wh.landing_file) else []
+            self._known = {row.path: (row.size, row.mtime_ns, row.file_sha256) for row in rows}
 
     def _key(self, path: Path) -> tuple[str, int, int] | None:
         try:
