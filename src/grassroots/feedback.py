@@ -9,10 +9,15 @@
   own file. Failing cells are filled (errors red, warnings yellow) and carry a comment with
   every message about the cell.
 
-Only ``open`` and ``rejected`` issues are the submitter's to fix; waived and resolved ones
-are listed in the summary for the record. A file rejected as a whole gets the summary
-alone, with the reason. The workbook is for reading: corrections go into the original file
-(or a fresh template), which is submitted again.
+Beside each issue stand its state (待处理 open, 已退回 rejected, 已豁免 waived, 已解决
+resolved) and the latest reason given for it in the issue's history (a steward's reason for
+sending it back or waiving it, or why it was resolved), with when: in the summary's table
+and in the cell's comment. Only ``open`` and ``rejected`` issues are the submitter's to fix;
+waived and resolved ones are listed in the summary for the record. A file rejected as a
+whole gets the summary alone, with the reason. Every text (file names, typed values,
+messages, reasons) is written as text (:mod:`grassroots.cells`): a value typed as ``=1+1``
+is shown, not run. The workbook is for reading: corrections go into the original file (or
+a fresh template), which is submitted again.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.engine import Engine
 
+from grassroots import cells
 from grassroots import warehouse as wh
 from grassroots.catalog import Field, Form, load_catalog
 from grassroots.reading import cell_location
@@ -46,12 +52,15 @@ SUFFIX = "反馈"
 ROW_COLUMN = ("source_row", "原文件行号 Row in your file")
 
 SEVERITY_LABELS = {"error": "错误 error", "warning": "警告 warning"}
+# as the review page names them
 STATE_LABELS = {
-    "open": "待修改 open",
-    "rejected": "退回修改 sent back",
+    "open": "待处理 open",
+    "rejected": "已退回 rejected",
     "waived": "已豁免 waived",
     "resolved": "已解决 resolved",
 }
+REASON_LABEL = "处理意见 Reason given"
+ACTED_AT_LABEL = "处理时间 When"
 STATUS_LABELS = {
     "received": "已接收 received",
     "accepted": "已受理 accepted",
@@ -108,6 +117,7 @@ def write_feedback(engine: Engine, submission_id: int, out_dir: Path) -> Path | 
                 .order_by(i.row_number, i.issue_id)
             )
         ]
+        _add_latest_reasons(conn, submission_id, issues)
         unit_name = conn.execute(
             sa.select(sa.func.min(wh.dim_unit.c.name)).where(
                 wh.dim_unit.c.unit_code == submission.unit_code
@@ -141,7 +151,7 @@ def write_feedback(engine: Engine, submission_id: int, out_dir: Path) -> Path | 
     path.parent.mkdir(parents=True, exist_ok=True)
     # written aside and moved in: the review page may be serving the previous version
     partial = path.with_name(f".{path.name}.partial")
-    workbook.save(partial)
+    cells.save(workbook, partial)
     os.replace(partial, path)
     log.info("feedback for submission %s: %s", submission_id, path)
     return path
@@ -161,6 +171,29 @@ def write_feedback_for_period(engine: Engine, period: str, out_dir: Path) -> lis
         )
     written = [write_feedback(engine, submission_id, out_dir) for submission_id in ids]
     return [path for path in written if path is not None]
+
+
+def _add_latest_reasons(conn: sa.Connection, submission_id: int, issues: list[dict]) -> None:
+    """Give each issue the latest reason in its history (``reason``) and when it was given
+    (``reason_at``): the steward's word on a waiver or a rejection, or why it was resolved.
+    An issue without history keeps what the issue row says."""
+    e, i = wh.validation_issue_event.c, wh.validation_issue.c
+    events = conn.execute(
+        sa.select(e.issue_id, e.at, e.reason)
+        .join(wh.validation_issue, i.issue_id == e.issue_id)
+        .where(i.submission_id == submission_id)
+        .order_by(e.event_id)
+    )
+    latest: dict[int, tuple[datetime | None, str | None]] = {}
+    for event in events:
+        latest[event.issue_id] = (event.at, event.reason)
+    for issue in issues:
+        at, reason = latest.get(issue["issue_id"], (issue.get("acted_at"), issue.get("reason")))
+        issue["reason"], issue["reason_at"] = reason, at
+
+
+def _state(issue: dict) -> str:
+    return STATE_LABELS.get(issue["state"], issue["state"])
 
 
 def _write_summary(
@@ -203,7 +236,7 @@ def _write_summary(
             ("说明 How to read", _HOW_TO),
         ]
     for key, value in entries:
-        sheet.append([key, value])
+        cells.append(sheet, [key, value])
         sheet.cell(sheet.max_row, 1).font = _BOLD
         sheet.cell(sheet.max_row, 2).alignment = _WRAP
     if issues:
@@ -217,8 +250,10 @@ def _write_summary(
             "问题 Message",
             "Message (English)",
             "状态 State",
+            REASON_LABEL,
+            ACTED_AT_LABEL,
         ]
-        sheet.append(header)
+        cells.append(sheet, header)
         for cell in sheet[sheet.max_row]:
             cell.font, cell.fill = _BOLD, _HEADER_FILL
         # what is still to fix first, then what was waived or resolved
@@ -228,7 +263,8 @@ def _write_summary(
         )
         for issue in ordered:
             zh, en = _messages(issue, submission.file_name, form)
-            sheet.append(
+            cells.append(
+                sheet,
                 [
                     issue["row_number"],
                     issue["field"],
@@ -237,14 +273,17 @@ def _write_summary(
                     SEVERITY_LABELS.get(issue["severity"], issue["severity"]),
                     zh,
                     en,
-                    STATE_LABELS.get(issue["state"], issue["state"]),
-                ]
+                    _state(issue),
+                    issue["reason"] or "—",
+                    _beijing(issue["reason_at"]) if issue["reason"] else "—",
+                ],
             )
             if issue["state"] in BLOCKING_STATES:
                 sheet.cell(sheet.max_row, 5).fill = _FILLS[issue["severity"]]
             for cell in sheet[sheet.max_row]:
                 cell.alignment = _WRAP
-    for column, width in zip("ABCDEFGH", (24, 30, 18, 16, 14, 48, 48, 16), strict=True):
+    widths = (24, 30, 18, 16, 14, 48, 48, 16, 40, 18)
+    for column, width in zip("ABCDEFGHIJ", widths, strict=True):
         sheet.column_dimensions[column].width = width
 
 
@@ -252,8 +291,8 @@ def _write_data(
     sheet: Worksheet, form: Form, submission: Any, rows: list[dict], issues: list[dict]
 ) -> None:
     fields = form.fields
-    sheet.append([ROW_COLUMN[0], *[f.code for f in fields]])
-    sheet.append([ROW_COLUMN[1], *[f.header_label for f in fields]])
+    cells.append(sheet, [ROW_COLUMN[0], *[f.code for f in fields]])
+    cells.append(sheet, [ROW_COLUMN[1], *[f.header_label for f in fields]])
     for cell in sheet[1]:
         cell.font, cell.fill, cell.alignment = _CODE_FONT, _CODE_FILL, _WRAP
     for cell in sheet[2]:
@@ -284,7 +323,7 @@ def _write_data(
                     ),
                     None,
                 )
-            cell = sheet.cell(line, column_of[f.code], value)
+            cell = cells.write(sheet, line, column_of[f.code], value)
             if f.type == "unit_code":
                 cell.number_format = "@"
     for (line, column), found in by_cell.items():
@@ -308,11 +347,15 @@ def _comment(found: list[dict], file_name: str, form: Form) -> Comment:
     parts = []
     for issue in found:
         zh, en = _messages(issue, file_name, form)
-        parts.append(f"[{SEVERITY_LABELS.get(issue['severity'], issue['severity'])}] {zh}\n{en}")
+        severity = SEVERITY_LABELS.get(issue["severity"], issue["severity"])
+        part = f"[{severity}] [{_state(issue)}] {zh}\n{en}"
+        if issue["reason"]:
+            part += f"\n{REASON_LABEL}: {issue['reason']} ({_beijing(issue['reason_at'])})"
+        parts.append(part)
     text = "\n\n".join(parts)
     # Excel does not size comment boxes to their text; about 36 characters per line
     lines = sum(len(line) // 36 + 1 for line in text.splitlines())
-    return Comment(text, "grassroots", height=min(20 * lines + 20, 600), width=300)
+    return cells.comment(text, "grassroots", height=min(20 * lines + 20, 600), width=300)
 
 
 def _messages(issue: dict, file_name: str, form: Form | None) -> tuple[str, str]:

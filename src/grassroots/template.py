@@ -14,21 +14,19 @@ person would type them: Chinese labels for enums, 是/否 for booleans, numbers 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
 from copy import copy
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.writer.excel import ExcelWriter
 
+from grassroots import cells
 from grassroots.catalog import Form
 
 DATA_SHEET = "data"
@@ -45,8 +43,6 @@ INSTRUCTIONS = (
     "pick dropdown columns from the list."
 )
 
-# Excel refuses an inline list longer than 255 characters; longer lists go to a sheet.
-_INLINE_LIST_LIMIT = 250
 _TRUE_WORDS = {"yes", "y", "true", "1", "是", "有"}
 _FALSE_WORDS = {"no", "n", "false", "0", "否", "无"}
 
@@ -58,11 +54,6 @@ _KEY_FILL = PatternFill("solid", fgColor="FFFFF2CC")
 _THIN = Side(style="thin", color="FFBFBFBF")
 _HEADER_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _WRAP = Alignment(wrap_text=True, vertical="center", horizontal="center")
-
-# Fixed timestamps make a workbook's bytes depend on its content only: ingest records the
-# same bytes once, so regenerating a template or the demo does not re-submit anything.
-_FIXED_TIME = dt.datetime(2000, 1, 1)
-_FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 
 def write_template(
@@ -90,8 +81,8 @@ def write_template(
     fields = form.fields
     codes = [f.code for f in fields]
 
-    data.append(codes)
-    data.append([f.header_label for f in fields])
+    cells.append(data, codes)
+    cells.append(data, [f.header_label for f in fields])
     for cell in data[1]:
         cell.font, cell.fill, cell.border, cell.alignment = (
             _CODE_FONT,
@@ -117,36 +108,10 @@ def write_template(
 
     _write_meta(workbook, form, unit_code, unit_name, period)
     workbook.active = 0
-    _save(workbook, out)
+    # fixed timestamps: ingest records the same bytes once, so regenerating a template or
+    # the demo does not re-submit anything
+    cells.save(workbook, out, fixed_time=True)
     return out
-
-
-class _ReproducibleZip(ZipFile):
-    """A zip whose members carry a fixed time instead of the clock's."""
-
-    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
-        if not isinstance(zinfo_or_arcname, ZipInfo):
-            info = ZipInfo(zinfo_or_arcname, date_time=_FIXED_ZIP_TIME)
-            info.compress_type = self.compression
-            info.external_attr = 0o600 << 16
-            zinfo_or_arcname = info
-        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
-
-    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
-        # openpyxl streams each worksheet to a temporary file and adds it by name
-        with open(filename, "rb") as handle:
-            self.writestr(arcname or str(filename), handle.read(), compress_type, compresslevel)
-
-
-def _save(workbook: Workbook, out: Path) -> None:
-    workbook.properties.created = workbook.properties.modified = _FIXED_TIME
-    archive = _ReproducibleZip(out, "w", ZIP_DEFLATED, allowZip64=True)
-    try:
-        ExcelWriter(workbook, archive).save()  # closes the archive
-    except BaseException:
-        archive.close()
-        out.unlink(missing_ok=True)
-        raise
 
 
 def _append_rows(
@@ -172,13 +137,15 @@ def _append_rows(
                 at = positions.get(field_code)
                 if at is not None:
                     values[at] = converters[at](value)
-        if code_at is not None:
-            cell = Cell(sheet, value=str(code))
-            cell._style = copy(text_style)
-            values[code_at] = cell
         if name_at is not None:
             if values[name_at] is None:
                 values[name_at] = str(name)
+        # a register's or a row's text stays that text, whatever it starts with
+        values = cells.row(sheet, values)
+        if code_at is not None:
+            cell = Cell(sheet)
+            cell._style = copy(text_style)
+            values[code_at] = cells.put(cell, str(code))
         sheet.append(values)
 
 
@@ -235,6 +202,7 @@ def _add_validations(workbook: Workbook, sheet: Any, form: Form, last_row: int) 
     """One DataValidation per column, over the whole data range: cheap at any size."""
     columns = {f.code: get_column_letter(i) for i, f in enumerate(form.fields, start=1)}
     lists_sheet = None
+    list_columns = 0
     for field in form.fields:
         col = columns[field.code]
         ref = f"{col}{FIRST_DATA_ROW}:{col}{last_row}"
@@ -242,17 +210,19 @@ def _add_validations(workbook: Workbook, sheet: Any, form: Form, last_row: int) 
         dv: DataValidation | None = None
         if field.type in ("enum", "boolean"):
             labels = list(field.values.values()) if field.type == "enum" else [YES_LABEL, NO_LABEL]
-            inline = ",".join(labels)
-            if len(inline) <= _INLINE_LIST_LIMIT:
-                source = f'"{inline}"'
-            else:
+            # a list too long for Excel, or with a label holding a comma or a quote, is
+            # kept in cells of a hidden sheet
+            source = cells.inline_list(labels)
+            if source is None:
                 if lists_sheet is None:
                     lists_sheet = workbook.create_sheet(LISTS_SHEET)
                     lists_sheet.sheet_state = "hidden"
-                list_col = get_column_letter(lists_sheet.max_column + (lists_sheet.max_row > 1))
+                list_columns += 1
                 for r, label in enumerate(labels, start=1):
-                    lists_sheet[f"{list_col}{r}"] = label
-                source = f"{quote_sheetname(LISTS_SHEET)}!${list_col}$1:${list_col}${len(labels)}"
+                    cells.write(lists_sheet, r, list_columns, label)
+                letter = get_column_letter(list_columns)
+                source = f"{quote_sheetname(LISTS_SHEET)}!${letter}$1:${letter}${len(labels)}"
+            inline = ",".join(labels)
             dv = DataValidation(
                 type="list",
                 formula1=source,
@@ -362,11 +332,11 @@ def _write_meta(
         ("generated_by", GENERATED_BY),
         ("instructions", INSTRUCTIONS),
     ]
-    meta.append(["key", "value"])
+    cells.append(meta, ["key", "value"])
     for cell in meta[1]:
         cell.font, cell.fill, cell.border = _LABEL_FONT, _LABEL_FILL, _HEADER_BORDER
     for key, value in entries:
-        meta.append([key, value])
+        cells.append(meta, [key, value])
     for row in meta.iter_rows(min_row=2, max_col=2):
         row[0].fill = _KEY_FILL
         row[1].number_format = "@"  # keeps unit codes and periods as text in Excel
