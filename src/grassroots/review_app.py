@@ -65,6 +65,7 @@ ACTION_LABELS = {
     "reject": ("退回", "reject"),
     "reopen": ("重新打开", "reopen"),
     "resolve": ("解决", "resolve"),
+    "update": ("更新", "restated"),  # a completeness warning's count, by the checks
 }
 DONE_LABELS = {
     "waive": ("已豁免该问题", "the issue is waived"),
