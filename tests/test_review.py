@@ -168,6 +168,31 @@ def test_the_cli_lists_and_waives(settings, monkeypatch: pytest.MonkeyPatch, cap
     assert "refused" in capsys.readouterr().err
 
 
+def test_the_cli_records_who_ran_it_and_by_only_adds_a_note(settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+
+    monkeypatch.setattr(getpass, "getuser", lambda: "liu")
+    _drop(settings, f"village_annual__{DALAT}__2021.csv", csv_bytes([
+        village_row(V1, secretary_age=90), village_row(V2, committee_members=41)]))
+    pipeline.run("2021", settings)
+    first, second = sorted(i["issue_id"] for i in _issues(settings, severity="error"))
+    engine = wh.connect(settings.warehouse_url)
+
+    assert cli.main(["review", "waive", str(first), "--reason", "老书记留任", "--by", "wang",
+                     "--warehouse", settings.warehouse_url]) == 0
+    assert cli.main(["review", "reject", str(second), "--reason", "请核实",
+                     "--warehouse", settings.warehouse_url]) == 0
+    assert cli.main(["review", "reopen", str(second), "--reason", " ", "--by", "wang",
+                     "--warehouse", settings.warehouse_url]) == 1  # the note is no reason
+
+    waived = review.show_issue(engine, first)
+    assert waived["issue"]["acted_by"] == "liu"
+    assert waived["issue"]["reason"] == "老书记留任(代wang操作 / on behalf of wang)"
+    assert [(h["actor"], h["reason"]) for h in waived["history"]] == [
+        ("liu", "老书记留任(代wang操作 / on behalf of wang)")]
+    assert review.show_issue(engine, second)["issue"]["acted_by"] == "liu"
+
+
 @pytest.mark.parametrize("warehouse", ["sqlite", "postgres"])
 def test_reconciliation_counts_the_villages_once_for_every_level(tmp_path: Path, warehouse: str,
                                                                  request: pytest.FixtureRequest) -> None:
