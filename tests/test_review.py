@@ -168,6 +168,31 @@ def test_the_cli_lists_and_waives(settings, monkeypatch: pytest.MonkeyPatch, cap
     assert "refused" in capsys.readouterr().err
 
 
+def test_the_cli_records_who_ran_it_and_by_only_adds_a_note(settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+
+    monkeypatch.setattr(getpass, "getuser", lambda: "liu")
+    _drop(settings, f"village_annual__{DALAT}__2021.csv", csv_bytes([
+        village_row(V1, secretary_age=90), village_row(V2, committee_members=41)]))
+    pipeline.run("2021", settings)
+    first, second = sorted(i["issue_id"] for i in _issues(settings, severity="error"))
+    engine = wh.connect(settings.warehouse_url)
+
+    assert cli.main(["review", "waive", str(first), "--reason", "老书记留任", "--by", "wang",
+                     "--warehouse", settings.warehouse_url]) == 0
+    assert cli.main(["review", "reject", str(second), "--reason", "请核实",
+                     "--warehouse", settings.warehouse_url]) == 0
+    assert cli.main(["review", "reopen", str(second), "--reason", " ", "--by", "wang",
+                     "--warehouse", settings.warehouse_url]) == 1  # the note is no reason
+
+    waived = review.show_issue(engine, first)
+    assert waived["issue"]["acted_by"] == "liu"
+    assert waived["issue"]["reason"] == "老书记留任(代wang操作 / on behalf of wang)"
+    assert [(h["actor"], h["reason"]) for h in waived["history"]] == [
+        ("liu", "老书记留任(代wang操作 / on behalf of wang)")]
+    assert review.show_issue(engine, second)["issue"]["acted_by"] == "liu"
+
+
 @pytest.mark.parametrize("warehouse", ["sqlite", "postgres"])
 def test_reconciliation_counts_the_villages_once_for_every_level(tmp_path: Path, warehouse: str,
                                                                  request: pytest.FixtureRequest) -> None:
@@ -219,3 +244,68 @@ def test_a_township_named_otherwise_than_the_official_list_is_warned(tmp_path: P
              if i["rule"] == "township_annual.unit_name.matches_register"]
     assert [(i["unit_code"], i["value"], i["severity"]) for i in named] == [
         (SHULINZHAO, "树林镇", "warning")]
+
+
+def _missing_warning(settings: Settings) -> dict | None:
+    standing = [i for i in _issues(settings, form_code="village_annual")
+                if i["rule"] == "village_annual.completeness.missing_units" and i["state"] != "resolved"]
+    assert len(standing) <= 1  # one warning per county and form
+    return standing[0] if standing else None
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite", "postgres"])
+def test_the_units_not_submitted_warning_states_each_runs_count_and_list(
+        tmp_path: Path, warehouse: str, request: pytest.FixtureRequest) -> None:
+    url = (f"sqlite:///{tmp_path / 'w.sqlite'}" if warehouse == "sqlite"
+           else request.getfixturevalue("new_postgres_url")())
+    settings = Settings.from_env(warehouse_url=url, data_dir=tmp_path / "data")
+    # 50 villages: 25 in each township
+    small_register(settings.landing_dir, [village(n, township) for township in (WANGAIZHAO, SHULINZHAO)
+                                          for n in range(201, 226)])
+    wangaizhao = [f"{WANGAIZHAO[:9]}{n}" for n in range(201, 226)]
+    shulinzhao = [f"{SHULINZHAO[:9]}{n}" for n in range(201, 226)]
+
+    def submit(township: str, codes: list[str]) -> dict:
+        _drop(settings, f"village_annual__{township}__2021.csv",
+              csv_bytes([village_row(code) for code in codes]))
+        pipeline.ingest("2021", settings)
+        pipeline.validate("2021", settings)
+        return _missing_warning(settings)
+
+    first = submit(SHULINZHAO, shulinzhao[:1])
+    assert first["value"] == "49" and "49个" in first["message_zh"] and wangaizhao[0] in first["message_en"]
+
+    # 17 more villages submit: the same issue says 32, and lists none of them
+    second = submit(WANGAIZHAO, wangaizhao[:17])
+    assert second["issue_id"] == first["issue_id"] and second["state"] == "open"
+    assert second["value"] == "32"
+    assert "32个应报单位" in second["message_zh"] and "32 units" in second["message_en"]
+    assert not [code for code in wangaizhao[:17] + shulinzhao[:1]
+                if code in second["message_zh"] or code in second["message_en"]]
+    assert wangaizhao[17] in second["message_en"]
+    engine = wh.connect(settings.warehouse_url)
+    assert [(h["actor"], h["action"], h["from_state"], h["to_state"])
+            for h in review.history(engine, first["issue_id"])] == [("system", "update", "open", "open")]
+    assert "49 → 32" in review.history(engine, first["issue_id"])[0]["reason"]
+
+    # a waiver stands while fewer units are missing, and its issue states the count
+    review.waive(engine, first["issue_id"], "steward-zhang", "村合并中 / villages merging")
+    third = submit(SHULINZHAO, shulinzhao[:5])
+    assert (third["issue_id"], third["state"], third["value"]) == (first["issue_id"], "waived", "28")
+    assert third["acted_by"] == "steward-zhang" and "28个" in third["message_zh"]
+
+    # more missing than the steward waived (a township resubmits fewer rows): open again
+    fourth = submit(WANGAIZHAO, wangaizhao[:10])
+    assert (fourth["issue_id"], fourth["state"], fourth["value"]) == (first["issue_id"], "open", "35")
+
+    # everyone has submitted: resolved, also from rejected
+    review.reject(engine, first["issue_id"], "steward-zhang", "请催报 / chase them")
+    submit(WANGAIZHAO, wangaizhao)
+    assert submit(SHULINZHAO, shulinzhao) is None
+    shown = review.show_issue(engine, first["issue_id"])
+    assert shown["issue"]["state"] == "resolved"
+    assert [(h["action"], h["from_state"], h["to_state"]) for h in shown["history"]] == [
+        ("update", "open", "open"), ("waive", "open", "waived"), ("update", "waived", "waived"),
+        ("reopen", "waived", "open"), ("reject", "open", "rejected"),
+        ("update", "rejected", "rejected"), ("resolve", "rejected", "resolved")]
+    assert "every unit the register expects has submitted" in shown["history"][-1]["reason"]

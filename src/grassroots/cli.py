@@ -168,6 +168,23 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _login_name(getpass) -> str:  # noqa: ANN001 (the module, imported where it is used)
+    """Who ran the command: the actor recorded for a review action (never ``--by``)."""
+    import os
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in the environment nor the password file
+        return f"uid {os.getuid()}"
+
+
+def _with_note(reason: str, by: str | None) -> str:
+    """The reason, with ``--by``'s name as a note: who the steward acted for."""
+    if not by or not by.strip() or not reason.strip():
+        return reason  # (a reason is still required: the note is not one)
+    return f"{reason}(代{by.strip()}操作 / on behalf of {by.strip()})"
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     import getpass
 
@@ -191,9 +208,8 @@ def cmd_review(args: argparse.Namespace) -> int:
             _print(review.show_issue(engine, args.issue_id, docs_dir=settings.docs_dir,
                                      feedback_dir=settings.feedback_dir))
             return 0
-        actor = args.by or getpass.getuser()
         action = getattr(review, args.review_command)
-        _print(action(engine, args.issue_id, actor, args.reason))
+        _print(action(engine, args.issue_id, _login_name(getpass), _with_note(args.reason, args.by)))
         print(f"issue #{args.issue_id} {review.PAST[args.review_command]}: rerun the period "
               "(grassroots run --period P) to publish with it", file=sys.stderr)
         return 0
@@ -313,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = with_warehouse(review_sub.add_parser(verb, help=text))
         p.add_argument("issue_id", type=int)
         p.add_argument("--reason", required=True, help="why (kept in the issue's history)")
-        p.add_argument("--by", help="the steward acting (default: the login name)")
+        p.add_argument("--by", help="acting on behalf of this steward: noted in the reason "
+                       "(the actor recorded is always the login name that runs the command)")
         p.set_defaults(func=cmd_review)
 
     for name, text in [

@@ -781,9 +781,10 @@ class IntakeStatus:
 
 
 def intake_status(engine: Engine, period: str, county_code: str | None = None,
-                  catalog: Catalog | None = None) -> IntakeStatus:
+                  catalog: Catalog | None = None, with_missing: bool = True) -> IntakeStatus:
     """Per county: units expected by the register vs reported vs accepted, files by status,
-    the rejected files with their reasons, and the units that have not submitted."""
+    the rejected files with their reasons, and the units that have not submitted (not
+    looked up, and left empty, without ``with_missing``: the review page counts them)."""
     catalog = catalog or load_catalog()
     params = {"period": period, "county_code": county_code}
     coverage: dict[str, dict[str, tuple[int, int, int]]] = {}
@@ -800,7 +801,7 @@ def intake_status(engine: Engine, period: str, county_code: str | None = None,
                 (form.code, row.county_code, row.unit_code)
                 for row in conn.execute(sa.text(wh.render_sql("intake/missing_units.sql", **context)),
                                         params)
-            ]
+            ] if with_missing else []
         files: dict[str, dict[str, int]] = {}
         for row in conn.execute(sa.text(wh.render_sql("intake/files_by_county.sql")), params):
             files.setdefault(row.county_code, {})[row.status] = row.files

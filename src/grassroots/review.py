@@ -8,6 +8,7 @@ rejected; a warning never blocks. The same functions serve the CLI and the revie
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -268,3 +269,142 @@ def resolve_superseded(engine: Engine, period: str) -> int:
                 issue_id=issue.issue_id, at=now, actor="system", action="resolve",
                 from_state=issue.state, to_state="resolved", reason=reason))
     return len(stale)
+
+
+# --- files refused whole, and the counties' intake ------------------------------------
+
+UNKNOWN = "unknown"  # the filter value for "no period" / "no recognisable county"
+_CODE_IN_NAME = re.compile(r"(?<!\d)(\d{12})(?!\d)")
+
+
+def _bilingual(message: str | None) -> tuple[str, str]:
+    """A stored "中文 / English" message as its two halves (the whole for both when it is
+    not bilingual)."""
+    zh, sep, en = (message or "").partition(" / ")
+    return (zh, en) if sep else (message or "", message or "")
+
+
+def file_county(unit_code: str | None, file_name: str | None) -> str | None:
+    """The county a file comes from: its submitting unit's, else that of the first
+    12-digit code in its name that lies in an official county; None when neither says."""
+    county = _county_of(unit_code)
+    for code in _CODE_IN_NAME.findall(file_name or "") if county is None else ():
+        county = _county_of(code)
+        if county is not None:
+            break
+    return county
+
+
+def _refused(engine: Engine, period: str | None) -> list[dict]:
+    """Every refused file (of ``period``, see :func:`refused_files`), newest first, with
+    its county and its reason's two halves."""
+    s = wh.submission.c
+    query = (
+        sa.select(s.submission_id, s.file_name, s.form_code, s.unit_code, s.period,
+                  s.received_at, s.reason)
+        .where(s.status == "rejected")
+        .order_by(s.received_at.desc(), s.submission_id.desc())
+    )
+    if period == UNKNOWN:
+        query = query.where(s.period.is_(None))
+    elif period:
+        query = query.where(sa.or_(s.period == period, s.period.is_(None)))
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    by_code = official_by_code()
+    for row in rows:
+        row["county_code"] = file_county(row["unit_code"], row["file_name"])
+        row["county_name"] = by_code[row["county_code"]].name if row["county_code"] else None
+        row["reason_zh"], row["reason_en"] = _bilingual(row.pop("reason"))
+    return rows
+
+
+def refused_files(
+    engine: Engine,
+    *,
+    period: str | None = None,
+    county_code: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> tuple[list[dict], int]:
+    """The files refused whole (unknown form, not a workbook, a bad meta sheet, an
+    unknown submitter ...): submissions with status ``rejected``, newest first, each with
+    its reason in Chinese and English and its county (:func:`file_county`); and how many
+    match in all.
+
+    ``period``: that period's files and those whose period could not be told (as
+    ``grassroots intake status`` lists them), or ``UNKNOWN`` for only the latter.
+    ``county_code``: that county's files, or ``UNKNOWN`` for those naming no county.
+    The county comes from the file name too, so it is found here, not in SQL: a period
+    has few refused files."""
+    rows = _refused(engine, period)
+    if county_code == UNKNOWN:
+        rows = [r for r in rows if r["county_code"] is None]
+    elif county_code:
+        rows = [r for r in rows if r["county_code"] == county_code]
+    shown = rows[offset:offset + limit]
+    names = _unit_names(engine, {r["unit_code"] for r in shown if r["unit_code"]})
+    by_code = official_by_code()
+    for row in shown:
+        division = by_code.get(row["unit_code"] or "")
+        row["unit_name"] = names.get(row["unit_code"] or "") or (division.name if division else None)
+    return shown, len(rows)
+
+
+def refused_counties(engine: Engine, period: str | None = None) -> list[str]:
+    """The counties of the refused files (of ``period``, as :func:`refused_files` takes it)."""
+    return sorted({r["county_code"] for r in _refused(engine, period) if r["county_code"]})
+
+
+def file_periods(engine: Engine) -> list[str]:
+    """The periods files were submitted for, newest first."""
+    s = wh.submission.c
+    with engine.connect() as conn:
+        return list(conn.execute(
+            sa.select(s.period).distinct().where(s.period.is_not(None)).order_by(s.period.desc())
+        ).scalars())
+
+
+def intake_picture(engine: Engine, period: str, county_code: str | None = None) -> dict:
+    """Each county's intake of a period, as ``grassroots intake status`` tells it (the
+    same queries): per form the units expected by the register, in an accepted file, and
+    passing the checks; and the files received, accepted, refused and superseded.
+
+    Refused files are counted by county as :func:`refused_files` places them (by unit
+    code, else by file name), so that the numbers match the list: the status query
+    places a file only by a unit of the period's tree. ``unplaced`` counts those that
+    name no county."""
+    from grassroots import intake
+    from grassroots.catalog import load_catalog
+
+    status = intake.intake_status(engine, period, county_code=county_code, with_missing=False)
+    forms = list(load_catalog().forms)
+    refused: dict[str | None, int] = {}
+    for row in _refused(engine, period):
+        refused[row["county_code"]] = refused.get(row["county_code"], 0) + 1
+    known = {c.county_code: c for c in status.counties}
+    names = {code: d.name for code, d in official_by_code().items()}
+    codes = sorted(set(known) | {c for c in refused if c is not None
+                                 and (county_code is None or c == county_code)})
+    counties = []
+    for code in codes:
+        found = known.get(code)
+        by_status = found.files if found else {}
+        files = {"accepted": by_status.get("accepted", 0),
+                 "rejected": refused.get(code, 0),
+                 "superseded": by_status.get("superseded", 0)}
+        others = sum(n for state, n in by_status.items() if state not in files)
+        counties.append({
+            "county_code": code, "name": found.name if found else names.get(code, ""),
+            "forms": {form: (found.coverage if found else {}).get(form, (0, 0, 0))
+                      for form in forms},
+            "files": {"received": sum(files.values()) + others, **files},
+        })
+    totals = {
+        "forms": {form: tuple(sum(c["forms"][form][k] for c in counties) for k in range(3))
+                  for form in forms},
+        "files": {k: sum(c["files"][k] for c in counties)
+                  for k in ("received", "accepted", "rejected", "superseded")},
+    }
+    return {"period": period, "forms": forms, "counties": counties, "totals": totals,
+            "unplaced": refused.get(None, 0) if county_code is None else 0}

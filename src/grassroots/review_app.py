@@ -8,7 +8,10 @@ Pages (HTML, Chinese with English):
   issues of that row, its history, links to the Data Docs and the feedback workbook;
 - ``POST /issues/{id}/{waive|reject|reopen}`` an action with a required reason;
 - ``GET /issues/{id}/feedback`` and ``GET /data-docs/{path}``: those files, served only
-  from inside the data folder.
+  from inside the data folder;
+- ``GET /files`` the files refused whole, with their reasons, filtered by period and
+  county, paged; and each county's intake of the period (``grassroots intake status``'s
+  expected / received / accepted units and files by status).
 
 Security. Every route depends on Airflow's ``requires_authenticated()``: the UI's JWT
 cookie or a Bearer token; a browser without one is sent to Airflow's login page. Acting
@@ -46,6 +49,7 @@ from fastapi.templating import Jinja2Templates
 from grassroots import review
 from grassroots.catalog import load_catalog
 from grassroots.config import Settings
+from grassroots.hierarchy import official_by_code
 
 PAGE_SIZE = 50
 MAX_REASON = 2000
@@ -65,6 +69,7 @@ ACTION_LABELS = {
     "reject": ("退回", "reject"),
     "reopen": ("重新打开", "reopen"),
     "resolve": ("解决", "resolve"),
+    "update": ("更新", "restated"),  # a completeness warning's count, by the checks
 }
 DONE_LABELS = {
     "waive": ("已豁免该问题", "the issue is waived"),
@@ -344,7 +349,48 @@ def create_app(
             return error_page(request, user, 404, "没有这个数据文档页面", "no such Data Docs page")
         return FileResponse(target, media_type=mimetypes.guess_type(target.name)[0])
 
+    register(app, render, link, engine)
     return app
+
+
+FORM_REGISTER = ("村名册", "village register")
+
+
+def register(app: FastAPI, render: Any, link: Any, engine: Any) -> None:
+    """The files page (``GET /files``): refused files and the counties' intake."""
+    from airflow.api_fastapi.core_api.security import get_user
+
+    @app.get("/files", response_class=HTMLResponse, name="files")
+    def files_page(request: Request, user: Any = Depends(get_user), period: str = "",
+                   county: str = "", page: int = 1) -> Response:
+        db = engine()
+        page = max(page, 1)
+        periods = review.file_periods(db)
+        # the intake picture is of one period: the one chosen, else the newest
+        shown_period = period if period and period != review.UNKNOWN else (
+            periods[0] if periods else None)
+        picture = (review.intake_picture(
+            db, shown_period, county if county and county != review.UNKNOWN else None)
+            if shown_period else None)
+        rows, total = review.refused_files(
+            db, period=period or None, county_code=county or None, limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE)
+        by_code = {c["county_code"]: c["name"] for c in picture["counties"]} if picture else {}
+        official = official_by_code()
+        counties = sorted(set(by_code) | set(review.refused_counties(db, period or None)))
+        query = {"period": period, "county": county}
+        pages = max(ceil(total / PAGE_SIZE), 1)
+        return render(
+            request, "files.html", user,
+            rows=rows, total=total, picture=picture, query=query, page=page, pages=pages,
+            periods=periods, unknown=review.UNKNOWN, form_register=FORM_REGISTER,
+            counties=[(c, by_code.get(c) or (official[c].name if c in official else ""))
+                      for c in counties],
+            first=(page - 1) * PAGE_SIZE + 1 if rows else 0,
+            last=(page - 1) * PAGE_SIZE + len(rows),
+            prev_link=link(request, "files", {**query, "page": page - 1}) if page > 1 else None,
+            next_link=link(request, "files", {**query, "page": page + 1}) if page < pages else None,
+        )
 
 
 def _split(message: str) -> tuple[str, str]:

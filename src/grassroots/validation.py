@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 _PANDAS_TYPES = {"integer": "Int64", "boolean": "Int64", "number": "float64"}
 
+# the rule of a form's completeness warning ("units not submitted"), after the form code
+COMPLETENESS = ".completeness.missing_units"
+
 
 def _submitted_in_county(period: str, county_code: str) -> sa.ColumnElement[bool]:
     """The submissions sent by the county or a unit in it."""
@@ -299,7 +302,7 @@ def _completeness(engine: Engine, form: Form, period: str, now: datetime,
         records.append({
             "submission_id": None, "period": period, "form_code": form.code, "unit_code": county,
             "sheet": None, "row_number": None, "field": "unit_code", "value": str(len(units)),
-            "rule": f"{form.code}.completeness.missing_units", "stage": "checks",
+            "rule": f"{form.code}{COMPLETENESS}", "stage": "checks",
             "severity": "warning",
             "message_zh": f"{form.name_zh}:本县{len(units)}个应报单位尚未报送({shown})",
             "message_en": f"{form.code}: {len(units)} units of this county expected by the "
@@ -381,10 +384,9 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
                         checks.run_rules(f"{form.code}_reconciliation", reconciling[form.code]),
                         counted=True)
             if not frame.empty:
-                records += [
-                    r for r in missing[form.code].result()
-                    if (None, None, r["rule"], r["unit_code"]) not in acted_on
-                ]
+                # every run states the current count, also on a waived or rejected warning
+                # (see _store)
+                records += missing[form.code].result()
 
     _store(engine, period, records, now, county_code)
     totals = {"rows": 0, "errors": sum(1 for r in records if r["severity"] == "error"),
@@ -471,7 +473,12 @@ def build_docs(engine: Engine, period: str, docs_dir: Path, catalog: Catalog | N
 def _store(engine: Engine, period: str, records: list[dict], now: datetime,
            county_code: str | None = None) -> None:
     """Keep each still-found open issue as it is (its id is what stewards cite), add the
-    new ones, and resolve the open ones of the files being checked that are gone."""
+    new ones, and resolve the open ones of the files being checked that are gone.
+
+    A completeness warning ("units not submitted") is the exception: its count and list
+    change as units submit, so each run writes the current ones into the issue it keeps
+    (see :func:`_restate`), whatever a steward did with it, and resolves it, waived or
+    rejected too, once every expected unit has submitted."""
     issue, s = wh.validation_issue.c, wh.submission.c
     checked_files = sa.select(s.submission_id).where(s.period == period, s.status == "accepted")
     if county_code is None:
@@ -482,29 +489,87 @@ def _store(engine: Engine, period: str, records: list[dict], now: datetime,
             sa.and_(issue.submission_id.is_(None), issue.unit_code == county_code),
             issue.submission_id.in_(checked_files.where(_submitted_in_county(period, county_code))),
         )
+    completeness = sa.and_(issue.submission_id.is_(None), issue.rule.like(f"%{COMPLETENESS}"))
     with engine.begin() as conn:
-        existing = {
-            (r.submission_id, r.row_number, r.rule, r.unit_code): r.issue_id
+        kept = {
+            (r.submission_id, r.row_number, r.rule, r.unit_code): r
             for r in conn.execute(
                 sa.select(issue.issue_id, issue.submission_id, issue.row_number, issue.rule,
-                          issue.unit_code)
-                .where(issue.period == period, issue.stage == "checks", issue.state == "open",
-                       checked))
+                          issue.unit_code, issue.state, issue.value, issue.message_zh,
+                          issue.message_en)
+                .where(issue.period == period, issue.stage == "checks", checked,
+                       sa.or_(issue.state == "open",
+                              sa.and_(completeness, issue.state.in_(("waived", "rejected")))))
+                .order_by(issue.issue_id))
         }
+        existing = {key: r.issue_id for key, r in kept.items()}
         found = {_key(r) for r in records}
         fresh = [r for r in records if _key(r) not in existing]
         # COPY on PostgreSQL (an INSERT per row took 0.4 s for the national demo's 10.9 k
         # warnings)
         wh.insert_rows(conn, wh.validation_issue, fresh)
-        gone = [issue_id for key, issue_id in existing.items() if key not in found]
-        reason = "检查不再发现此问题 / the checks no longer find this problem"
-        for chunk in range(0, len(gone), 500):
-            ids = gone[chunk:chunk + 500]
-            conn.execute(wh.validation_issue.update().where(issue.issue_id.in_(ids)).values(
-                state="resolved", acted_by="system", acted_at=now, reason=reason))
-            conn.execute(wh.validation_issue_event.insert(), [
-                {"issue_id": i, "at": now, "actor": "system", "action": "resolve",
-                 "from_state": "open", "to_state": "resolved", "reason": reason} for i in ids])
+        for record in records:
+            if record["rule"].endswith(COMPLETENESS) and _key(record) in kept:
+                _restate(conn, kept[_key(record)], record, now)
+        gone = [kept[key] for key in existing if key not in found]
+        for state in ("open", "waived", "rejected"):
+            ids = [r.issue_id for r in gone if r.state == state and not r.rule.endswith(COMPLETENESS)]
+            _resolve(conn, ids, state, now,
+                     "检查不再发现此问题 / the checks no longer find this problem")
+            ids = [r.issue_id for r in gone if r.state == state and r.rule.endswith(COMPLETENESS)]
+            _resolve(conn, ids, state, now,
+                     "应报单位均已报送 / every unit the register expects has submitted")
+
+
+def _resolve(conn: sa.Connection, ids: list[int], from_state: str, now: datetime,
+             reason: str) -> None:
+    issue = wh.validation_issue.c
+    for chunk in range(0, len(ids), 500):
+        some = ids[chunk:chunk + 500]
+        conn.execute(wh.validation_issue.update().where(issue.issue_id.in_(some)).values(
+            state="resolved", acted_by="system", acted_at=now, reason=reason))
+        conn.execute(wh.validation_issue_event.insert(), [
+            {"issue_id": i, "at": now, "actor": "system", "action": "resolve",
+             "from_state": from_state, "to_state": "resolved", "reason": reason} for i in some])
+
+
+def _restate(conn: sa.Connection, kept: sa.Row, record: dict, now: datetime) -> None:
+    """Write a completeness warning's current count and list into the issue kept for it
+    (same id), with an ``update`` event that says what changed.
+
+    An open one stays open. A waived or rejected one keeps the steward's decision while no
+    more units are missing than when it was last stated (the decision covered them all);
+    when more are, it is open again (a ``reopen`` event by the system), since the
+    steward never saw those units."""
+    if (kept.value, kept.message_zh, kept.message_en) == (
+            record["value"], record["message_zh"], record["message_en"]):
+        return
+    issue = wh.validation_issue.c
+    before, after = kept.value or "?", record["value"]
+    grown = kept.state != "open" and _count(after) > _count(kept.value)
+    if grown:
+        reason = (f"未报送单位由{before}个增至{after}个,多于处理时的范围,重新打开 / units not "
+                  f"submitted went from {before} to {after}, more than when it was "
+                  f"{kept.state}: open again")
+    else:
+        reason = (f"未报送单位由{before}个变为{after}个 / units not submitted: "
+                  f"{before} → {after}")
+    values = {"value": after, "message_zh": record["message_zh"],
+              "message_en": record["message_en"]}
+    if grown:
+        values.update(state="open", acted_by="system", acted_at=now, reason=reason)
+    conn.execute(wh.validation_issue.update().where(issue.issue_id == kept.issue_id)
+                 .values(**values))
+    conn.execute(wh.validation_issue_event.insert().values(
+        issue_id=kept.issue_id, at=now, actor="system", action="reopen" if grown else "update",
+        from_state=kept.state, to_state="open" if grown else kept.state, reason=reason))
+
+
+def _count(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
 
 
 def _gate(engine: Engine, form: Form, submission_ids: list[int]) -> int:

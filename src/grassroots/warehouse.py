@@ -254,7 +254,7 @@ validation_issue_event = sa.Table(
     sa.Column("issue_id", sa.Integer, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("actor", sa.Text, nullable=False),
-    sa.Column("action", sa.String(10), nullable=False),  # waive, reject, reopen, resolve
+    sa.Column("action", sa.String(10), nullable=False),  # waive, reject, reopen, resolve, update
     sa.Column("from_state", sa.String(10), nullable=False),
     sa.Column("to_state", sa.String(10), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
