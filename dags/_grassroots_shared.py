@@ -33,7 +33,7 @@ def run_holder() -> str:
     """The id under which this DAG run holds its periods' leases in the warehouse
     (``grassroots.runlock``): run ids are unique only within a DAG."""
     context = get_current_context()
-    return f"{context['dag'].dag_id}/{context['run_id']}"
+    return f"{context['ti'].dag_id}/{context['run_id']}"
 
 
 # A run waiting for another run of its periods waits here, holding no worker slot.
