@@ -1,5 +1,6 @@
 """What the Grassroots DAGs share: the reporting time zone, the submissions asset, the
-failure callback, and the stages that republish a list of periods.
+failure callback, the run's claim on its periods, and the stages that republish a list
+of periods.
 
 Not a DAG (``.airflowignore`` keeps the DAG processor out of it). Like the DAG files it
 imports nothing heavy: ``grassroots.pipeline`` is imported inside the tasks.
@@ -28,6 +29,37 @@ def log_failure(context) -> None:
     )
 
 
+def run_holder() -> str:
+    """The id under which this DAG run holds its periods' leases in the warehouse
+    (``grassroots.runlock``): run ids are unique only within a DAG."""
+    context = get_current_context()
+    return f"{context['ti'].dag_id}/{context['run_id']}"
+
+
+# A run waiting for another run of its periods waits here, holding no worker slot.
+CLAIM_POKE_SECONDS = 30
+CLAIM_TIMEOUT_SECONDS = 6 * 3600
+
+
+def claim_poke(periods: list[str]) -> bool:
+    """One look of a run's claim: whether it now holds the leases of all its periods
+    (taken together or not at all, so two runs never wait for each other). When another
+    run holds one, says which and since when, and the sensor looks again later."""
+    from grassroots import pipeline
+
+    busy = pipeline.claim_periods(periods, run_holder())
+    for holder in busy:
+        log.warning("%s: this run waits for it", holder.describe())
+    return not busy
+
+
+def give_back(periods: list[str]) -> dict:
+    """Give back the run's leases of its periods."""
+    from grassroots import pipeline
+
+    return pipeline.release_periods(periods, run_holder())
+
+
 def republish_periods(periods) -> None:
     """Validate every period, then roll up and publish each one (mapped per period).
 
@@ -35,38 +67,53 @@ def republish_periods(periods) -> None:
     previous year reads the previous year's validated rows. A period whose validation
     failed does not hold back the others: its rollup refuses (rows still pending) and
     fails alone.
+
+    The run first claims the leases of all its periods in the warehouse (a sensor: while
+    another run of any of them holds it, it waits in reschedule mode), and a teardown
+    gives them back once every stage is done, failed or not; each stage checks in under
+    the run's id. Two runs of one period, from this DAG or another, never overlap.
     """
+
+    @task.sensor(poke_interval=CLAIM_POKE_SECONDS, timeout=CLAIM_TIMEOUT_SECONDS,
+                 mode="reschedule")
+    def claim_periods(periods: list[str]) -> bool:
+        return claim_poke(periods)
+
+    @task
+    def release_periods(periods: list[str]) -> dict:
+        return give_back(periods)
 
     @task
     def validate(period: str) -> dict:
         from grassroots import pipeline
 
-        return {"period": period, **pipeline.validate(period)}
+        return {"period": period, **pipeline.validate(period, holder=run_holder())}
 
     @task
     def docs(period: str) -> dict:
         from grassroots import pipeline
 
-        return {"period": period, **pipeline.docs(period)}
+        return {"period": period, **pipeline.docs(period, holder=run_holder())}
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def feedback(period: str) -> dict:
         from grassroots import pipeline
 
-        return {"period": period, **pipeline.feedback(period)}
+        return {"period": period, **pipeline.feedback(period, holder=run_holder())}
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def rollup(period: str) -> dict:
         from grassroots import pipeline
 
-        return {"period": period, **pipeline.rollup(period)}
+        return {"period": period, **pipeline.rollup(period, holder=run_holder())}
 
     @task
     def publish(period: str) -> dict:
         from grassroots import pipeline
 
         return {"period": period,
-                **pipeline.publish(period, run_id=get_current_context()["run_id"])}
+                **pipeline.publish(period, run_id=get_current_context()["run_id"],
+                                   holder=run_holder())}
 
     @task_group
     def republish(period: str) -> None:
@@ -92,10 +139,15 @@ def republish_periods(periods) -> None:
         (log.error if failed else log.info)("GRASSROOTS RUN %s: %s", context["run_id"], result)
         return result
 
+    claimed = claim_periods(periods)
     validated = validate.expand(period=periods)
+    claimed >> validated
     documented = docs.expand(period=periods)
     validated >> documented
-    validated >> feedback.expand(period=periods)
+    fed_back = feedback.expand(period=periods)
+    validated >> fed_back
     published = republish.expand(period=periods)
     validated >> published
-    [published, documented] >> summary(periods)
+    summarised = summary(periods)
+    [published, documented] >> summarised
+    [summarised, fed_back] >> release_periods(periods).as_teardown(setups=claimed)

@@ -9,7 +9,9 @@ the downstream DAG which periods received new accepted submissions.
    landing root name their own period and are picked up with the first period).
 2. **ingest** (mapped, one task per period, never per village): record, archive and
    stage the period's new files; a file already recorded (same SHA-256) is skipped,
-   so a rerun changes nothing.
+   so a rerun changes nothing. A period that another run holds (its lease in the
+   warehouse: a yearly, nightly or on-submission run republishing it) is left for the
+   next intake run, with a log line naming that run.
 3. **announce**: when at least one period accepted a new submission, emit one event
    of the asset `grassroots://submissions` whose extra is `{"periods": [...]}`;
    `grassroots_on_submission` is scheduled on that asset. No new file, no event
@@ -21,12 +23,15 @@ a warehouse that is briefly unreachable costs a retry, not a lost run.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from _grassroots_shared import REPORTING_TZ, SUBMISSIONS, log_failure
+from _grassroots_shared import REPORTING_TZ, SUBMISSIONS, log_failure, run_holder
 from airflow.sdk import dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
+
+log = logging.getLogger(__name__)
 
 
 @dag(
@@ -58,9 +63,15 @@ def grassroots_intake() -> None:
     # One period at a time: every period's ingest also looks at the landing root.
     @task(max_active_tis_per_dagrun=1)
     def ingest(period: str) -> dict:
-        from grassroots import pipeline
+        from grassroots import pipeline, runlock
 
-        return {"period": period, **pipeline.ingest(period)}
+        try:
+            # its lease for its own duration; a period being republished is not waited for
+            return {"period": period,
+                    **pipeline.ingest(period, holder=run_holder(), wait=0, release=True)}
+        except runlock.PeriodBusy as busy:
+            log.warning("%s: left for the next intake run", busy)
+            return {"period": period, "accepted": 0, "busy": str(busy)}
 
     @task(outlets=[SUBMISSIONS])
     def announce(results: list[dict]) -> list[str]:

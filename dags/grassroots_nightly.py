@@ -8,12 +8,18 @@ period itself or in the previous one (whose rows its year-on-year changes read),
 changed; a night with nothing changed runs no period.
 
 1. **changed_periods**: the periods to republish.
-2. **validate** (mapped per period): rerun the suites, so waived errors let their rows in.
-3. **feedback** (mapped, beside the rollup): the submitters' workbooks, refreshed.
-4. **republish** (a mapped group per period, once every validation is done):
+2. **claim_periods**: take the leases of all the periods in the warehouse, together
+   or not at all. While another run of any of them (this DAG's or another's) holds it,
+   wait (a sensor: reschedules, holding no slot; its log names the other run). Every
+   stage checks in under this run's id, and **release_periods** (a teardown, run once
+   every stage is done, failed or not) gives the leases back.
+3. **validate** (mapped per period): rerun the suites, so waived errors let their rows in.
+4. **feedback** (mapped, beside the rollup): the submitters' workbooks, refreshed.
+5. **republish** (a mapped group per period, once every validation is done):
    **rollup** the accepted rows up the period's own tree, then **publish** them as a
    new release in one transaction.
-5. **summary**: one line naming the periods and any failed task, in the log and XCom.
+6. **summary**: one line naming the periods and any failed task, in the log and XCom.
+7. **release_periods**: the leases given back.
 
 All steps are idempotent; failures log a one-line summary (`GRASSROOTS FAILURE`) and
 retry. A period that fails does not hold back the others.

@@ -8,13 +8,19 @@ events queued while a run was busy are merged into one run.
 1. **periods**: the distinct periods named by the triggering asset events (or the
    `period` param of a manual run), and the year after each one when that year is
    published: its change on the previous year reads the period's rows.
-2. **validate** (mapped per period): run the Great Expectations suites on the period's
+2. **claim_periods**: take the leases of all the periods in the warehouse, together
+   or not at all. While another run of any of them (this DAG's or another's) holds it,
+   wait (a sensor: reschedules, holding no slot; its log names the other run). Every
+   stage checks in under this run's id, and **release_periods** (a teardown, run once
+   every stage is done, failed or not) gives the leases back.
+3. **validate** (mapped per period): run the Great Expectations suites on the period's
    staged rows.
-3. **feedback** (mapped, beside the rollup): a workbook per submission with problems.
-4. **republish** (a mapped group per period, once every validation is done):
+4. **feedback** (mapped, beside the rollup): a workbook per submission with problems.
+5. **republish** (a mapped group per period, once every validation is done):
    **rollup** the accepted rows up the period's own tree, then **publish** them as a
    new release in one transaction.
-5. **summary**: one line naming the periods and any failed task, in the log and XCom.
+6. **summary**: one line naming the periods and any failed task, in the log and XCom.
+7. **release_periods**: the leases given back.
 
 Each step calls the function of the same name in `grassroots.pipeline`; all are
 idempotent (a rerun republishes the same figures). Failures log a one-line summary

@@ -8,19 +8,25 @@ the scheduled run at 2022-01-01 00:00 +08:00 covers 2021. Trigger with conf
 --to-date 2021-12-31T00:00:00+08:00`; a bare `2013-01-01` is midnight UTC, after
 Shanghai's New Year, and skips 2013.
 
-1. **ingest**: read the period's files in the landing folder (and the village
+1. **claim_period**: take the period's lease in the warehouse. While another run of the
+   period (this DAG's, the nightly's or the on-submission one's) holds it, wait for it
+   (a sensor: reschedules, holding no slot; its log names the other run). Every task
+   below checks in under this run's id, and **release_period** (a teardown, run once
+   they are all done, failed or not) gives the lease back.
+2. **ingest**: read the period's files in the landing folder (and the village
    registers) into `submission` and staged rows.
-2. **previous_year_checked**: when the run just before this one covers the previous
+3. **previous_year_checked**: when the run just before this one covers the previous
    year (as in a backfill, whose runs go in parallel), wait until its validation is
    done: this year's checks and year-on-year changes read last year's validated rows,
-   so the figures do not depend on which run went first. Reschedules, holding no slot.
-3. **validate**: run the Great Expectations suites; errors gate rows, warnings flag
+   so the figures do not depend on which run went first. Reschedules, holding no slot
+   (and renews this run's lease at each look).
+4. **validate**: run the Great Expectations suites; errors gate rows, warnings flag
    them; every finding lands in `validation_issue`.
-4. **feedback** (beside the rollup): a workbook for each submission with problems, its
+5. **feedback** (beside the rollup): a workbook for each submission with problems, its
    failing cells highlighted and commented, for the submitter.
-5. **rollup**: build the period's tree (village → township → county → city → region)
+6. **rollup**: build the period's tree (village → township → county → city → region)
    and roll the accepted rows up into staged indicator values.
-6. **publish**: in one transaction, write the `release` and swap the period's rows of
+7. **publish**: in one transaction, write the `release` and swap the period's rows of
    `fact_indicator`: a reader never sees half a year.
 
 Each task calls the function of the same name in `grassroots.pipeline` and returns
@@ -33,7 +39,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from _grassroots_shared import REPORTING_TZ, log_failure
+from _grassroots_shared import (
+    CLAIM_POKE_SECONDS,
+    CLAIM_TIMEOUT_SECONDS,
+    REPORTING_TZ,
+    claim_poke,
+    give_back,
+    log_failure,
+    run_holder,
+)
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
@@ -89,14 +103,29 @@ def grassroots_yearly() -> None:
     # Imports of grassroots.pipeline stay inside the tasks: it pulls in pandas, GX and
     # SQLAlchemy, and the scheduler parses this file far more often than it runs it.
 
+    @task.sensor(poke_interval=CLAIM_POKE_SECONDS, timeout=CLAIM_TIMEOUT_SECONDS,
+                 mode="reschedule")
+    def claim_period() -> bool:
+        return claim_poke([_period()])
+
+    @task
+    def release_period() -> dict:
+        return give_back([_period()])
+
     @task
     def ingest() -> dict:
         from grassroots import pipeline
 
-        return pipeline.ingest(_period())
+        return pipeline.ingest(_period(), holder=run_holder())
 
     @task.sensor(poke_interval=15, timeout=6 * 3600, mode="reschedule", priority_weight=1)
     def previous_year_checked() -> bool:
+        from grassroots import runlock
+        from grassroots.config import Settings
+        from grassroots.warehouse import engine
+
+        # this run holds its period while it waits (a backfill's years wait for hours)
+        runlock.renew(engine(Settings.from_env().warehouse_url), [_period()], run_holder())
         ti = get_current_context()["ti"]
         before = ti.get_previous_dagrun()
         if before is None or _period_of(before.conf, before.data_interval_start) != str(
@@ -111,36 +140,37 @@ def grassroots_yearly() -> None:
     def validate() -> dict:
         from grassroots import pipeline
 
-        return pipeline.validate(_period())
+        return pipeline.validate(_period(), holder=run_holder())
 
     @task
     def docs() -> dict:
         from grassroots import pipeline
 
-        return pipeline.docs(_period())
+        return pipeline.docs(_period(), holder=run_holder())
 
     @task
     def feedback() -> dict:
         from grassroots import pipeline
 
-        return pipeline.feedback(_period())
+        return pipeline.feedback(_period(), holder=run_holder())
 
     @task
     def rollup() -> dict:
         from grassroots import pipeline
 
-        return pipeline.rollup(_period())
+        return pipeline.rollup(_period(), holder=run_holder())
 
     @task
     def publish() -> dict:
         from grassroots import pipeline
 
-        return pipeline.publish(_period(), run_id=get_current_context()["run_id"])
+        return pipeline.publish(_period(), run_id=get_current_context()["run_id"],
+                                holder=run_holder())
 
-    checked = ingest() >> previous_year_checked() >> validate()
-    checked >> docs()
-    checked >> feedback()
-    checked >> rollup() >> publish()
+    claimed = claim_period()
+    checked = claimed >> ingest() >> previous_year_checked() >> validate()
+    done = [checked >> docs(), checked >> feedback(), checked >> rollup() >> publish()]
+    done >> release_period().as_teardown(setups=claimed)
 
 
 grassroots_yearly()

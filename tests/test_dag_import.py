@@ -64,12 +64,27 @@ def test_intake_runs_every_ten_minutes_and_maps_ingest_per_period(dagbag):
     assert [o.name for o in dag.get_task("announce").outlets] == [SUBMISSIONS]
 
 
-REPUBLISH_TASKS = {"validate", "docs", "feedback", "republish.rollup", "republish.publish",
-                   "summary"}
+REPUBLISH_TASKS = {"claim_periods", "validate", "docs", "feedback", "republish.rollup",
+                   "republish.publish", "summary", "release_periods"}
+
+
+def _assert_claims_its_periods_first_and_releases_them_last(dag, first: str, last: str,
+                                                            source: str | None = None) -> None:
+    # a sensor that waits for another run of the periods holding no worker slot, as setup;
+    # a teardown after every stage (failed or not) gives the leases back
+    claim, release = dag.get_task(first), dag.get_task(last)
+    assert claim.is_setup and claim.mode == "reschedule"
+    assert release.is_teardown and release.trigger_rule == "all_done_setup_success"
+    assert first in release.upstream_task_ids
+    stages = {t.task_id for t in dag.tasks} - {first, last, source}
+    assert stages <= claim.get_flat_relative_ids(upstream=False)
+    assert stages <= release.get_flat_relative_ids(upstream=True)
 
 
 def _assert_validates_every_period_before_any_rollup(dag, source: str) -> None:
-    assert dag.get_task("validate").upstream_task_ids == {source}
+    assert dag.get_task("validate").upstream_task_ids == {source, "claim_periods"}
+    _assert_claims_its_periods_first_and_releases_them_last(dag, "claim_periods",
+                                                            "release_periods", source)
     # a mapped group: every validation ends before any period's rollup starts ...
     assert dag.get_task("republish.rollup").upstream_task_ids == {source, "validate"}
     assert dag.get_task("republish.rollup").trigger_rule == "all_done"  # ... failed or not
@@ -111,14 +126,18 @@ def test_yearly_dag_runs_ingest_validate_rollup_publish_with_docs_and_feedback_b
     downstream = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
 
     assert downstream == {
+        "claim_period": ["ingest", "release_period"],
         "ingest": ["previous_year_checked"],
         "previous_year_checked": ["validate"],
         "validate": ["docs", "feedback", "rollup"],
-        "docs": [],
-        "feedback": [],
+        "docs": ["release_period"],
+        "feedback": ["release_period"],
         "rollup": ["publish"],
-        "publish": [],
+        "publish": ["release_period"],
+        "release_period": [],
     }
+    _assert_claims_its_periods_first_and_releases_them_last(dag, "claim_period",
+                                                            "release_period")
     sensor = dag.get_task("previous_year_checked")
     assert sensor.mode == "reschedule"  # waiting holds no worker slot ...
     # ... and the work a sensor waits for is picked before the sensor's next look
@@ -140,7 +159,7 @@ def test_yearly_dag_is_scheduled_once_a_year_in_shanghai_time(dagbag):
     assert dag.start_date == datetime(2013, 1, 1, tzinfo=SHANGHAI)
     assert (dag.catchup, dag.max_active_runs) == (False, 1)
     assert all(t.retries == 2 for t in dag.tasks)
-    assert dag.doc_md and "1. **ingest**" in dag.doc_md
+    assert dag.doc_md and "1. **claim_period**" in dag.doc_md and "2. **ingest**" in dag.doc_md
     assert "period" in dag.params
 
 

@@ -51,9 +51,21 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
+    from grassroots import runlock
+
+    try:
+        return _stage(args)
+    except runlock.PeriodBusy as busy:
+        # another run of the period held it for longer than --wait: said, not a traceback
+        print(f"refused: {busy}", file=sys.stderr)
+        return 1
+
+
+def _stage(args: argparse.Namespace) -> int:
     from grassroots import pipeline
 
     settings = _settings(args)
+    wait = args.wait
     if args.command == "ingest":
         files = None
         if args.files:
@@ -67,23 +79,25 @@ def cmd_stage(args: argparse.Namespace) -> int:
                 if source.resolve() != destination.resolve():
                     shutil.copyfile(source, destination)
                 files.append(destination)
-        _print(pipeline.ingest(args.period, settings, files=files))
+        _print(pipeline.ingest(args.period, settings, files=files, wait=wait))
     elif args.command == "publish" and args.rollback:
-        _print(pipeline.rollback(args.period, settings))
+        _print(pipeline.rollback(args.period, settings, wait=wait))
     elif args.command == "publish":
-        _print(pipeline.publish(args.period, settings, run_id=args.run_id))
+        _print(pipeline.publish(args.period, settings, run_id=args.run_id, wait=wait))
     elif args.command == "run" and args.county:
-        result = pipeline.run_county(args.period, args.county, settings, run_id=args.run_id)
+        result = pipeline.run_county(args.period, args.county, settings, run_id=args.run_id,
+                                     wait=wait)
         # published first; then the Data Docs of the county's checks
         result["docs"] = pipeline.docs(args.period, settings,
-                                       args.county if result["scope"] == "county" else None)
+                                       args.county if result["scope"] == "county" else None,
+                                       wait=wait)
         _print(result)
     elif args.command == "docs":
-        _print(pipeline.docs(args.period, settings, args.county))
+        _print(pipeline.docs(args.period, settings, args.county, wait=wait))
     elif args.command == "run":
-        _print(pipeline.run(args.period, settings, run_id=args.run_id))
+        _print(pipeline.run(args.period, settings, run_id=args.run_id, wait=wait))
     else:
-        _print(getattr(pipeline, args.command)(args.period, settings))
+        _print(getattr(pipeline, args.command)(args.period, settings, wait=wait))
     return 0
 
 
@@ -345,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         p = with_warehouse(sub.add_parser(name, help=text))
         p.add_argument("--period", required=True)
+        p.add_argument("--wait", type=float, default=600, metavar="SECONDS",
+                       help="while another run holds the period, wait up to this long for "
+                            "it, then refuse (default 600; 0: refuse at once)")
         if name == "ingest":
             p.add_argument("files", nargs="*", help="submission files (copied into the landing folder)")
         if name in ("publish", "run"):

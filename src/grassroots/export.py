@@ -23,7 +23,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
+import uuid
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -359,8 +361,9 @@ def _when(value: object) -> str:
 
 
 def _part(path: Path) -> Path:
-    """Written beside the target and renamed at the end: never half a file under its name."""
-    return path.with_name(f".{path.name}.part")
+    """Written beside the target and renamed at the end: never half a file under its name.
+    A name of the writer's own: two exports to one file must not write into each other's."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
 
 
 def _number_text(value: float) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -149,10 +150,15 @@ def write_feedback(engine: Engine, submission_id: int, out_dir: Path) -> Path | 
             ]
         _write_data(workbook.create_sheet(DATA_SHEET), form, submission, rows, issues)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # written aside and moved in: the review page may be serving the previous version
-    partial = path.with_name(f".{path.name}.partial")
-    cells.save(workbook, partial)
-    os.replace(partial, path)
+    # written aside and moved in: the review page may be serving the previous version.
+    # Aside under a name of this writer's own: two writers of one workbook (two runs of
+    # the period) shared one name, and the second's rename found the file moved away
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        cells.save(workbook, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     log.info("feedback for submission %s: %s", submission_id, path)
     return path
 

@@ -2,18 +2,27 @@
 
 Each takes a period and optional settings and returns a JSON-serialisable dict of
 counts (it lands in Airflow's XCom and in the CLI's output).
+
+One run of a period at a time (:mod:`grassroots.runlock`): each stage holds the period's
+lease in the warehouse while it works. ``holder``: the id of the run it is part of (an
+Airflow DAG run's ``"<dag id>/<run id>"``), whose lease the stage takes if the run does
+not hold it yet and leaves to the run to give back; None: a lease of the stage's own,
+given back as it ends. While another run holds the period, a stage waits for it up to
+``wait`` seconds (default ``GRASSROOTS_PERIOD_WAIT_SECONDS``), then raises
+``runlock.PeriodBusy`` naming that run.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from grassroots import hierarchy, intake
+from grassroots import hierarchy, intake, runlock
 from grassroots import publish as publish_stage
 from grassroots import rollup as rollup_stage
 from grassroots import warehouse as wh
@@ -36,9 +45,32 @@ def open_warehouse(settings: Settings | None = None,
     return settings, engine
 
 
-def ingest(period: str, settings: Settings | None = None, files: list[Path] | None = None) -> dict:
-    """Landing files of the period (and the registers) -> submission + staged rows."""
+def _lease(settings: Settings, periods: list[str], holder: str | None,
+           wait: float | None) -> AbstractContextManager[str]:
+    """The periods' leases held for a stage (see the module's docstring)."""
+    return runlock.holding(wh.engine(settings.warehouse_url), periods, holder, wait)
+
+
+def _run_lease(settings: Settings, periods: list[str], holder: str,
+               wait: float | None) -> AbstractContextManager[str]:
+    """The periods' leases held for a whole run under ``holder``, given back at its end."""
+    return runlock.holding(wh.engine(settings.warehouse_url), periods, holder, wait,
+                           release_at_end=True)
+
+
+def ingest(period: str, settings: Settings | None = None, files: list[Path] | None = None,
+           *, holder: str | None = None, wait: float | None = None,
+           release: bool | None = None) -> dict:
+    """Landing files of the period (and the registers) -> submission + staged rows.
+    ``release``: give back ``holder``'s lease at the end (a run that only ingests, as
+    intake's)."""
     settings = settings or Settings.from_env()
+    with runlock.holding(wh.engine(settings.warehouse_url), [period], holder, wait,
+                         release_at_end=release):
+        return _ingest(period, settings, files)
+
+
+def _ingest(period: str, settings: Settings, files: list[Path] | None) -> dict:
     # the workers that read the files start first, and read while the warehouse opens
     # (intake opens it once they have their files, and loads the official units itself
     # while they read on)
@@ -52,54 +84,74 @@ def ingest(period: str, settings: Settings | None = None, files: list[Path] | No
 
 
 def validate(period: str, settings: Settings | None = None,
-             county_code: str | None = None) -> dict:
+             county_code: str | None = None, *, holder: str | None = None,
+             wait: float | None = None) -> dict:
     """Every form's suite on the period's staged rows (or those sent in one county) ->
     validation_issue, rows gated."""
     from grassroots import validation
 
     settings, engine = open_warehouse(settings)
-    hierarchy.ensure_tree(engine, period)
-    return validation.validate(engine, period, county_code=county_code)
+    with _lease(settings, [period], holder, wait):
+        hierarchy.ensure_tree(engine, period)
+        return validation.validate(engine, period, county_code=county_code)
 
 
-def docs(period: str, settings: Settings | None = None, county_code: str | None = None) -> dict:
+def docs(period: str, settings: Settings | None = None, county_code: str | None = None, *,
+         holder: str | None = None, wait: float | None = None) -> dict:
     """The Data Docs of the period's checks (or of those of one county's returns): GX runs
     the suites over the rows validate checked, and fails if it counts any rule's failing
     rows differently from the checks that gated them."""
     from grassroots import validation
 
     settings, engine = open_warehouse(settings)
-    hierarchy.ensure_tree(engine, period)
-    return validation.build_docs(engine, period, settings.docs_dir, county_code=county_code)
+    with _lease(settings, [period], holder, wait):
+        hierarchy.ensure_tree(engine, period)
+        return validation.build_docs(engine, period, settings.docs_dir, county_code=county_code)
 
 
-def feedback(period: str, settings: Settings | None = None) -> dict:
+def feedback(period: str, settings: Settings | None = None, *, holder: str | None = None,
+             wait: float | None = None) -> dict:
     """A workbook for each submission of the period with problems left to fix (and the
     workbooks of those with none left removed)."""
     from grassroots import feedback as feedback_stage
 
     settings, engine = open_warehouse(settings)
-    written = feedback_stage.write_feedback_for_period(engine, period, settings.feedback_dir)
+    with _lease(settings, [period], holder, wait):
+        written = feedback_stage.write_feedback_for_period(engine, period, settings.feedback_dir)
     return {"workbooks": len(written)}
 
 
-def rollup(period: str, settings: Settings | None = None) -> dict:
+def rollup(period: str, settings: Settings | None = None, *, holder: str | None = None,
+           wait: float | None = None) -> dict:
     """Accepted rows rolled up over the period's own tree into the staging tables."""
     settings, engine = open_warehouse(settings)
-    hierarchy.ensure_tree(engine, period)
-    return rollup_stage.rollup(engine, period)
+    with _lease(settings, [period], holder, wait):
+        hierarchy.ensure_tree(engine, period)
+        return rollup_stage.rollup(engine, period)
 
 
 def run_county(period: str, county_code: str, settings: Settings | None = None,
-               run_id: str | None = None) -> dict:
+               run_id: str | None = None, *, wait: float | None = None) -> dict:
     """After one county resubmits: ingest the period, check the county's returns,
     recompute only its subtree and ancestors, publish; then republish the next period if
     it is published (its change on the previous year reads this one).
 
     Falls back to checking and rolling up the whole period when the county's run cannot
     stand for it: no release to build on, a tree that changed (a register was loaded), or
-    new returns waiting outside the county."""
-    result = {"ingest": ingest(period, settings)}
+    new returns waiting outside the county.
+
+    Holds the leases of the period and of the next one (which it may republish) from
+    start to end, under ``run_id`` or an id of its own."""
+    settings = settings or Settings.from_env()
+    holder = run_id or runlock.new_holder()
+    periods = [period, rollup_stage.following_period(period)]
+    with _run_lease(settings, periods, holder, wait):
+        return _run_county(period, county_code, settings, run_id, holder)
+
+
+def _run_county(period: str, county_code: str, settings: Settings, run_id: str | None,
+                holder: str) -> dict:
+    result = {"ingest": ingest(period, settings, holder=holder)}
     settings, engine = open_warehouse(settings)
     with engine.connect() as conn:
         pending_elsewhere = rollup_stage.unvalidated_rows(
@@ -110,7 +162,8 @@ def run_county(period: str, county_code: str, settings: Settings | None = None,
         and rollup_stage.can_roll_up_incrementally(engine, period, county_code)
     )
     result["scope"] = "county" if incremental else "period"
-    result["validate"] = validate(period, settings, county_code if incremental else None)
+    result["validate"] = validate(period, settings, county_code if incremental else None,
+                                  holder=holder)
     if incremental:
         result["rollup"] = rollup_stage.rollup_county(engine, period, county_code)
     else:
@@ -127,28 +180,65 @@ def run_county(period: str, county_code: str, settings: Settings | None = None,
     return result
 
 
-def publish(period: str, settings: Settings | None = None, run_id: str | None = None) -> dict:
+def publish(period: str, settings: Settings | None = None, run_id: str | None = None, *,
+            holder: str | None = None, wait: float | None = None) -> dict:
     """The period's rolled-up release made current (read by fact_indicator), in one transaction."""
     settings, engine = open_warehouse(settings)
-    return publish_stage.publish(engine, period, run_id=run_id)
+    with _lease(settings, [period], holder, wait):
+        return publish_stage.publish(engine, period, run_id=run_id)
 
 
-def rollback(period: str, settings: Settings | None = None) -> dict:
+def rollback(period: str, settings: Settings | None = None, *, wait: float | None = None) -> dict:
     """Make the period's previous release current again (and the current one previous)."""
     settings, engine = open_warehouse(settings)
-    return publish_stage.rollback(engine, period)
+    with _lease(settings, [period], None, wait):
+        return publish_stage.rollback(engine, period)
 
 
-def run(period: str, settings: Settings | None = None, run_id: str | None = None) -> dict:
-    """All the stages for one period."""
-    return {
-        "ingest": ingest(period, settings),
-        "validate": validate(period, settings),
-        "docs": docs(period, settings),
-        "feedback": feedback(period, settings),
-        "rollup": rollup(period, settings),
-        "publish": publish(period, settings, run_id=run_id),
-    }
+def run(period: str, settings: Settings | None = None, run_id: str | None = None, *,
+        wait: float | None = None) -> dict:
+    """All the stages for one period, holding its lease from start to end under
+    ``run_id`` (or an id of its own): another run of the period waits for this one, or
+    this one for it (up to ``wait`` seconds, then ``runlock.PeriodBusy``)."""
+    settings = settings or Settings.from_env()
+    holder = run_id or runlock.new_holder()
+    with _run_lease(settings, [period], holder, wait):
+        return {
+            "ingest": ingest(period, settings, holder=holder),
+            "validate": validate(period, settings, holder=holder),
+            "docs": docs(period, settings, holder=holder),
+            "feedback": feedback(period, settings, holder=holder),
+            "rollup": rollup(period, settings, holder=holder),
+            "publish": publish(period, settings, run_id=run_id, holder=holder),
+        }
+
+
+def claim_periods(periods: list[str], holder: str, settings: Settings | None = None,
+                  wait: float = 0.0) -> list[runlock.Holder]:
+    """Take the leases of the periods for run ``holder``, all or none, waiting up to
+    ``wait`` seconds; return the runs that still hold any of them (empty: taken). The
+    first task of an Airflow run of several tasks."""
+    settings = settings or Settings.from_env()
+    engine = wh.engine(settings.warehouse_url)
+    try:
+        runlock.acquire(engine, periods, holder, wait)
+    except runlock.PeriodBusy as busy:
+        return busy.holders
+    return []
+
+
+def renew_periods(periods: list[str], holder: str, settings: Settings | None = None) -> list[str]:
+    """Push back the expiry of run ``holder``'s leases (a task that waits between stages);
+    return the periods it no longer holds."""
+    settings = settings or Settings.from_env()
+    return runlock.renew(wh.engine(settings.warehouse_url), periods, holder)
+
+
+def release_periods(periods: list[str], holder: str, settings: Settings | None = None) -> dict:
+    """Give back run ``holder``'s leases of the periods (the last task of an Airflow run,
+    a teardown: it runs whether the stages succeeded or not)."""
+    settings = settings or Settings.from_env()
+    return {"released": runlock.release(wh.engine(settings.warehouse_url), periods, holder)}
 
 
 def changed_periods(settings: Settings | None = None) -> list[str]:

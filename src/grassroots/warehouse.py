@@ -419,6 +419,21 @@ release = sa.Table(
     sqlite_autoincrement=True,  # ids are cited in history: never reuse one
 )
 
+# One row per period a run has claimed (grassroots.runlock): the run that holds it while
+# run_id is set, until expires_at unless renewed. A run of a period spans several tasks,
+# processes and machines, so it is serialised by this lease in the warehouse, not by a
+# lock of one connection or transaction. A released lease keeps its row, with run_id NULL.
+period_run_lock = sa.Table(
+    "period_run_lock",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("run_id", sa.Text),  # the holder: Airflow's "<dag id>/<run id>", the CLI's own
+    sa.Column("owner", sa.Text),  # host and process that took or last renewed it
+    sa.Column("acquired_at", sa.DateTime(timezone=True)),
+    sa.Column("renewed_at", sa.DateTime(timezone=True)),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
+)
+
 # For each release and part, the rollup whose rows of fact_area and fact_village the
 # release holds for that part (see ABOVE_COUNTIES).
 release_part = sa.Table(
