@@ -219,3 +219,16 @@ def test_a_township_named_otherwise_than_the_official_list_is_warned(tmp_path: P
              if i["rule"] == "township_annual.unit_name.matches_register"]
     assert [(i["unit_code"], i["value"], i["severity"]) for i in named] == [
         (SHULINZHAO, "树林镇", "warning")]
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize("issue_id", [2**31, 2**63, 99999999999999999999, 0, -(2**64)])
+def test_an_issue_id_no_column_can_hold_is_not_found(warehouse, issue_id, tmp_path, request) -> None:
+    from tests.builders import new_warehouse_url
+
+    engine = wh.connect(new_warehouse_url(warehouse, tmp_path, request))
+
+    with pytest.raises(review.ReviewError, match="no issue"):
+        review.show_issue(engine, issue_id)
+    with pytest.raises(review.ReviewError, match="no issue"):
+        review.waive(engine, issue_id, "steward", "reason")

@@ -25,6 +25,9 @@ TRANSITIONS = {
     "reopen": ({"waived", "rejected"}, "open"),
 }
 PAST = {"waive": "waived", "reject": "rejected", "reopen": "reopened"}
+# issue_id is an Integer column: 32 bits on PostgreSQL, which refuses to compare it with a
+# larger number (SQLite's driver cannot bind one beyond 64 bits); such an id names no issue
+MAX_ISSUE_ID = 2**31 - 1
 
 
 class ReviewError(ValueError):
@@ -136,6 +139,8 @@ def facets(engine: Engine) -> dict:
 
 
 def _get(conn: sa.Connection, issue_id: int) -> sa.Row:
+    if not 0 < issue_id <= MAX_ISSUE_ID:
+        raise ReviewError(f"没有编号为{issue_id}的问题 / no issue #{issue_id}")
     row = conn.execute(_issue_query().where(wh.validation_issue.c.issue_id == issue_id)).first()
     if row is None:
         raise ReviewError(f"没有编号为{issue_id}的问题 / no issue #{issue_id}")
