@@ -193,8 +193,10 @@ def show_issue(engine: Engine, issue_id: int, docs_dir: Path | None = None,
         candidates = sorted((feedback_dir / row.period).glob(f"{row.submission_id}__*.xlsx"))
         result["feedback_path"] = str(candidates[0]) if candidates else None
     if docs_dir is not None:
-        index = docs_dir / "index.html"
-        result["data_docs_path"] = str(index) if index.exists() else None
+        from grassroots.datadocs import data_docs_page  # imports the suites' checks
+
+        page = data_docs_page(docs_dir, row.form_code, row.period, row.rule)
+        result["data_docs_path"] = str(page) if page is not None else None
     return result
 
 
