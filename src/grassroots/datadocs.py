@@ -5,7 +5,7 @@ Layout under ``docs_dir`` (``data/docs``), as Great Expectations writes it::
     index.html                                       every run, newest first
     validations/<suite>/<period>/<run time>/<form>__<period>.html
     expectations/<suite>.html                        the suite's rules, with their messages
-    static/                                          GX's stylesheets, fonts, images
+    static/styles/grassroots_data_docs.css           the only stylesheet (nothing else in static/)
     _gx/validations/, _gx/expectations/              the JSON the pages are rendered from
 
 GX builds the index from its validation results store and deletes every page whose result
