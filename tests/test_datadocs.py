@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def test_the_stored_result_holds_counts_not_row_lists(frame: pd.DataFrame, tmp_p
 def test_an_empty_site_has_an_index(tmp_path: Path) -> None:
     index = datadocs.data_docs_index(tmp_path / "docs")
 
-    assert "Data Docs created by Great Expectations" in index.read_text(encoding="utf-8")
+    assert "数据文档 Data Docs" in index.read_text(encoding="utf-8")
 
 
 def test_the_suites_still_run_after_the_docs_are_built(frame: pd.DataFrame, tmp_path: Path) -> None:
@@ -191,3 +192,78 @@ def test_docs_fail_when_gx_and_the_row_checks_disagree(tmp_path: Path, monkeypat
         pipeline.docs("2020", settings)
     # the pages are written all the same: they show what GX found
     assert datadocs.data_docs_pages(settings.docs_dir, FORM.code, "2020")
+
+
+PAYLOAD = '<script>alert("village")</script><img src=x onerror=alert(2)>'
+_NETWORK = re.compile(r"https?:|(?<![\w:/])//[\w.-]+", re.IGNORECASE)
+
+
+def _payload_village(tmp_path: Path) -> Settings:
+    """A county whose village 202 names itself with markup (not its register name)."""
+    data = tmp_path / "data"
+    settings = Settings.from_env(warehouse_url=f"sqlite:///{data / 'w.sqlite'}", data_dir=data)
+    small_register(settings.landing_dir, [village(201), village(202)])
+    rows = [village_row(f"{WANGAIZHAO[:9]}201", star_rating=12),
+            village_row(f"{WANGAIZHAO[:9]}202", unit_name=PAYLOAD)]
+    write_csv(settings.landing_dir / "2020" / f"village_annual__{DALAT}__2020.csv",
+              "village_annual", rows)
+    pipeline.ingest("2020", settings)
+    pipeline.validate("2020", settings)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def payload_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Data Docs of a run over a village named with markup: its docs folder."""
+    settings = _payload_village(tmp_path_factory.mktemp("payload"))
+    pipeline.docs("2020", settings)
+    return settings.docs_dir
+
+
+def _served_files(docs: Path) -> list[Path]:
+    return [p for p in docs.rglob("*") if p.is_file()
+            and not p.relative_to(docs).as_posix().startswith((datadocs.STORE_DIR + "/", "."))]
+
+
+def test_a_submitted_value_reaches_the_page_as_text_not_markup(payload_site: Path) -> None:
+    (page,) = datadocs.data_docs_pages(payload_site, FORM.code, "2020")
+    html = page.read_text(encoding="utf-8")
+
+    assert "&lt;script&gt;alert(&quot;village&quot;)&lt;/script&gt;" in html  # shown, as text
+    assert "<script" not in html and "<img" not in html
+    assert not re.search(r"<[a-z][^>]*\son\w+\s*=", html)  # no event handler attribute
+
+
+def test_the_data_docs_are_self_contained(payload_site: Path) -> None:
+    files = _served_files(payload_site)
+    kinds = sorted({p.suffix for p in files})
+
+    found = {p.relative_to(payload_site).as_posix(): sorted(set(_NETWORK.findall(p.read_text(encoding="utf-8"))))
+             for p in files}
+
+    assert kinds == [".css", ".html"]  # GX's images, fonts and styles are gone
+    assert {name: refs for name, refs in found.items() if refs} == {}
+    pages = [p for p in files if p.suffix == ".html"]
+    assert len(pages) == 3  # the index, the suite's page and the run's page
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "<script" not in html, page  # nothing to load, nothing a CSP must allow
+        assert "newsletter" not in html.lower() and "dataContextId" not in html, page
+        assert 'static/styles/grassroots_data_docs.css"' in html, page
+
+
+def test_the_index_lists_each_run_without_a_script(payload_site: Path) -> None:
+    index = (payload_site / "index.html").read_text(encoding="utf-8")
+    (page,) = datadocs.data_docs_pages(payload_site, FORM.code, "2020")
+
+    assert f'<a href="{page.relative_to(payload_site).as_posix()}">' in index
+    assert '<a href="expectations/village_annual.html">' in index
+
+
+def test_an_issues_page_is_its_rules_suite_run(payload_site: Path) -> None:
+    (page,) = datadocs.data_docs_pages(payload_site, FORM.code, "2020")
+
+    assert datadocs.data_docs_page(payload_site, FORM.code, "2020",
+                                   "village_annual.star_rating.range") == page
+    assert datadocs.data_docs_page(payload_site, FORM.code, "2019",
+                                   "village_annual.star_rating.range") is None

@@ -309,3 +309,16 @@ def test_the_units_not_submitted_warning_states_each_runs_count_and_list(
         ("reopen", "waived", "open"), ("reject", "open", "rejected"),
         ("update", "rejected", "rejected"), ("resolve", "rejected", "resolved")]
     assert "every unit the register expects has submitted" in shown["history"][-1]["reason"]
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize("issue_id", [2**31, 2**63, 99999999999999999999, 0, -(2**64)])
+def test_an_issue_id_no_column_can_hold_is_not_found(warehouse, issue_id, tmp_path, request) -> None:
+    from tests.builders import new_warehouse_url
+
+    engine = wh.connect(new_warehouse_url(warehouse, tmp_path, request))
+
+    with pytest.raises(review.ReviewError, match="no issue"):
+        review.show_issue(engine, issue_id)
+    with pytest.raises(review.ReviewError, match="no issue"):
+        review.waive(engine, issue_id, "steward", "reason")

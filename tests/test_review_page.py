@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,8 @@ def client_as(settings: Settings) -> Callable:
     from grassroots.review_app import create_app
 
     def make(name: str | None = "steward", role: str = "op") -> TestClient:
-        app = create_app(settings, steward_roles=frozenset({"admin", "op"}))
+        app = create_app(replace(settings, base_url="http://testserver"),
+                         steward_roles=frozenset({"admin", "op"}))
         if name is not None:
             app.dependency_overrides[get_user] = lambda: SimpleAuthManagerUser(username=name, role=role)
         return TestClient(app, headers={"origin": "http://testserver"})
@@ -365,12 +367,194 @@ def test_data_docs_are_served_from_the_docs_folder_only(settings, client_as, tmp
 
     page = client.get(f"/issues/{_issue(settings, STAR)['issue_id']}").text
 
-    assert 'href="/data-docs/index.html"' in page
+    assert 'id="data-docs"' not in page  # no page of its run: the index is no substitute
     assert client.get("/data-docs/index.html").text == "<h1>Data Docs</h1>"
     assert client.get("/data-docs/validations/run.html").text == "<p>run</p>"
     assert client.get("/data-docs/escape.html").status_code == 404
     assert client.get("/data-docs/%2e%2e/warehouse.sqlite").status_code == 404
     assert client.get("/data-docs/..%2fwarehouse.sqlite").status_code == 404
+
+
+def test_each_issue_links_the_validation_page_of_its_own_run(settings, client_as):
+    pipeline.docs(PERIOD, settings)
+    (page,) = settings.docs_dir.glob(f"validations/village_annual/{PERIOD}/*/village_annual__{PERIOD}.html")
+    own = "/data-docs/" + page.relative_to(settings.docs_dir).as_posix()
+    client = client_as()
+
+    links = {rule: re.search(r'href="([^"]*)"[^>]*id="data-docs"',
+                             client.get(f"/issues/{_issue(settings, rule)['issue_id']}").text)
+             for rule in (STAR, MISSING)}
+
+    # the star rating's rule is in the form's suite; a missing return gets the form's run
+    assert {rule: m and m.group(1) for rule, m in links.items()} == {STAR: own, MISSING: own}
+    shown = client.get(own)
+    assert shown.status_code == 200 and "star_rating" in shown.text
+
+
+def test_only_the_pages_and_their_stylesheet_are_served_from_the_docs_folder(settings, client_as):
+    pipeline.docs(PERIOD, settings)
+    client = client_as()
+
+    assert client.get("/data-docs/static/styles/grassroots_data_docs.css").status_code == 200
+    (stored,) = (settings.docs_dir / "_gx" / "validations").rglob("*.json")
+    assert client.get(f"/data-docs/{stored.relative_to(settings.docs_dir).as_posix()}").status_code == 404
+    assert client.get("/data-docs/.lock").status_code == 404
+
+
+# --- the web's defects: headers, ids, logins ------------------------------------------
+
+
+def _assert_security_headers(response) -> None:
+    csp = response.headers.get("content-security-policy", "")
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";") if d.strip())
+    assert directives.get("default-src") == "'none'", csp
+    assert "script-src" not in directives, csp  # no script at all: default-src 'none'
+    assert directives.get("frame-ancestors") == "'self'", csp  # Airflow's UI frames it
+    assert "http" not in csp and "*" not in csp
+    assert response.headers.get("x-content-type-options") == "nosniff"
+    assert response.headers.get("x-frame-options") == "SAMEORIGIN"
+    assert response.headers.get("referrer-policy") == "same-origin"
+
+
+def test_every_response_carries_the_security_headers(settings, client_as, monkeypatch):
+    issue = _issue(settings, STAR)
+    pipeline.docs(PERIOD, settings)
+    workbook = settings.data_dir / "feedback" / PERIOD / f"{issue['submission_id']}__village_annual.xlsx"
+    workbook.parent.mkdir(parents=True)
+    workbook.write_bytes(b"PK fake xlsx")
+    client, nobody = client_as(), client_as(None)
+    page = client.get(f"/issues/{issue['issue_id']}").text
+    docs_link = re.search(r'href="([^"]*)"[^>]*id="data-docs"', page).group(1)
+
+    responses = {
+        "list": client.get("/"),
+        "issue": client.get(f"/issues/{issue['issue_id']}"),
+        "not found": client.get("/issues/999999"),
+        "no such file": client.get("/data-docs/nothing.html"),
+        "data docs page": client.get(docs_link),
+        "data docs index": client.get("/data-docs/index.html"),
+        "stylesheet": client.get("/data-docs/static/styles/grassroots_data_docs.css"),
+        "workbook": client.get(f"/issues/{issue['issue_id']}/feedback"),
+        "redirect": client.post(f"/issues/{issue['issue_id']}/waive", data={"reason": "ok"},
+                                follow_redirects=False),
+        "refused": client.post(f"/issues/{issue['issue_id']}/reopen", data={"reason": "x"},
+                               headers={"origin": "http://evil.example"}),
+        "no login": nobody.get("/"),
+        "not a route": client.get("/no/such/route"),
+    }
+    monkeypatch.setattr("grassroots.review.list_issues", lambda *a, **k: 1 / 0)
+    from fastapi.testclient import TestClient
+
+    crashing = TestClient(client.app, raise_server_exceptions=False)
+    responses["server error"] = crashing.get("/")
+
+    assert {name: r.status_code for name, r in responses.items()} == {
+        "list": 200, "issue": 200, "not found": 404, "no such file": 404, "data docs page": 200,
+        "data docs index": 200, "stylesheet": 200, "workbook": 200, "redirect": 303,
+        "refused": 403, "no login": 401, "not a route": 404, "server error": 500,
+    }
+    for name, response in responses.items():
+        try:
+            _assert_security_headers(response)
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: {exc}") from exc
+
+
+@pytest.mark.parametrize("issue_id", ["99999999999999999999", str(2**63), "0", "-5"])
+def test_an_issue_id_no_column_can_hold_is_404_not_500(client_as, issue_id):
+    client = _answering_500(client_as())
+
+    responses = [client.get(f"/issues/{issue_id}"), client.get(f"/issues/{issue_id}/feedback"),
+                 client.post(f"/issues/{issue_id}/waive", data={"reason": "x"})]
+
+    assert [r.status_code for r in responses] == [404, 404, 404]
+    assert all("no issue" in r.text for r in responses)
+
+
+def _answering_500(client):
+    """The same app, answering 500 instead of raising, as the API server would."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(client.app, headers=dict(client.headers), raise_server_exceptions=False)
+
+
+class _AuthManager:
+    """What the app and Airflow's get_user ask of the auth manager: a token that is
+    expired, or refused, and the login page's URL (as the simple auth manager builds it)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def get_user_from_token(self, token: str):
+        raise self.error
+
+    def get_url_login(self, next_url: str | None = None, **kwargs) -> str:
+        from urllib.parse import urlencode
+
+        return "/auth/login" + (f"?{urlencode({'next': next_url})}" if next_url else "")
+
+
+@pytest.mark.parametrize("error", ["expired", "invalid"])
+def test_an_expired_or_refused_login_cookie_sends_a_browser_to_the_login_page(
+    settings, client_as, monkeypatch, error
+):
+    import jwt
+
+    manager = _AuthManager(jwt.ExpiredSignatureError("expired") if error == "expired"
+                           else jwt.InvalidTokenError("bad signature"))
+    monkeypatch.setattr("airflow.api_fastapi.core_api.security.get_auth_manager", lambda: manager)
+    monkeypatch.setattr("airflow.api_fastapi.app.get_auth_manager", lambda: manager)
+    nobody = client_as(None)
+    nobody.cookies.set("_token", "eyJ.stale.token")
+    issue_id = _issue(settings, STAR)["issue_id"]
+
+    page = nobody.get(f"/issues/{issue_id}?done=waive", headers={"accept": "text/html"},
+                      follow_redirects=False)
+    api = nobody.get(f"/issues/{issue_id}", headers={"accept": "application/json"},
+                     follow_redirects=False)
+
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/auth/login?next=")
+    assert api.status_code in (401, 403) and api.json()["detail"]
+
+
+def test_the_login_redirect_names_the_configured_site_not_the_host_header(
+    settings, client_as, monkeypatch
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    import jwt
+
+    manager = _AuthManager(jwt.ExpiredSignatureError("expired"))
+    monkeypatch.setattr("airflow.api_fastapi.app.get_auth_manager", lambda: manager)
+    nobody = client_as(None)
+
+    response = nobody.get("/issues/7?done=waive", follow_redirects=False,
+                          headers={"accept": "text/html", "host": "evil.example"})
+
+    (next_url,) = parse_qs(urlsplit(response.headers["location"]).query)["next"]
+    assert response.status_code == 303 and "evil.example" not in response.headers["location"]
+    assert next_url == "http://testserver/issues/7?done=waive"  # GRASSROOTS_BASE_URL's site
+
+
+def test_the_csrf_check_does_not_trust_the_host_header(settings, client_as):
+    issue_id = _issue(settings, STAR)["issue_id"]
+    client = client_as()
+
+    # a cross-site form's request names the site it was sent to in Host; its Origin too
+    spoofed = client.post(f"/issues/{issue_id}/waive", data={"reason": "x"},
+                          headers={"host": "evil.example", "origin": "http://evil.example"})
+    cross_site = client.post(f"/issues/{issue_id}/waive", data={"reason": "x"},
+                             headers={"sec-fetch-site": "cross-site"})
+    other_port = client.post(f"/issues/{issue_id}/waive", data={"reason": "x"},
+                             headers={"origin": "http://testserver:8081"})
+
+    assert [spoofed.status_code, cross_site.status_code, other_port.status_code] == [403, 403, 403]
+    assert _issue(settings, STAR)["state"] == "open"
+    same_origin = client.post(f"/issues/{issue_id}/waive", data={"reason": "ok"},
+                              headers={"origin": "", "sec-fetch-site": "same-origin"},
+                              follow_redirects=False)
+    assert same_origin.status_code == 303 and _issue(settings, STAR)["state"] == "waived"
 
 
 # --- the plugin -----------------------------------------------------------------------
@@ -460,6 +644,7 @@ def airflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "GRASSROOTS_DATA_DIR": str(settings.data_dir),
         "GRASSROOTS_WAREHOUSE_URL": settings.warehouse_url,
         "GRASSROOTS_STEWARD_ROLES": "admin,op",
+        "GRASSROOTS_BASE_URL": f"http://127.0.0.1:{port}",
     }
     airflow = str(Path(sys.executable).with_name("airflow"))
     log = root / "api-server.log"
@@ -546,6 +731,19 @@ def test_without_a_login_the_review_page_is_401_or_the_login_page(airflow_server
 
 
 @pytest.mark.browser
+def test_a_refused_login_cookie_sends_the_browser_to_the_login_page(airflow_server, browser):
+    url = airflow_server["url"]
+    context = browser.new_context()
+    context.add_cookies([{"name": "_token", "value": "not.a.valid-jwt", "url": url}])
+    page = context.new_page()
+
+    page.goto(f"{url}/grassroots/?period={PERIOD}")
+
+    assert "/auth/login" in page.url and page.locator("input[name=password]").is_visible()
+    context.close()
+
+
+@pytest.mark.browser
 def test_a_steward_logs_in_waives_an_issue_and_sees_the_state_change(airflow_server, browser):
     url, settings = airflow_server["url"], airflow_server["settings"]
     issue_id = _issue(settings, STAR)["issue_id"]
@@ -584,4 +782,53 @@ def test_a_viewer_sees_the_page_in_airflows_menu_but_cannot_act(airflow_server, 
     assert read_only
     assert forged.status == 403
     assert _issue(settings, FEMALE)["state"] == "open"
+    context.close()
+
+
+VILLAGE_PAYLOAD = '<script>window.pwned = "village"; alert(1)</script><img src=x onerror="window.pwned = 1">'
+FILE_PAYLOAD = '<img src=x onerror="window.pwned = 2">"><script>window.pwned = 3</script>.csv'
+
+
+@pytest.mark.browser
+def test_markup_in_a_village_name_or_a_file_name_runs_on_no_page(airflow_server, browser):
+    url, settings = airflow_server["url"], airflow_server["settings"]
+    period = "2021"
+    write_csv(settings.landing_dir / period / f"village_annual__{DALAT}__{period}.csv", "village_annual", [
+        village_row(f"{WANGAIZHAO[:9]}201", unit_name=VILLAGE_PAYLOAD),
+        village_row(f"{WANGAIZHAO[:9]}202", star_rating=12),
+    ])
+    pipeline.ingest(period, settings)
+    pipeline.validate(period, settings)
+    pipeline.docs(period, settings)
+    s, i = wh.submission.c, wh.validation_issue.c
+    with wh.connect(settings.warehouse_url).begin() as conn:
+        conn.execute(wh.submission.update().where(s.period == period).values(file_name=FILE_PAYLOAD))
+        issue_ids = list(conn.execute(sa.select(i.issue_id).where(i.period == period)).scalars())
+    context, page = _log_in(browser, url, "viewer", f"/grassroots/?period={period}&state=all")
+    dialogs, blocked = [], []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+
+    visited = {}
+    pages = [f"/grassroots/?period={period}&state=all", "/grassroots/data-docs/index.html"]
+    pages += [f"/grassroots/issues/{n}" for n in issue_ids]
+    while pages:
+        path = pages.pop(0)
+        if path in visited:
+            continue
+        response = page.goto(url + path)
+        page.wait_for_load_state("load")
+        visited[path] = (response.status, page.evaluate("window.pwned"), page.inner_text("body"))
+        docs = page.locator("#data-docs")
+        if docs.count():
+            pages.append(docs.get_attribute("href"))
+            pages.append("/grassroots/data-docs/expectations/village_annual.html")
+
+    assert len(issue_ids) >= 2 and any("/data-docs/validations/" in p for p in visited)
+    assert {p: v[:2] for p, v in visited.items()} == {p: (200, None) for p in visited}
+    assert dialogs == [] and blocked == []  # nothing ran, and no page needs what CSP refuses
+    shown = "\n".join(v[2] for v in visited.values())
+    assert VILLAGE_PAYLOAD in shown and FILE_PAYLOAD in shown  # shown, as text
+    (run_page,) = [v[2] for p, v in visited.items() if "/data-docs/validations/" in p]
+    assert VILLAGE_PAYLOAD in run_page
     context.close()

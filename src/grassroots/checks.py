@@ -126,6 +126,14 @@ def _suite_file(form_code: str) -> dict[str, Any]:
     return _suite_json(form_code)
 
 
+def rule_names(suite_name: str) -> frozenset[str]:
+    """The rules of a suite (its expectations' ``meta.rule``); none if there is no such
+    suite file."""
+    if not (EXPECTATIONS_DIR / f"{suite_name}.json").is_file():
+        return frozenset()
+    return frozenset(e["meta"]["rule"] for e in _suite_file(suite_name).get("expectations", []))
+
+
 @cache
 def _suite(form_code: str) -> gx.ExpectationSuite:
     import great_expectations as gx

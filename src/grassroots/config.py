@@ -28,6 +28,10 @@ class Settings:
     first_year: int  # the first reporting year open for returns; the last is this year
     feedback_dir: Path  # the workbooks sent back to submitters
     steward_roles: tuple[str, ...]  # Airflow roles allowed to waive, reject and reopen
+    # The address stewards open Airflow at (scheme, host, port): the review page's CSRF
+    # check compares a POST's Origin with it, never with the Host header. Empty: Airflow's
+    # [api] base_url.
+    base_url: str = ""
 
     @classmethod
     def from_env(cls, warehouse_url: str | None = None, data_dir: Path | str | None = None) -> Settings:
@@ -52,4 +56,5 @@ class Settings:
                 for role in os.environ.get("GRASSROOTS_STEWARD_ROLES", "admin,op").split(",")
                 if role.strip()
             ),
+            base_url=os.environ.get("GRASSROOTS_BASE_URL", "").strip(),
         )

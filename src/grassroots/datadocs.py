@@ -5,7 +5,7 @@ Layout under ``docs_dir`` (``data/docs``), as Great Expectations writes it::
     index.html                                       every run, newest first
     validations/<suite>/<period>/<run time>/<form>__<period>.html
     expectations/<suite>.html                        the suite's rules, with their messages
-    static/                                          GX's stylesheets, fonts, images
+    static/styles/grassroots_data_docs.css           the only stylesheet (nothing else in static/)
     _gx/validations/, _gx/expectations/              the JSON the pages are rendered from
 
 GX builds the index from its validation results store and deletes every page whose result
@@ -17,9 +17,17 @@ Results are cut down to SUMMARY before they are stored: the COMPLETE lists of fa
 ids that :mod:`grassroots.checks` asks for would make pages and the index slow and large,
 and the rows are in ``validation_issue`` anyway.
 
-Building needs no network. Viewing does: GX's templates load Bootstrap, jQuery and
-bootstrap-table from public CDNs. Without them the pages read unstyled, and the index lists
-no runs (a script draws its table); :func:`data_docs_pages` finds a run's pages regardless.
+The site is self-contained: GX's page templates (which load Bootstrap, jQuery, vega and
+Font Awesome from public CDNs, show a logo from S3 with the data context's id in its URL,
+and a newsletter banner) are replaced by ours (:mod:`grassroots.datadocs_view`): one local
+stylesheet, tables written out in HTML, no script and no network reference. After each
+build ``static/`` holds that stylesheet only (GX copies its own images, fonts and styles,
+one of which points at S3, at every build).
+
+No submitted value reaches a page as markup. GX writes a sample of the failing values
+into the page's HTML unescaped (a village named ``<script>…`` ran as script), so every
+value in a result is HTML-escaped before GX sees it (:func:`_inert`); GX escapes the
+rest (rules and messages are ours, not submitted).
 
 Great Expectations is imported inside functions: importing it costs about 2 s and DAG
 files import this package.
@@ -28,7 +36,9 @@ files import this package.
 from __future__ import annotations
 
 import fcntl
+import html
 import logging
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -36,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from grassroots.checks import load_suite
+from grassroots.checks import load_suite, rule_names
 from grassroots.config import EXPECTATIONS_DIR
 
 if TYPE_CHECKING:
@@ -49,6 +59,8 @@ log = logging.getLogger(__name__)
 
 SITE_NAME = "grassroots"
 STORE_DIR = "_gx"
+STATIC_DIR = "static"
+_VIEWS = "grassroots.datadocs_view"
 
 # Result keys whose size grows with the failing rows; the rest (counts, percentages and
 # GX's sample of at most 20 unexpected values) is what a SUMMARY result holds.
@@ -111,6 +123,7 @@ def build_data_docs_for_runs(
                 _store_suite(context, result.suite_name)
                 rendered.append(key.expectation_suite_identifier)
         context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=rendered)
+        _replace_static(docs_dir)
         pages = [_page(context, key) for key in keys]
     log.info("data docs for %s: %s", period, ", ".join(str(page) for page in pages))
     return pages
@@ -124,6 +137,7 @@ def data_docs_index(docs_dir: Path) -> Path:
         with _site_lock(docs_dir):
             if not index.exists():
                 _context(docs_dir).build_data_docs(site_names=[SITE_NAME])
+                _replace_static(docs_dir)
     return index
 
 
@@ -132,6 +146,17 @@ def data_docs_pages(docs_dir: Path, form_code: str, period: str) -> list[Path]:
     and its reconciliation suite if it has one); empty when nothing was validated."""
     pattern = f"validations/*/{period}/*/{form_code}__{period}.html"
     return sorted(Path(docs_dir).glob(pattern))
+
+
+def data_docs_page(docs_dir: Path, form_code: str, period: str, rule: str) -> Path | None:
+    """The page of the latest run of the suite that holds ``rule`` over a form's rows of a
+    period (the form's own suite or its reconciliation suite). An issue that no suite rule
+    raised (a missing return, a cell intake could not read) gets the form's own run of the
+    period. None when that page was not rendered."""
+    suites = (form_code, f"{form_code}_reconciliation")
+    suite = next((s for s in suites if rule in rule_names(s)), form_code)
+    pages = sorted(Path(docs_dir).glob(f"validations/{suite}/{period}/*/{form_code}__{period}.html"))
+    return pages[-1] if pages else None
 
 
 def _summary(
@@ -147,9 +172,10 @@ def _summary(
         ExpectationValidationResult(
             success=outcome.success,
             expectation_config=outcome.expectation_config,
-            result={k: v for k, v in (outcome.result or {}).items() if k not in _UNBOUNDED_KEYS},
+            result={k: _inert(v) for k, v in (outcome.result or {}).items()
+                    if k not in _UNBOUNDED_KEYS},
             meta=outcome.meta,
-            exception_info=outcome.exception_info,
+            exception_info=_inert(outcome.exception_info),
         )
         for outcome in result.results
     ]
@@ -167,6 +193,21 @@ def _summary(
         meta=meta,
         batch_id=result.batch_id,
     )
+
+
+def _inert(value: Any) -> Any:
+    """``value`` with every string in it HTML-escaped, numbers and the rest as they are.
+
+    GX writes the failing values it samples (``partial_unexpected_list``, the pairs of a
+    column-pair rule, ``partial_unexpected_counts``) into its pages as raw HTML; they are
+    what villages submitted. Escaped here, a page shows ``<script>`` as text."""
+    if isinstance(value, str):
+        return html.escape(value, quote=True)
+    if isinstance(value, dict):
+        return {_inert(k): _inert(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_inert(v) for v in value]
+    return value
 
 
 def _suite_page_is_stale(docs_dir: Path, suite_name: str) -> bool:
@@ -231,8 +272,16 @@ def _context(docs_dir: Path) -> AbstractDataContext:
                 "class_name": "TupleFilesystemStoreBackend",
                 "base_directory": str(docs_dir),
             },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            "site_section_builders": {"profiling": "None"},
+            # our templates: no CDN, no beacon, no banner, no script (datadocs_view)
+            "site_index_builder": {
+                "class_name": "DefaultSiteIndexBuilder",
+                "view": {"module_name": _VIEWS, "class_name": "OfflineIndexPageView"},
+            },
+            "site_section_builders": {
+                "profiling": "None",
+                "validations": {"view": {"module_name": _VIEWS, "class_name": "OfflinePageView"}},
+                "expectations": {"view": {"module_name": _VIEWS, "class_name": "OfflinePageView"}},
+            },
         },
     )
     return context
@@ -250,6 +299,17 @@ def _site_lock(docs_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _replace_static(docs_dir: Path) -> None:
+    """``static/`` as the pages use it: our stylesheet and nothing else. GX copies its
+    own assets at every build; none is used, and its stylesheet points at S3."""
+    from grassroots.datadocs_view import STYLESHEET
+
+    static = docs_dir / STATIC_DIR
+    shutil.rmtree(static, ignore_errors=True)
+    (static / "styles").mkdir(parents=True)
+    shutil.copyfile(STYLESHEET, static / "styles" / STYLESHEET.name)
 
 
 def _page(context: AbstractDataContext, key: Any) -> Path:

@@ -26,6 +26,9 @@ TRANSITIONS = {
     "reopen": ({"waived", "rejected"}, "open"),
 }
 PAST = {"waive": "waived", "reject": "rejected", "reopen": "reopened"}
+# issue_id is an Integer column: 32 bits on PostgreSQL, which refuses to compare it with a
+# larger number (SQLite's driver cannot bind one beyond 64 bits); such an id names no issue
+MAX_ISSUE_ID = 2**31 - 1
 
 
 class ReviewError(ValueError):
@@ -137,6 +140,8 @@ def facets(engine: Engine) -> dict:
 
 
 def _get(conn: sa.Connection, issue_id: int) -> sa.Row:
+    if not 0 < issue_id <= MAX_ISSUE_ID:
+        raise ReviewError(f"没有编号为{issue_id}的问题 / no issue #{issue_id}")
     row = conn.execute(_issue_query().where(wh.validation_issue.c.issue_id == issue_id)).first()
     if row is None:
         raise ReviewError(f"没有编号为{issue_id}的问题 / no issue #{issue_id}")
@@ -189,8 +194,10 @@ def show_issue(engine: Engine, issue_id: int, docs_dir: Path | None = None,
         candidates = sorted((feedback_dir / row.period).glob(f"{row.submission_id}__*.xlsx"))
         result["feedback_path"] = str(candidates[0]) if candidates else None
     if docs_dir is not None:
-        index = docs_dir / "index.html"
-        result["data_docs_path"] = str(index) if index.exists() else None
+        from grassroots.datadocs import data_docs_page  # imports the suites' checks
+
+        page = data_docs_page(docs_dir, row.form_code, row.period, row.rule)
+        result["data_docs_path"] = str(page) if page is not None else None
     return result
 
 

@@ -19,8 +19,18 @@ also needs a steward role (``GRASSROOTS_STEWARD_ROLES``, default ``admin,op``): 
 simple auth manager a user's role is the one in ``[core] simple_auth_manager_users``;
 with FAB, any of the user's roles. The actor recorded is the Airflow user name. CSRF:
 actions are POST-only, Airflow's cookie is SameSite=Lax, and a POST carried by the
-cookie must name this host in its ``Origin`` (or ``Referer``) header, which browsers
-send and a cross-site form cannot forge.
+cookie must come from a page of this site: ``Sec-Fetch-Site: same-origin``, or an
+``Origin`` (or ``Referer``) naming the configured address (``GRASSROOTS_BASE_URL``, else
+Airflow's ``[api] base_url``); browsers send these and a cross-site form cannot forge
+them. The Host header is never trusted: a request names whatever host it likes. An
+expired or refused login cookie sends a browser to the login page, with a ``next=`` built
+from the request's path (and the configured address), not from its Host.
+
+Every response (pages, errors, redirects, the Data Docs and the workbook) carries
+:data:`SECURITY_HEADERS`: a Content-Security-Policy that allows no script at all and
+nothing from another origin, ``nosniff``, and framing by Airflow's own UI only (same
+origin). Nothing submitted reaches a page as markup: these templates autoescape, and
+the Data Docs escape the values GX shows (:mod:`grassroots.datadocs`).
 
 The page only presents; the domain is ``grassroots.review``. Airflow is imported when
 the app is built, not when this module is, so ``plugins/`` stays fast to import.
@@ -33,7 +43,7 @@ from datetime import UTC, datetime
 from math import ceil
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
@@ -56,6 +66,27 @@ MAX_REASON = 2000
 ACTIONS = {"waive": review.waive, "reject": review.reject, "reopen": review.reopen}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEMPLATES_DIR = Path(__file__).parent / "templates" / "review"
+# No script runs on any page (the review pages have none, the Data Docs' templates are
+# ours and have none); nothing loads from another origin. Styles may be inline: GX's pages
+# carry style attributes, and a style cannot run script. Airflow's UI (same origin)
+# shows the page in a frame.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'none'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self'",
+    "font-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'self'",
+    "base-uri 'none'",
+])
+DATA_DOCS_SUFFIXES = (".html", ".css")
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "SAMEORIGIN",
+    # same-origin, not no-referrer: a browser then sends "Origin: null" on our own POSTs
+    "referrer-policy": "same-origin",
+}
 
 STATE_LABELS = {
     "open": ("待处理", "open"),
@@ -105,17 +136,74 @@ def _local_time(value: datetime | None) -> str:
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """``url``'s origin: scheme, host and port (the scheme's default filled in)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or {"http": 80, "https": 443}[scheme]
+
+
 def _same_origin(request: Request, base_url: str = "") -> bool:
-    """Whether a POST comes from a page of this site (the CSRF check): its Origin (or
-    Referer) names the host the request was sent to, or the host of Airflow's
-    ``[api] base_url`` (for a proxy that rewrites Host)."""
+    """Whether a POST comes from a page of this site (the CSRF check). A browser's
+    ``Sec-Fetch-Site`` says so directly; without it (plain HTTP on an intranet address)
+    the ``Origin`` (or ``Referer``) must be ``base_url``'s origin. Never the Host header:
+    the request names that itself."""
     if request.headers.get("authorization", "").lower().startswith("bearer "):
         return True  # a token in a header is not ambient: no cross-site form can send it
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site.strip().lower() == "same-origin"
     source = request.headers.get("origin") or request.headers.get("referer")
-    if not source or source == "null":
+    if not source or source == "null" or not base_url:
         return False
-    hosts = {(request.headers.get("host") or "").lower(), urlsplit(base_url).netloc.lower()}
-    return urlsplit(source).netloc.lower() in hosts - {""}
+    ours = _origin(base_url)
+    return ours is not None and _origin(source) == ours
+
+
+def _login_next(request: Request, base_url: str = "") -> str:
+    """Where the login page sends the browser back: this request's path and query,
+    under ``base_url`` when there is one; never the Host the request named."""
+    path = request.url.path
+    if request.url.query:
+        path += "?" + request.url.query
+    return urljoin(base_url, path) if _origin(base_url) else path
+
+
+class _SecurityHeaders:
+    """ASGI middleware: :data:`SECURITY_HEADERS` on every response, errors included."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                ours = {name.encode("latin-1") for name in SECURITY_HEADERS}
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in ours]
+                headers += [(k.encode("latin-1"), v.encode("latin-1"))
+                            for k, v in SECURITY_HEADERS.items()]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class _ReviewApp(FastAPI):
+    """FastAPI with :class:`_SecurityHeaders` outside its whole middleware stack, so that
+    the responses of its server-error handler get the headers too."""
+
+    def build_middleware_stack(self) -> Any:
+        return _SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(
@@ -123,13 +211,14 @@ def create_app(
 ) -> FastAPI:
     """The review app. ``settings`` default to the environment's; ``steward_roles`` to
     ``GRASSROOTS_STEWARD_ROLES``."""
+    from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
     from airflow.api_fastapi.core_api.security import get_user, requires_authenticated
     from airflow.configuration import conf
 
     from grassroots import warehouse
 
     settings = settings or Settings.from_env()
-    base_url = conf.get("api", "base_url", fallback="") or ""
+    base_url = settings.base_url or conf.get("api", "base_url", fallback="") or ""
     stewards = steward_roles if steward_roles is not None else frozenset(settings.steward_roles)
     forms = load_catalog().forms
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -138,7 +227,7 @@ def create_app(
         STATE_LABELS=STATE_LABELS, SEVERITY_LABELS=SEVERITY_LABELS, ACTION_LABELS=ACTION_LABELS,
     )
 
-    app = FastAPI(
+    app = _ReviewApp(
         title="Grassroots review",
         dependencies=[Depends(requires_authenticated())],
         docs_url=None,
@@ -192,17 +281,22 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
-        """A browser that is not logged in (or whose token expired) goes to the login page."""
+        """A browser that is not logged in, or whose login cookie expired or was refused,
+        goes to the login page."""
         wants_html = "text/html" in request.headers.get("accept", "")
-        if exc.status_code == 401 and request.method == "GET" and wants_html:
+        # requires_authenticated answers 401 (no token, or expired) or 403 (a token it
+        # refuses); this app raises no 403 of its own (error_page answers those)
+        refused_cookie = exc.status_code == 403 and COOKIE_NAME_JWT_TOKEN in request.cookies
+        if (exc.status_code == 401 or refused_cookie) and request.method == "GET" and wants_html:
             try:
                 from airflow.api_fastapi.app import get_auth_manager
 
-                return RedirectResponse(
-                    get_auth_manager().get_url_login(next_url=str(request.url)), status_code=303
-                )
+                login = get_auth_manager().get_url_login(next_url=_login_next(request, base_url))
             except RuntimeError:  # no auth manager: not inside the API server
                 pass
+            else:
+                # (Airflow's JWTRefreshMiddleware clears the stale cookie on this response)
+                return RedirectResponse(login, status_code=303)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.get("/", response_class=HTMLResponse, name="issues")
@@ -344,7 +438,10 @@ def create_app(
         target = settings.docs_dir / path
         if target.is_dir():
             target = target / "index.html"
-        if (not target.is_file() or not _inside(target, settings.docs_dir)
+        relative = Path(path).parts
+        # the pages and their stylesheet; not GX's stores (_gx/) nor the lock file
+        if (target.suffix not in DATA_DOCS_SUFFIXES or any(p.startswith((".", "_")) for p in relative)
+                or not target.is_file() or not _inside(target, settings.docs_dir)
                 or not _inside(target, settings.data_dir)):
             return error_page(request, user, 404, "没有这个数据文档页面", "no such Data Docs page")
         return FileResponse(target, media_type=mimetypes.guess_type(target.name)[0])
