@@ -45,13 +45,13 @@ def _history(engine: sa.Engine) -> list[tuple]:
             .where(s.form_code == "village_annual").order_by(s.submission_id))]
 
 
-def test_the_same_file_twice_is_recorded_once(warehouse) -> None:
+def test_the_same_file_twice_is_taken_once_and_its_copy_recorded(warehouse) -> None:
     settings, engine = warehouse
     data = csv_bytes([village_row(V1), village_row(V2)])
     assert _drop(settings, engine, "a", data).accepted == 1
-    again = _drop(settings, engine, "b", data, name="copy.csv")
-    assert (again.accepted, again.rejected, again.already_recorded) == (0, 0, 1)
-    assert _history(engine) == [(1, "accepted", None)]
+    again = _drop(settings, engine, "b", data)
+    assert (again.accepted, again.rejected, again.duplicates, again.already_recorded) == (0, 0, 1, 0)
+    assert _history(engine) == [(1, "accepted", None), (2, "duplicate", None)]
 
 
 def test_a_corrected_file_supersedes_the_wrong_one_and_history_stays(warehouse) -> None:
@@ -204,8 +204,11 @@ def test_a_file_written_just_now_is_read_again_next_time(warehouse, monkeypatch)
     reads: list[Path] = []
     real_read_bytes = Path.read_bytes
     monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real_read_bytes(self))
-    assert intake.ingest(engine, settings, "2021").already_recorded >= 1
+    again = intake.ingest(engine, settings, "2021")
     assert path in reads
+    # the same file at the same path: recorded already, not a copy of itself
+    assert (again.already_recorded, again.duplicates, again.accepted) == (1, 0, 0)
+    assert _history(engine) == [(1, "accepted", None)]
 
 
 def test_an_archive_copy_is_written_once_and_whole(tmp_path: Path,

@@ -38,12 +38,14 @@ def _csv(rows: list[dict[str, object]]) -> bytes:
 
 def _landing() -> list[tuple[str, bytes]]:
     """The files of one run: the malformed corpus, three versions of one return (each
-    supersedes the one before), the same bytes twice, and registers (one bad)."""
+    supersedes the one before), a copy of the last (a duplicate), the same bytes under a
+    name that says nothing (read on their own), and registers (one bad)."""
     files = [(f"{n:02d}/{case.name}", case.build()) for n, case in enumerate(corpus())]
     for version, members in enumerate((40, 41, 42)):
         files.append((f"v{version}/{NAME}", _csv([village_row(V1, party_members=members),
                                                   village_row(V2)])))
-    files.append(("copy/copy.csv", files[-1][1]))
+    files.append((f"copy/{NAME}", files[-1][1]))
+    files.append(("renamed/copy.csv", files[-1][1]))
     return files
 
 
@@ -162,6 +164,9 @@ def test_ingest_starts_its_workers_and_gives_them_their_files_before_it_opens_th
         land(n)
     monkeypatch.setenv("GRASSROOTS_INTAKE_WORKERS", "2")
     monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 4)
+    # every file too recent to be taken as unchanged, however long a run takes: each run
+    # reads them all (else a slow first run left the third too few files for workers)
+    monkeypatch.setattr(intake, "_RACY_NS", 10**18)
     events: list[str] = []
     started, given, opened = (intake.ReadingWorkers.__init__, intake.ReadingWorkers.give_reader,
                               pipeline.open_warehouse)
@@ -171,7 +176,7 @@ def test_ingest_starts_its_workers_and_gives_them_their_files_before_it_opens_th
         started(self, count)
 
     def give(self: intake.ReadingWorkers, reader: intake.Reader) -> None:
-        events.append(f"reader given, {len(reader.known_digests)} files recorded")
+        events.append(f"reader given, {len(reader.known_files)} files recorded (not rejected)")
         given(self, reader)
 
     def open_warehouse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -184,19 +189,21 @@ def test_ingest_starts_its_workers_and_gives_them_their_files_before_it_opens_th
     # a new warehouse: the workers read before its schema is made
     first = pipeline.ingest("2021", settings)
     assert (first["registers_loaded"], first["accepted"] + first["rejected"]) == (1, 3)
-    assert events == ["2 workers started", "reader given, 0 files recorded", "warehouse opened"]
+    assert events == ["2 workers started", "reader given, 0 files recorded (not rejected)",
+                      "warehouse opened"]
     # too few files for workers: none started, and the same files found recorded
     monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 5)
     assert pipeline.ingest("2021", settings)["already_recorded"] == 4
     assert events[3:] == ["warehouse opened"]
-    # the warehouse exists: the workers are given what it recorded before it is opened
+    # the warehouse exists: the workers are given what it recorded before it is opened;
+    # the bytes of a rejected file under another name are read on their own
     land(3)
     (settings.landing_dir / "2021" / "copy.csv").write_bytes(
         (settings.landing_dir / "2021" / f"village_annual__{DALAT}__2021_0.csv").read_bytes())
     monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 4)
     third = pipeline.ingest("2021", settings)
-    assert (third["already_recorded"], third["accepted"] + third["rejected"]) == (5, 1)
-    assert events[4:] == ["2 workers started", "reader given, 4 files recorded",
+    assert (third["already_recorded"], third["accepted"] + third["rejected"]) == (4, 2)
+    assert events[4:] == ["2 workers started", "reader given, 1 files recorded (not rejected)",
                           "warehouse opened"]
 
 
@@ -209,20 +216,26 @@ def test_the_run_is_what_its_files_say(tmp_path: Path, files, monkeypatch, wareh
     stored = _ingest(tmp_path, files, monkeypatch, workers=2, url=url)
     result = dict(stored["result"][0])
     assert result["registers_loaded"] == 1
-    assert result["already_recorded"] == 1  # copy.csv: the bytes of the last version
+    assert (result["already_recorded"], result["duplicates"]) == (0, 1)
     names = stored["columns of submission"][0]
     submissions = [dict(zip(names, row, strict=True)) for row in stored["submission"]]
     assert [(s["file_name"], s["status"]) for s in submissions if s["form_code"] == "register"] == [
         (f"register__{DALAT}.csv", "accepted"), ("register__150622000000.csv", "rejected")]
     # the corpus holds returns of the same key before the three versions
     chain = [s for s in submissions if s["form_code"] == "village_annual" and s["unit_code"] == DALAT
-             and s["period"] == "2021" and s["status"] != "rejected"]
+             and s["period"] == "2021" and s["status"] in ("accepted", "superseded")]
     assert [s["status"] for s in chain] == ["superseded"] * (len(chain) - 1) + ["accepted"]
     assert [s["superseded_by"] for s in chain] == [s["submission_id"] for s in chain[1:]] + [None]
     assert [s["file_name"] for s in chain[-3:]] == [NAME] * 3
     assert result["superseded"] == sum(s["status"] == "superseded" for s in submissions) >= 2
-    # one archive copy per recorded file: the duplicate's copy is not kept twice
-    assert len(stored["archive files"]) == len(stored["submission"])
+    # the copy of the last version points at it; the same bytes named copy.csv are read
+    # on their own, and refused for their name
+    (copy,) = [s for s in submissions if s["status"] == "duplicate"]
+    assert (copy["file_name"], copy["duplicate_of"]) == (NAME, chain[-1]["submission_id"])
+    (renamed,) = [s for s in submissions if s["file_name"] == "copy.csv"]
+    assert renamed["status"] == "rejected" and "cannot tell form" in renamed["reason"]
+    # one archive copy per file taken: the duplicate's is its original's
+    assert len(stored["archive files"]) == len(stored["submission"]) - 1
 
 
 def test_a_worker_imports_neither_sqlalchemy_nor_the_warehouse() -> None:

@@ -67,6 +67,7 @@ STATUS_LABELS = {
     "accepted": "已受理 accepted",
     "rejected": "整个文件被退回 rejected",
     "superseded": "已被新文件替代 superseded",
+    "duplicate": "与已收文件重复 duplicate",
 }
 # China has one time zone and no daylight saving: a fixed offset needs no tz database.
 BEIJING = timezone(timedelta(hours=8), "北京时间")

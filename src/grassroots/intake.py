@@ -1,9 +1,13 @@
 """Intake: landing files -> ``submission`` + staged rows, original bytes archived.
 
-Every file is hashed and recorded; the same bytes twice are recorded once; a newer
-accepted file for the same form, unit and period supersedes the older one. A file
-that cannot be read is rejected with its reason; a cell that cannot be cleaned
-becomes an open ``validation_issue`` naming file, sheet, row and column.
+Every file is hashed and recorded, each with a row saying its fate. A submission is its
+bytes and the form, unit and period it is for: the same bytes for the same form, unit and
+period as a file recorded before (and not rejected) are recorded as a ``duplicate`` of
+that first file, and taken no further; under a name that says another form, unit or
+period, or after a rejected copy, they are read on their own. A newer accepted file for
+the same form, unit and period supersedes the older one. A file that cannot be read is
+rejected with its reason; a cell that cannot be cleaned becomes an open
+``validation_issue`` naming file, sheet, row and column.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -49,10 +53,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class IngestResult:
     files_seen: int = 0
+    # landing files unchanged since an earlier ingest read them (not read again)
     already_recorded: int = 0
     registers_loaded: int = 0
     accepted: int = 0
     rejected: int = 0
+    duplicates: int = 0  # copies of a file recorded before (see ``_record_reads``)
     superseded: int = 0
     rows_staged: int = 0
     cell_errors: int = 0
@@ -106,6 +112,7 @@ def files_to_ingest(settings: Settings, period: str, files: list[Path] | None = 
 
 
 _RACY_NS = 2_000_000_000
+_RACY_SIZE = -1  # the size noted for a file too recently written to be taken as unchanged
 _FORGET_FILE = wh.landing_file.delete().where(wh.landing_file.c.path == sa.bindparam("forgotten"))
 
 
@@ -115,9 +122,11 @@ class _SeenFiles:
     A file whose size and modification time (to the nanosecond) are as when its bytes
     were hashed is taken to hold the same bytes and is not read again; any write to it
     changes its modification time. The kernel stamps files from a clock that ticks every
-    few milliseconds, so a file written within the last seconds is not remembered (as
-    git does with "racily clean" files): a second write in the same tick would keep the
-    stamp."""
+    few milliseconds, so a file written within the last seconds is not taken as unchanged
+    (as git does with "racily clean" files): a second write in the same tick would keep
+    the stamp. Its digest is noted all the same (with no size, which no file has): read
+    again, the same bytes at the same path are the file recorded, not a new copy of it
+    (``holds``)."""
 
     def __init__(self, engine: Engine) -> None:
         self._folders: dict[Path, Path] = {}
@@ -148,6 +157,10 @@ class _SeenFiles:
         key = self._key(path)
         return key is not None and self._known.get(key[0], (None, None, None))[:2] == key[1:]
 
+    def holds(self, path: Path, digest: str) -> bool:
+        """Whether an earlier read of the file at ``path`` (recorded) found these bytes."""
+        return self._known.get(self._resolved(path), (None, None, None))[2] == digest
+
     def remember(self, path: Path, digest: str, stamp: tuple[int, int] | None,
                  read_at_ns: int) -> None:
         """Note the file as read, with the ``stamp`` (size, mtime_ns) it had when its
@@ -160,10 +173,10 @@ class _SeenFiles:
         again."""
         if stamp is None:
             return
+        if read_at_ns - stamp[1] < _RACY_NS:
+            stamp = (_RACY_SIZE, stamp[1])  # read again next time (see the class)
         resolved = self._resolved(path)
         if self._known.get(resolved) == (*stamp, digest):
-            return
-        if read_at_ns - stamp[1] < _RACY_NS:
             return
         self._pending.append({"path": resolved, "size": stamp[0], "mtime_ns": stamp[1],
                               "file_sha256": digest})
@@ -240,9 +253,9 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
             in_folder = (kind == "return" and path.parent.name == period
                          and path.parent.parent == settings.landing_dir)
             to_read.append((kind, path, period if in_folder else None))
+    # nothing to read (the landing folder as it was): no need to know what is recorded
     reader = Reader(catalog, settings.archive_dir, settings.first_year,
-                    _recorded_digests(engine), datetime.now(UTC))
-    recorded: dict[str, str] = {}
+                    _recorded_files(engine) if to_read else frozenset(), datetime.now(UTC))
     # The rows read are millions of tuples and values at national scale, each alive until
     # written, and they make no reference cycles: the cyclic collector would only walk
     # them again and again.
@@ -254,7 +267,7 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
             if opening is not None:
                 opening()
             with _OfficialUnits(engine) as official, _Tree(engine, tree_period) as tree:
-                _record_all(engine, catalog, file_reads, result, recorded, seen, official, tree)
+                _record_all(engine, catalog, file_reads, result, seen, official, tree)
                 official.wait()
                 result.tree_rows = tree.rows(file_reads)
     finally:
@@ -343,8 +356,7 @@ class _Tree:
 
 
 def _record_all(engine: Engine, catalog: Catalog, file_reads: _Reads, result: IngestResult,
-                recorded: dict[str, str], seen: _SeenFiles, official: _OfficialUnits,
-                tree: _Tree) -> None:
+                seen: _SeenFiles, official: _OfficialUnits, tree: _Tree) -> None:
     registers_to_analyse = False
     for reads in _batches(iter(file_reads)):
         if reads[0].kind == "register":
@@ -359,16 +371,21 @@ def _record_all(engine: Engine, catalog: Catalog, file_reads: _Reads, result: In
                     wh.analyze_grown(conn, wh.unit, wh.submission)
                 registers_to_analyse = False
             tree.registers_recorded(file_reads)
-        _record_reads(engine, catalog, reads, result, recorded, seen)
+        _record_reads(engine, catalog, reads, result, seen)
 
 
-def _recorded_digests(engine: Engine) -> frozenset[str]:
-    """The digests of every file recorded so far: a worker that finds one of these
-    stops there (the bytes are recorded; this is a copy under another name or place)."""
+def _recorded_files(engine: Engine) -> frozenset[str]:
+    """``"<digest>/<file name>"`` of every file recorded so far and not rejected: a worker
+    that finds a file with the bytes and name of one of these, the name giving its form,
+    unit and period, stops there (the same bytes under the same name read the same way:
+    a copy, recorded as a duplicate). The same bytes under another name, or those of a
+    rejected file, are read."""
+    s = wh.submission.c
     with engine.connect() as conn:
         if not wh.has_table(conn, wh.submission):
             return frozenset()  # a warehouse whose schema is not made yet (see ingest's opening)
-        return frozenset(conn.execute(sa.select(wh.submission.c.file_sha256)).scalars())
+        return frozenset(f"{digest}/{name}" for digest, name in conn.execute(
+            sa.select(s.file_sha256, s.file_name).where(s.status != "rejected")))
 
 
 # --- reading files (in worker processes, by grassroots.reading) --------------------------
@@ -575,31 +592,83 @@ _SUPERSEDE = (
 )
 
 
+def _duplicate_reason(original: int) -> str:
+    return (f"与提交#{original}的文件相同(内容、表单、单位和期间均相同),不再重复受理 / the same "
+            f"file as submission #{original} (the same bytes for the same form, unit and "
+            "period): not taken again")
+
+
+_SET_ORIGINAL = (
+    wh.submission.update()
+    .where(wh.submission.c.submission_id == sa.bindparam("copy"))
+    .values(duplicate_of=sa.bindparam("original"), reason=sa.bindparam("why"))
+)
+
+
 def _record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], result: IngestResult,
-                  recorded: dict[str, str], seen: _SeenFiles) -> None:
+                  seen: _SeenFiles) -> None:
     """Record a batch of files (registers loaded, returns' rows staged and older returns
     superseded) in one transaction: a run stopped part way leaves whole files recorded
     or none of them, and those not recorded are read again next time.
 
-    ``recorded`` maps the digests recorded during this run to their archive copies."""
+    A file read whole whose bytes, form, unit and period are those of a submission not
+    rejected, recorded before or earlier in the batch, is a duplicate of the first such
+    submission (as is a copy the workers knew, ``FileRead.known``): recorded with status
+    'duplicate' and ``duplicate_of``, its rows neither staged nor loaded, superseding
+    nothing."""
     s = wh.submission.c
-    digests = [r.digest for r in reads if r.digest is not None and not r.known]
+    digests = sorted({r.digest for r in reads if r.digest is not None})
     spool_paths = {where.path for read in reads if (where := read.rows_spooled)}
     with engine.connect() as conn, wh.AttachedSpools(conn, spool_paths) as spools, conn.begin():
-        in_warehouse = set(conn.execute(
-            sa.select(s.file_sha256).where(s.file_sha256.in_(digests))).scalars()) if digests else set()
+        # (bytes, form, unit, period) -> the first submission of them that was not
+        # rejected, and its archive copy: one query for the batch
+        originals: dict[tuple, tuple[int, str]] = {}
+        if digests:
+            for row in conn.execute(
+                    sa.select(s.submission_id, s.file_sha256, s.form_code, s.unit_code, s.period,
+                              s.archive_path)
+                    .where(s.file_sha256.in_(digests), s.status != "rejected")
+                    .order_by(s.submission_id)):
+                originals.setdefault(
+                    (row.file_sha256, row.form_code, row.unit_code, row.period),
+                    (row.submission_id, row.archive_path))
         official = _official_levels(conn, reads)
         new: list[FileRead] = []
+        batch_originals: dict[tuple, int] = {}  # the same, for files of this batch: their index
+        # the duplicates, by index in ``new``: their original's id (recorded before), or
+        # its index in ``new`` (in this batch)
+        copy_of_recorded: dict[int, int] = {}
+        copy_in_batch: dict[int, int] = {}
         for read in reads:
             if read.digest is None:
                 # nothing to archive: the file vanished or is unreadable; it will be seen next run
                 log.error("cannot read %s: %s", read.path, read.unreadable)
                 result.unreadable += 1
                 continue
-            if read.known or read.digest in in_warehouse or read.digest in recorded:
-                if read.archive_written and read.archived != recorded.get(read.digest, read.archived):
-                    Path(read.archived).unlink(missing_ok=True)  # the bytes are kept already
+            if seen.holds(read.path, read.digest):
+                # the file at this path was recorded with these bytes: read again because
+                # its stamp was too recent to trust
                 result.already_recorded += 1
+                seen.remember(read.path, read.digest, read.stamp, read.read_at_ns)
+                continue
+            key = (read.digest, read.form_code, read.unit_code, read.period)
+            if read.rejection is None and (key in originals or key in batch_originals):
+                if key in originals:
+                    copy_of_recorded[len(new)], kept = originals[key]
+                else:
+                    copy_in_batch[len(new)] = batch_originals[key]
+                    kept = new[batch_originals[key]].archived
+                if (read.archive_written and kept and read.archived != kept
+                        and Path(kept).exists()):
+                    Path(read.archived).unlink(missing_ok=True)  # the bytes are kept already
+                    read.archived = kept
+            elif read.known:
+                # its original is no longer recorded as it was when the run began: not
+                # parsed, so not recorded now; read whole next run (not remembered)
+                log.error("%s: a copy of a file no longer recorded; read again next run",
+                          read.path)
+                result.unreadable += 1
+                continue
             else:
                 if read.kind == "return" and read.rejection is None:
                     try:
@@ -608,20 +677,37 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], resul
                                          read.period, official.get(read.unit_code))
                     except FileRejected as exc:
                         read.rejection = str(exc)
-                new.append(read)
-                recorded[read.digest] = read.archived
+                if read.rejection is None:
+                    batch_originals[key] = len(new)
+            new.append(read)
             seen.remember(read.path, read.digest, read.stamp, read.read_at_ns)
         seen.write(conn)
         if not new:
             return
+        copies = copy_of_recorded.keys() | copy_in_batch.keys()
+        taken = [read for index, read in enumerate(new) if index not in copies]
         # before the new files are in: only a key with an accepted return already has one
         # to supersede
-        accepted_keys = _accepted_keys(conn, new)
-        ids = _insert_submissions(conn, [_submission_values(read) for read in new])
+        accepted_keys = _accepted_keys(conn, taken)
+        ids = _insert_submissions(conn, [
+            _submission_values(read, index in copies, copy_of_recorded.get(index))
+            for index, read in enumerate(new)])
+        # the duplicates of files of this batch: their originals' ids are known now
+        for index, of in copy_in_batch.items():
+            copy_of_recorded[index] = ids[of]
+        if copy_in_batch:
+            conn.execute(_SET_ORIGINAL, [
+                {"copy": ids[index], "original": ids[of], "why": _duplicate_reason(ids[of])}
+                for index, of in copy_in_batch.items()])
         staged: dict[str, list[tuple]] = {}
         spooled: dict[Spooled, tuple[Form, int]] = {}  # a file's rows: its form, submission
         issues: list[dict[str, object]] = []
-        for read, submission_id in zip(new, ids, strict=True):
+        for index, (read, submission_id) in enumerate(zip(new, ids, strict=True)):
+            if index in copies:
+                log.info("duplicate %s: the same file as #%d", read.path.name,
+                         copy_of_recorded[index])
+                result.duplicates += 1
+                continue
             if read.rejection is not None:
                 if read.internal_error:
                     log.error("unexpected error reading %s:\n%s", read.path.name, read.internal_error)
@@ -647,7 +733,7 @@ def _record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], resul
             result.rows_staged += read.row_count or 0
             result.cell_errors += read.cell_errors
         hierarchy.write_registers(
-            conn, [read.register for read in new if read.register is not None], spools)
+            conn, [read.register for read in taken if read.register is not None], spools)
         for form_code, rows in staged.items():
             wh.insert_tuples(conn, wh.staging_tables[form_code],
                              ["submission_id", *staged_columns(catalog.forms[form_code])], rows,
@@ -680,17 +766,24 @@ def _insert_submissions(conn: sa.Connection, values: list[dict[str, object]]) ->
     return ids
 
 
-def _submission_values(read: FileRead) -> dict[str, object]:
-    accepted = read.rejection is None
+def _submission_values(read: FileRead, duplicate: bool = False,
+                       original: int | None = None) -> dict[str, object]:
+    """The ``submission`` row of a file read; a ``duplicate``'s ``original`` is None while
+    that is in the same batch (set once its id is known)."""
+    accepted = read.rejection is None and not duplicate
     register = read.kind == "register"
+    if duplicate:
+        status, reason = "duplicate", None if original is None else _duplicate_reason(original)
+    else:
+        status, reason = ("accepted" if accepted else "rejected"), read.rejection
     return {
         "form_code": read.form_code, "unit_code": read.unit_code, "period": read.period,
         "file_name": read.path.name, "file_sha256": read.digest, "file_size": read.size,
         "received_at": datetime.now(UTC), "row_count": read.row_count if accepted else None,
         # a register's villages are all taken; a return's are counted once validated
         "rows_accepted": read.row_count if accepted and register else None,
-        "status": "accepted" if accepted else "rejected", "reason": read.rejection,
-        "archive_path": read.archived,
+        "status": status, "reason": reason, "archive_path": read.archived,
+        "duplicate_of": original,
     }
 
 
@@ -770,12 +863,15 @@ class IntakeStatus:
     counties: list[CountyIntake]
     rejected: list[dict[str, object]]  # every rejected file of the period, with its reason
     missing: list[tuple[str, str, str]]  # (form, county, unit) expected but not reported
+    # every duplicate of the period: a copy of the submission duplicate_of
+    duplicates: list[dict[str, object]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "period": self.period,
             "counties": [c.__dict__ for c in self.counties],
             "rejected": self.rejected,
+            "duplicates": self.duplicates,
             "missing": [{"form": f, "county_code": c, "unit_code": u} for f, c, u in self.missing],
         }
 
@@ -783,8 +879,9 @@ class IntakeStatus:
 def intake_status(engine: Engine, period: str, county_code: str | None = None,
                   catalog: Catalog | None = None, with_missing: bool = True) -> IntakeStatus:
     """Per county: units expected by the register vs reported vs accepted, files by status,
-    the rejected files with their reasons, and the units that have not submitted (not
-    looked up, and left empty, without ``with_missing``: the review page counts them)."""
+    the rejected files with their reasons, the duplicates with their originals, and the
+    units that have not submitted (not looked up, and left empty, without ``with_missing``:
+    the review page counts them)."""
     catalog = catalog or load_catalog()
     params = {"period": period, "county_code": county_code}
     coverage: dict[str, dict[str, tuple[int, int, int]]] = {}
@@ -816,6 +913,15 @@ def intake_status(engine: Engine, period: str, county_code: str | None = None,
                 .order_by(s.submission_id)
             )
         ]
+        duplicates = [
+            dict(r._mapping)
+            for r in conn.execute(
+                sa.select(s.submission_id, s.file_name, s.form_code, s.unit_code, s.received_at,
+                          s.duplicate_of, s.reason, s.archive_path)
+                .where(s.status == "duplicate", s.period == period)
+                .order_by(s.submission_id)
+            )
+        ]
     names = {code: d.name for code, d in hierarchy.official_by_code().items()}
     counties = [
         CountyIntake(code, names.get(code, ""), coverage[code], files.get(code, {}))
@@ -826,4 +932,5 @@ def intake_status(engine: Engine, period: str, county_code: str | None = None,
         # a unit's code starts with its county's six digits; files naming no unit stay listed
         rejected = [r for r in rejected
                     if r["unit_code"] is None or r["unit_code"][:6] == county_code[:6]]
-    return IntakeStatus(period, counties, rejected, missing)
+        duplicates = [d for d in duplicates if d["unit_code"][:6] == county_code[:6]]
+    return IntakeStatus(period, counties, rejected, missing, duplicates)

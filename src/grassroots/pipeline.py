@@ -248,8 +248,10 @@ def changed_periods(settings: Settings | None = None) -> list[str]:
     settings, engine = open_warehouse(settings)
     s, i, r, e = wh.submission.c, wh.validation_issue.c, wh.release.c, wh.validation_issue_event.c
     with engine.connect() as conn:
+        # a duplicate changes nothing: it is not taken
         received = dict(conn.execute(
-            sa.select(s.period, sa.func.max(s.received_at)).where(s.period.is_not(None))
+            sa.select(s.period, sa.func.max(s.received_at))
+            .where(s.period.is_not(None), s.status != "duplicate")
             .group_by(s.period)).all())
         acted = dict(conn.execute(
             sa.select(i.period, sa.func.max(e.at)).join(wh.validation_issue, i.issue_id == e.issue_id)

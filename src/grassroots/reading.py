@@ -253,7 +253,9 @@ class FileRead:
     digest: str | None = None  # None: the file could not be read (``unreadable`` says why)
     unreadable: str | None = None
     size: int = 0
-    known: bool = False  # its bytes were recorded before the run began: nothing else done
+    # these bytes under this name were recorded before the run began (and not rejected):
+    # a copy of that submission, whose form, unit and period it takes; not parsed
+    known: bool = False
     # (size, mtime_ns) as stat() found them just before the bytes were read, and when
     stamp: tuple[int, int] | None = None
     read_at_ns: int = 0
@@ -285,7 +287,9 @@ class Reader:
     catalog: Catalog
     archive_dir: Path
     first_year: int
-    known_digests: frozenset[str]
+    # "<sha256>/<file name>" of each file recorded before the run and not rejected (see
+    # ``read_file``): strings, which a worker unpickles as fast as the digests alone
+    known_files: frozenset[str]
     now: datetime
     # where a worker writes its tasks' rows (``spool_rows``); None: they stay in memory
     spool_dir: Path | None = None
@@ -364,6 +368,20 @@ def spool_rows(reader: Reader, reads: list[FileRead]) -> None:
             read.rows, read.spooled = [], where
 
 
+def _named_identity(reader: Reader, kind: str, path: Path, match: re.Match[str] | None,
+                    folder_period: str | None) -> tuple[str, str | None, str | None] | None:
+    """The form, unit and period a file's name gives, when reading the file would take
+    them from it (a workbook named otherwise is identified by its meta sheet): a
+    register's county, or a return's parts if its form is known and its period is its
+    folder's (if it lies in one)."""
+    if kind == "register":
+        return "register", _safe_county(path), None
+    if (match is None or match["form"] not in reader.catalog.forms
+            or folder_period not in (None, match["period"])):
+        return None
+    return match["form"], match["unit"], match["period"]
+
+
 def read_file(reader: Reader, kind: str, path: Path, folder_period: str | None) -> FileRead:
     """Hash, archive and check one file (and parse and clean a return); whatever is wrong
     with it is in the result."""
@@ -379,13 +397,24 @@ def read_file(reader: Reader, kind: str, path: Path, folder_period: str | None) 
         read.unreadable = str(exc)
         return read
     read.digest, read.size = sha256_of(data), len(data)
-    if read.digest in reader.known_digests:
+    match = SUBMISSION_NAME.match(path.name.rsplit(".", 1)[0]) if kind == "return" else None
+    archive_folder = ("registers" if kind == "register"
+                      else folder_period or (match["period"] if match else None))
+    identity = (_named_identity(reader, kind, path, match, folder_period)
+                if f"{read.digest}/{path.name}" in reader.known_files else None)
+    if identity is not None:
+        # the same bytes under the same name read the same way: a copy of a submission
+        # (intake records it as a duplicate); its archive copy is the original's, or made
+        # again if that is gone (a stat where it is there)
         read.known = True
+        read.form_code, read.unit_code, read.period = identity
+        read.archived, read.archive_written = _archive(
+            reader.archive_dir, data, read.digest, path.name, archive_folder)
         return read
     if kind == "register":
         read.form_code, read.unit_code = "register", _safe_county(path)
         read.archived, read.archive_written = _archive(
-            reader.archive_dir, data, read.digest, path.name, "registers")
+            reader.archive_dir, data, read.digest, path.name, archive_folder)
         try:
             read.register = hierarchy.check_register(path, data).stored()
         except hierarchy.RegisterError as exc:
@@ -393,15 +422,13 @@ def read_file(reader: Reader, kind: str, path: Path, folder_period: str | None) 
         else:
             read.row_count = len(read.register.rows)
         return read
-    match = SUBMISSION_NAME.match(path.name.rsplit(".", 1)[0])
     if match:
         read.form_code = match["form"] if match["form"] in reader.catalog.forms else None
         read.unit_code, read.period = match["unit"], match["period"]
     else:
         read.period = folder_period
     read.archived, read.archive_written = _archive(
-        reader.archive_dir, data, read.digest, path.name,
-        folder_period or (match["period"] if match else None))
+        reader.archive_dir, data, read.digest, path.name, archive_folder)
     try:
         parsed = parse_submission(path, reader.catalog, data)
         _check_period(reader.first_year, parsed.period, folder_period)

@@ -191,7 +191,9 @@ landing_file = sa.Table(
     sa.Column("file_sha256", sa.String(64), nullable=False),
 )
 
-# One row per file that arrived.
+# One row per file that arrived. A submission is its bytes and the form, unit and period
+# they are for: the same bytes may arrive again under another name (read on their own) or
+# as a true copy (status 'duplicate', pointing at the first of them by duplicate_of).
 submission = sa.Table(
     "submission",
     metadata,
@@ -200,20 +202,26 @@ submission = sa.Table(
     sa.Column("unit_code", UNIT_CODE),
     sa.Column("period", sa.String(8)),
     sa.Column("file_name", sa.Text, nullable=False),
-    sa.Column("file_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("file_sha256", sa.String(64), nullable=False),
     sa.Column("file_size", sa.BigInteger, nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("row_count", sa.Integer),
     # set by the gate once the checks have run on a return's rows (NULL until then); a
     # register's on loading
     sa.Column("rows_accepted", sa.Integer),
-    sa.Column("status", sa.String(12), nullable=False),  # received, accepted, rejected, superseded
+    # received, accepted, rejected, superseded, duplicate
+    sa.Column("status", sa.String(12), nullable=False),
     sa.Column("reason", sa.Text),
     sa.Column("archive_path", sa.Text, nullable=False),
     sa.Column("superseded_by", sa.Integer),
+    # a duplicate's original: the first submission of the same bytes, form, unit and
+    # period that was not rejected
+    sa.Column("duplicate_of", sa.Integer),
     sa.Index("ix_submission_period", "period", "form_code", "status"),
     # intake looks up a unit's accepted returns to supersede them
     sa.Index("ix_submission_unit", "unit_code", "form_code", "period", "status"),
+    # intake looks up the files recorded with the bytes it reads
+    sa.Index("ix_submission_sha256", "file_sha256"),
     sqlite_autoincrement=True,  # ids are cited in history: never reuse one
 )
 
@@ -565,6 +573,9 @@ def connect(url: str) -> Engine:
         # the villages again in unit_register: their rows move to unit, and the two
         # become views of it
         two_unit_tables = "dim_unit" in tables
+        if "submission" in tables and "duplicate_of" not in {
+                c["name"] for c in inspector.get_columns("submission")}:
+            _submission_without_unique_digest(conn)
         if two_unit_tables:
             for level_name in LEVELS.values():  # they read dim_unit
                 conn.execute(sa.text(render_sql("publish/drop_view.sql", view=f"v_{level_name}")))
@@ -615,7 +626,43 @@ def _set_staging_fillfactor(conn: sa.Connection) -> None:
             conn.execute(sa.text(f'alter table "{table.name}" set ({setting})'))
 
 
-_ADDED_INDEXES = {"ix_submission_unit"}
+_ADDED_INDEXES = {"ix_submission_unit", "ix_submission_sha256"}
+
+
+def _submission_without_unique_digest(conn: sa.Connection) -> None:
+    """Bring the ``submission`` table of a warehouse made before duplicates were recorded
+    to this layout: ``file_sha256`` no longer unique (the same bytes may be several
+    submissions), a column ``duplicate_of``. The index on ``file_sha256`` is added with
+    the other ``_ADDED_INDEXES``.
+
+    PostgreSQL drops the unique constraint and adds the column. SQLite cannot drop a
+    constraint: the table is made again as declared, its rows copied with their ids, and
+    its ``AUTOINCREMENT`` counter kept (ids are never reused). The copy comes first, so
+    that the rest runs in its transaction (Python's driver begins one only before a
+    write): a run stopped part way leaves the old table, and at most an empty new one,
+    which is dropped on the next try."""
+    columns = [c["name"] for c in sa.inspect(conn).get_columns("submission")]
+    if conn.dialect.name != "sqlite":
+        for unique in sa.inspect(conn).get_unique_constraints("submission"):
+            if unique["column_names"] == ["file_sha256"]:
+                conn.execute(sa.text(f'alter table submission drop constraint "{unique["name"]}"'))
+        conn.execute(sa.text("alter table submission add column duplicate_of integer"))
+        return
+    create = str(sa.schema.CreateTable(submission).compile(dialect=conn.dialect))
+    create = create.replace("CREATE TABLE submission (", "CREATE TABLE submission_relaid (", 1)
+    assert "submission_relaid" in create, create
+    conn.execute(sa.text("drop table if exists submission_relaid"))
+    conn.execute(sa.text(create))
+    listed = ", ".join(f'"{name}"' for name in columns)
+    conn.execute(sa.text(f"insert into submission_relaid ({listed}) select {listed} from submission"))
+    # the old table's counter (at least its largest id) in place of the copy's
+    conn.execute(sa.text("delete from sqlite_sequence where name = 'submission_relaid'"))
+    conn.execute(sa.text("insert into sqlite_sequence (name, seq) select 'submission_relaid', "
+                         "seq from sqlite_sequence where name = 'submission'"))
+    conn.execute(sa.text("drop table submission"))  # its indexes with it
+    conn.execute(sa.text("alter table submission_relaid rename to submission"))
+    for index in submission.indexes:
+        index.create(conn)
 
 
 _SETUP_LOCK = 0x6772617373  # "grass": an arbitrary key of the warehouse's own
