@@ -193,6 +193,16 @@ def cmd_review(args: argparse.Namespace) -> int:
             return 0
         actor = args.by or getpass.getuser()
         action = getattr(review, args.review_command)
+        if args.review_command == "waive":
+            # before acting: a value that could not be cleaned is published empty
+            preview = review.waive_preview(engine, args.issue_id)
+            if preview:
+                print(f"将发布 / will publish: {preview['message_zh']}\n  {preview['message_en']}",
+                      file=sys.stderr)
+                if not args.yes and sys.stdin.isatty() and input(
+                        "豁免并如此发布? / waive and publish so? [y/N] ").strip().lower() not in ("y", "yes"):
+                    print("nothing done", file=sys.stderr)
+                    return 1
         _print(action(engine, args.issue_id, actor, args.reason))
         print(f"issue #{args.issue_id} {review.PAST[args.review_command]}: rerun the period "
               "(grassroots run --period P) to publish with it", file=sys.stderr)
@@ -314,6 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("issue_id", type=int)
         p.add_argument("--reason", required=True, help="why (kept in the issue's history)")
         p.add_argument("--by", help="the steward acting (default: the login name)")
+        if verb == "waive":
+            p.add_argument("--yes", action="store_true",
+                           help="do not ask (at a terminal) before waiving a value that could "
+                                "not be cleaned, which is published empty")
         p.set_defaults(func=cmd_review)
 
     for name, text in [
