@@ -111,8 +111,12 @@ def test_a_ratio_shows_numerator_and_denominator_per_child(engine: Engine) -> No
     assert [p["part"] for p in explained["check"]["parts"]] == ["numerator", "denominator"]
     assert explained["check"]["holds"] is True
     measures = explained["indicator"]["measures"]
-    assert measures == {"committee_college": "committee_college",
-                        "committee_members": "committee_members"}
+    # each side over the rows that report both fields (catalog._pair_measures)
+    assert measures == {
+        "committee_college__where_committee_members":
+            "case when committee_members is not null then committee_college end",
+        "committee_members__where_committee_college":
+            "case when committee_college is not null then committee_members end"}
 
 
 def test_a_township_lists_its_villages_rows_class3_first_with_their_contributions(

@@ -20,7 +20,7 @@ from grassroots import rollup
 from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
 
-PARAMS = {"period": "2021", "previous_period": "2020", "built_by": 1, "release_id": 1,
+PARAMS = {"period": "2021", "previous_period": "2020", "year": 2021, "built_by": 1, "release_id": 1,
           "county_code": "150621000000", "current_release_id": 1}
 
 
@@ -34,7 +34,7 @@ def _statements() -> dict[str, str]:
             county_level=wh.COUNTY_LEVEL, scoped=False),
         "village_facts": wh.render_sql(
             "rollup/village_facts.sql", form=village.code, table=village.staging_table,
-            measures=catalog.measures_of(village.code),
+            standards=rollup._standards(village), measures=catalog.measures_of(village.code),
             previous=catalog.compared_measures(village.code, "yoy"),
             comparable=catalog.compared_measures(village.code, "yoy_comparable"),
             village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL, scoped=False),

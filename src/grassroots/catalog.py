@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,8 @@ class Measure:
     # Every row's value is a whole number (a count, an integer or yes/no field, a product
     # of them): the rollup need not round it, as no float arithmetic made it.
     whole: bool = False
+    # a ratio's paired measure (catalog._pair_measures): the measure it guards
+    base: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,9 @@ class Indicator:
     from_level: int
     formula: str
     description: str
+    # a ratio's or weighted mean's row fields: a row counts in its numerator and its
+    # denominator only when every one of them is reported (not NULL)
+    paired_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,19 +164,24 @@ def _load_form(path: Path) -> Form:
 
 
 def _measure_spec(
-    spec: Any, indicator_code: str, role: str, form: Form, measures: dict[str, Measure]
+    spec: Any, indicator_code: str, role: str, form: Form, measures: dict[str, Measure],
+    parts: dict[str, tuple[str, str | None]], private: set[str],
 ) -> str:
-    """Return the measure code for a numerator/denominator spec, registering inline ones."""
+    """Return the measure code for a numerator/denominator spec, registering inline ones
+    (the ratio's own: ``private``)."""
     if isinstance(spec, str):
         return spec  # an indicator code; resolved after all indicators are read
     if "count_if" in spec:
         expression = f"case when {spec['count_if']} then 1 else 0 end"
+        parts[f"{indicator_code}__{role}"] = ("count", spec["count_if"])
     elif "sum" in spec:
         expression = spec["sum"]
+        parts[f"{indicator_code}__{role}"] = ("sum", spec["sum"])
     else:
         raise ValueError(f"indicator {indicator_code}: {role} must be a code, count_if or sum")
     code = f"{indicator_code}__{role}"
     measures[code] = _measure(code, form, expression, counted="count_if" in spec)
+    private.add(code)
     return code
 
 
@@ -195,6 +205,98 @@ def _whole_product(expression: str, form: Form) -> bool:
         if name not in form.field_codes or form.field(name).type not in ("integer", "boolean"):
             return False
     return True
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_OPERAND = r"(?:'(?:[^']|'')*'|-?[0-9]+(?:\.[0-9]+)?|[A-Za-z_][A-Za-z0-9_]*)"
+_COMPARISON = re.compile(rf"\s*({_OPERAND})\s*(?:=|<>|!=|>=|<=|>|<)\s*({_OPERAND})\s*")
+_IS_NOT_NULL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s+is\s+not\s+null\s*", re.IGNORECASE)
+_NOT_A_CONJUNCTION = re.compile(r"\b(or|case|between|coalesce|not|in|like|is)\b|[()]", re.IGNORECASE)
+
+
+def expression_fields(expression: str, field_codes: list[str]) -> list[str]:
+    """The form's fields an SQL expression reads, in the form's order.
+
+    >>> expression_fields("case when org_class = '3' then 1 else 0 end", ["unit_code", "org_class"])
+    ['org_class']
+    """
+    names = set(_IDENTIFIER.findall(_STRING_LITERAL.sub("", expression)))
+    return [code for code in field_codes if code in names]
+
+
+def _null_rejected(kind: str, inner: str | None, form: Form) -> set[str]:
+    """The form's fields without which a row adds nothing to a measure (0 to a count, NULL
+    to a sum): a row lacking one of them is left out of the measure already. Only what is
+    plain to see: every field of a product (a sum's NULL factor makes the product NULL),
+    every field compared with a value in a conjunction (``a = 1 and b >= c``, ``a is not
+    null``: not true while a field is NULL). Anything else (``case``, ``or``, functions)
+    rejects none, and is guarded."""
+    if inner is None:
+        return set()
+    if kind == "sum":
+        if all(_INTEGER_LITERAL.fullmatch(f.strip()) or f.strip() in form.field_codes
+               for f in inner.split("*")):
+            return set(expression_fields(inner, form.field_codes))
+        return set()
+    plain = re.sub(r"\bis\s+not\s+null\b", "", _STRING_LITERAL.sub("''", inner), flags=re.IGNORECASE)
+    if _NOT_A_CONJUNCTION.search(plain):
+        return set()
+    rejected: set[str] = set()
+    for conjunct in re.split(r"\band\b", inner, flags=re.IGNORECASE):
+        match = _IS_NOT_NULL.fullmatch(conjunct) or _COMPARISON.fullmatch(conjunct)
+        if match:
+            rejected |= {name for name in match.groups() if name in form.field_codes}
+    return rejected
+
+
+# PostgreSQL's longest identifier: a paired measure's column name
+_MAX_COLUMN = 63
+
+
+def _pair_measures(
+    indicator: Indicator, form: Form, measures: dict[str, Measure],
+    parts: dict[str, tuple[str, str | None]], private: set[str],
+) -> Indicator:
+    """The ratio or weighted mean ``indicator`` over one set of rows: those whose fields
+    read by its numerator or its denominator are all reported (not NULL). Summed apart,
+    each over the rows where *it* is not NULL, the two counted different rows: a village
+    whose committee_members was waived empty added its college members to the share's
+    numerator and nothing to its denominator.
+
+    Each side keeps its measure where the fields it lacks would already make a row add
+    nothing to it (``_null_rejected``); otherwise the side is a measure of its own, the
+    base expression guarded by the other fields: a ratio's own (inline) measure is guarded
+    in place, an indicator's shared one (``committee_college``) gets a paired measure
+    ``<measure>__where_<fields>``, shared by every ratio that needs the same."""
+    fields = [f for f in form.field_codes
+              if f in {code for side in (indicator.numerator, indicator.denominator)
+                       for code in expression_fields(parts[side][1] or "", form.field_codes)}]
+
+    def paired(code: str) -> str:
+        kind, inner = parts[code]
+        extra = [f for f in fields if f not in _null_rejected(kind, inner, form)]
+        if not extra:
+            return code
+        guard = " and ".join(f"{f} is not null" for f in extra)
+        if kind == "count":
+            # a count adds 0 for a row left out, as for a row its condition excludes
+            condition = guard if inner is None else f"{guard} and ({inner})"
+            expression = f"case when {condition} then 1 else 0 end"
+        else:
+            expression = f"case when {guard} then {inner} end"
+        target = code if code in private else f"{code}__where_{'_'.join(extra)}"
+        if len(target) > _MAX_COLUMN:
+            raise ValueError(f"indicator {indicator.code}: paired measure name {target!r} "
+                             f"longer than {_MAX_COLUMN} characters")
+        if code not in private and target in measures and measures[target].expression != expression:
+            raise ValueError(f"indicator {indicator.code}: measure {target!r} declared twice")
+        measures[target] = Measure(target, form.code, expression, whole=measures[code].whole,
+                                   base=None if code in private else code)
+        return target
+
+    return replace(indicator, numerator=paired(indicator.numerator),
+                   denominator=paired(indicator.denominator), paired_fields=tuple(fields))
 
 
 def _formula(raw: dict[str, Any]) -> str:
@@ -230,6 +332,10 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
     }
     raw_list = yaml.safe_load((catalog_dir / "indicators.yaml").read_text(encoding="utf-8"))
     measures: dict[str, Measure] = {}
+    # each measure's kind ("count": rows counted; "sum") and what it counts or sums (a
+    # condition, an expression; None: every row), for pairing ratios' measures
+    parts: dict[str, tuple[str, str | None]] = {}
+    private: set[str] = set()  # measures of one ratio or weighted mean alone
     indicators: list[Indicator] = []
     for raw in raw_list["indicators"]:
         code, agg, form_code = raw["code"], raw["aggregation"], raw["form"]
@@ -240,22 +346,29 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
         factor = float(raw.get("factor", 1))
         if agg == "count":
             measures[code] = _measure(code, form, "1", counted=True)
+            parts[code] = ("count", None)
             numerator = code
         elif agg == "count_if":
             measures[code] = _measure(code, form, f"case when {raw['condition']} then 1 else 0 end",
                                       counted=True)
+            parts[code] = ("count", raw["condition"])
             numerator = code
         elif agg == "sum":
             measures[code] = _measure(code, form, raw.get("expression", code))
+            parts[code] = ("sum", raw.get("expression", code))
             numerator = code
         elif agg == "ratio":
-            numerator = _measure_spec(raw["numerator"], code, "num", form, measures)
-            denominator = _measure_spec(raw["denominator"], code, "den", form, measures)
+            numerator = _measure_spec(raw["numerator"], code, "num", form, measures, parts, private)
+            denominator = _measure_spec(raw["denominator"], code, "den", form, measures, parts,
+                                        private)
         elif agg == "weighted_mean":
             numerator = f"{code}__num"
             denominator = f"{code}__den"
             measures[numerator] = _measure(numerator, form, f"{raw['value']} * {raw['weight']}")
             measures[denominator] = _measure(denominator, form, raw["weight"])
+            parts[numerator] = ("sum", f"{raw['value']} * {raw['weight']}")
+            parts[denominator] = ("sum", raw["weight"])
+            private |= {numerator, denominator}
         elif agg in ("yoy", "yoy_comparable"):
             of = raw["of"]
         elif agg == "reporting_rate":
@@ -287,4 +400,9 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
                 raise ValueError(f"indicator {i.code}: unknown measure {ref!r}")
         if i.of and i.of not in codes:
             raise ValueError(f"indicator {i.code}: compares unknown indicator {i.of!r}")
+    # a ratio's and a weighted mean's numerator and denominator over the same rows
+    indicators = [
+        _pair_measures(i, forms[i.form], measures, parts, private)
+        if i.aggregation in ("ratio", "weighted_mean") else i
+        for i in indicators]
     return Catalog(forms=forms, indicators=tuple(indicators), measures=tuple(measures.values()))

@@ -227,6 +227,16 @@ def cmd_review(args: argparse.Namespace) -> int:
                                      feedback_dir=settings.feedback_dir))
             return 0
         action = getattr(review, args.review_command)
+        if args.review_command == "waive":
+            # before acting: a value that could not be cleaned is published empty
+            preview = review.waive_preview(engine, args.issue_id)
+            if preview:
+                print(f"将发布 / will publish: {preview['message_zh']}\n  {preview['message_en']}",
+                      file=sys.stderr)
+                if not args.yes and sys.stdin.isatty() and input(
+                        "豁免并如此发布? / waive and publish so? [y/N] ").strip().lower() not in ("y", "yes"):
+                    print("nothing done", file=sys.stderr)
+                    return 1
         _print(action(engine, args.issue_id, _login_name(getpass), _with_note(args.reason, args.by)))
         print(f"issue #{args.issue_id} {review.PAST[args.review_command]}: rerun the period "
               "(grassroots run --period P) to publish with it", file=sys.stderr)
@@ -349,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--reason", required=True, help="why (kept in the issue's history)")
         p.add_argument("--by", help="acting on behalf of this steward: noted in the reason "
                        "(the actor recorded is always the login name that runs the command)")
+        if verb == "waive":
+            p.add_argument("--yes", action="store_true",
+                           help="do not ask (at a terminal) before waiving a value that could "
+                                "not be cleaned, which is published empty")
         p.set_defaults(func=cmd_review)
 
     for name, text in [

@@ -26,6 +26,7 @@ from grassroots import warehouse as wh
 from grassroots.catalog import LEVELS, Catalog, Indicator, load_catalog
 from grassroots.hierarchy import period_year
 from grassroots.rollup import previous_period
+from grassroots.standards import standard_columns_sql
 
 # Sums of rows, so Σ over children's values is the parent's value.
 ADDITIVE_VALUES = {"count", "count_if", "sum"}
@@ -186,6 +187,8 @@ def _rows(
     statement = wh.render_sql(
         "lineage/contributing_rows.sql", table=form.staging_table,
         row_level=form.row_level_number, numerator=numerator, denominator=denominator,
+        standards=standard_columns_sql("r.unit_code") if form.row_level_number == wh.VILLAGE_LEVEL
+        else {},
     )
     found = conn.execute(
         sa.text(statement),

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
+from grassroots.catalog import Catalog, expression_fields, load_catalog
 from grassroots.hierarchy import official_by_code
 
 STATES = ("open", "waived", "rejected", "resolved")
@@ -189,6 +190,7 @@ def show_issue(engine: Engine, issue_id: int, docs_dir: Path | None = None,
         "history": history(engine, issue_id),
         "feedback_path": None,
         "data_docs_path": None,
+        "waive_preview": _waive_preview(row, submitted),
     }
     if feedback_dir is not None and row.submission_id is not None:
         candidates = sorted((feedback_dir / row.period).glob(f"{row.submission_id}__*.xlsx"))
@@ -199,6 +201,60 @@ def show_issue(engine: Engine, issue_id: int, docs_dir: Path | None = None,
         page = data_docs_page(docs_dir, row.form_code, row.period, row.rule)
         result["data_docs_path"] = str(page) if page is not None else None
     return result
+
+
+def empty_field_effects(form_code: str, field: str,
+                        catalog: Catalog | None = None) -> dict[str, list[dict[str, str]]]:
+    """What publishing a row of ``form_code`` with ``field`` empty (NULL) does to the
+    published indicators: ``paired``, the ratios and weighted means the row then counts in
+    neither the numerator nor the denominator of (their paired fields hold it); ``summed``,
+    the sums and counts it adds nothing to (their expressions read it). Each indicator as
+    its code and names."""
+    catalog = catalog or load_catalog()
+    form = catalog.forms[form_code]
+    expressions = {m.code: m.expression for m in catalog.measures}
+
+    def named(i: object) -> dict[str, str]:
+        return {"code": i.code, "name_zh": i.name_zh, "name_en": i.name_en}
+
+    paired = [named(i) for i in catalog.indicators
+              if i.form == form_code and field in i.paired_fields]
+    summed = [named(i) for i in catalog.indicators
+              if i.form == form_code and i.aggregation in ("count_if", "sum")
+              and field in expression_fields(expressions[i.numerator], form.field_codes)]
+    return {"paired": paired, "summed": summed}
+
+
+def _waive_preview(issue: sa.Row, row: dict) -> dict | None:
+    """What waiving ``issue`` will publish, when its value could not be cleaned (an
+    intake issue on a cell, the staged cell empty): the row goes in with the field empty,
+    and so counts in neither side of the ratios that read the field, nor in its sums.
+    None for any other issue (a waived value out of range is published as it is)."""
+    if issue.stage != "intake" or not issue.field or not row or row.get(issue.field) is not None:
+        return None
+    catalog = load_catalog()
+    if issue.form_code not in catalog.forms or issue.field not in catalog.forms[issue.form_code].field_codes:
+        return None
+    form = catalog.forms[issue.form_code]
+    effects = empty_field_effects(issue.form_code, issue.field, catalog)
+    unit = "该村" if form.row_level == "village" else "该单位"
+    unit_en = "this village" if unit == "该村" else "this unit"
+    zh = [f"该字段「{form.field(issue.field).label_zh}」({issue.field})将以空值发布"]
+    en = [f"the field {issue.field} will be published empty"]
+    if effects["paired"]:
+        zh.append(f"{unit}不计入{'、'.join(i['name_zh'] for i in effects['paired'])}的分子和分母")
+        en.append(f"{unit_en} will not count in the numerator or denominator of "
+                  f"{', '.join(i['code'] for i in effects['paired'])}")
+    if effects["summed"]:
+        zh.append(f"也不计入{'、'.join(i['name_zh'] for i in effects['summed'])}")
+        en.append(f"nor in {', '.join(i['code'] for i in effects['summed'])}")
+    return {"field": issue.field, **effects,
+            "message_zh": ";".join(zh) + "。", "message_en": "; ".join(en) + "."}
+
+
+def waive_preview(engine: Engine, issue_id: int) -> dict | None:
+    """What waiving the issue will publish (see :func:`_waive_preview`), or None."""
+    return show_issue(engine, issue_id)["waive_preview"]
 
 
 def _act(engine: Engine, issue_id: int, action: str, actor: str, reason: str) -> dict:

@@ -386,6 +386,7 @@ def create_app(
             else None,
             feedback_name=Path(feedback).name if feedback else None,
             allowed=allowed, done=done, problem=problem, reason=reason,
+            waive_preview=shown.get("waive_preview") if "waive" in allowed else None,
         )
 
     @app.post("/issues/{issue_id}/{action}", name="act")

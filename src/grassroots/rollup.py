@@ -14,6 +14,8 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog
+from grassroots.hierarchy import period_year
+from grassroots.standards import standard_columns_sql
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +48,17 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
     return len(rows)
 
 
+def _standards(form: Form) -> dict[str, str]:
+    """The standards' columns beside the rows of ``form`` (the village form's alone:
+    the minimums are per village), read with the bind parameter ``:year``."""
+    return standard_columns_sql("r.unit_code") if form.row_level_number == wh.VILLAGE_LEVEL else {}
+
+
 def _form_spec(catalog: Catalog, form: Form) -> dict[str, object]:
     return {
         "code": form.code, "table": form.staging_table, "row_level": form.row_level_number,
         "village": form.row_level_number == wh.VILLAGE_LEVEL,
+        "standards": _standards(form),
         "measures": catalog.measures_of(form.code),
         "previous": catalog.compared_measures(form.code, "yoy"),
         "comparable": catalog.compared_measures(form.code, "yoy_comparable"),
@@ -78,7 +87,7 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
     village = wh.village_form(catalog)
     village_insert = sa.text(wh.render_sql(
         "rollup/village_facts.sql", form=village.code, table=village.staging_table,
-        measures=catalog.measures_of(village.code),
+        standards=_standards(village), measures=catalog.measures_of(village.code),
         previous=catalog.compared_measures(village.code, "yoy"),
         comparable=catalog.compared_measures(village.code, "yoy_comparable"),
         village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL, scoped=scoped,
@@ -177,7 +186,8 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
     current. Refuses while rows
     of the period wait for validation: they would silently be left out."""
     catalog = catalog or load_catalog()
-    params = {"period": period, "previous_period": previous_period(period)}
+    params = {"period": period, "previous_period": previous_period(period),
+              "year": period_year(period)}
     with engine.begin() as conn:
         pending = unvalidated_rows(conn, period, catalog)
         if pending:
@@ -219,7 +229,7 @@ def rollup_county(engine: Engine, period: str, county_code: str,
     Publishing the result gives the same table as a full rollup."""
     catalog = catalog or load_catalog()
     params = {"period": period, "previous_period": previous_period(period),
-              "county_code": county_code}
+              "year": period_year(period), "county_code": county_code}
     sums = [pair for form in catalog.forms.values() for pair in wh.summed_columns(form, catalog)]
     with engine.begin() as conn:
         wh.period_lock(conn, period)

@@ -41,6 +41,23 @@ def office_funding_minimum(unit_codes: pd.Series, year: int) -> pd.Series:
     return pd.Series(result, index=unit_codes.index, dtype="float64")
 
 
+def standard_columns_sql(code_column: str) -> dict[str, str]:
+    """The standards as SQL columns beside a row, for the measures the catalog declares
+    over them (``funding_standard_share``): ``office_funding_minimum``, the minimum (万元)
+    for the row's unit in the year of the bind parameter ``:year``, chosen as
+    :func:`office_funding_minimum` chooses it (the most specific prefix whose ``from`` is
+    at or before the year; among equals, the latest); NULL where none is set. The
+    minimums are the catalog's declarations, written into the SQL as its conditions'
+    thresholds are; ``code_column`` names the row's unit code."""
+    entries = sorted(_standards()["office_funding_minimum"],
+                     key=lambda e: (len(e["prefix"]), e["from"]), reverse=True)
+    branches = " ".join(
+        f"when substr({code_column}, 1, {len(str(e['prefix']))}) = '{int(e['prefix'])}' "
+        f"and :year >= {int(e['from'])} then {float(e['minimum'])!r}"
+        for e in entries)
+    return {"office_funding_minimum": f"case {branches} end"}
+
+
 def activity_funding_minimum(party_members: pd.Series) -> pd.Series:
     """300 yuan per Party member a year, in 万元; NaN where the member count is unknown."""
     per_member = float(_standards()["activity_funding_per_member"])

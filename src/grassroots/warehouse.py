@@ -580,6 +580,9 @@ def connect(url: str) -> Engine:
             for level_name in LEVELS.values():  # they read dim_unit
                 conn.execute(sa.text(render_sql("publish/drop_view.sql", view=f"v_{level_name}")))
         metadata.create_all(conn)
+        if "fact_area" in tables:
+            # before any view is made over them
+            _add_measure_columns(conn)
         if two_unit_tables:
             conn.execute(sa.text(render_sql("hierarchy/units_from_two_tables.sql",
                                             village_level=VILLAGE_LEVEL)))
@@ -663,6 +666,26 @@ def _submission_without_unique_digest(conn: sa.Connection) -> None:
     conn.execute(sa.text("alter table submission_relaid rename to submission"))
     for index in submission.indexes:
         index.create(conn)
+
+
+def _add_measure_columns(conn: sa.Connection) -> None:
+    """Give the wide tables of a warehouse made before the catalog declared some of its
+    measures (a new indicator's, a ratio's paired ones) their columns. A paired measure's
+    column takes, in the rows already there, the values of the measure it pairs (what
+    those releases were built and published with), so a published release keeps its
+    figures until its period is rolled up again; any other new measure is NULL there."""
+    bases = {m.code: m.base for m in load_catalog().measures if m.base}
+    quote = conn.dialect.identifier_preparer.quote
+    for table in FACT_TABLES:
+        present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+        missing = [c for c in table.columns if c.name not in present]
+        for column in missing:
+            conn.execute(sa.text(f"alter table {quote(table.name)} add column {quote(column.name)} "
+                                 f"{column.type.compile(dialect=conn.dialect)}"))
+        copied = [c.name for c in missing if bases.get(c.name) in present]
+        if copied:
+            conn.execute(sa.text(f"update {quote(table.name)} set " + ", ".join(
+                f"{quote(name)} = {quote(bases[name])}" for name in copied)))
 
 
 _SETUP_LOCK = 0x6772617373  # "grass": an arbitrary key of the warehouse's own

@@ -7,6 +7,9 @@
 with ranked as (
     -- when two accepted files cover the same unit, the later submission counts
     select r.*,
+           {%- for name, sql in (standards or {}).items() %}
+           {{ sql }} as {{ name }},
+           {%- endfor %}
            s.file_name,
            s.file_sha256,
            row_number() over (

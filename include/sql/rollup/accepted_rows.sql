@@ -13,9 +13,14 @@
     first; PostgreSQL plans it as an inner join).
     `checked`: false counts the rows whatever their checks said (the reconciliation's
     village counts are about what was submitted), not only those the gate accepted (a
-    row of a checked file, rows_accepted set, whose status is 'accepted'). -#}
-{%- macro latest_accepted(table, period_param, scope=none, checked=true) -%}
+    row of a checked file, rows_accepted set, whose status is 'accepted').
+    `standards`: columns to add beside each row (name -> SQL over `r`, from
+    standards.standard_columns_sql), which measures may read. -#}
+{%- macro latest_accepted(table, period_param, scope=none, checked=true, standards=none) -%}
     select r.*
+    {%- for name, sql in (standards or {}).items() %},
+           {{ sql }} as {{ name }}
+    {%- endfor %}
     {%- if scope %}
     from ({{ scope }}) scope
     cross join {{ table }} r

@@ -105,7 +105,7 @@ with units as (
 ),
 
 {{ f.code }}_accepted as (
-{{ rows.latest_accepted(f.table, ':period', rows.county_units() if scoped else none) }}
+{{ rows.latest_accepted(f.table, ':period', rows.county_units() if scoped else none, standards=f.standards) }}
 ),
 
 {{ f.code }}_summed as (
