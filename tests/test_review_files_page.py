@@ -36,14 +36,16 @@ def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         warehouse_url=new_warehouse_url(request.param, data.parent, request), data_dir=data)
     landing = settings.landing_dir
     small_register(landing, [village(201), village(202), village(201, SHULINZHAO)])
-    write_csv(landing / "2020" / f"village_annual__{DALAT}__2020.csv", "village_annual",
-              [village_row(f"{WANGAIZHAO[:9]}201")])
+    sent = write_csv(landing / "2020" / f"village_annual__{DALAT}__2020.csv", "village_annual",
+                     [village_row(f"{WANGAIZHAO[:9]}201")])
+    (landing / sent.name).write_bytes(sent.read_bytes())  # a true copy, in the landing root
     write_csv(landing / "2020" / f"bogus_form__{WANGAIZHAO[:9]}202__2020.csv", "village_annual", [])
     (landing / "2020" / f"village_annual__{SHULINZHAO[:9]}201__2020.xlsx").write_bytes(b"not a workbook")
     (landing / "2020" / HOSTILE_IN_DONGSHENG).write_bytes(b"x")
     (landing / HOSTILE).write_bytes(b"<script>alert(3)</script>")
     pipeline.ingest("2020", settings)
     (landing / HOSTILE).unlink()  # (the root's files are taken by every period's ingest)
+    (landing / sent.name).unlink()
     write_csv(landing / "2021" / f"bogus_form__{WANGAIZHAO[:9]}201__2021.csv", "village_annual",
               [village_row(f"{WANGAIZHAO[:9]}202")])  # (bytes not sent before)
     pipeline.ingest("2021", settings)
@@ -108,7 +110,8 @@ def test_the_intake_picture_counts_units_and_files_per_county(settings):
     counties = {c["county_code"]: c for c in picture["counties"]}
     assert set(counties) == {DALAT, DONGSHENG}
     assert counties[DALAT]["forms"]["village_annual"] == (3, 1, 0)  # not validated yet
-    assert counties[DALAT]["files"] == {"received": 3, "accepted": 1, "rejected": 2, "superseded": 0}
+    assert counties[DALAT]["files"] == {
+        "received": 4, "accepted": 1, "rejected": 2, "superseded": 0, "duplicate": 1}
     assert counties[DONGSHENG]["files"]["rejected"] == 1
     assert picture["unplaced"] == 1
 
@@ -128,6 +131,7 @@ def test_the_page_lists_refused_files_escaped_with_reasons_and_the_intake(settin
     assert bogus["reason_zh"] in html and bogus["reason_en"].replace("'", "&#39;") in html
     intake = re.search(r'<tr data-county="150621000000">(.*?)</tr>', html, re.S).group(1)
     assert "达拉特旗" in intake and "3 / 1 / 0" in intake
+    assert '<td class="num" data-files="duplicate">1</td>' in intake
     assert re.search(r'data-files="rejected"><a href="/files\?period=2020&amp;county=150621000000">2</a>',
                      intake)
     assert 'id="unplaced"' in html

@@ -431,7 +431,8 @@ def file_periods(engine: Engine) -> list[str]:
 def intake_picture(engine: Engine, period: str, county_code: str | None = None) -> dict:
     """Each county's intake of a period, as ``grassroots intake status`` tells it (the
     same queries): per form the units expected by the register, in an accepted file, and
-    passing the checks; and the files received, accepted, refused and superseded.
+    passing the checks; and the files received, accepted, refused, superseded and
+    duplicate (the same bytes, form, unit and period as a file received before).
 
     Refused files are counted by county as :func:`refused_files` places them (by unit
     code, else by file name), so that the numbers match the list: the status query
@@ -455,7 +456,8 @@ def intake_picture(engine: Engine, period: str, county_code: str | None = None) 
         by_status = found.files if found else {}
         files = {"accepted": by_status.get("accepted", 0),
                  "rejected": refused.get(code, 0),
-                 "superseded": by_status.get("superseded", 0)}
+                 "superseded": by_status.get("superseded", 0),
+                 "duplicate": by_status.get("duplicate", 0)}
         others = sum(n for state, n in by_status.items() if state not in files)
         counties.append({
             "county_code": code, "name": found.name if found else names.get(code, ""),
@@ -467,7 +469,7 @@ def intake_picture(engine: Engine, period: str, county_code: str | None = None) 
         "forms": {form: tuple(sum(c["forms"][form][k] for c in counties) for k in range(3))
                   for form in forms},
         "files": {k: sum(c["files"][k] for c in counties)
-                  for k in ("received", "accepted", "rejected", "superseded")},
+                  for k in ("received", "accepted", "rejected", "superseded", "duplicate")},
     }
     return {"period": period, "forms": forms, "counties": counties, "totals": totals,
             "unplaced": refused.get(None, 0) if county_code is None else 0}
