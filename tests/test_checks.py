@@ -702,3 +702,36 @@ def test_the_office_funding_minimum_is_the_most_specific_standard_of_the_year() 
     # before 2021 Dalat had only the region's; before 2013 the region's former 3.7万
     assert standards.office_funding_minimum(codes, 2020).tolist()[0] == 5.0
     assert standards.office_funding_minimum(codes, 2012).tolist()[:2] == [3.7, 3.7]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_the_rollup_reads_the_same_office_funding_minimum_as_the_checks(
+        dialect: str, request: pytest.FixtureRequest) -> None:
+    """The rollup's SQL column (standards.standard_columns_sql) chooses, for every code
+    and year, the minimum the checks' (standards.office_funding_minimum) chooses: codes
+    at the edges of each prefix's range included."""
+    import math
+
+    import sqlalchemy as sa
+
+    from grassroots import standards
+
+    codes = ["150621100200", "150621", "15062", "150622000000", "150620999999", "15", "1",
+             "149999999999", "159999999999", "160000000000", "513300000000", "5133", "513",
+             "513400000000", "51330", "110101000000", "", "15:", "15a", "1506210"]
+    url = "sqlite://" if dialect == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = sa.create_engine(url)
+    minimum = standards.standard_columns_sql("c.code")["office_funding_minimum"]
+    with engine.begin() as conn:
+        conn.execute(sa.text("create table code_row (code varchar(12)"
+                             + (' collate "C"' if dialect == "postgresql" else "") + ")"))
+        conn.execute(sa.text("insert into code_row values (:code)"), [{"code": c} for c in codes])
+        for year in (1999, 2000, 2012, 2013, 2016, 2017, 2020, 2021, 2030):
+            in_sql = dict(conn.execute(sa.text(
+                f"select c.code, {minimum} from code_row c"), {"year": year}).all())
+            in_python = standards.office_funding_minimum(pd.Series(codes, dtype=object), year)
+            for code, expected in zip(codes, in_python.tolist(), strict=True):
+                got = in_sql[code]
+                assert (got is None and math.isnan(expected)) or float(got) == expected, (
+                    code, year, got)
+    engine.dispose()

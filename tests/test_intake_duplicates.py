@@ -193,7 +193,7 @@ def test_intake_status_shows_the_duplicates(warehouse, monkeypatch: pytest.Monke
     assert cli.main(["intake", "status", "--period", "2021"]) == 0
     out = capsys.readouterr().out
     assert "duplicate" in out.splitlines()[1]
-    assert f"#2 {NAME} ({DALAT}): the same file as #1" in out
+    assert f"#2 {NAME} ({DALAT}): 与 #1 相同 / the same file as #1" in out
 
 
 def test_a_duplicate_changes_no_period(warehouse) -> None:

@@ -179,10 +179,10 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
     print(f"Rejected files: {len(status.rejected)}")
     for r in status.rejected:
         print(f"  #{r['submission_id']} {r['file_name']} ({r['unit_code'] or 'unit unknown'}): {r['reason']}")
-    print(f"Duplicate files (not taken again): {len(status.duplicates)}")
+    print(f"重复文件(不再读取) / Duplicate files (not taken again): {len(status.duplicates)}")
     for d in status.duplicates:
-        print(f"  #{d['submission_id']} {d['file_name']} ({d['unit_code']}): the same file as "
-              f"#{d['duplicate_of']}")
+        print(f"  #{d['submission_id']} {d['file_name']} ({d['unit_code']}): 与 #{d['duplicate_of']} "
+              f"相同 / the same file as #{d['duplicate_of']}")
     return 0
 
 
@@ -235,7 +235,7 @@ def cmd_review(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 if not args.yes and sys.stdin.isatty() and input(
                         "豁免并如此发布? / waive and publish so? [y/N] ").strip().lower() not in ("y", "yes"):
-                    print("nothing done", file=sys.stderr)
+                    print("未执行 / nothing done", file=sys.stderr)
                     return 1
         _print(action(engine, args.issue_id, _login_name(getpass), _with_note(args.reason, args.by)))
         print(f"issue #{args.issue_id} {review.PAST[args.review_command]}: rerun the period "

@@ -52,10 +52,22 @@ def standard_columns_sql(code_column: str) -> dict[str, str]:
     entries = sorted(_standards()["office_funding_minimum"],
                      key=lambda e: (len(e["prefix"]), e["from"]), reverse=True)
     branches = " ".join(
-        f"when substr({code_column}, 1, {len(str(e['prefix']))}) = '{int(e['prefix'])}' "
-        f"and :year >= {int(e['from'])} then {float(e['minimum'])!r}"
+        f"when :year >= {int(e['from'])} and {_starts_with(code_column, str(e['prefix']))} "
+        f"then {float(e['minimum'])!r}"
         for e in entries)
     return {"office_funding_minimum": f"case {branches} end"}
+
+
+def _starts_with(column: str, prefix: str) -> str:
+    """SQL: the text in ``column`` starts with the digits ``prefix``. As the range of
+    codes from the prefix up to the next one, compared byte by byte (unit codes are in
+    binary order, collation "C" on PostgreSQL): substr() built a string per row and
+    branch, ~0.4 s of the villages' rollup nationally on SQLite."""
+    if not prefix.isascii() or not prefix.isdigit():
+        raise ValueError(f"standards.yaml: a unit code prefix is digits, not {prefix!r}")
+    # the first text after every one that starts with the prefix (':' follows '9')
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return f"{column} >= '{prefix}' and {column} < '{after}'"
 
 
 def activity_funding_minimum(party_members: pd.Series) -> pd.Series:
