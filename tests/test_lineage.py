@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from grassroots import lineage, pipeline
 from grassroots import warehouse as wh
+from grassroots.catalog import expression_fields
 from grassroots.config import Settings
 from tests.builders import (
     DALAT,
@@ -230,12 +231,12 @@ def test_what_cannot_be_explained_says_why(engine: Engine) -> None:
         lineage.explain(engine, "2019", DALAT, "villages")
 
 
-def test_measure_fields_are_the_form_columns_an_expression_reads() -> None:
+def test_expression_fields_are_the_form_columns_an_expression_reads() -> None:
     fields = ["unit_code", "zone_type", "org_class", "venue_area", "problem_type"]
     expression = ("case when venue_area >= case when zone_type = 'pastoral' then 150 "
                   "else 200 end then 1 else 0 end")
 
-    assert lineage.measure_fields(expression, fields) == ["zone_type", "venue_area"]
-    assert lineage.measure_fields("case when org_class = 'problem_type' then 1 end",
+    assert expression_fields(expression, fields) == ["zone_type", "venue_area"]
+    assert expression_fields("case when org_class = 'problem_type' then 1 end",
                                   fields) == ["org_class"]
-    assert lineage.measure_fields("1", fields) == []
+    assert expression_fields("1", fields) == []

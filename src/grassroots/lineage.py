@@ -15,7 +15,6 @@ rollup without the row check saying so.
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from typing import Any
 
@@ -23,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from grassroots import warehouse as wh
-from grassroots.catalog import LEVELS, Catalog, Indicator, load_catalog
+from grassroots.catalog import LEVELS, Catalog, Indicator, expression_fields, load_catalog
 from grassroots.hierarchy import period_year
 from grassroots.rollup import previous_period
 from grassroots.standards import standard_columns_sql
@@ -32,8 +31,6 @@ from grassroots.standards import standard_columns_sql
 ADDITIVE_VALUES = {"count", "count_if", "sum"}
 PLURALS = {"region": "regions", "city": "cities", "county": "counties",
            "township": "townships", "village": "villages"}
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
 class ExplainError(LookupError):
@@ -43,16 +40,6 @@ class ExplainError(LookupError):
 def _close(a: float | None, b: float | None) -> bool:
     # published numbers are rounded to 9 decimals; a missing one counts as nothing reported
     return math.isclose(a or 0.0, b or 0.0, rel_tol=1e-9, abs_tol=1e-6)
-
-
-def measure_fields(expression: str, field_codes: list[str]) -> list[str]:
-    """The form's fields an SQL expression reads, in the form's order.
-
-    >>> measure_fields("case when org_class = '3' then 1 else 0 end", ["unit_code", "org_class"])
-    ['org_class']
-    """
-    names = set(_IDENTIFIER.findall(_STRING_LITERAL.sub("", expression)))
-    return [code for code in field_codes if code in names]
 
 
 def _compared(indicator: Indicator, catalog: Catalog) -> Indicator:
@@ -183,7 +170,7 @@ def _rows(
 ) -> dict[str, Any]:
     counted, numerator, denominator = _measure_parts(indicator, catalog)
     form = catalog.forms[counted.form]
-    fields = measure_fields(f"{numerator} {denominator or ''}", form.field_codes)
+    fields = expression_fields(f"{numerator} {denominator or ''}", form.field_codes)
     statement = wh.render_sql(
         "lineage/contributing_rows.sql", table=form.staging_table,
         row_level=form.row_level_number, numerator=numerator, denominator=denominator,

@@ -20,6 +20,13 @@ from grassroots.catalog import Catalog, expression_fields, load_catalog
 from grassroots.hierarchy import official_by_code
 
 STATES = ("open", "waived", "rejected", "resolved")
+# each state as people read it: (Chinese, English)
+STATE_LABELS = {
+    "open": ("待处理", "open"),
+    "waived": ("已豁免", "waived"),
+    "rejected": ("已退回", "rejected"),
+    "resolved": ("已解决", "resolved"),
+}
 BLOCKING_STATES = ("open", "rejected")
 TRANSITIONS = {
     "waive": ({"open"}, "waived"),

@@ -88,12 +88,7 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
 }
 
-STATE_LABELS = {
-    "open": ("待处理", "open"),
-    "waived": ("已豁免", "waived"),
-    "rejected": ("已退回", "rejected"),
-    "resolved": ("已解决", "resolved"),
-}
+STATE_LABELS = review.STATE_LABELS
 SEVERITY_LABELS = {"error": ("错误", "error"), "warning": ("警告", "warning")}
 ACTION_LABELS = {
     "waive": ("豁免", "waive"),

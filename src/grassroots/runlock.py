@@ -25,10 +25,11 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -220,21 +221,29 @@ def acquire(engine: Engine, periods: Iterable[str], holder: str,
         time.sleep(max(0.0, min(POLL_SECONDS, wait - waited)))
 
 
+def _update_own(engine: Engine, periods: list[str], holder: str,
+                values: Callable[[datetime], dict[str, Any]]) -> set[str]:
+    """Give ``holder``'s leases of the periods ``values(now)``; return the periods it held.
+    One statement (UPDATE … RETURNING): on SQLite its write lock is taken at once, with
+    no read before it that another writer could come between."""
+    _ensure_table(engine)
+    t = wh.period_run_lock.c
+    with engine.begin() as conn:
+        return set(conn.execute(
+            wh.period_run_lock.update()
+            .where(t.period.in_(periods), t.run_id == holder)
+            .values(**values(_now(conn)))
+            .returning(t.period)).scalars())
+
+
 def renew(engine: Engine, periods: Iterable[str], holder: str) -> list[str]:
     """Push back the expiry of ``holder``'s leases; return the periods it no longer holds."""
     periods = _periods(periods)
     if not periods or not _locking(engine):
         return []
-    _ensure_table(engine)
-    t = wh.period_run_lock.c
-    with engine.begin() as conn:
-        now = _now(conn)
-        conn.execute(wh.period_run_lock.update()
-                     .where(t.period.in_(periods), t.run_id == holder)
-                     .values(renewed_at=now, expires_at=now + timedelta(seconds=lease_seconds()),
-                             owner=_owner()))
-        held = set(conn.execute(sa.select(t.period).where(
-            t.period.in_(periods), t.run_id == holder)).scalars())
+    held = _update_own(engine, periods, holder, lambda now: {
+        "renewed_at": now, "expires_at": now + timedelta(seconds=lease_seconds()),
+        "owner": _owner()})
     return [p for p in periods if p not in held]
 
 
@@ -243,17 +252,11 @@ def release(engine: Engine, periods: Iterable[str], holder: str) -> list[str]:
     periods = _periods(periods)
     if not periods or not _locking(engine):
         return []
-    _ensure_table(engine)
-    t = wh.period_run_lock.c
-    with engine.begin() as conn:
-        mine = list(conn.execute(sa.select(t.period).where(
-            t.period.in_(periods), t.run_id == holder)).scalars())
-        conn.execute(wh.period_run_lock.update()
-                     .where(t.period.in_(periods), t.run_id == holder)
-                     .values(run_id=None, owner=None, acquired_at=None, renewed_at=_now(conn),
-                             expires_at=None))
+    mine = _update_own(engine, periods, holder, lambda now: {
+        "run_id": None, "owner": None, "acquired_at": None, "renewed_at": now,
+        "expires_at": None})
     if mine:
-        log.info("run %s released %s", holder, mine)
+        log.info("run %s released %s", holder, sorted(mine))
     return sorted(mine)
 
 
