@@ -161,9 +161,9 @@ def _child(args: argparse.Namespace) -> dict:
         return _floor(Path(args.landing))
     # The modules the stages import when first called (pandas with validate, GX with the
     # docs) as well: imports are not counted, and at 1/8 pandas alone was ~7 % of validate.
-    import grassroots.checks  # noqa: F401
-    import grassroots.review  # noqa: F401
-    import grassroots.validation  # noqa: F401
+    import grassroots.checks.gx  # noqa: F401
+    import grassroots.checks.stage  # noqa: F401
+    import grassroots.review.actions  # noqa: F401
     from grassroots import pipeline
     from grassroots.config import Settings
 
@@ -375,7 +375,7 @@ def _run_scale(k: int, chosen: list[str], args: argparse.Namespace, work: Path,
         if data_dir.exists():
             # an earlier round's folder is set aside, deleted at the end of the run: deleted
             # now, its ~11,000 archive copies (national) would make this ingest's own cost
-            # seconds more on this VM's ext4 (see main's cleanup and profile.md)
+            # seconds more on this VM's ext4
             data_dir.rename(_set_aside(work, f"{label.replace('/', '_')}-{warehouse}"))
         data_dir.mkdir(parents=True)
         _link_tree(landing, data_dir / "landing")
@@ -548,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         # Only now: right after tens of thousands of files are deleted, creating files on
         # this VM's ext4 costs up to ~0.6 ms of system time each for a while (the archive
-        # copies of the next scale's ingest took seconds more); see profile.md.
+        # copies of the next scale's ingest took seconds more).
         if not args.keep:
             for k in scales:
                 shutil.rmtree(args.work / f"scale-{k}", ignore_errors=True)

@@ -1,7 +1,7 @@
 """The stewards' review page in Airflow: ``/grassroots/`` in the API server, and a menu
 entry "数据审核 / Review" under Browse.
 
-Thin on purpose: the app is ``grassroots.review_app`` (tested without Airflow's plugin
+Thin on purpose: the app is ``grassroots.web.app`` (tested without Airflow's plugin
 manager). Every Airflow process imports this file, so it imports nothing heavy and
 touches no database: the FastAPI app is built on the first request the API server
 hands it.
@@ -15,20 +15,20 @@ URL_PREFIX = "/grassroots"
 
 
 class LazyReviewApp:
-    """An ASGI app that builds ``grassroots.review_app.create_app()`` when first called."""
+    """An ASGI app that builds ``grassroots.web.app.create_app()`` when first called."""
 
     def __init__(self) -> None:
         self._app = None
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 (ASGI)
         if self._app is None:
-            from grassroots.review_app import create_app
+            from grassroots.web.app import create_app
 
             self._app = create_app()
         await self._app(scope, receive, send)
 
     def __repr__(self) -> str:
-        return "grassroots.review_app:create_app()"
+        return "grassroots.web.app:create_app()"
 
 
 class GrassrootsReviewPlugin(AirflowPlugin):

@@ -458,7 +458,7 @@ def village_rules(form: Form) -> list[dict[str, Any]]:
 def reconciliation_suite(form: Form) -> dict[str, Any]:
     """A township's or county's own totals against what the level below submitted.
 
-    The frame (grassroots.validation) holds each reconciliation field as reported, the
+    The frame (grassroots.checks.stage) holds each reconciliation field as reported, the
     same count from the villages' returns as ``<field>_counted``, and for shares the
     absolute difference from the share of its own counts as ``<field>_difference``.
     """

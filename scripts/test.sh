@@ -18,6 +18,8 @@ cd "$PROJECT_ROOT"
 
 echo "==> ruff check ."
 ruff check .
+echo "==> lint-imports (the package's layers: pyproject.toml, [tool.importlinter])"
+lint-imports
 
 no_tests() {
     if [ "$1" -eq 5 ]; then

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grassroots.catalog import load_catalog
-from grassroots.hierarchy import RegisterEntry, write_register
+from grassroots.hierarchy.registers import RegisterEntry, write_register
 
 DALAT = "150621000000"
 WANGAIZHAO = "150621108000"  # 王爱召镇

@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from grassroots import checks
 from grassroots.catalog import Form, load_catalog
-from grassroots.checks import FORM_CONTEXT_COLUMNS, RowIssue, SuiteError, load_suite, run_suite
+from grassroots.checks import gx as checks
+from grassroots.checks.gx import FORM_CONTEXT_COLUMNS, RowIssue, SuiteError, load_suite, run_suite
 from grassroots.config import EXPECTATIONS_DIR, PROJECT_ROOT
 
 CATALOG = load_catalog()
@@ -591,7 +591,7 @@ def test_a_suite_without_rule_ids_is_refused(tmp_path, monkeypatch) -> None:
     suite = _suite_json("township_annual")
     del suite["expectations"][0]["meta"]["rule"]
     (tmp_path / "township_annual.json").write_text(json.dumps(suite), encoding="utf-8")
-    monkeypatch.setattr("grassroots.checks.EXPECTATIONS_DIR", tmp_path)
+    monkeypatch.setattr("grassroots.checks.gx.EXPECTATIONS_DIR", tmp_path)
 
     with pytest.raises(SuiteError, match="rule"):
         load_suite("township_annual")
@@ -689,7 +689,7 @@ def test_timing_for_inner_mongolia_2014(capsys) -> None:
 def test_the_office_funding_minimum_is_the_most_specific_standard_of_the_year() -> None:
     import math
 
-    from grassroots import standards
+    from grassroots.catalog import standards
 
     codes = pd.Series(["150621100200", "150622100200", "513301000000", None, "110101000000"],
                       index=[10, 11, 12, 13, 14], dtype=object)
@@ -714,7 +714,7 @@ def test_the_rollup_reads_the_same_office_funding_minimum_as_the_checks(
 
     import sqlalchemy as sa
 
-    from grassroots import standards
+    from grassroots.catalog import standards
 
     codes = ["150621100200", "150621", "15062", "150622000000", "150620999999", "15", "1",
              "149999999999", "159999999999", "160000000000", "513300000000", "5133", "513",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grassroots.catalog import load_catalog
-from grassroots.cleaning import CleanError, clean_cell
+from grassroots.intake.clean import CleanError, clean_cell
 
 FORM = load_catalog().forms["village_annual"]
 

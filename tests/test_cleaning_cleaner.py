@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from grassroots.catalog import load_catalog
-from grassroots.cleaning import CleanError, FieldCleaner, clean_cell
+from grassroots.intake.clean import CleanError, FieldCleaner, clean_cell
 
 CATALOG = load_catalog()
 ALL_FIELDS = [f for form in CATALOG.forms.values() for f in form.fields]
@@ -58,7 +58,7 @@ def test_equal_values_of_other_types_or_signs_are_not_confused(raws: list[object
 
 
 def test_a_column_of_unique_values_stops_being_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
-    import grassroots.cleaning as cleaning
+    import grassroots.intake.clean as cleaning
 
     monkeypatch.setattr(cleaning, "REMEMBER_LIMIT", 10)
     field = CATALOG.forms["village_annual"].field("party_members")
@@ -72,7 +72,7 @@ def test_a_column_of_unique_values_stops_being_remembered(monkeypatch: pytest.Mo
 def test_normalising_skips_nfkc_only_where_it_changes_nothing(raw: object) -> None:
     import unicodedata
 
-    from grassroots.cleaning import normalise_text
+    from grassroots.intake.clean import normalise_text
 
     text = str(int(raw) if isinstance(raw, float) and raw.is_integer() else raw)
     expected = (unicodedata.normalize("NFKC", text).replace("\u3000", " ").replace("，", ",")

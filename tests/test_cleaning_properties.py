@@ -10,7 +10,7 @@ import hypothesis.strategies as st
 from hypothesis import given, settings
 
 from grassroots.catalog import load_catalog
-from grassroots.cleaning import FALSE_WORDS, TRUE_WORDS, CleanError, clean_cell
+from grassroots.intake.clean import FALSE_WORDS, TRUE_WORDS, CleanError, clean_cell
 
 VILLAGE = load_catalog().forms["village_annual"]
 COUNTY = load_catalog().forms["county_annual"]

@@ -11,8 +11,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from grassroots import checks, datadocs, pipeline, validation
+from grassroots import pipeline
 from grassroots.catalog import load_catalog
+from grassroots.checks import datadocs
+from grassroots.checks import gx as checks
+from grassroots.checks import stage as validation
 from grassroots.config import Settings
 from tests.builders import DALAT, WANGAIZHAO, small_register, village, village_row, write_csv
 
@@ -174,7 +177,8 @@ def test_validate_writes_no_docs_and_the_docs_step_renders_its_runs(tmp_path: Pa
 
 
 def test_docs_fail_when_gx_and_the_row_checks_disagree(tmp_path: Path, monkeypatch) -> None:
-    from grassroots import checks, rules
+    from grassroots.checks import gx as checks
+    from grassroots.checks import rules
 
     settings = _one_bad_village(tmp_path)
     pipeline.validate("2020", settings)

@@ -29,7 +29,7 @@ from grassroots.demo import (
     _NationalTask,
     generate_demo,
 )
-from grassroots.hierarchy import read_register
+from grassroots.hierarchy.registers import read_register
 
 FORMS = load_catalog().forms
 VILLAGE = FORMS["village_annual"]

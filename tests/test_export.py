@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from grassroots import pipeline
 from grassroots import warehouse as wh
 from grassroots.config import Settings
-from grassroots.export import (
+from grassroots.reports.export import (
     NOTES_SHEET,
     SHEET_NAMES,
     ExportError,

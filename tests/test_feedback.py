@@ -11,9 +11,12 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from grassroots import feedback, intake, pipeline, review
+from grassroots import pipeline
 from grassroots import warehouse as wh
 from grassroots.config import Settings
+from grassroots.intake import stage as intake
+from grassroots.reports import feedback
+from grassroots.review import actions as review
 from tests.builders import (
     DALAT,
     HOSTILE_CELL_TEXT,

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grassroots import hierarchy
 from grassroots import warehouse as wh
+from grassroots.hierarchy import registers, trees
 from tests.builders import DALAT, SHULINZHAO, WANGAIZHAO, new_warehouse_url, small_register, village
 
 
 def test_official_list_has_the_ministrys_counts_with_12_digit_codes() -> None:
-    divisions = hierarchy.load_official_divisions()
+    divisions = registers.load_official_divisions()
     by_level = {level: sum(1 for d in divisions if d.level == level) for level in (1, 2, 3, 4)}
     assert by_level == {1: 33, 2: 333, 3: 2845, 4: 38723}
     assert all(len(d.code) == 12 for d in divisions)
@@ -24,19 +24,19 @@ def test_official_list_has_the_ministrys_counts_with_12_digit_codes() -> None:
 
 
 def test_a_townships_ancestors_run_up_to_its_region() -> None:
-    chain = [d.code for d in hierarchy.ancestors_of(WANGAIZHAO)]
+    chain = [d.code for d in registers.ancestors_of(WANGAIZHAO)]
     assert chain == [DALAT, "150600000000", "150000000000"]
 
 
 def test_register_rejects_a_village_under_an_unknown_township() -> None:
     text = "unit_code,name,parent_code,zone_type,valid_from,valid_to\n150621999201,甲村,150621999000,农区,2010,\n"
-    with pytest.raises(hierarchy.RegisterError, match="row 2, column parent_code"):
-        hierarchy.parse_register(text, "register__150621000000.csv")
+    with pytest.raises(registers.RegisterError, match="row 2, column parent_code"):
+        registers.parse_register(text, "register__150621000000.csv")
 
 
 def test_register_accepts_chinese_zone_labels_and_open_validity() -> None:
     text = "unit_code,name,parent_code,zone_type,valid_from,valid_to\n150621108201,甲村,150621108000,牧区,2010,\n"
-    (entry,) = hierarchy.parse_register(text)
+    (entry,) = registers.parse_register(text)
     assert entry.zone_type == "pastoral" and entry.valid_to is None
     assert entry.valid_in(2030) and not entry.valid_in(2009)
 
@@ -50,14 +50,14 @@ def test_register_columns_are_read_by_their_header_as_a_dict_reader_would() -> N
             "150621108202,x,150621108000,mixed,2011\n"
             "\n"
             "150621108203,丙村,150621108000,mixed,2011,2009\n")
-    with pytest.raises(hierarchy.RegisterError, match="row 4: valid_to before valid_from"):
-        hierarchy.parse_register(text)
-    first, second = hierarchy.parse_register(text.rsplit("\n\n", 1)[0])
+    with pytest.raises(registers.RegisterError, match="row 4: valid_to before valid_from"):
+        registers.parse_register(text)
+    first, second = registers.parse_register(text.rsplit("\n\n", 1)[0])
     assert (first.name, first.zone_type, first.valid_from, first.valid_to, first.predecessors) == (
         "甲村", "farming", 2010, None, ("150621108101", "150621108102"))
     assert (second.name, second.valid_to, second.predecessors) == ("", None, ())
-    with pytest.raises(hierarchy.RegisterError, match="row 2, column valid_from: '20x0'"):
-        hierarchy.parse_register(text.replace(" 2010 ", "20x0"))
+    with pytest.raises(registers.RegisterError, match="row 2, column valid_from: '20x0'"):
+        registers.parse_register(text.replace(" 2010 ", "20x0"))
 
 
 def _tree(engine: sa.Engine, period: str) -> set[tuple[str, str]]:
@@ -71,14 +71,14 @@ def _tree(engine: sa.Engine, period: str) -> set[tuple[str, str]]:
 
 def test_each_period_is_rolled_up_on_the_villages_valid_in_it(tmp_path: Path) -> None:
     engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
-    hierarchy.sync_official_units(engine)
+    trees.sync_official_units(engine)
     merged_away = village(202, valid_to=2019)
     survivor = village(201, predecessors=(merged_away.unit_code,))
     path = small_register(tmp_path, [survivor, merged_away, village(201, SHULINZHAO, valid_from=2020)])
-    assert hierarchy.load_register(engine, path) == 3
+    assert trees.load_register(engine, path) == 3
 
-    hierarchy.build_tree(engine, "2019")
-    hierarchy.build_tree(engine, "2020")
+    trees.build_tree(engine, "2019")
+    trees.build_tree(engine, "2020")
     tree_2019, tree_2020 = _tree(engine, "2019"), _tree(engine, "2020")
 
     assert (DALAT, merged_away.unit_code) in tree_2019
@@ -92,28 +92,28 @@ def test_each_period_is_rolled_up_on_the_villages_valid_in_it(tmp_path: Path) ->
 
 def test_a_periods_tree_is_rebuilt_only_when_a_register_changed(tmp_path: Path) -> None:
     engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
-    hierarchy.sync_official_units(engine)
+    trees.sync_official_units(engine)
     first = small_register(tmp_path, [village(201)])
-    hierarchy.load_register(engine, first)
-    built = hierarchy.ensure_tree(engine, "2020")
+    trees.load_register(engine, first)
+    built = trees.ensure_tree(engine, "2020")
     assert built and built > 0
-    assert hierarchy.ensure_tree(engine, "2020") is None  # nothing changed: kept
+    assert trees.ensure_tree(engine, "2020") is None  # nothing changed: kept
     assert (DALAT, f"{WANGAIZHAO[:9]}202") not in _tree(engine, "2020")
 
-    hierarchy.load_register(engine, small_register(tmp_path, [village(201), village(202)]))
+    trees.load_register(engine, small_register(tmp_path, [village(201), village(202)]))
     # the new village: itself and its township, county, city and region
-    assert hierarchy.ensure_tree(engine, "2020") == built + 5
+    assert trees.ensure_tree(engine, "2020") == built + 5
     assert (DALAT, f"{WANGAIZHAO[:9]}202") in _tree(engine, "2020")
-    assert hierarchy.ensure_tree(engine, "2020") is None
+    assert trees.ensure_tree(engine, "2020") is None
 
 
 def test_a_register_with_a_township_of_another_county_is_rejected(tmp_path: Path) -> None:
     engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
-    hierarchy.sync_official_units(engine)
+    trees.sync_official_units(engine)
     outsider = village(201, township="150622001000")  # a subdistrict of another banner
     path = small_register(tmp_path, [outsider])
-    with pytest.raises(hierarchy.RegisterError, match="not in 150621000000"):
-        hierarchy.load_register(engine, path)
+    with pytest.raises(registers.RegisterError, match="not in 150621000000"):
+        trees.load_register(engine, path)
 
 
 def _two_villages_and_their_tree(tmp_path: Path) -> tuple[str, sa.Engine, int | None]:
@@ -121,9 +121,9 @@ def _two_villages_and_their_tree(tmp_path: Path) -> tuple[str, sa.Engine, int | 
     and the tree's row count."""
     url = f"sqlite:///{tmp_path / 'w.sqlite'}"
     engine = wh.connect(url)
-    hierarchy.sync_official_units(engine)
-    hierarchy.load_register(engine, small_register(tmp_path, [village(201), village(202)]))
-    return url, engine, hierarchy.ensure_tree(engine, "2020")
+    trees.sync_official_units(engine)
+    trees.load_register(engine, small_register(tmp_path, [village(201), village(202)]))
+    return url, engine, trees.ensure_tree(engine, "2020")
 
 
 def test_a_warehouse_with_the_old_closure_table_gets_its_trees_rebuilt(tmp_path: Path) -> None:
@@ -143,7 +143,7 @@ def test_a_warehouse_with_the_old_closure_table_gets_its_trees_rebuilt(tmp_path:
     assert "unit_closure" in sa.inspect(engine).get_view_names()
     assert "unit_closure" not in sa.inspect(engine).get_table_names()
     # its trees are forgotten, so the next stage builds them again in the new layout
-    assert hierarchy.ensure_tree(engine, "2020") == rows
+    assert trees.ensure_tree(engine, "2020") == rows
     assert _tree(engine, "2020") == expected
 
 
@@ -156,7 +156,7 @@ def test_a_warehouse_whose_villages_have_no_names_gets_its_trees_rebuilt(tmp_pat
 
     engine = wh.connect(url)
     assert "name" in {c["name"] for c in sa.inspect(engine).get_columns("period_village")}
-    assert hierarchy.ensure_tree(engine, "2020") == rows
+    assert trees.ensure_tree(engine, "2020") == rows
     v = wh.period_village.c
     with engine.connect() as conn:
         assert conn.execute(sa.select(v.unit_code, v.name).order_by(v.unit_code)).all() == [
@@ -185,8 +185,8 @@ def test_a_warehouse_with_two_unit_tables_keeps_every_row_in_one(
         warehouse: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     url = new_warehouse_url(warehouse, tmp_path, request)
     engine = wh.connect(url)
-    hierarchy.sync_official_units(engine)
-    hierarchy.load_register(engine, small_register(tmp_path, [
+    trees.sync_official_units(engine)
+    trees.load_register(engine, small_register(tmp_path, [
         village(201), village(202, predecessors=("150621108101",)), village(201, SHULINZHAO)]))
     expected = _units(engine)
     # an earlier version stored every unit in the table dim_unit (the level views read it)
@@ -213,7 +213,7 @@ def test_a_warehouse_with_two_unit_tables_keeps_every_row_in_one(
     with engine.connect() as conn:
         assert conn.exec_driver_sql("select count(*) from v_village").scalar_one() == 0
     # the county's register loaded again replaces its villages, in the new layout
-    hierarchy.load_register(engine, small_register(tmp_path, [village(203)]))
+    trees.load_register(engine, small_register(tmp_path, [village(203)]))
     after = _units(engine)
     assert [r[0] for r in after["unit_register"]] == ["150621108203"]
     assert len(after["dim_unit"]) == 41_934 + 1
@@ -228,10 +228,10 @@ def _units(engine: sa.Engine) -> dict[str, list[tuple]]:
 
 def test_the_closure_counts_every_pair_of_the_view(tmp_path: Path) -> None:
     engine = wh.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
-    hierarchy.sync_official_units(engine)
-    hierarchy.load_register(engine, small_register(
+    trees.sync_official_units(engine)
+    trees.load_register(engine, small_register(
         tmp_path, [village(201), village(202), village(201, SHULINZHAO)]))
-    rows = hierarchy.build_tree(engine, "2020")
+    rows = trees.build_tree(engine, "2020")
     c = wh.unit_closure.c
     with engine.connect() as conn:
         in_view = conn.execute(sa.select(sa.func.count()).where(c.period == "2020")).scalar_one()
@@ -245,9 +245,9 @@ def test_the_closure_counts_every_pair_of_the_view(tmp_path: Path) -> None:
 def _official_pairs_walked() -> set[tuple[str, str, int, int, int]]:
     """The official closure as the list's parent links give it, walked up in Python."""
     pairs = set()
-    for d in hierarchy.load_official_divisions():
+    for d in registers.load_official_divisions():
         pairs.add((d.code, d.code, 0, d.level, d.level))
-        for depth, above in enumerate(hierarchy.ancestors_of(d.code), start=1):
+        for depth, above in enumerate(registers.ancestors_of(d.code), start=1):
             pairs.add((above.code, d.code, depth, above.level, d.level))
     return pairs
 
@@ -257,7 +257,7 @@ def test_the_official_closure_is_every_unit_under_each_of_its_parents_chain(
         warehouse: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     url = new_warehouse_url(warehouse, tmp_path, request)
     engine = wh.connect(url)
-    assert hierarchy.sync_official_units(engine) == len(hierarchy.load_official_divisions())
+    assert trees.sync_official_units(engine) == len(registers.load_official_divisions())
     c = wh.official_closure.c
     with engine.connect() as conn:
         stored = conn.execute(sa.select(c.ancestor_code, c.descendant_code, c.depth,

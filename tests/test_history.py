@@ -8,7 +8,7 @@ import pytest
 
 from grassroots import pipeline
 from grassroots.config import Settings
-from grassroots.hierarchy import RegisterEntry, write_register
+from grassroots.hierarchy.registers import RegisterEntry, write_register
 from tests.builders import DALAT, WANGAIZHAO, village_row, write_csv
 
 ZHUNGEER = "150622000000"

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from grassroots import pipeline
-from grassroots import rollup as rollup_stage
 from grassroots import warehouse as wh
 from grassroots.config import Settings
-from grassroots.hierarchy import RegisterEntry, write_register
+from grassroots.hierarchy.registers import RegisterEntry, write_register
+from grassroots.rollup import stage as rollup_stage
 from tests.builders import village_row, write_csv
 
 COUNTIES = {  # two counties of Ordos and one of Hohhot, two townships each

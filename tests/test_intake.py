@@ -10,10 +10,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grassroots import hierarchy, intake, pipeline, validation
+from grassroots import pipeline
 from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
+from grassroots.checks import stage as validation
 from grassroots.config import Settings
+from grassroots.hierarchy import trees
+from grassroots.intake import stage as intake
+from grassroots.intake import status as intake_status
+from grassroots.intake.record import IngestResult
 from tests.builders import DALAT, SHULINZHAO, WANGAIZHAO, small_register, village, village_row
 from tests.malformed import csv_bytes
 
@@ -25,12 +30,12 @@ NAME = f"village_annual__{DALAT}__2021.csv"
 def warehouse(tmp_path: Path) -> tuple[Settings, sa.Engine]:
     settings = Settings.from_env(warehouse_url=f"sqlite:///{tmp_path / 'w.sqlite'}", data_dir=tmp_path / "data")
     settings, engine = pipeline.open_warehouse(settings)
-    hierarchy.load_register(engine, small_register(tmp_path, [village(201), village(202), village(201, SHULINZHAO)]))
-    hierarchy.build_tree(engine, "2021")
+    trees.load_register(engine, small_register(tmp_path, [village(201), village(202), village(201, SHULINZHAO)]))
+    trees.build_tree(engine, "2021")
     return settings, engine
 
 
-def _drop(settings: Settings, engine: sa.Engine, folder: str, data: bytes, name: str = NAME) -> intake.IngestResult:
+def _drop(settings: Settings, engine: sa.Engine, folder: str, data: bytes, name: str = NAME) -> IngestResult:
     path = settings.data_dir / "drops" / folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -126,7 +131,7 @@ def test_status_counts_expected_units_from_the_register(warehouse) -> None:
     _drop(settings, engine, "b", b"", name=f"county_annual__{DALAT}__2021.csv")
     validation.validate(engine, "2021")
 
-    status = intake.intake_status(engine, "2021")
+    status = intake_status.intake_status(engine, "2021")
     (dalat,) = status.counties
     assert dalat.coverage["village_annual"] == (3, 1, 1)
     assert dalat.coverage["county_annual"] == (1, 0, 0)
@@ -213,7 +218,7 @@ def test_a_file_written_just_now_is_read_again_next_time(warehouse, monkeypatch)
 
 def test_an_archive_copy_is_written_once_and_whole(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from grassroots.reading import _archive
+    from grassroots.intake.read import _archive
 
     digest = "ab" * 32
     path, written = _archive(tmp_path / "archive", b"bytes", digest, "f.csv", "2021")

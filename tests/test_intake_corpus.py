@@ -8,9 +8,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grassroots import hierarchy, intake, pipeline, validation
+from grassroots import pipeline
 from grassroots import warehouse as wh
+from grassroots.checks import stage as validation
 from grassroots.config import Settings
+from grassroots.hierarchy import trees
+from grassroots.intake import stage as intake
+from grassroots.intake.read import sha256_of
 from tests.builders import SHULINZHAO, small_register, village
 from tests.malformed import corpus
 
@@ -20,7 +24,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict, 
     root = tmp_path_factory.mktemp("corpus")
     settings = Settings.from_env(warehouse_url=f"sqlite:///{root / 'w.sqlite'}", data_dir=root / "data")
     settings, engine = pipeline.open_warehouse(settings)
-    hierarchy.load_register(engine, small_register(root, [village(201), village(202), village(201, SHULINZHAO)]))
+    trees.load_register(engine, small_register(root, [village(201), village(202), village(201, SHULINZHAO)]))
     cases = corpus()
     originals = {}
     for number, case in enumerate(cases):
@@ -28,11 +32,11 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict, 
         folder.mkdir(parents=True)
         path = folder / case.name
         path.write_bytes(case.build())
-        originals[number] = (path, intake.sha256_of(path.read_bytes()))
+        originals[number] = (path, sha256_of(path.read_bytes()))
         result = intake.ingest(engine, settings, "2021", files=[path])
         assert result.accepted + result.rejected == 1, case.name
     for period in ("2020", "2021"):
-        hierarchy.build_tree(engine, period)
+        trees.build_tree(engine, period)
         validation.validate(engine, period)
     with engine.connect() as conn:
         submissions = {
@@ -57,7 +61,7 @@ def test_each_file_gets_its_outcome_and_its_bytes_are_archived(ingested, number:
         assert case.reason in submission.reason
         assert " / " in submission.reason  # Chinese and English
     archived = Path(submission.archive_path)
-    assert intake.sha256_of(archived.read_bytes()) == digest == intake.sha256_of(path.read_bytes())
+    assert sha256_of(archived.read_bytes()) == digest == sha256_of(path.read_bytes())
 
     mine = [i for i in found["issues"] if i.submission_id == submission.submission_id]
     assert sorted(i.rule for i in mine if i.stage == "intake") == sorted(case.cell_rules)

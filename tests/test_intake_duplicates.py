@@ -13,9 +13,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grassroots import cli, hierarchy, intake, pipeline, reading
+from grassroots import cli, pipeline
 from grassroots import warehouse as wh
 from grassroots.config import Settings
+from grassroots.hierarchy import trees
+from grassroots.intake import read as reading
+from grassroots.intake import stage as intake
+from grassroots.intake import status as intake_status
+from grassroots.intake.record import IngestResult
 from tests.builders import (
     DALAT,
     SHULINZHAO,
@@ -37,9 +42,9 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Settings,
     url = new_warehouse_url(request.param, tmp_path, request)
     settings, engine = pipeline.open_warehouse(
         Settings.from_env(warehouse_url=url, data_dir=tmp_path / "data"))
-    hierarchy.load_register(engine, small_register(tmp_path, [village(201), village(202),
+    trees.load_register(engine, small_register(tmp_path, [village(201), village(202),
                                                               village(201, SHULINZHAO)]))
-    hierarchy.build_tree(engine, "2021")
+    trees.build_tree(engine, "2021")
     yield settings, engine
     engine.dispose()
 
@@ -52,7 +57,7 @@ def _place(settings: Settings, folder: str, name: str, data: bytes) -> Path:
 
 
 def _drop(settings: Settings, engine: sa.Engine, folder: str, name: str,
-          data: bytes) -> intake.IngestResult:
+          data: bytes) -> IngestResult:
     return intake.ingest(engine, settings, "2021", files=[_place(settings, folder, name, data)])
 
 
@@ -180,7 +185,7 @@ def test_intake_status_shows_the_duplicates(warehouse, monkeypatch: pytest.Monke
     settings, engine = warehouse
     _drop(settings, engine, "1", NAME, RETURN)
     _drop(settings, engine, "2", NAME, RETURN)
-    status = intake.intake_status(engine, "2021")
+    status = intake_status.intake_status(engine, "2021")
     (dalat,) = status.counties
     assert dalat.files == {"accepted": 1, "duplicate": 1}
     assert dalat.coverage["village_annual"][:2] == (3, 2)  # the copy reports no unit twice

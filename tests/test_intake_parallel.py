@@ -16,10 +16,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grassroots import intake, pipeline
+from grassroots import pipeline
 from grassroots import warehouse as wh
 from grassroots.config import Settings
-from grassroots.hierarchy import write_register
+from grassroots.hierarchy.registers import write_register
+from grassroots.intake import landing as intake_landing
+from grassroots.intake import stage as intake
+from grassroots.intake import workers as worker_pool
+from grassroots.intake.read import Reader, read_task
 from tests.builders import DALAT, SHULINZHAO, WANGAIZHAO, small_register, village, village_row
 from tests.malformed import corpus
 
@@ -51,7 +55,7 @@ def _landing() -> list[tuple[str, bytes]]:
 
 def _ingest(root: Path, files: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch,
             workers: int, url: str | None = None,
-            started: intake.ReadingWorkers | None = None) -> dict[str, list[tuple]]:
+            started: worker_pool.ReadingWorkers | None = None) -> dict[str, list[tuple]]:
     settings = Settings.from_env(warehouse_url=url or f"sqlite:///{root / 'w.sqlite'}",
                                  data_dir=root / "data")
     settings, engine = pipeline.open_warehouse(settings)
@@ -65,9 +69,9 @@ def _ingest(root: Path, files: list[tuple[str, bytes]], monkeypatch: pytest.Monk
         path.write_bytes(data)
         paths.append(path)
     monkeypatch.setenv("GRASSROOTS_INTAKE_WORKERS", str(workers))
-    monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 2)
-    monkeypatch.setattr(intake, "FILES_PER_TASK", 5)  # several tasks,
-    monkeypatch.setattr(intake, "FILES_PER_TRANSACTION", 12)  # two of them per transaction
+    monkeypatch.setattr(worker_pool, "PARALLEL_FROM_FILES", 2)
+    monkeypatch.setattr(worker_pool, "FILES_PER_TASK", 5)  # several tasks,
+    monkeypatch.setattr(worker_pool, "FILES_PER_TRANSACTION", 12)  # two of them per transaction
     # with the period's tree: built while the workers read on (SQLite), or in a thread
     # beside the recording (PostgreSQL)
     result = intake.ingest(engine, settings, "2021", files=paths, tree=True, workers=started)
@@ -124,7 +128,7 @@ def test_workers_started_before_the_warehouse_opens_record_the_same(tmp_path: Pa
                                                                     monkeypatch) -> None:
     alone = _ingest(tmp_path / "one", files, monkeypatch, workers=1)
     # started before anything is known of the warehouse: their reader comes later
-    with intake.ReadingWorkers(2) as started:
+    with worker_pool.ReadingWorkers(2) as started:
         parallel = _ingest(tmp_path / "two", files, monkeypatch, workers=2, started=started)
     assert alone.keys() == parallel.keys()
     for name in alone:
@@ -133,11 +137,11 @@ def test_workers_started_before_the_warehouse_opens_record_the_same(tmp_path: Pa
 
 def test_workers_take_one_reader_before_their_first_task(tmp_path: Path) -> None:
     from grassroots.catalog import load_catalog
-    from grassroots.reading import Reader
+    from grassroots.intake.read import Reader
 
     reader = Reader(load_catalog(), tmp_path / "archive", 2014, frozenset(), datetime.now(UTC))
     missing = tmp_path / "missing.csv"
-    with intake.ReadingWorkers(2) as workers:
+    with worker_pool.ReadingWorkers(2) as workers:
         with pytest.raises(RuntimeError, match="reader before their first task"):
             workers.submit([("return", missing, None)])
         workers.give_reader(reader)
@@ -163,19 +167,19 @@ def test_ingest_starts_its_workers_and_gives_them_their_files_before_it_opens_th
     for n in range(3):
         land(n)
     monkeypatch.setenv("GRASSROOTS_INTAKE_WORKERS", "2")
-    monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 4)
+    monkeypatch.setattr(worker_pool, "PARALLEL_FROM_FILES", 4)
     # every file too recent to be taken as unchanged, however long a run takes: each run
     # reads them all (else a slow first run left the third too few files for workers)
-    monkeypatch.setattr(intake, "_RACY_NS", 10**18)
+    monkeypatch.setattr(intake_landing, "_RACY_NS", 10**18)
     events: list[str] = []
-    started, given, opened = (intake.ReadingWorkers.__init__, intake.ReadingWorkers.give_reader,
+    started, given, opened = (worker_pool.ReadingWorkers.__init__, worker_pool.ReadingWorkers.give_reader,
                               pipeline.open_warehouse)
 
-    def start(self: intake.ReadingWorkers, count: int) -> None:
+    def start(self: worker_pool.ReadingWorkers, count: int) -> None:
         events.append(f"{count} workers started")
         started(self, count)
 
-    def give(self: intake.ReadingWorkers, reader: intake.Reader) -> None:
+    def give(self: worker_pool.ReadingWorkers, reader: Reader) -> None:
         events.append(f"reader given, {len(reader.known_files)} files recorded (not rejected)")
         given(self, reader)
 
@@ -183,8 +187,8 @@ def test_ingest_starts_its_workers_and_gives_them_their_files_before_it_opens_th
         events.append("warehouse opened")
         return opened(*args, **kwargs)
 
-    monkeypatch.setattr(intake.ReadingWorkers, "__init__", start)
-    monkeypatch.setattr(intake.ReadingWorkers, "give_reader", give)
+    monkeypatch.setattr(worker_pool.ReadingWorkers, "__init__", start)
+    monkeypatch.setattr(worker_pool.ReadingWorkers, "give_reader", give)
     monkeypatch.setattr(pipeline, "open_warehouse", open_warehouse)
     # a new warehouse: the workers read before its schema is made
     first = pipeline.ingest("2021", settings)
@@ -192,7 +196,7 @@ def test_ingest_starts_its_workers_and_gives_them_their_files_before_it_opens_th
     assert events == ["2 workers started", "reader given, 0 files recorded (not rejected)",
                       "warehouse opened"]
     # too few files for workers: none started, and the same files found recorded
-    monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 5)
+    monkeypatch.setattr(worker_pool, "PARALLEL_FROM_FILES", 5)
     assert pipeline.ingest("2021", settings)["already_recorded"] == 4
     assert events[3:] == ["warehouse opened"]
     # the warehouse exists: the workers are given what it recorded before it is opened;
@@ -200,7 +204,7 @@ def test_ingest_starts_its_workers_and_gives_them_their_files_before_it_opens_th
     land(3)
     (settings.landing_dir / "2021" / "copy.csv").write_bytes(
         (settings.landing_dir / "2021" / f"village_annual__{DALAT}__2021_0.csv").read_bytes())
-    monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 4)
+    monkeypatch.setattr(worker_pool, "PARALLEL_FROM_FILES", 4)
     third = pipeline.ingest("2021", settings)
     assert (third["already_recorded"], third["accepted"] + third["rejected"]) == (4, 2)
     assert events[4:] == ["2 workers started", "reader given, 1 files recorded (not rejected)",
@@ -239,16 +243,16 @@ def test_the_run_is_what_its_files_say(tmp_path: Path, files, monkeypatch, wareh
 
 
 def test_a_worker_imports_neither_sqlalchemy_nor_the_warehouse() -> None:
-    # a worker is a spawned interpreter that imports grassroots.reading (the function it
+    # a worker is a spawned interpreter that imports grassroots.intake.read (the function it
     # runs lives there): SQLAlchemy and the warehouse's tables were most of its start
-    probe = ("import sys, grassroots.reading; "
+    probe = ("import sys, grassroots.intake.read; "
              "print(sorted(m for m in sys.modules if m.split('.')[0] in "
              "('sqlalchemy', 'pandas', 'pyarrow') or m == 'grassroots.warehouse'))")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          env=env, check=True).stdout.strip()
     assert out == "[]"
-    assert intake.read_task.__module__ == "grassroots.reading"
+    assert read_task.__module__ == "grassroots.intake.read"
 
 
 class _CountingWorkers:
@@ -275,13 +279,13 @@ def test_the_workers_read_every_register_and_some_returns_ahead(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # this process records the registers slower than the workers read them: they are
     # given all of them at once, and returns to read beyond them
-    monkeypatch.setattr(intake, "PARALLEL_FROM_FILES", 2)
-    monkeypatch.setattr(intake, "FILES_PER_TASK", 5)
-    monkeypatch.setattr(intake, "TASKS_READ_AHEAD_OF_REGISTERS", 3)
+    monkeypatch.setattr(worker_pool, "PARALLEL_FROM_FILES", 2)
+    monkeypatch.setattr(worker_pool, "FILES_PER_TASK", 5)
+    monkeypatch.setattr(worker_pool, "TASKS_READ_AHEAD_OF_REGISTERS", 3)
     items = ([("register", Path(f"register__{n}.csv"), None) for n in range(12)]
              + [("return", Path(f"r{n}.csv"), "2021") for n in range(60)])
     workers = _CountingWorkers()
-    reads = intake._Reads(object(), items, workers)  # type: ignore[arg-type]
+    reads = worker_pool.Reads(object(), items, workers)  # type: ignore[arg-type]
     # three tasks of registers, two tasks per worker and three more
     assert [task[0][0] for task in workers.sent] == ["register"] * 3 + ["return"] * 7
     read = [name for task in reads for _, name in task]

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grassroots import hierarchy, intake, pipeline
+from grassroots import pipeline
 from grassroots import warehouse as wh
 from grassroots.config import Settings
+from grassroots.hierarchy import trees
+from grassroots.intake import stage as intake
 from tests.builders import SHULINZHAO, small_register, village
 from tests.malformed import corpus
 
@@ -21,7 +23,7 @@ def _ingest_corpus(root: Path, url: str | None, files: list[tuple[str, bytes]]) 
     settings = Settings.from_env(warehouse_url=url or f"sqlite:///{root / 'w.sqlite'}",
                                  data_dir=root / "data")
     settings, engine = pipeline.open_warehouse(settings)
-    hierarchy.load_register(engine, small_register(root, [village(201), village(202), village(201, SHULINZHAO)]))
+    trees.load_register(engine, small_register(root, [village(201), village(202), village(201, SHULINZHAO)]))
     for number, (name, data) in enumerate(files):
         folder = root / "drop" / f"{number:02d}"
         folder.mkdir(parents=True)

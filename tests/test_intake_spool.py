@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grassroots import hierarchy, intake
 from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
-from grassroots.reading import FileRead, Reader, spool_rows, staged_columns
+from grassroots.hierarchy import registers
+from grassroots.intake import workers as worker_pool
+from grassroots.intake.read import FileRead, Reader, spool_rows, staged_columns
 from tests.builders import DALAT, WANGAIZHAO
 
 CATALOG = load_catalog()
@@ -49,7 +50,7 @@ def _stored(conn: sa.Connection, table: sa.Table) -> list[tuple]:
 def test_spooled_rows_are_stored_as_bound_rows_are(tmp_path: Path) -> None:
     reader = Reader(CATALOG, tmp_path / "archive", 2014, frozenset(), datetime.now(UTC),
                     spool_dir=tmp_path)
-    register = hierarchy.RegisterRows(DALAT, "register.csv", [
+    register = registers.RegisterRows(DALAT, "register.csv", [
         (f"{WANGAIZHAO[:9]}201", "一村", 5, "村", WANGAIZHAO, "150000000000", "150600000000",
          DALAT, WANGAIZHAO, "farming", 2014, None, None, "register.csv")])
     reads = [_return("a.csv", ROWS), _return("rejected.csv", ROWS[:1]), _return("b.csv", ROWS[1:]),
@@ -69,13 +70,13 @@ def test_spooled_rows_are_stored_as_bound_rows_are(tmp_path: Path) -> None:
         chunks = [reads[0].spooled, reads[2].spooled]
         spools.copy(chunks, table, staged_columns(VILLAGES), file_column="submission_id",
                     file_values=[7, 9])
-        spools.copy([reads[3].register.spooled], wh.unit, hierarchy.VILLAGE_ROW_COLUMNS,
+        spools.copy([reads[3].register.spooled], wh.unit, registers.VILLAGE_ROW_COLUMNS,
                     constants={"loaded_at": loaded_at})
     bound = wh.connect(f"sqlite:///{tmp_path / 'bound.sqlite'}")
     with bound.begin() as conn:
         wh.insert_tuples(conn, table, columns, [(7, *row) for row in ROWS]
                          + [(9, *row) for row in ROWS[1:]])
-        wh.insert_tuples(conn, wh.unit, [*hierarchy.VILLAGE_ROW_COLUMNS, "loaded_at"],
+        wh.insert_tuples(conn, wh.unit, [*registers.VILLAGE_ROW_COLUMNS, "loaded_at"],
                          [(*row, loaded_at) for row in register.rows])
     with copied.connect() as copied_conn, bound.connect() as bound_conn:
         for target in (table, wh.unit):
@@ -130,5 +131,5 @@ def test_without_a_spool_folder_the_rows_stay(tmp_path: Path) -> None:
 def test_a_transaction_records_at_most_eight_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     # SQLite attaches at most ten files at once: one per task
     tasks = [[_return(f"{n}.csv", [])] for n in range(20)]
-    batches = list(intake._batches(iter(tasks)))
+    batches = list(worker_pool.batches(iter(tasks)))
     assert [len(batch) for batch in batches] == [8, 8, 4]

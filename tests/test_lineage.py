@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from grassroots import lineage, pipeline
+from grassroots import pipeline
 from grassroots import warehouse as wh
 from grassroots.catalog import expression_fields
 from grassroots.config import Settings
+from grassroots.reports import explain as lineage
 from tests.builders import (
     DALAT,
     SHULINZHAO,

@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 
 from grassroots import pipeline
-from grassroots import rollup as rollup_stage
 from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
 from grassroots.config import Settings
-from grassroots.publish import PublishError
-from grassroots.rollup import RollupError
+from grassroots.publish.stage import PublishError
+from grassroots.rollup import stage as rollup_stage
+from grassroots.rollup.stage import RollupError
 from tests.builders import (
     DALAT,
     SHULINZHAO,
@@ -354,7 +354,8 @@ def test_rows_are_staged_held_back_by_their_cell_errors_and_counted_once_checked
     with pytest.raises(RollupError, match="3 rows are not validated yet"):
         pipeline.rollup("2020", settings)
     engine = wh.connect(settings.warehouse_url)
-    from grassroots import intake, lineage
+    from grassroots.intake import status as intake
+    from grassroots.reports import explain as lineage
 
     (county,) = intake.intake_status(engine, "2020").counties
     assert county.coverage["village_annual"] == (4, 3, 0)  # reported, none checked yet
@@ -372,7 +373,7 @@ def test_rows_are_staged_held_back_by_their_cell_errors_and_counted_once_checked
 
 def test_the_gate_frees_a_row_whose_error_is_waived_and_gates_rows_staged_pending(
         settings: Settings) -> None:
-    from grassroots import review
+    from grassroots.review import actions as review
 
     _county(settings)
     v201, v202 = f"{WANGAIZHAO[:9]}201", f"{WANGAIZHAO[:9]}202"
@@ -401,13 +402,15 @@ def test_the_gate_frees_a_row_whose_error_is_waived_and_gates_rows_staged_pendin
 
 def test_ingest_builds_the_period_s_tree_when_the_registers_change_and_says_so(
         settings: Settings) -> None:
-    from grassroots import hierarchy
+
+
+    from grassroots.hierarchy import trees
 
     _county(settings)
     first = pipeline.ingest("2020", settings)
     engine = wh.connect(settings.warehouse_url)
     with engine.connect() as conn:
-        built = hierarchy.closure_rows(conn, "2020")
+        built = trees.closure_rows(conn, "2020")
     assert first["tree_rows"] == built > 0
     # a return alone: the tree stands
     write_csv(settings.landing_dir / "2020" / f"village_annual__{DALAT}__2020.csv", "village_annual",
@@ -419,7 +422,7 @@ def test_ingest_builds_the_period_s_tree_when_the_registers_change_and_says_so(
     again = pipeline.ingest("2020", settings)
     assert again["registers_loaded"] == 1
     with engine.connect() as conn:
-        assert again["tree_rows"] == hierarchy.closure_rows(conn, "2020") > built
+        assert again["tree_rows"] == trees.closure_rows(conn, "2020") > built
         villages = conn.execute(sa.select(wh.period_village.c.unit_code).where(
             wh.period_village.c.period == "2020")).scalars().all()
     assert f"{WANGAIZHAO[:9]}204" in villages

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grassroots import hierarchy, rollup
-from grassroots import publish as publish_stage
 from grassroots import warehouse as wh
+from grassroots.hierarchy import trees
+from grassroots.publish import stage as publish_stage
+from grassroots.rollup import stage as rollup
 from tests.test_rollup_properties import _load, _row
 
 PERIOD = "1989"
@@ -29,7 +30,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 CHILD = """
 import sys
 import sqlalchemy as sa
-from grassroots import publish, warehouse as wh
+from grassroots import warehouse as wh
+from grassroots.publish import stage as publish
 
 engine = wh.connect(sys.argv[1])
 
@@ -78,7 +80,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> sa.Engine:
     url = (request.getfixturevalue("new_postgres_url")() if request.param == "postgres"
            else f"sqlite:///{tmp_path / 'w.sqlite'}")
     engine = wh.connect(url)
-    hierarchy.sync_official_units(engine)
+    trees.sync_official_units(engine)
     rollup.sync_indicators(engine)
     rng = random.Random(7)
     rows = []

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grassroots import cli, lineage, pipeline, review
+from grassroots import cli, pipeline
 from grassroots import warehouse as wh
 from grassroots.config import Settings
+from grassroots.reports import explain as lineage
+from grassroots.review import actions as review
 from tests.builders import DALAT, SHULINZHAO, WANGAIZHAO, small_register, village, village_row
 from tests.malformed import csv_bytes
 
@@ -121,7 +123,7 @@ def test_the_review_page_shows_the_preview_beside_the_waive_button(settings) -> 
     from airflow.api_fastapi.core_api.security import get_user
     from fastapi.testclient import TestClient
 
-    from grassroots.review_app import create_app
+    from grassroots.web.app import create_app
 
     issue = _uncleanable_members(settings)
     app = create_app(settings, steward_roles=frozenset({"op"}))

@@ -10,7 +10,7 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import given
 
-from grassroots import readers
+from grassroots.intake import parse as readers
 
 CELLS = '<c r="A1"><v>1</v></c><c r="B2" t="n"><v>40</v></c>'
 VALIDATION = ('<dataValidations count="1"><dataValidation type="list" sqref="C2:C9">'

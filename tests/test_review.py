@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grassroots import cli, pipeline, review
+from grassroots import cli, pipeline
 from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
 from grassroots.config import Settings
+from grassroots.review import actions as review
 from tests.builders import DALAT, SHULINZHAO, WANGAIZHAO, small_register, village, village_row
 from tests.malformed import csv_bytes
 
@@ -196,7 +197,7 @@ def test_the_cli_records_who_ran_it_and_by_only_adds_a_note(settings, monkeypatc
 @pytest.mark.parametrize("warehouse", ["sqlite", "postgres"])
 def test_reconciliation_counts_the_villages_once_for_every_level(tmp_path: Path, warehouse: str,
                                                                  request: pytest.FixtureRequest) -> None:
-    from grassroots import validation
+    from grassroots.checks import stage as validation
 
     url = (f"sqlite:///{tmp_path / 'w.sqlite'}" if warehouse == "sqlite"
            else request.getfixturevalue("new_postgres_url")())

@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 import pytest
 
-from grassroots import pipeline, review
+from grassroots import pipeline
 from grassroots import warehouse as wh
 from grassroots.config import Settings
+from grassroots.intake import status as intake_status
 from tests.builders import (
     DALAT,
     SHULINZHAO,
@@ -58,7 +59,7 @@ def client_as(settings: Settings) -> Callable:
     from airflow.api_fastapi.core_api.security import get_user
     from fastapi.testclient import TestClient
 
-    from grassroots.review_app import create_app
+    from grassroots.web.app import create_app
 
     def make(name: str | None = "reader", role: str = "viewer") -> TestClient:
         app = create_app(settings, steward_roles=frozenset({"admin", "op"}))
@@ -75,13 +76,13 @@ def _listed(html: str) -> list[str]:
 
 
 def _names(settings: Settings, **filters: str) -> set[str]:
-    rows, total = review.refused_files(wh.connect(settings.warehouse_url), **filters)
+    rows, total = intake_status.refused_files(wh.connect(settings.warehouse_url), **filters)
     assert total == len(rows)
     return {r["file_name"] for r in rows}
 
 
 def test_refused_files_have_their_reason_and_county(settings):
-    rows, total = review.refused_files(wh.connect(settings.warehouse_url))
+    rows, total = intake_status.refused_files(wh.connect(settings.warehouse_url))
 
     assert total == 5
     by_name = {r["file_name"]: r for r in rows}
@@ -105,7 +106,7 @@ def test_refused_files_are_filtered_by_period_and_county(settings, filters, expe
 
 
 def test_the_intake_picture_counts_units_and_files_per_county(settings):
-    picture = review.intake_picture(wh.connect(settings.warehouse_url), "2020")
+    picture = intake_status.intake_picture(wh.connect(settings.warehouse_url), "2020")
 
     counties = {c["county_code"]: c for c in picture["counties"]}
     assert set(counties) == {DALAT, DONGSHENG}
@@ -126,7 +127,7 @@ def test_the_page_lists_refused_files_escaped_with_reasons_and_the_intake(settin
     assert sorted(_listed(html)) == sorted(
         re.sub(r"[<>]", "", n) for n in _names(settings, period="2020"))
     assert "共 4 个" in html and "4 files" in html
-    bogus = next(r for r in review.refused_files(wh.connect(settings.warehouse_url))[0]
+    bogus = next(r for r in intake_status.refused_files(wh.connect(settings.warehouse_url))[0]
                  if r["form_code"] is None and r["period"] == "2020")
     assert bogus["reason_zh"] in html and bogus["reason_en"].replace("'", "&#39;") in html
     intake = re.search(r'<tr data-county="150621000000">(.*?)</tr>', html, re.S).group(1)
@@ -139,7 +140,7 @@ def test_the_page_lists_refused_files_escaped_with_reasons_and_the_intake(settin
 
 
 def test_the_page_filters_by_county_and_pages(settings, client_as, monkeypatch):
-    monkeypatch.setattr("grassroots.review_app.PAGE_SIZE", 1)
+    monkeypatch.setattr("grassroots.web.app.PAGE_SIZE", 1)
     client = client_as()
 
     first = client.get("/files", params={"period": "2020", "county": DALAT}).text

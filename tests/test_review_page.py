@@ -1,4 +1,4 @@
-"""The stewards' review page (grassroots.review_app, mounted by plugins/grassroots_review.py).
+"""The stewards' review page (grassroots.web.app, mounted by plugins/grassroots_review.py).
 
 Two tiers on real validation issues (a small county ingested and validated):
 
@@ -110,7 +110,7 @@ def client_as(settings: Settings) -> Callable:
     from airflow.api_fastapi.core_api.security import get_user
     from fastapi.testclient import TestClient
 
-    from grassroots.review_app import create_app
+    from grassroots.web.app import create_app
 
     def make(name: str | None = "steward", role: str = "op") -> TestClient:
         app = create_app(replace(settings, base_url="http://testserver"),
@@ -161,7 +161,7 @@ def test_filters_narrow_the_list(settings, client_as, query, rules):
 
 
 def test_the_list_is_paged(settings, client_as, monkeypatch):
-    monkeypatch.setattr("grassroots.review_app.PAGE_SIZE", 3)
+    monkeypatch.setattr("grassroots.web.app.PAGE_SIZE", 3)
     client = client_as()
 
     first, second = client.get("/").text, client.get("/", params={"page": 2}).text
@@ -276,7 +276,7 @@ def test_a_viewer_may_look_but_not_act(settings, client_as):
 
 def test_steward_roles_come_from_the_environment_and_fab_roles_count(monkeypatch):
     from grassroots.config import Settings
-    from grassroots.review_app import user_roles
+    from grassroots.web.app import user_roles
 
     class FabRole:
         name = "Steward"
@@ -442,7 +442,7 @@ def test_every_response_carries_the_security_headers(settings, client_as, monkey
         "no login": nobody.get("/"),
         "not a route": client.get("/no/such/route"),
     }
-    monkeypatch.setattr("grassroots.review.list_issues", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("grassroots.review.actions.list_issues", lambda *a, **k: 1 / 0)
     from fastapi.testclient import TestClient
 
     crashing = TestClient(client.app, raise_server_exceptions=False)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from grassroots import rollup
 from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
+from grassroots.rollup import stage as rollup
 
 PARAMS = {"period": "2021", "previous_period": "2020", "year": 2021, "built_by": 1, "release_id": 1,
           "county_code": "150621000000", "current_release_id": 1}

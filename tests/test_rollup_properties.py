@@ -19,13 +19,14 @@ import sqlalchemy as sa
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from grassroots import hierarchy, rollup
-from grassroots import publish as publish_stage
 from grassroots import warehouse as wh
 from grassroots.catalog import expression_fields, load_catalog
+from grassroots.catalog.standards import standard_columns_sql
 from grassroots.config import CATALOG_DIR
-from grassroots.hierarchy import RegisterEntry, official_by_code
-from grassroots.standards import standard_columns_sql
+from grassroots.hierarchy import registers, trees
+from grassroots.hierarchy.registers import RegisterEntry, official_by_code
+from grassroots.publish import stage as publish_stage
+from grassroots.rollup import stage as rollup
 
 CATALOG = load_catalog()
 VILLAGE_FORM = CATALOG.forms["village_annual"]
@@ -111,7 +112,7 @@ def _load(engine: sa.Engine, period: str, rows: list[dict], missing: tuple[str, 
             conn.execute(wh.staging_tables["village_annual"].insert(), [
                 {"submission_id": submission_id, "row_number": n, "sheet": None,
                  "row_status": "accepted", **r} for n, r in enumerate(county_rows, start=2)])
-    hierarchy.build_tree(engine, period)
+    trees.build_tree(engine, period)
     rollup.rollup(engine, period)
     publish_stage.publish(engine, period)
 
@@ -145,7 +146,7 @@ def _members(rows: list[dict]) -> dict[str, list[int]]:
     members: dict[str, list[int]] = defaultdict(list)
     for index, row in enumerate(rows):
         township = row["unit_code"][:9] + "000"
-        for unit in [row["unit_code"], township, *(a.code for a in hierarchy.ancestors_of(township))]:
+        for unit in [row["unit_code"], township, *(a.code for a in registers.ancestors_of(township))]:
             members[unit].append(index)
     return members
 
@@ -193,7 +194,7 @@ def engines(tmp_path_factory: pytest.TempPathFactory, new_postgres_url) -> list[
     found = []
     for url in (sqlite_url, new_postgres_url()):
         engine = wh.connect(url)
-        hierarchy.sync_official_units(engine)
+        trees.sync_official_units(engine)
         rollup.sync_indicators(engine)
         found.append(engine)
     return found

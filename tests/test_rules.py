@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grassroots import checks, rules
+from grassroots.checks import gx as checks
+from grassroots.checks import rules
 
 SUITES = ("village_annual", "township_annual", "county_annual",
           "county_annual_reconciliation", "township_annual_reconciliation")

@@ -15,9 +15,10 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from grassroots import cli, feedback, pipeline, runlock
+from grassroots import cli, pipeline, runlock
 from grassroots import warehouse as wh
 from grassroots.config import Settings
+from grassroots.reports import feedback
 from tests.builders import (
     DALAT,
     WANGAIZHAO,

@@ -1,4 +1,4 @@
-"""SQLite's memory statistics turned off at run time (grassroots.sqlite_tuning): only in a
+"""SQLite's memory statistics turned off at run time (grassroots.core.sqlite_tuning): only in a
 process with no connection open, and the connections made afterwards work as before.
 Each case runs in a fresh interpreter: the setting is the process's."""
 
@@ -29,7 +29,7 @@ def _run(code: str) -> str:
 def test_statistics_off_before_any_connection() -> None:
     out = _run("""
 import sqlite3
-from grassroots.sqlite_tuning import without_memory_statistics
+from grassroots.core.sqlite_tuning import without_memory_statistics
 print(without_memory_statistics(), without_memory_statistics())
 connection = sqlite3.connect(":memory:")
 connection.execute("create table t (x)")
@@ -44,7 +44,7 @@ def test_statistics_stay_on_while_a_connection_is_open() -> None:
     out = _run("""
 import sqlite3
 connection = sqlite3.connect(":memory:")
-from grassroots.sqlite_tuning import without_memory_statistics
+from grassroots.core.sqlite_tuning import without_memory_statistics
 print(without_memory_statistics())
 print(library.sqlite3_memory_used() > 0, connection.execute("select 1").fetchone()[0])
 """)

@@ -10,7 +10,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from grassroots.catalog import load_catalog
-from grassroots.template import write_template
+from grassroots.reports.template import write_template
 from tests.builders import HOSTILE_CELL_TEXT
 
 FORMS = load_catalog().forms
@@ -184,7 +184,7 @@ def test_a_register_name_like_a_formula_is_text_in_the_template(tmp_path: Path, 
     """The register's village name, the unit's name in meta and a typed value of a filled
     return: string cells holding that very text, read back so by openpyxl, calamine and the
     ingest reader, never a formula."""
-    from grassroots import readers
+    from grassroots.intake import parse as readers
 
     units = [(UNITS[0][0], text), UNITS[1]]
     rows = [dict(ROW, zone_type=text), dict(ROW)]  # a label not in the list passes as typed

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from grassroots import pipeline, validation
+from grassroots import pipeline
 from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
+from grassroots.checks import stage as validation
 from grassroots.config import Settings
 from tests.builders import (
     DALAT,

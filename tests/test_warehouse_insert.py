@@ -54,12 +54,12 @@ def test_an_older_warehouse_gets_the_indexes_added_since(tmp_path: Path) -> None
     engine = sa.create_engine(url)
     wh.metadata.create_all(engine)
     with engine.begin() as conn:
-        for name in wh._ADDED_INDEXES:
+        for name in wh.ADDED_INDEXES:
             conn.exec_driver_sql(f"drop index {name}")
     engine.dispose()
     inspector = sa.inspect(wh.connect(url))
     names = {i["name"] for i in inspector.get_indexes("submission")}
-    assert wh._ADDED_INDEXES <= names
+    assert wh.ADDED_INDEXES <= names
 
 
 @pytest.mark.postgres

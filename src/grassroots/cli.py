@@ -115,9 +115,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from grassroots import hierarchy, intake, pipeline
+    from grassroots import pipeline
     from grassroots.catalog import load_catalog
-    from grassroots.template import write_template
+    from grassroots.hierarchy import registers, trees
+    from grassroots.intake import stage as intake
+    from grassroots.reports.template import write_template
 
     settings, engine = pipeline.open_warehouse(_settings(args))
     catalog = load_catalog()
@@ -126,8 +128,8 @@ def cmd_template(args: argparse.Namespace) -> int:
         return 2
     form = catalog.forms[args.form]
     intake.load_landing_registers(engine, settings)
-    hierarchy.build_tree(engine, args.period)
-    units = hierarchy.units_below(engine, args.unit, args.period, form.row_level_number)
+    trees.build_tree(engine, args.period)
+    units = trees.units_below(engine, args.unit, args.period, form.row_level_number)
     if not units:
         print(
             f"no {form.row_level} units under {args.unit} in {args.period}: "
@@ -135,7 +137,7 @@ def cmd_template(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    division = hierarchy.official_by_code().get(args.unit)
+    division = registers.official_by_code().get(args.unit)
     unit_name = division.name if division else dict(units).get(args.unit, "")
     out = write_template(form, args.unit, unit_name, args.period, Path(args.out), units)
     print(f"wrote {out}: {form.code} for {args.unit} {unit_name}, period {args.period}, "
@@ -144,7 +146,8 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_intake_status(args: argparse.Namespace) -> int:
-    from grassroots import intake, pipeline
+    from grassroots import pipeline
+    from grassroots.intake import status as intake
 
     settings, engine = pipeline.open_warehouse(_settings(args))
     status = intake.intake_status(engine, args.period, county_code=args.county)
@@ -208,7 +211,8 @@ def _with_note(reason: str, by: str | None) -> str:
 def cmd_review(args: argparse.Namespace) -> int:
     import getpass
 
-    from grassroots import pipeline, review
+    from grassroots import pipeline
+    from grassroots.review import actions as review
 
     settings, engine = pipeline.open_warehouse(_settings(args))
     try:
@@ -225,8 +229,11 @@ def cmd_review(args: argparse.Namespace) -> int:
                       f"{where} {r['message_en']}")
             return 0
         if args.review_command == "show":
-            _print(review.show_issue(engine, args.issue_id, docs_dir=settings.docs_dir,
-                                     feedback_dir=settings.feedback_dir))
+            from grassroots.checks.datadocs import issue_page
+
+            shown = review.show_issue(engine, args.issue_id, feedback_dir=settings.feedback_dir)
+            shown["data_docs_path"] = issue_page(settings.docs_dir, shown["issue"])
+            _print(shown)
             return 0
         action = getattr(review, args.review_command)
         if args.review_command == "waive":
@@ -249,7 +256,8 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from grassroots import lineage, pipeline
+    from grassroots import pipeline
+    from grassroots.reports import explain as lineage
 
     settings, engine = pipeline.open_warehouse(_settings(args))
     try:
@@ -269,7 +277,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from grassroots import export, pipeline
+    from grassroots import pipeline
+    from grassroots.reports import export
 
     settings, engine = pipeline.open_warehouse(_settings(args))
     try:
@@ -285,14 +294,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_register(args: argparse.Namespace) -> int:
-    from grassroots import hierarchy, pipeline
+    from grassroots import pipeline
+    from grassroots.hierarchy import registers, trees
 
     settings, engine = pipeline.open_warehouse(_settings(args))
     for name in args.files:
         path = Path(name)
         try:
-            count = hierarchy.load_register(engine, path)
-        except hierarchy.RegisterError as exc:
+            count = trees.load_register(engine, path)
+        except registers.RegisterError as exc:
             print(f"rejected: {exc}", file=sys.stderr)
             return 1
         print(f"loaded {count} village versions from {path.name}")

@@ -39,13 +39,13 @@ import numpy as np
 import pandas as pd
 
 from grassroots.catalog import Form, load_catalog
-from grassroots.hierarchy import (
+from grassroots.hierarchy.registers import (
     RegisterEntry,
     load_official_divisions,
     official_by_code,
     write_register,
 )
-from grassroots.template import write_template
+from grassroots.reports.template import write_template
 
 SEED_PERIODS = ["2013", "2014", "2017", "2020", "2021"]
 NATIONAL_DEFAULT_PERIODS = ["2021"]

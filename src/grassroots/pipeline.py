@@ -22,12 +22,17 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from grassroots import hierarchy, intake, runlock
-from grassroots import publish as publish_stage
-from grassroots import rollup as rollup_stage
+from grassroots import runlock
 from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
 from grassroots.config import Settings
+from grassroots.core.periods import following_period
+from grassroots.hierarchy import trees
+from grassroots.intake import landing as intake_landing
+from grassroots.intake import stage as intake
+from grassroots.intake import workers as intake_workers
+from grassroots.publish import stage as publish_stage
+from grassroots.rollup import stage as rollup_stage
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,7 @@ def open_warehouse(settings: Settings | None = None,
     settings = settings or Settings.from_env()
     engine = wh.connect(settings.warehouse_url)
     if official_units:
-        hierarchy.sync_official_units(engine)
+        trees.sync_official_units(engine)
     rollup_stage.sync_indicators(engine)
     return settings, engine
 
@@ -74,8 +79,8 @@ def _ingest(period: str, settings: Settings, files: list[Path] | None) -> dict:
     # the workers that read the files start first, and read while the warehouse opens
     # (intake opens it once they have their files, and loads the official units itself
     # while they read on)
-    landing = intake.files_to_ingest(settings, period, files)
-    with intake.reading_workers(landing) as workers:
+    landing = intake_landing.files_to_ingest(settings, period, files)
+    with intake_workers.reading_workers(landing) as workers:
         # tree_rows None: the tree was built already from the registers as they are
         return intake.ingest(
             wh.engine(settings.warehouse_url), settings, period, tree=True, workers=workers,
@@ -88,11 +93,11 @@ def validate(period: str, settings: Settings | None = None,
              wait: float | None = None) -> dict:
     """Every form's suite on the period's staged rows (or those sent in one county) ->
     validation_issue, rows gated."""
-    from grassroots import validation
+    from grassroots.checks import stage as validation
 
     settings, engine = open_warehouse(settings)
     with _lease(settings, [period], holder, wait):
-        hierarchy.ensure_tree(engine, period)
+        trees.ensure_tree(engine, period)
         return validation.validate(engine, period, county_code=county_code)
 
 
@@ -101,11 +106,11 @@ def docs(period: str, settings: Settings | None = None, county_code: str | None 
     """The Data Docs of the period's checks (or of those of one county's returns): GX runs
     the suites over the rows validate checked, and fails if it counts any rule's failing
     rows differently from the checks that gated them."""
-    from grassroots import validation
+    from grassroots.checks import stage as validation
 
     settings, engine = open_warehouse(settings)
     with _lease(settings, [period], holder, wait):
-        hierarchy.ensure_tree(engine, period)
+        trees.ensure_tree(engine, period)
         return validation.build_docs(engine, period, settings.docs_dir, county_code=county_code)
 
 
@@ -113,7 +118,7 @@ def feedback(period: str, settings: Settings | None = None, *, holder: str | Non
              wait: float | None = None) -> dict:
     """A workbook for each submission of the period with problems left to fix (and the
     workbooks of those with none left removed)."""
-    from grassroots import feedback as feedback_stage
+    from grassroots.reports import feedback as feedback_stage
 
     settings, engine = open_warehouse(settings)
     with _lease(settings, [period], holder, wait):
@@ -126,7 +131,7 @@ def rollup(period: str, settings: Settings | None = None, *, holder: str | None 
     """Accepted rows rolled up over the period's own tree into the staging tables."""
     settings, engine = open_warehouse(settings)
     with _lease(settings, [period], holder, wait):
-        hierarchy.ensure_tree(engine, period)
+        trees.ensure_tree(engine, period)
         return rollup_stage.rollup(engine, period)
 
 
@@ -144,7 +149,7 @@ def run_county(period: str, county_code: str, settings: Settings | None = None,
     start to end, under ``run_id`` or an id of its own."""
     settings = settings or Settings.from_env()
     holder = run_id or runlock.new_holder()
-    periods = [period, rollup_stage.following_period(period)]
+    periods = [period, following_period(period)]
     with _run_lease(settings, periods, holder, wait):
         return _run_county(period, county_code, settings, run_id, holder)
 
@@ -169,7 +174,7 @@ def _run_county(period: str, county_code: str, settings: Settings, run_id: str |
     else:
         result["rollup"] = rollup_stage.rollup(engine, period)
     result["publish"] = publish_stage.publish(engine, period, run_id=run_id)
-    following = rollup_stage.following_period(period)
+    following = following_period(period)
     r = wh.release.c
     with engine.connect() as conn:
         published_after = conn.execute(sa.select(r.release_id).where(
@@ -287,7 +292,7 @@ def with_published_following(periods: list[str], settings: Settings | None = Non
     r = wh.release.c
     with engine.connect() as conn:
         published = set(conn.execute(sa.select(r.period).where(r.status == "current")).scalars())
-    following = {rollup_stage.following_period(p) for p in periods} & published
+    following = {following_period(p) for p in periods} & published
     return sorted(set(periods) | following)
 
 

@@ -8,7 +8,7 @@ templates in ``templates/datadocs/`` replace those: one local stylesheet
 The pages then read the same offline and under the review app's Content-Security-Policy
 (no script at all).
 
-Imported by GX (the site's ``view`` settings in :func:`grassroots.datadocs._context`),
+Imported by GX (the site's ``view`` settings in :func:`grassroots.checks.datadocs._context`),
 never by DAG files: it imports GX.
 """
 

@@ -14,20 +14,10 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog
-from grassroots.hierarchy import period_year
-from grassroots.standards import standard_columns_sql
+from grassroots.catalog.standards import standard_columns_sql
+from grassroots.core.periods import period_year, previous_period
 
 log = logging.getLogger(__name__)
-
-
-def previous_period(period: str) -> str:
-    """The same period one year earlier: 2021 -> 2020, 2021Q3 -> 2020Q3."""
-    return f"{int(period[:4]) - 1}{period[4:]}"
-
-
-def following_period(period: str) -> str:
-    """The same period one year later: 2020 -> 2021, 2020Q3 -> 2021Q3."""
-    return f"{int(period[:4]) + 1}{period[4:]}"
 
 
 def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:

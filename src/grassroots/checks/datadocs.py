@@ -19,7 +19,7 @@ and the rows are in ``validation_issue`` anyway.
 
 The site is self-contained: GX's page templates (which load Bootstrap, jQuery, vega and
 Font Awesome from public CDNs, show a logo from S3 with the data context's id in its URL,
-and a newsletter banner) are replaced by ours (:mod:`grassroots.datadocs_view`): one local
+and a newsletter banner) are replaced by ours (:mod:`grassroots.checks.datadocs_view`): one local
 stylesheet, tables written out in HTML, no script and no network reference. After each
 build ``static/`` holds that stylesheet only (GX copies its own images, fonts and styles,
 one of which points at S3, at every build).
@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from grassroots.checks import load_suite, rule_names
+from grassroots.checks.gx import load_suite, rule_names
 from grassroots.config import EXPECTATIONS_DIR
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 SITE_NAME = "grassroots"
 STORE_DIR = "_gx"
 STATIC_DIR = "static"
-_VIEWS = "grassroots.datadocs_view"
+_VIEWS = "grassroots.checks.datadocs_view"
 
 # Result keys whose size grows with the failing rows; the rest (counts, percentages and
 # GX's sample of at most 20 unexpected values) is what a SUMMARY result holds.
@@ -157,6 +157,13 @@ def data_docs_page(docs_dir: Path, form_code: str, period: str, rule: str) -> Pa
     suite = next((s for s in suites if rule in rule_names(s)), form_code)
     pages = sorted(Path(docs_dir).glob(f"validations/{suite}/{period}/*/{form_code}__{period}.html"))
     return pages[-1] if pages else None
+
+
+def issue_page(docs_dir: Path, issue: dict) -> str | None:
+    """The Data Docs page of a validation issue (``review.show_issue``'s ``issue``), as a
+    path; None when it was not rendered."""
+    page = data_docs_page(docs_dir, issue["form_code"], issue["period"], issue["rule"])
+    return str(page) if page is not None else None
 
 
 def _summary(
@@ -304,7 +311,7 @@ def _site_lock(docs_dir: Path) -> Iterator[None]:
 def _replace_static(docs_dir: Path) -> None:
     """``static/`` as the pages use it: our stylesheet and nothing else. GX copies its
     own assets at every build; none is used, and its stylesheet points at S3."""
-    from grassroots.datadocs_view import STYLESHEET
+    from grassroots.checks.datadocs_view import STYLESHEET
 
     static = docs_dir / STATIC_DIR
     shutil.rmtree(static, ignore_errors=True)

@@ -7,7 +7,7 @@ for people, the indicator code for programs.
 
 Unit names come from the counties' registers and returns, i.e. from outside: any text that a
 spreadsheet would run as a formula (OWASP's list: a leading ``=``, ``+``, ``-``, ``@``, tab
-or carriage return) is neutralised as every writer does it (:mod:`grassroots.cells`). In
+or carriage return) is neutralised as every writer does it (:mod:`grassroots.core.cells`). In
 xlsx it is a string cell with Excel's quote prefix, so the text is kept exactly and not even
 editing the cell turns it into a formula; in CSV, which has no types, it gets a leading
 apostrophe.
@@ -45,8 +45,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import LEVEL_NUMBERS, LEVELS, load_catalog
-from grassroots.cells import clean, csv_field, looks_like_formula
-from grassroots.hierarchy import period_year
+from grassroots.core.cells import clean, csv_field, looks_like_formula
+from grassroots.core.periods import period_year
 
 FORMATS = ("xlsx", "csv")
 

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from grassroots import rules
 from grassroots.catalog import Form
+from grassroots.checks import rules
 from grassroots.config import EXPECTATIONS_DIR
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 CONTEXT_COLUMNS = ("unit_in_register", "unit_in_submitter_subtree", "register_name")
 # Per form, what its warnings compare with (float64, NaN where nothing applies): the
-# year's standards and last year's value, computed by grassroots.validation.
+# year's standards and last year's value, computed by grassroots.checks.stage.
 FORM_CONTEXT_COLUMNS = {
     "village_annual": (
         "office_funding_minimum", "activity_funding_minimum", "income_operating_change_ratio",

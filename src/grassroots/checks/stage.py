@@ -18,11 +18,11 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from grassroots import standards
 from grassroots import warehouse as wh
-from grassroots.catalog import Catalog, Form, load_catalog
-from grassroots.hierarchy import period_year
-from grassroots.reading import cell_location
+from grassroots.catalog import Catalog, Form, load_catalog, standards
+from grassroots.core.issues import BLOCKING_STATES
+from grassroots.core.locations import cell_location
+from grassroots.core.periods import period_year, previous_period
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +133,6 @@ def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.S
 
 def _add_village_context(engine: Engine, frame: pd.DataFrame, period: str) -> None:
     """The standards and last year's values the village suite's warnings compare with."""
-    from grassroots.rollup import previous_period
-
     year = period_year(period)
     frame["office_funding_minimum"] = standards.office_funding_minimum(frame["unit_code"], year)
     frame["activity_funding_minimum"] = standards.activity_funding_minimum(frame["party_members"])
@@ -324,7 +322,7 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
 
     The suites are evaluated by :mod:`grassroots.rules`; GX runs them again for the Data
     Docs (:func:`build_docs`), a separate step that checks the two agree."""
-    from grassroots import checks, review
+    from grassroots.checks import gx as checks
 
     catalog = catalog or load_catalog()
     issue = wh.validation_issue.c
@@ -400,7 +398,7 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
         totals["rows"] += len(frame)
         totals["rows_accepted"] += accepted
         totals["rows_with_errors"] += len(frame) - accepted
-    totals["issues_resolved"] = review.resolve_superseded(engine, period)
+    totals["issues_resolved"] = resolve_superseded(engine, period)
     log.info("validate %s: %s", period, totals)
     return totals
 
@@ -439,7 +437,8 @@ def build_docs(engine: Engine, period: str, docs_dir: Path, catalog: Catalog | N
     GX's count of failing rows for every rule is compared with :mod:`grassroots.rules`'s,
     which gated the rows: the pages are written either way, then any difference raises
     :class:`ChecksDisagree`, naming the rules, so that the run shows it."""
-    from grassroots import checks, datadocs
+    from grassroots.checks import datadocs
+    from grassroots.checks import gx as checks
 
     catalog = catalog or load_catalog()
     frames, reconciling = _frames(engine, catalog, period, county_code)
@@ -581,8 +580,6 @@ def _gate(engine: Engine, form: Form, submission_ids: list[int]) -> int:
     'pending') by their status. Rewriting every row cost a national validate 2.2 s on
     PostgreSQL (a new version of each 488 k row) and 0.8 s on SQLite, to change nothing
     in nearly all of them."""
-    from grassroots.review import BLOCKING_STATES
-
     table = wh.staging_tables[form.code]
     issue = wh.validation_issue.c
     blocking = (issue.severity == "error", issue.state.in_(BLOCKING_STATES))
@@ -634,3 +631,35 @@ def _sheets(engine: Engine, submission_ids: list[int]) -> dict[int, tuple[str, s
         ):
             result[row[0]] = (row[1], result.get(row[0], ("", ""))[1])
     return result
+
+
+def resolve_superseded(engine: Engine, period: str) -> int:
+    """Close the open or rejected issues of superseded submissions: the newer file fixed
+    them, or carries them again as issues of its own. Returns the issues resolved."""
+    i, s = wh.validation_issue.c, wh.submission.c
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        stale = conn.execute(
+            sa.select(i.issue_id, i.state, i.unit_code, i.rule, s.superseded_by)
+            .join(wh.submission, s.submission_id == i.submission_id)
+            .where(i.period == period, s.status == "superseded", i.state.in_(BLOCKING_STATES))
+        ).all()
+        for issue in stale:
+            still = conn.execute(
+                sa.select(i.issue_id).where(
+                    i.submission_id == issue.superseded_by, i.unit_code == issue.unit_code,
+                    i.rule == issue.rule,
+                ).limit(1)
+            ).scalar()
+            reason = (
+                f"由提交#{issue.superseded_by}替代,问题仍在(见问题#{still}) / replaced by submission "
+                f"#{issue.superseded_by}, where the problem remains as issue #{still}"
+                if still else
+                f"由提交#{issue.superseded_by}更正 / fixed by submission #{issue.superseded_by}"
+            )
+            conn.execute(wh.validation_issue.update().where(i.issue_id == issue.issue_id).values(
+                state="resolved", acted_by="system", acted_at=now, reason=reason))
+            conn.execute(wh.validation_issue_event.insert().values(
+                issue_id=issue.issue_id, at=now, actor="system", action="resolve",
+                from_state=issue.state, to_state="resolved", reason=reason))
+    return len(stale)

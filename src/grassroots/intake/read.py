@@ -20,12 +20,14 @@ from datetime import UTC, datetime
 from multiprocessing.queues import Queue
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
 
-from grassroots import hierarchy, sqlite_tuning
 from grassroots.catalog import Catalog, Form
-from grassroots.cleaning import CellError, FieldCleaner
-from grassroots.readers import FileRejected, RawTable, cell_text, read_table
+from grassroots.core import sqlite_tuning
+from grassroots.core.locations import cell_location
+from grassroots.core.spool import Spooled
+from grassroots.hierarchy import registers
+from grassroots.intake.clean import CellError, FieldCleaner
+from grassroots.intake.parse import FileRejected, RawTable, cell_text, read_table
 
 SUBMISSION_NAME = re.compile(r"^(?P<form>[a-z_]+)__(?P<unit>\d{12})__(?P<period>\d{4}(Q[1-4])?)$")
 PERIOD = re.compile(r"^\d{4}(Q[1-4])?$")
@@ -52,17 +54,6 @@ class ParsedFile:
     row_numbers: list[int]  # each data row's number in the file
     cells: list[tuple[object, ...]]  # each data row's raw cells, in the form's field order
     notes: list[CellNote] = field(default_factory=list)
-
-
-def cell_location(file_name: str, sheet: str | None, row_number: int, field: str,
-                  label_zh: str) -> tuple[str, str]:
-    """Where a cell is, for a submitter: (Chinese, English)."""
-    sheet_zh = f" 工作表{sheet}" if sheet else ""
-    sheet_en = f" sheet {sheet}" if sheet else ""
-    return (
-        f"{file_name}{sheet_zh} 第{row_number}行 {label_zh}({field})",
-        f"{file_name}{sheet_en} row {row_number} column {field}",
-    )
 
 
 def sha256_of(data: bytes) -> str:
@@ -234,8 +225,8 @@ def _archive(archive_dir: Path, data: bytes, digest: str, name: str,
 
 def _safe_county(path: Path) -> str | None:
     try:
-        return hierarchy.register_county(path)
-    except hierarchy.RegisterError:
+        return registers.register_county(path)
+    except registers.RegisterError:
         return None
 
 
@@ -271,7 +262,7 @@ class FileRead:
     spooled: Spooled | None = None  # where ``rows`` were moved to (``spool_rows``)
     issues: list[dict[str, object]] = field(default_factory=list)
     cell_errors: int = 0
-    register: hierarchy.RegisterRows | None = None
+    register: registers.RegisterRows | None = None
 
     @property
     def rows_spooled(self) -> Spooled | None:
@@ -306,21 +297,11 @@ def staged_columns(form: Form) -> list[str]:
     return ["row_number", "sheet", "row_status", *(f.code for f in form.fields)]
 
 
-class Spooled(NamedTuple):
-    """Where ``spool_rows`` moved a file's rows: rowids ``first_rowid`` on, ``rows`` of
-    them, in ``table`` of the SQLite file at ``path``."""
-
-    path: str
-    table: str
-    first_rowid: int
-    rows: int
-
-
 def spool_rows(reader: Reader, reads: list[FileRead]) -> None:
     """Move the rows of ``reads`` (a return's staged rows, a register's villages) out of
     memory into a new SQLite file in ``reader.spool_dir``, one table per form
     (``rows_<form>``, ``rows_register``; the columns of ``staged_columns``,
-    ``hierarchy.VILLAGE_ROW_COLUMNS``), each file's rows after the last's; each read is
+    ``registers.VILLAGE_ROW_COLUMNS``), each file's rows after the last's; each read is
     left with where they went (``spooled``) in their place.
 
     For a SQLite warehouse, which copies them with one ``insert ... select`` per table
@@ -348,7 +329,7 @@ def spool_rows(reader: Reader, reads: list[FileRead]) -> None:
             assert read.form_code is not None
             table, rows = f"rows_{read.form_code}", rows_of(read)
             if table not in next_rowid:
-                columns = (hierarchy.VILLAGE_ROW_COLUMNS if read.register is not None
+                columns = (registers.VILLAGE_ROW_COLUMNS if read.register is not None
                            else staged_columns(reader.catalog.forms[read.form_code]))
                 quoted = ", ".join(f'"{column}"' for column in columns)
                 # rowids from 1, each one more than the last: a table never deleted from
@@ -416,8 +397,8 @@ def read_file(reader: Reader, kind: str, path: Path, folder_period: str | None) 
         read.archived, read.archive_written = _archive(
             reader.archive_dir, data, read.digest, path.name, archive_folder)
         try:
-            read.register = hierarchy.check_register(path, data).stored()
-        except hierarchy.RegisterError as exc:
+            read.register = registers.check_register(path, data).stored()
+        except registers.RegisterError as exc:
             read.rejection = str(exc)
         else:
             read.row_count = len(read.register.rows)
@@ -511,7 +492,7 @@ def start_worker(readers: Queue) -> None:
     against (0.25 s to load) is loaded meanwhile."""
     global _worker_readers
     _worker_readers = readers
-    hierarchy.official_by_code()
+    registers.official_by_code()
 
 
 def worker_started() -> None:

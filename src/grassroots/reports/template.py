@@ -26,8 +26,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from grassroots import cells
 from grassroots.catalog import Form
+from grassroots.core import cells
 
 DATA_SHEET = "data"
 META_SHEET = "meta"

@@ -30,7 +30,7 @@ Every response (pages, errors, redirects, the Data Docs and the workbook) carrie
 :data:`SECURITY_HEADERS`: a Content-Security-Policy that allows no script at all and
 nothing from another origin, ``nosniff``, and framing by Airflow's own UI only (same
 origin). Nothing submitted reaches a page as markup: these templates autoescape, and
-the Data Docs escape the values GX shows (:mod:`grassroots.datadocs`).
+the Data Docs escape the values GX shows (:mod:`grassroots.checks.datadocs`).
 
 The page only presents; the domain is ``grassroots.review``. Airflow is imported when
 the app is built, not when this module is, so ``plugins/`` stays fast to import.
@@ -56,16 +56,18 @@ from fastapi.responses import (
 )
 from fastapi.templating import Jinja2Templates
 
-from grassroots import review
 from grassroots.catalog import load_catalog
 from grassroots.config import Settings
-from grassroots.hierarchy import official_by_code
+from grassroots.core.issues import BLOCKING_STATES, STATE_LABELS, STATES, TRANSITIONS
+from grassroots.hierarchy.registers import official_by_code
+from grassroots.intake import status as intake
+from grassroots.review import actions as review
 
 PAGE_SIZE = 50
 MAX_REASON = 2000
 ACTIONS = {"waive": review.waive, "reject": review.reject, "reopen": review.reopen}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-TEMPLATES_DIR = Path(__file__).parent / "templates" / "review"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
 # No script runs on any page (the review pages have none, the Data Docs' templates are
 # ours and have none); nothing loads from another origin. Styles may be inline: GX's pages
 # carry style attributes, and a style cannot run script. Airflow's UI (same origin)
@@ -88,7 +90,6 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
 }
 
-STATE_LABELS = review.STATE_LABELS
 SEVERITY_LABELS = {"error": ("错误", "error"), "warning": ("警告", "warning")}
 ACTION_LABELS = {
     "waive": ("豁免", "waive"),
@@ -313,7 +314,7 @@ def create_app(
         rows, total = review.list_issues(
             db, **filters, state=wanted_state, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
-        by_state = {s: review.list_issues(db, **filters, state=s, limit=0)[1] for s in review.STATES}
+        by_state = {s: review.list_issues(db, **filters, state=s, limit=0)[1] for s in STATES}
         by_severity = {
             s: review.list_issues(db, **{**filters, "severity": s}, state=wanted_state, limit=0)[1]
             for s in SEVERITY_LABELS
@@ -333,8 +334,11 @@ def create_app(
         )
 
     def _show(issue_id: int) -> dict:
-        return review.show_issue(engine(), issue_id, docs_dir=settings.docs_dir,
-                                 feedback_dir=feedback_dir())
+        from grassroots.checks.datadocs import issue_page  # imports GX: only when shown
+
+        shown = review.show_issue(engine(), issue_id, feedback_dir=feedback_dir())
+        shown["data_docs_path"] = issue_page(settings.docs_dir, shown["issue"])
+        return shown
 
     def _data_docs_link(request: Request, path: str | None) -> str | None:
         if not path or not Path(path).is_file() or not _inside(Path(path), settings.docs_dir):
@@ -357,7 +361,7 @@ def create_app(
         issue = shown["issue"]
         form = forms.get(issue["form_code"])
         # the cells of the row that still hold an open (or rejected) issue
-        failing = {i["field"] for i in shown["row_issues"] if i["state"] in review.BLOCKING_STATES}
+        failing = {i["field"] for i in shown["row_issues"] if i["state"] in BLOCKING_STATES}
         fields = []
         for field in form.fields if form else ():
             if field.code not in shown["row"]:
@@ -369,7 +373,7 @@ def create_app(
                 "failing": field.code in failing, "current": field.code == issue["field"],
             })
         feedback = shown["feedback_path"]
-        allowed = [a for a, (sources, _) in review.TRANSITIONS.items() if issue["state"] in sources]
+        allowed = [a for a, (sources, _) in TRANSITIONS.items() if issue["state"] in sources]
         return render(
             request, "issue.html", user, status_code,
             issue=issue, form=form, fields=fields, row=shown["row"],
@@ -458,25 +462,25 @@ def register(app: FastAPI, render: Any, link: Any, engine: Any) -> None:
                    county: str = "", page: int = 1) -> Response:
         db = engine()
         page = max(page, 1)
-        periods = review.file_periods(db)
+        periods = intake.file_periods(db)
         # the intake picture is of one period: the one chosen, else the newest
-        shown_period = period if period and period != review.UNKNOWN else (
+        shown_period = period if period and period != intake.UNKNOWN else (
             periods[0] if periods else None)
-        picture = (review.intake_picture(
-            db, shown_period, county if county and county != review.UNKNOWN else None)
+        picture = (intake.intake_picture(
+            db, shown_period, county if county and county != intake.UNKNOWN else None)
             if shown_period else None)
-        rows, total = review.refused_files(
+        rows, total = intake.refused_files(
             db, period=period or None, county_code=county or None, limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE)
         by_code = {c["county_code"]: c["name"] for c in picture["counties"]} if picture else {}
         official = official_by_code()
-        counties = sorted(set(by_code) | set(review.refused_counties(db, period or None)))
+        counties = sorted(set(by_code) | set(intake.refused_counties(db, period or None)))
         query = {"period": period, "county": county}
         pages = max(ceil(total / PAGE_SIZE), 1)
         return render(
             request, "files.html", user,
             rows=rows, total=total, picture=picture, query=query, page=page, pages=pages,
-            periods=periods, unknown=review.UNKNOWN, form_register=FORM_REGISTER,
+            periods=periods, unknown=intake.UNKNOWN, form_register=FORM_REGISTER,
             counties=[(c, by_code.get(c) or (official[c].name if c in official else ""))
                       for c in counties],
             first=(page - 1) * PAGE_SIZE + 1 if rows else 0,

@@ -6,7 +6,7 @@ import GX and 15-20 ms of GX's own bookkeeping per expectation, whatever the row
 more than everything else in a county's rerun together. So the gate evaluates each
 expectation here, the way GX 1.x's pandas engine does (same row condition filter, same
 dropping of missing values, same comparison), and GX runs the same suites over the same
-frames for the Data Docs, where :func:`grassroots.validation.build_docs` compares GX's
+frames for the Data Docs, where :func:`grassroots.checks.stage.build_docs` compares GX's
 count of failing rows with this module's for every rule and fails loudly on any
 difference. ``tests/test_rules.py`` compares the two on generated frames.
 

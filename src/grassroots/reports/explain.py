@@ -23,9 +23,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import LEVELS, Catalog, Indicator, expression_fields, load_catalog
-from grassroots.hierarchy import period_year
-from grassroots.rollup import previous_period
-from grassroots.standards import standard_columns_sql
+from grassroots.catalog.standards import standard_columns_sql
+from grassroots.core.periods import period_year, previous_period
 
 # Sums of rows, so Σ over children's values is the parent's value.
 ADDITIVE_VALUES = {"count", "count_if", "sum"}

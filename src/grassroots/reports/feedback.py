@@ -15,7 +15,7 @@ sending it back or waiving it, or why it was resolved), with when: in the summar
 and in the cell's comment. Only ``open`` and ``rejected`` issues are the submitter's to fix;
 waived and resolved ones are listed in the summary for the record. A file rejected as a
 whole gets the summary alone, with the reason. Every text (file names, typed values,
-messages, reasons) is written as text (:mod:`grassroots.cells`): a value typed as ``=1+1``
+messages, reasons) is written as text (:mod:`grassroots.core.cells`): a value typed as ``=1+1``
 is shown, not run. The workbook is for reading: corrections go into the original file (or
 a fresh template), which is submitted again.
 """
@@ -39,12 +39,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.engine import Engine
 
-from grassroots import cells, review
 from grassroots import warehouse as wh
 from grassroots.catalog import Field, Form, load_catalog
-from grassroots.reading import cell_location
-from grassroots.review import BLOCKING_STATES
-from grassroots.template import BOOLEAN_LABELS, DATA_SHEET, FIRST_DATA_ROW
+from grassroots.core import cells
+from grassroots.core.issues import BLOCKING_STATES
+from grassroots.core.issues import STATE_LABELS as ISSUE_STATE_LABELS
+from grassroots.core.locations import cell_location
+from grassroots.reports.template import BOOLEAN_LABELS, DATA_SHEET, FIRST_DATA_ROW
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ ROW_COLUMN = ("source_row", "原文件行号 Row in your file")
 
 SEVERITY_LABELS = {"error": "错误 error", "warning": "警告 warning"}
 # as the review page names them
-STATE_LABELS = {state: f"{zh} {en}" for state, (zh, en) in review.STATE_LABELS.items()}
+STATE_LABELS = {state: f"{zh} {en}" for state, (zh, en) in ISSUE_STATE_LABELS.items()}
 REASON_LABEL = "处理意见 Reason given"
 ACTED_AT_LABEL = "处理时间 When"
 STATUS_LABELS = {

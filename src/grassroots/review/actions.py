@@ -8,7 +8,6 @@ rejected; a warning never blocks. The same functions serve the CLI and the revie
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,22 +16,10 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, expression_fields, load_catalog
-from grassroots.hierarchy import official_by_code
+from grassroots.core.issues import STATES, TRANSITIONS
+from grassroots.hierarchy.registers import county_of, official_by_code
+from grassroots.hierarchy.trees import unit_names
 
-STATES = ("open", "waived", "rejected", "resolved")
-# each state as people read it: (Chinese, English)
-STATE_LABELS = {
-    "open": ("待处理", "open"),
-    "waived": ("已豁免", "waived"),
-    "rejected": ("已退回", "rejected"),
-    "resolved": ("已解决", "resolved"),
-}
-BLOCKING_STATES = ("open", "rejected")
-TRANSITIONS = {
-    "waive": ({"open"}, "waived"),
-    "reject": ({"open"}, "rejected"),
-    "reopen": ({"waived", "rejected"}, "open"),
-}
 PAST = {"waive": "waived", "reject": "rejected", "reopen": "reopened"}
 # issue_id is an Integer column: 32 bits on PostgreSQL, which refuses to compare it with a
 # larger number (SQLite's driver cannot bind one beyond 64 bits); such an id names no issue
@@ -57,34 +44,13 @@ def _issue_query() -> sa.Select:
     )
 
 
-def _county_of(code: str | None) -> str | None:
-    """The county of a unit: its first six digits, when they name an official county."""
-    if not code or len(code) != 12:
-        return None
-    county = code[:6] + "000000"
-    division = official_by_code().get(county)
-    return county if division is not None and division.level == 3 else None
-
-
 def _decorate(row: sa.Row, names: dict[str, str]) -> dict:
     issue = dict(row._mapping)
-    county = _county_of(issue["unit_code"]) or _county_of(issue["submitter_code"])
+    county = county_of(issue["unit_code"]) or county_of(issue["submitter_code"])
     issue["county_code"] = county
     issue["county_name"] = official_by_code()[county].name if county else None
     issue["unit_name"] = names.get(issue["unit_code"] or "", None)
     return issue
-
-
-def _unit_names(engine: Engine, codes: set[str]) -> dict[str, str]:
-    if not codes:
-        return {}
-    d = wh.dim_unit.c
-    with engine.connect() as conn:
-        return {
-            r.unit_code: r.name
-            for r in conn.execute(sa.select(d.unit_code, sa.func.min(d.name).label("name"))
-                                  .where(d.unit_code.in_(sorted(codes))).group_by(d.unit_code))
-        }
 
 
 def list_issues(
@@ -123,7 +89,7 @@ def list_issues(
                 i.row_number, i.issue_id,
             ).limit(limit).offset(offset)
         ).all()
-    names = _unit_names(engine, {r.unit_code for r in rows if r.unit_code})
+    names = unit_names(engine, {r.unit_code for r in rows if r.unit_code})
     return [_decorate(r, names) for r in rows], total
 
 
@@ -136,7 +102,7 @@ def facets(engine: Engine) -> dict:
         prefixes = conn.execute(
             sa.select(sa.func.substr(i.unit_code, 1, 6)).distinct().where(i.unit_code.is_not(None))
         ).scalars().all()
-    counties = sorted({c for c in (_county_of(f"{p}000000") for p in prefixes if p) if c})
+    counties = sorted({c for c in (county_of(f"{p}000000") for p in prefixes if p) if c})
     by_code = official_by_code()
     return {
         "periods": list(periods),
@@ -168,9 +134,9 @@ def history(engine: Engine, issue_id: int) -> list[dict]:
         ]
 
 
-def show_issue(engine: Engine, issue_id: int, docs_dir: Path | None = None,
-               feedback_dir: Path | None = None) -> dict:
-    """An issue with its row in context, the other issues of that row, and its history."""
+def show_issue(engine: Engine, issue_id: int, feedback_dir: Path | None = None) -> dict:
+    """An issue with its row in context, the other issues of that row, and its history
+    (its Data Docs page is the checks' to find: ``checks.datadocs.issue_page``)."""
     i = wh.validation_issue.c
     with engine.connect() as conn:
         row = _get(conn, issue_id)
@@ -189,24 +155,18 @@ def show_issue(engine: Engine, issue_id: int, docs_dir: Path | None = None,
                     _issue_query().where(i.submission_id == row.submission_id,
                                          i.row_number == row.row_number).order_by(i.issue_id))
             ]
-    names = _unit_names(engine, {row.unit_code} if row.unit_code else set())
+    names = unit_names(engine, {row.unit_code} if row.unit_code else set())
     result = {
         "issue": _decorate(row, names),
         "row": {k: v for k, v in submitted.items() if k not in ("submission_id", "sheet")},
         "row_issues": row_issues,
         "history": history(engine, issue_id),
         "feedback_path": None,
-        "data_docs_path": None,
         "waive_preview": _waive_preview(row, submitted),
     }
     if feedback_dir is not None and row.submission_id is not None:
         candidates = sorted((feedback_dir / row.period).glob(f"{row.submission_id}__*.xlsx"))
         result["feedback_path"] = str(candidates[0]) if candidates else None
-    if docs_dir is not None:
-        from grassroots.datadocs import data_docs_page  # imports the suites' checks
-
-        page = data_docs_page(docs_dir, row.form_code, row.period, row.rule)
-        result["data_docs_path"] = str(page) if page is not None else None
     return result
 
 
@@ -291,7 +251,7 @@ def _act(engine: Engine, issue_id: int, action: str, actor: str, reason: str) ->
             to_state=to_state, reason=reason.strip(),
         ))
         updated = _get(conn, issue_id)
-    return _decorate(updated, _unit_names(engine, {updated.unit_code} if updated.unit_code else set()))
+    return _decorate(updated, unit_names(engine, {updated.unit_code} if updated.unit_code else set()))
 
 
 def waive(engine: Engine, issue_id: int, actor: str, reason: str) -> dict:
@@ -307,176 +267,3 @@ def reject(engine: Engine, issue_id: int, actor: str, reason: str) -> dict:
 def reopen(engine: Engine, issue_id: int, actor: str, reason: str) -> dict:
     """Undo a waiver or a rejection."""
     return _act(engine, issue_id, "reopen", actor, reason)
-
-
-def resolve_superseded(engine: Engine, period: str) -> int:
-    """Close the open or rejected issues of superseded submissions: the newer file fixed
-    them, or carries them again as issues of its own. Returns the issues resolved."""
-    i, s = wh.validation_issue.c, wh.submission.c
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        stale = conn.execute(
-            sa.select(i.issue_id, i.state, i.unit_code, i.rule, s.superseded_by)
-            .join(wh.submission, s.submission_id == i.submission_id)
-            .where(i.period == period, s.status == "superseded", i.state.in_(BLOCKING_STATES))
-        ).all()
-        for issue in stale:
-            still = conn.execute(
-                sa.select(i.issue_id).where(
-                    i.submission_id == issue.superseded_by, i.unit_code == issue.unit_code,
-                    i.rule == issue.rule,
-                ).limit(1)
-            ).scalar()
-            reason = (
-                f"由提交#{issue.superseded_by}替代,问题仍在(见问题#{still}) / replaced by submission "
-                f"#{issue.superseded_by}, where the problem remains as issue #{still}"
-                if still else
-                f"由提交#{issue.superseded_by}更正 / fixed by submission #{issue.superseded_by}"
-            )
-            conn.execute(wh.validation_issue.update().where(i.issue_id == issue.issue_id).values(
-                state="resolved", acted_by="system", acted_at=now, reason=reason))
-            conn.execute(wh.validation_issue_event.insert().values(
-                issue_id=issue.issue_id, at=now, actor="system", action="resolve",
-                from_state=issue.state, to_state="resolved", reason=reason))
-    return len(stale)
-
-
-# --- files refused whole, and the counties' intake ------------------------------------
-
-UNKNOWN = "unknown"  # the filter value for "no period" / "no recognisable county"
-_CODE_IN_NAME = re.compile(r"(?<!\d)(\d{12})(?!\d)")
-
-
-def _bilingual(message: str | None) -> tuple[str, str]:
-    """A stored "中文 / English" message as its two halves (the whole for both when it is
-    not bilingual)."""
-    zh, sep, en = (message or "").partition(" / ")
-    return (zh, en) if sep else (message or "", message or "")
-
-
-def file_county(unit_code: str | None, file_name: str | None) -> str | None:
-    """The county a file comes from: its submitting unit's, else that of the first
-    12-digit code in its name that lies in an official county; None when neither says."""
-    county = _county_of(unit_code)
-    for code in _CODE_IN_NAME.findall(file_name or "") if county is None else ():
-        county = _county_of(code)
-        if county is not None:
-            break
-    return county
-
-
-def _refused(engine: Engine, period: str | None) -> list[dict]:
-    """Every refused file (of ``period``, see :func:`refused_files`), newest first, with
-    its county and its reason's two halves."""
-    s = wh.submission.c
-    query = (
-        sa.select(s.submission_id, s.file_name, s.form_code, s.unit_code, s.period,
-                  s.received_at, s.reason)
-        .where(s.status == "rejected")
-        .order_by(s.received_at.desc(), s.submission_id.desc())
-    )
-    if period == UNKNOWN:
-        query = query.where(s.period.is_(None))
-    elif period:
-        query = query.where(sa.or_(s.period == period, s.period.is_(None)))
-    with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query)]
-    by_code = official_by_code()
-    for row in rows:
-        row["county_code"] = file_county(row["unit_code"], row["file_name"])
-        row["county_name"] = by_code[row["county_code"]].name if row["county_code"] else None
-        row["reason_zh"], row["reason_en"] = _bilingual(row.pop("reason"))
-    return rows
-
-
-def refused_files(
-    engine: Engine,
-    *,
-    period: str | None = None,
-    county_code: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
-) -> tuple[list[dict], int]:
-    """The files refused whole (unknown form, not a workbook, a bad meta sheet, an
-    unknown submitter ...): submissions with status ``rejected``, newest first, each with
-    its reason in Chinese and English and its county (:func:`file_county`); and how many
-    match in all.
-
-    ``period``: that period's files and those whose period could not be told (as
-    ``grassroots intake status`` lists them), or ``UNKNOWN`` for only the latter.
-    ``county_code``: that county's files, or ``UNKNOWN`` for those naming no county.
-    The county comes from the file name too, so it is found here, not in SQL: a period
-    has few refused files."""
-    rows = _refused(engine, period)
-    if county_code == UNKNOWN:
-        rows = [r for r in rows if r["county_code"] is None]
-    elif county_code:
-        rows = [r for r in rows if r["county_code"] == county_code]
-    shown = rows[offset:offset + limit]
-    names = _unit_names(engine, {r["unit_code"] for r in shown if r["unit_code"]})
-    by_code = official_by_code()
-    for row in shown:
-        division = by_code.get(row["unit_code"] or "")
-        row["unit_name"] = names.get(row["unit_code"] or "") or (division.name if division else None)
-    return shown, len(rows)
-
-
-def refused_counties(engine: Engine, period: str | None = None) -> list[str]:
-    """The counties of the refused files (of ``period``, as :func:`refused_files` takes it)."""
-    return sorted({r["county_code"] for r in _refused(engine, period) if r["county_code"]})
-
-
-def file_periods(engine: Engine) -> list[str]:
-    """The periods files were submitted for, newest first."""
-    s = wh.submission.c
-    with engine.connect() as conn:
-        return list(conn.execute(
-            sa.select(s.period).distinct().where(s.period.is_not(None)).order_by(s.period.desc())
-        ).scalars())
-
-
-def intake_picture(engine: Engine, period: str, county_code: str | None = None) -> dict:
-    """Each county's intake of a period, as ``grassroots intake status`` tells it (the
-    same queries): per form the units expected by the register, in an accepted file, and
-    passing the checks; and the files received, accepted, refused, superseded and
-    duplicate (the same bytes, form, unit and period as a file received before).
-
-    Refused files are counted by county as :func:`refused_files` places them (by unit
-    code, else by file name), so that the numbers match the list: the status query
-    places a file only by a unit of the period's tree. ``unplaced`` counts those that
-    name no county."""
-    from grassroots import intake
-    from grassroots.catalog import load_catalog
-
-    status = intake.intake_status(engine, period, county_code=county_code, with_missing=False)
-    forms = list(load_catalog().forms)
-    refused: dict[str | None, int] = {}
-    for row in _refused(engine, period):
-        refused[row["county_code"]] = refused.get(row["county_code"], 0) + 1
-    known = {c.county_code: c for c in status.counties}
-    names = {code: d.name for code, d in official_by_code().items()}
-    codes = sorted(set(known) | {c for c in refused if c is not None
-                                 and (county_code is None or c == county_code)})
-    counties = []
-    for code in codes:
-        found = known.get(code)
-        by_status = found.files if found else {}
-        files = {"accepted": by_status.get("accepted", 0),
-                 "rejected": refused.get(code, 0),
-                 "superseded": by_status.get("superseded", 0),
-                 "duplicate": by_status.get("duplicate", 0)}
-        others = sum(n for state, n in by_status.items() if state not in files)
-        counties.append({
-            "county_code": code, "name": found.name if found else names.get(code, ""),
-            "forms": {form: (found.coverage if found else {}).get(form, (0, 0, 0))
-                      for form in forms},
-            "files": {"received": sum(files.values()) + others, **files},
-        })
-    totals = {
-        "forms": {form: tuple(sum(c["forms"][form][k] for c in counties) for k in range(3))
-                  for form in forms},
-        "files": {k: sum(c["files"][k] for c in counties)
-                  for k in ("received", "accepted", "rejected", "superseded", "duplicate")},
-    }
-    return {"period": period, "forms": forms, "counties": counties, "totals": totals,
-            "unplaced": refused.get(None, 0) if county_code is None else 0}

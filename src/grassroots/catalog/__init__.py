@@ -1,0 +1,35 @@
+"""The catalog: the forms, their fields and rules, the indicators and their measures, the
+standards, declared once in ``include/catalog/`` and loaded from there
+(``declarations``); the minimum standards as columns beside the rows (``standards``).
+
+Its public names are here: ``from grassroots.catalog import load_catalog, Form``."""
+
+from __future__ import annotations
+
+from grassroots.catalog.declarations import (
+    AGGREGATIONS,
+    FIELD_TYPES,
+    LEVEL_NUMBERS,
+    LEVELS,
+    Catalog,
+    Field,
+    Form,
+    Indicator,
+    Measure,
+    expression_fields,
+    load_catalog,
+)
+
+__all__ = [
+    "AGGREGATIONS",
+    "FIELD_TYPES",
+    "LEVELS",
+    "LEVEL_NUMBERS",
+    "Catalog",
+    "Field",
+    "Form",
+    "Indicator",
+    "Measure",
+    "expression_fields",
+    "load_catalog",
+]

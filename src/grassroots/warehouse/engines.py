@@ -1,0 +1,124 @@
+"""Engines and the locks and settings of their connections: SQLite's pragmas, PostgreSQL's
+advisory locks and per-transaction settings; ``connect`` brings a warehouse up to this
+version's layout (``changes.upgrade``)."""
+
+from __future__ import annotations
+
+import zlib
+from functools import cache
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from grassroots.core import sqlite_tuning
+from grassroots.warehouse import changes
+
+SQLITE_PAGE_BYTES = 65_536
+
+
+@cache
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        # before the engine's first connection: possible only while none is open
+        sqlite_tuning.without_memory_statistics()
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 60})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            # Pages of 64 KiB in a new warehouse (an existing one keeps its own): the stages
+            # read and write whole tables, in 16 times fewer pages and system calls than
+            # SQLite's default 4 KiB (national validate and rollup ~0.5 s faster each).
+            # Must come before WAL mode is set, after which the size is fixed.
+            cursor.execute(f"pragma page_size={SQLITE_PAGE_BYTES}")
+            # WAL lets BI readers see the last committed release while publish writes.
+            cursor.execute("pragma journal_mode=wal")
+            cursor.execute("pragma synchronous=normal")
+            # a page cache of up to 256 MiB (SQLite's default is 2 MiB): loading the
+            # national registers and returns into indexed tables missed the small cache on
+            # nearly every row once the indexes outgrew it
+            cursor.execute("pragma cache_size=-262144")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def engine(url: str) -> Engine:
+    """The engine for a warehouse URL, its schema as it is (``connect`` makes it)."""
+    return _engine(url)
+
+
+def has_table(conn: sa.Connection, table: sa.Table) -> bool:
+    """Whether the warehouse has ``table`` (one made before its schema may not)."""
+    return sa.inspect(conn).has_table(table.name)
+
+
+def connect(url: str) -> Engine:
+    """The engine for a warehouse URL, its schema brought up to this version's layout
+    (tables and views created if missing, earlier layouts changed: ``changes.upgrade``)."""
+    engine = _engine(url)
+    with engine.begin() as conn:
+        setup_lock(conn)
+        changes.upgrade(conn)
+    return engine
+
+
+_SETUP_LOCK = 0x6772617373  # "grass": an arbitrary key of the warehouse's own
+
+
+def setup_lock(conn: sa.Connection) -> None:
+    """Hold, until the transaction ends, the lock that serialises setting the warehouse
+    up (schema, official units, indicator declarations). Parallel tasks on a new
+    warehouse would otherwise race to create or fill the same tables and fail on unique
+    keys; with it one does the work and the others find it done. PostgreSQL only:
+    SQLite already lets one writer at a time in."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("select pg_advisory_xact_lock(:key)"), {"key": _SETUP_LOCK})
+
+
+def period_lock(conn: sa.Connection, period: str) -> None:
+    """Hold, until the transaction ends, the lock that serialises building, publishing
+    and rolling back one period's releases: a publish must not flip the statuses while a
+    rollup replaces the release being built. PostgreSQL only: SQLite lets one writer at
+    a time in and fails a write whose snapshot a commit has overtaken."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("select pg_advisory_xact_lock(:space, :key)"),
+                     {"space": _SETUP_LOCK & 0x7FFFFFFF, "key": zlib.crc32(period.encode()) & 0x7FFFFFFF})
+
+
+# PostgreSQL's memory for each sort and hash of a whole-table read (fetch_arrow): at the
+# server's default (4 MB) the national villages' frame sorted 117 MB on disk and its
+# hash joins spilled in 16 batches (the query 2.2 s; 0.8 s less with 256 MB). One such
+# read at a time per query thread, on a connection closed after it.
+READ_WORK_MEM = "256MB"
+
+
+
+
+def without_parallel_workers(conn: sa.Connection) -> None:
+    """On PostgreSQL, no parallel workers for the rest of the connection's transaction.
+    For a query that runs beside others (validate's frames and checks, the rollup's
+    two statements): its workers would only crowd the cores the others run on (two on
+    this machine), and the one that waits for all of them finishes later."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("set local max_parallel_workers_per_gather = 0"))
+
+
+def with_work_mem_for_whole_tables(conn: sa.Connection) -> None:
+    """On PostgreSQL, ``READ_WORK_MEM`` for each sort and hash for the rest of the
+    connection's transaction: for statements over whole national tables, whose sorts and
+    hash joins spill to disk at the server's default."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"set local work_mem = '{READ_WORK_MEM}'"))
+
+
+def has_other_connections(engine: Engine) -> bool:
+    """Whether another connection of ``engine`` sees the same database: not so for
+    SQLite in memory, where each connection has a database of its own."""
+    return not (engine.url.get_backend_name() == "sqlite"
+                and engine.url.database in (None, "", ":memory:"))
