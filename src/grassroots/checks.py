@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from grassroots import rules
-from grassroots.catalog import Form
+from grassroots.catalog import Form, load_catalog
 from grassroots.config import EXPECTATIONS_DIR
 
 if TYPE_CHECKING:
@@ -49,11 +49,11 @@ if TYPE_CHECKING:
 
 CONTEXT_COLUMNS = ("unit_in_register", "unit_in_submitter_subtree", "register_name")
 # Per form, what its warnings compare with (float64, NaN where nothing applies): the
-# year's standards and last year's value, computed by grassroots.validation.
+# year's standards and last year's value, computed by grassroots.validation; declared
+# beside the rules that read them (the form's context_columns).
 FORM_CONTEXT_COLUMNS = {
-    "village_annual": (
-        "office_funding_minimum", "activity_funding_minimum", "income_operating_change_ratio",
-    ),
+    code: form.context_columns for code, form in load_catalog().forms.items()
+    if form.context_columns
 }
 SEVERITY = {"critical": "error", "warning": "warning"}  # GX severity -> issue severity
 META_KEYS = ("rule", "field", "message_zh", "message_en")
