@@ -1,7 +1,7 @@
 """Row checks: a form's Great Expectations suite, run over a typed frame of its rows.
 
 The suites live in ``include/expectations/<form>.json`` (generated from the form
-declarations by ``scripts/build_suites.py``). :func:`run_suite` runs one over all
+declarations by ``grassroots suites build``). :func:`run_suite` runs one over all
 rows of one form for one period and returns one :class:`RowIssue` per failing row
 per rule: ``error`` issues block the row, ``warning`` issues are published with a flag.
 
