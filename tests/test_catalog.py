@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from grassroots.catalog import load_catalog
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grassroots.catalog import CatalogError, Predicate, load_catalog
+from grassroots.config import CATALOG_DIR
 
 CONTRACT_INDICATORS = """
 villages class1_villages class2_villages class3_villages class3_share class3_weak_lax
@@ -67,3 +73,54 @@ def test_only_measures_whole_on_every_row_skip_the_rollups_rounding() -> None:
     assert not measures["income_net"].whole
     assert not measures["committee_avg_age__num"].whole
     assert not measures["reward_funds"].whole
+
+
+# --- rules ---
+
+
+def test_the_rules_every_form_has_are_filled_in_for_each_form() -> None:
+    county = load_catalog().forms["county_annual"]
+    in_register = next(r for r in county.rules if r.id == "county_annual.unit_code.in_register")
+
+    assert in_register.field == "unit_code" and in_register.severity == "error"
+    assert in_register.message_zh == "县代码不是本期有效的县"
+    assert in_register.message_en == "unit_code is not a county valid in this period"
+    assert in_register.when == (Predicate("unit_code", "present"),)
+
+
+def test_a_cross_field_rule_is_read_as_declared() -> None:
+    village = load_catalog().forms["village_annual"]
+    rule = next(r for r in village.rules
+                if r.id == "village_annual.activity_funding.per_member_standard")
+
+    assert rule.severity == "warning"
+    assert rule.expect == Predicate("activity_funding", "at_least", "activity_funding_minimum")
+    assert rule.reads == ("activity_funding", "activity_funding_minimum", "party_members")
+
+
+def _broken(tmp_path: Path, form: str, old: str, new: str) -> Path:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(CATALOG_DIR, catalog)
+    path = catalog / "forms" / f"{form}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return catalog
+
+
+def test_a_rule_reading_an_undeclared_column_is_refused_naming_file_and_rule(
+        tmp_path: Path) -> None:
+    catalog = _broken(tmp_path, "village_annual", "when: {income_operating: valid}",
+                      "when: {income_operatng: valid}")
+
+    with pytest.raises(CatalogError, match=r"village_annual\.yaml: rule village_annual\."
+                       r"income_net\.at_most_operating: reads 'income_operatng'"):
+        load_catalog(catalog)
+
+
+def test_a_yes_no_field_is_compared_with_yes_or_no(tmp_path: Path) -> None:
+    catalog = _broken(tmp_path, "village_annual", "expect: {first_secretary: {in: [yes]}}",
+                      "expect: {first_secretary: {in: [1]}}")
+
+    with pytest.raises(CatalogError, match="first_secretary is yes/no: write yes or no"):
+        load_catalog(catalog)

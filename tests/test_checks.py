@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import shutil
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from grassroots.catalog import Form, load_catalog
+from grassroots import cli
+from grassroots.catalog import Form, load_catalog, suites
 from grassroots.checks import gx as checks
 from grassroots.checks.gx import FORM_CONTEXT_COLUMNS, RowIssue, SuiteError, load_suite, run_suite
-from grassroots.config import EXPECTATIONS_DIR, PROJECT_ROOT
+from grassroots.config import CATALOG_DIR, EXPECTATIONS_DIR
 
 CATALOG = load_catalog()
 VILLAGE = CATALOG.forms["village_annual"]
@@ -500,23 +502,76 @@ def _suite_json(form_code: str) -> dict[str, Any]:
     return json.loads((EXPECTATIONS_DIR / f"{form_code}.json").read_text(encoding="utf-8"))
 
 
-def _build_suites_script() -> Any:
-    path = PROJECT_ROOT / "scripts" / "build_suites.py"
-    spec = importlib.util.spec_from_file_location("build_suites", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.mark.parametrize("name", sorted(suites.build_suites(CATALOG)))
+def test_committed_suite_is_what_the_declarations_generate(name: str) -> None:
+    generated = suites.build_suites(CATALOG)[name]
+
+    committed = (EXPECTATIONS_DIR / name).read_text(encoding="utf-8")
+    assert committed == generated, "stale suite: run grassroots suites build"
 
 
-@pytest.mark.parametrize("form_code", sorted(CATALOG.forms))
-def test_committed_suite_is_what_the_declaration_generates(form_code: str) -> None:
-    script = _build_suites_script()
+def test_suites_check_passes_on_the_committed_suites(capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["suites", "check"]) == 0
 
-    generated = script.render(script.build_suite(CATALOG.forms[form_code]))
+    assert "match the declarations" in capsys.readouterr().out
 
-    committed = (EXPECTATIONS_DIR / f"{form_code}.json").read_text(encoding="utf-8")
-    assert committed == generated, "stale suite: run scripts/build_suites.py"
+
+def _catalog_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "catalog"
+    shutil.copytree(CATALOG_DIR, copy)
+    return copy
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_suites_check_fails_naming_the_suite_a_changed_rule_makes_stale(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    catalog = _catalog_copy(tmp_path)
+    _edit(catalog / "forms" / "village_annual.yaml",
+          "expect: {helper_enterprises: {at_least: 2}}", "expect: {helper_enterprises: {at_least: 3}}")
+
+    assert cli.main(["suites", "check", "--catalog", str(catalog)]) == 1
+
+    err = capsys.readouterr().err
+    assert f"stale: {EXPECTATIONS_DIR / 'village_annual.json'}" in err
+    assert "township_annual" not in err and "county_annual" not in err
+    assert "grassroots suites build" in err
+
+
+def test_suites_build_writes_what_check_then_accepts(tmp_path: Path) -> None:
+    catalog = _catalog_copy(tmp_path)
+    _edit(catalog / "rules.yaml", 'message_en: "unit_name differs from the name in the register"',
+          'message_en: "unit_name is not the name in the register"')
+    out = tmp_path / "expectations"
+    shutil.copytree(EXPECTATIONS_DIR, out)
+
+    assert cli.main(["suites", "build", "--catalog", str(catalog), "--expectations", str(out)]) == 0
+
+    # every form has unit_name: every form's suite changes, no reconciliation suite does
+    assert sorted(p.name for p in out.iterdir() if (out / p.name).read_text(encoding="utf-8")
+                  != (EXPECTATIONS_DIR / p.name).read_text(encoding="utf-8")) == [
+        "county_annual.json", "township_annual.json", "village_annual.json"]
+    assert "unit_name is not the name in the register" in (out / "county_annual.json").read_text(
+        encoding="utf-8")
+    assert cli.main(["suites", "check", "--catalog", str(catalog), "--expectations", str(out)]) == 0
+
+
+def test_a_broken_rule_is_refused_naming_the_file_and_the_rule(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    catalog = _catalog_copy(tmp_path)
+    _edit(catalog / "forms" / "village_annual.yaml",
+          'when: {org_class: {equals: "3"}}\n    message_zh: 三类村须列为整顿对象',
+          'when: {org_class: {equals: 3}}\n    message_zh: 三类村须列为整顿对象')
+
+    assert cli.main(["suites", "check", "--catalog", str(catalog)]) == 1
+
+    err = capsys.readouterr().err
+    assert "village_annual.yaml: rule village_annual.rectification_target.class3_is_target" in err
+    assert "quote codes that look like numbers" in err
 
 
 @pytest.mark.parametrize("form_code", sorted(CATALOG.forms))

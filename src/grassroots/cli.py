@@ -309,6 +309,38 @@ def cmd_register(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suites(args: argparse.Namespace) -> int:
+    from grassroots.catalog import load_catalog, suites
+    from grassroots.config import CATALOG_DIR, EXPECTATIONS_DIR
+
+    directory = Path(args.expectations) if args.expectations else EXPECTATIONS_DIR
+    build = args.suites_command == "build"
+    try:
+        catalog = load_catalog(Path(args.catalog) if args.catalog else CATALOG_DIR)
+        # build: the files written; check: the files that differ
+        paths = (suites.write_suites if build else suites.stale_suites)(catalog, directory)
+        total = len(suites.build_suites(catalog))
+    except ValueError as exc:  # a declaration that cannot be read: it names file and rule
+        print(f"声明有误 / invalid declaration: {exc}", file=sys.stderr)
+        return 1
+    if build:
+        for path in paths:
+            print(f"已写入 / wrote {path}")
+        print(f"共 {total} 个校验规则集，更新 {len(paths)} 个 / {total} suites, "
+              f"{len(paths)} rewritten ({directory})")
+        return 0
+    for path in paths:
+        print(f"与声明不一致 / stale: {path}", file=sys.stderr)
+    if paths:
+        print(f"{len(paths)} 个校验规则集与 include/catalog/ 的声明不一致，请运行 grassroots "
+              f"suites build / {len(paths)} of {total} suites differ from the declarations "
+              "in include/catalog/: run `grassroots suites build`", file=sys.stderr)
+        return 1
+    print(f"{total} 个校验规则集与声明一致 / the {total} suites match the declarations "
+          f"({directory})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grassroots", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -338,6 +370,19 @@ def build_parser() -> argparse.ArgumentParser:
     load = with_warehouse(register_sub.add_parser("load", help="load register__<county>.csv files"))
     load.add_argument("files", nargs="+")
     load.set_defaults(func=cmd_register)
+
+    suites = sub.add_parser(
+        "suites", help="the expectation suites (include/expectations/), generated from the "
+        "forms' declarations and rules (include/catalog/)")
+    suites_sub = suites.add_subparsers(dest="suites_command", required=True)
+    for verb, text in [("build", "write the suites that differ from the declarations"),
+                       ("check", "exit 1, naming them, when committed suites differ from "
+                                 "the declarations (CI)")]:
+        p = suites_sub.add_parser(verb, help=text)
+        p.add_argument("--catalog", help="the declarations' folder (default: include/catalog)")
+        p.add_argument("--expectations",
+                       help="the suites' folder (default: include/expectations)")
+        p.set_defaults(func=cmd_suites)
 
     intake = sub.add_parser("intake", help="the steward's view of intake")
     intake_sub = intake.add_subparsers(dest="intake_command", required=True)

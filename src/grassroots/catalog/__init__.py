@@ -1,6 +1,7 @@
 """The catalog: the forms, their fields and rules, the indicators and their measures, the
 standards, declared once in ``include/catalog/`` and loaded from there
-(``declarations``); the minimum standards as columns beside the rows (``standards``).
+(``declarations``); the minimum standards as columns beside the rows (``standards``);
+the expectation suites generated from the forms' rules (``suites``).
 
 Its public names are here: ``from grassroots.catalog import load_catalog, Form``."""
 
@@ -12,10 +13,13 @@ from grassroots.catalog.declarations import (
     LEVEL_NUMBERS,
     LEVELS,
     Catalog,
+    CatalogError,
     Field,
     Form,
     Indicator,
     Measure,
+    Predicate,
+    Rule,
     expression_fields,
     load_catalog,
 )
@@ -26,10 +30,13 @@ __all__ = [
     "LEVELS",
     "LEVEL_NUMBERS",
     "Catalog",
+    "CatalogError",
     "Field",
     "Form",
     "Indicator",
     "Measure",
+    "Predicate",
+    "Rule",
     "expression_fields",
     "load_catalog",
 ]

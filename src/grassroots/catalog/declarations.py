@@ -1,12 +1,21 @@
-"""Forms and indicators, declared once in ``include/catalog/`` and loaded here."""
+"""Forms, their rules and indicators, declared once in ``include/catalog/`` and loaded here.
+
+A form's rules are its fields' own (required, type, values, range, ``at_most``: the
+field declaration says them) and the rules of its ``rules:`` list, beside the rules
+every form has (``include/catalog/rules.yaml``). The rules' vocabulary is described in
+``rules.yaml``; :class:`Rule` and :class:`Predicate` hold a rule as declared, checked on
+load (a mistake is a :class:`CatalogError` naming the file and the rule), and
+:mod:`grassroots.catalog.suites` translates them into the expectation suites.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -16,6 +25,18 @@ LEVELS = {1: "region", 2: "city", 3: "county", 4: "township", 5: "village"}
 LEVEL_NUMBERS = {name: number for number, name in LEVELS.items()}
 
 FIELD_TYPES = {"unit_code", "text", "enum", "integer", "number", "boolean"}
+SEVERITIES = ("error", "warning")  # error: the row is held back; warning: published, flagged
+# What a rule may say of a column (include/catalog/rules.yaml): without an operand, in a
+# predicate's place ...
+BARE_OPS = {"present", "empty", "valid"}
+# ... or with one, in a mapping: {in: [..]}, {at_least: 2}, ...
+WHEN_OPS = {"present", "empty", "valid", "in", "equals", "at_least", "at_most", "between"}
+EXPECT_OPS = {"present", "empty", "in", "at_least", "at_most", "between", "same_as", "once_per",
+              "matches"}
+
+
+class CatalogError(ValueError):
+    """A declaration in include/catalog/ that cannot be read as it stands."""
 AGGREGATIONS = {
     "count", "count_if", "sum", "ratio", "weighted_mean", "yoy", "yoy_comparable", "reporting_rate",
 }
@@ -45,6 +66,47 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Predicate:
+    """What one rule says of one column: ``op`` with its ``operand`` (rules.yaml's words).
+
+    ``at_least``/``at_most`` compare with a number, or in a rule's ``expect`` with another
+    column (a str operand); ``same_as`` and ``once_per`` name another column.
+    """
+
+    column: str
+    op: str
+    operand: Any = None  # None; a value; a tuple of values (in); (low, high) (between)
+
+    @property
+    def other_column(self) -> str | None:
+        """The column the predicate compares with, if it compares two."""
+        if self.op in ("same_as", "once_per") or (
+                self.op in ("at_least", "at_most") and isinstance(self.operand, str)):
+            return self.operand
+        return None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a form: what must hold (``expect``) on the rows where ``when`` holds."""
+
+    id: str  # <form>.<field>.<name>: what review and waivers refer to; never renamed
+    field: str  # the field a steward is pointed at (the id's middle part)
+    severity: str  # "error" | "warning"
+    expect: Predicate
+    message_zh: str
+    message_en: str
+    when: tuple[Predicate, ...] = ()  # every one holds; none: every row
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The columns the rule reads, each once, in the order it names them."""
+        columns = [self.expect.column, self.expect.other_column,
+                   *(p.column for p in self.when)]
+        return tuple(dict.fromkeys(c for c in columns if c))
+
+
+@dataclass(frozen=True)
 class Form:
     code: str
     version: int
@@ -54,6 +116,11 @@ class Form:
     submitted_by: tuple[str, ...]
     key: str
     fields: tuple[Field, ...]
+    # beside the per-field rules: the rules every form has (rules.yaml), then the form's own
+    rules: tuple[Rule, ...] = ()
+    # columns the checks compute beside this form's fields for its rules (besides every
+    # form's, in rules.yaml), e.g. the year's standards: grassroots.validation adds them
+    context_columns: tuple[str, ...] = ()
 
     @property
     def row_level_number(self) -> int:
@@ -130,7 +197,7 @@ class Catalog:
         return [m for m in self.measures_of(form_code) if m.code in wanted]
 
 
-def _load_form(path: Path) -> Form:
+def _load_form(path: Path, shared: _Shared) -> Form:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     fields = []
     for f in raw["fields"]:
@@ -151,7 +218,7 @@ def _load_form(path: Path) -> Form:
                 reconciliation=f.get("reconciliation", False),
             )
         )
-    return Form(
+    form = Form(
         code=raw["code"],
         version=raw["version"],
         name_zh=raw["name_zh"],
@@ -160,7 +227,244 @@ def _load_form(path: Path) -> Form:
         submitted_by=tuple(raw["submitted_by"]),
         key=raw["key"],
         fields=tuple(fields),
+        context_columns=_column_names(raw.get("context_columns"), f"{path}: context_columns"),
     )
+    overlap = set(form.context_columns) & set(form.field_codes)
+    if overlap:
+        raise CatalogError(f"{path}: context_columns {sorted(overlap)} are fields already")
+    context = {*shared.context_columns, *form.context_columns}
+    rules = [r for r in (_shared_rule(t, shared, form, context) for t in shared.rules) if r]
+    own = raw.get("rules") or []
+    if not isinstance(own, list):
+        raise CatalogError(f"{path}: rules must be a list of rules")
+    for i, spec in enumerate(own):
+        name = spec.get("id") if isinstance(spec, dict) else None
+        rules.append(_rule(spec, f"{path}: rule {name or f'#{i + 1}'}", form, context))
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise CatalogError(f"{path}: rule {rule.id} is declared twice")
+        seen.add(rule.id)
+    return replace(form, rules=tuple(rules))
+
+
+# --- rules (include/catalog/rules.yaml describes the words) ---
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """include/catalog/rules.yaml: what every form has."""
+
+    path: Path
+    context_columns: tuple[str, ...]
+    unit_nouns: dict[str, dict[str, str]]  # row level -> {zh, en}
+    rules: tuple[dict[str, Any], ...]  # as written, placeholders unfilled
+
+
+def _load_shared(path: Path) -> _Shared:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    unknown = sorted(set(raw) - {"context_columns", "unit_nouns", "rules"})
+    if unknown:
+        raise CatalogError(f"{path}: unknown keys {unknown}")
+    nouns = raw.get("unit_nouns") or {}
+    for level, noun in nouns.items():
+        if not isinstance(noun, dict) or set(noun) != {"zh", "en"}:
+            raise CatalogError(f"{path}: unit_nouns.{level} must be {{zh: ..., en: ...}}")
+    rules = raw.get("rules") or []
+    if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+        raise CatalogError(f"{path}: rules must be a list of rules")
+    return _Shared(path, _column_names(raw.get("context_columns"), f"{path}: context_columns"),
+                   nouns, tuple(rules))
+
+
+def _column_names(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(c, str) and c for c in value):
+        raise CatalogError(f"{where} must be a list of column names")
+    return tuple(value)
+
+
+_RULE_KEYS = ("id", "severity", "expect", "when", "message_zh", "message_en")
+_RULE_ID = re.compile(r"([a-z0-9_]+)\.([a-z0-9_]+)\.([a-z0-9_]+)")
+
+
+def _shared_rule(template: dict[str, Any], shared: _Shared, form: Form,
+                 context: set[str]) -> Rule | None:
+    """A rule of rules.yaml, its placeholders filled for ``form``; None when the form has
+    no field the rule is about (``unit_name``)."""
+    where = f"{shared.path}: rule {template.get('id', '?')} (for {form.code})"
+    names = _placeholders(shared, form)
+    rule_field = _template_field(template, names, where)
+    if rule_field not in form.field_codes:
+        return None
+    return _rule(_fill(template, {**names, "label": form.field(rule_field).label_zh}, where),
+                 where, form, context)
+
+
+def _placeholders(shared: _Shared, form: Form) -> dict[str, str]:
+    """What rules.yaml's placeholders say for ``form`` (but {label}: the rule's field's)."""
+    if form.row_level not in shared.unit_nouns:
+        raise CatalogError(f"{shared.path}: unit_nouns has no {form.row_level!r} "
+                           f"(the row level of {form.code})")
+    noun = shared.unit_nouns[form.row_level]
+    return {"form": form.code, "key": form.key, "unit_zh": noun["zh"], "unit_en": noun["en"]}
+
+
+def _template_field(template: dict[str, Any], names: dict[str, str], where: str) -> str:
+    """The field a rule of rules.yaml is about, for the form ``names`` fill it for."""
+    match = _RULE_ID.fullmatch(str(_fill(template.get("id", ""), names, where)))
+    if not match:
+        raise CatalogError(f"{where}: id must read {{form}}.<field>.<name>")
+    return match.group(2)
+
+
+def _fill(value: Any, names: dict[str, str], where: str) -> Any:
+    """``value`` with the placeholders of its texts (keys too) filled from ``names``."""
+    if isinstance(value, str):
+        try:
+            return value.format_map(names)
+        except (KeyError, ValueError, IndexError) as exc:
+            raise CatalogError(f"{where}: cannot fill {value!r} ({exc}); the placeholders "
+                               f"are {{{'}, {'.join([*names, 'label'])}}}") from None
+    if isinstance(value, list):
+        return [_fill(v, names, where) for v in value]
+    if isinstance(value, dict):
+        return {_fill(k, names, where): _fill(v, names, where) for k, v in value.items()}
+    return value
+
+
+def _rule(raw: Any, where: str, form: Form, context: set[str]) -> Rule:
+    """One rule as declared in ``form``'s YAML (or rules.yaml, filled), checked."""
+
+    def fail(problem: str) -> NoReturn:
+        raise CatalogError(f"{where}: {problem}")
+
+    if not isinstance(raw, dict):
+        fail("a rule is a mapping of " + ", ".join(_RULE_KEYS))
+    missing = [k for k in _RULE_KEYS if k != "when" and k not in raw]
+    unknown = sorted(set(raw) - set(_RULE_KEYS))
+    if missing or unknown:
+        fail("; ".join(([f"lacks {', '.join(missing)}"] if missing else [])
+                       + ([f"unknown keys {unknown}"] if unknown else [])))
+    match = _RULE_ID.fullmatch(str(raw["id"]))
+    if not match or match.group(1) != form.code:
+        fail(f"id must read {form.code}.<field>.<name> (lowercase, digits, _)")
+    if match.group(2) not in form.field_codes:
+        fail(f"the id names {match.group(2)!r}, which is not a field of {form.code}")
+    if raw["severity"] not in SEVERITIES:
+        fail(f"severity must be one of {', '.join(SEVERITIES)}, not {raw['severity']!r}")
+    for key in ("message_zh", "message_en"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            fail(f"{key} must be a text")
+    expect = raw["expect"]
+    if not isinstance(expect, dict) or len(expect) != 1:
+        fail("expect must name one column: {column: test}")
+    [(column, test)] = expect.items()
+    expected = _predicates(column, test, EXPECT_OPS, fail)
+    if len(expected) != 1:
+        fail("expect must say one test of its column")
+    when = raw.get("when") or {}
+    if not isinstance(when, dict):
+        fail("when must map columns to tests: {column: test, ...}")
+    conditions = [p for column, test in when.items()
+                  for p in _predicates(column, test, WHEN_OPS, fail)]
+    _check_predicate(expected[0], form, context, fail, expect=True)
+    for condition in conditions:
+        _check_predicate(condition, form, context, fail, expect=False)
+    return Rule(id=raw["id"], field=match.group(2), severity=raw["severity"], expect=expected[0],
+                message_zh=raw["message_zh"], message_en=raw["message_en"],
+                when=tuple(conditions))
+
+
+def _predicates(column: Any, test: Any, ops: set[str], fail: Callable[[str], NoReturn],
+                ) -> list[Predicate]:
+    """``column: test`` as predicates: ``present``, or ``{in: [...]}``, ``{at_least: 0,
+    at_most: 4}`` (one per test, in the order written)."""
+    if not isinstance(column, str):
+        fail(f"{column!r} is not a column name")
+    bare = sorted(BARE_OPS & ops)
+    with_operand = sorted(ops - BARE_OPS)
+    if isinstance(test, str):
+        if test not in bare:
+            fail(f"{column}: {test!r} is none of {', '.join(bare)}")
+        return [Predicate(column, test)]
+    if not isinstance(test, dict) or not test:
+        fail(f"{column}: the test is one of {', '.join(bare)}, or a mapping of "
+             f"{', '.join(with_operand)}")
+    for op in test:
+        if op in BARE_OPS & ops:
+            fail(f"{column}: write `{column}: {op}`")
+        if op not in ops:
+            fail(f"{column}: unknown test {op!r}; here one of "
+                 f"{', '.join([*bare, *with_operand])}")
+    return [Predicate(column, op, tuple(v) if isinstance(v, list) else v)
+            for op, v in test.items()]
+
+
+def _check_predicate(p: Predicate, form: Form, context: set[str],
+                     fail: Callable[[str], NoReturn], expect: bool) -> None:
+    """The columns ``p`` reads exist and its operand fits the column's declaration (a
+    row condition, ``expect`` false, compares with values only)."""
+
+    def known(column: Any) -> None:
+        if column not in form.field_codes and column not in context:
+            fail(f"reads {column!r}, which is neither a field of {form.code} nor a context "
+                 "column (rules.yaml's or the form's context_columns)")
+
+    known(p.column)
+    field = form.field(p.column) if p.column in form.field_codes else None
+    if p.op == "valid" and (field is None or field.type not in ("integer", "number", "enum",
+                                                                 "boolean")):
+        fail(f"{p.column}: valid applies to a field with a range, values or yes/no")
+    elif p.op == "in":
+        if not isinstance(p.operand, tuple) or not p.operand:
+            fail(f"{p.column}: in takes a list of values")
+        for value in p.operand:
+            _check_value(field, p.column, value, fail)
+    elif p.op == "equals":
+        _check_value(field, p.column, p.operand, fail)
+    elif p.op in ("at_least", "at_most") and isinstance(p.operand, str) and expect:
+        known(p.operand)
+    elif p.op in ("at_least", "at_most") and not _is_number(p.operand):
+        fail(f"{p.column}: {p.op} takes a number" + (" or (in expect) a column" if expect
+                                                       else " (in when)"))
+    elif p.op == "between" and not (isinstance(p.operand, tuple) and len(p.operand) == 2
+                                    and all(map(_is_number, p.operand))
+                                    and p.operand[0] <= p.operand[1]):
+        fail(f"{p.column}: between takes [low, high], two numbers")
+    elif p.op in ("same_as", "once_per"):
+        known(p.operand)
+    elif p.op == "matches":
+        try:
+            re.compile(p.operand)
+        except (re.error, TypeError):
+            fail(f"{p.column}: matches takes a regular expression, not {p.operand!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_value(field: Field | None, column: str, value: Any,
+                 fail: Callable[[str], NoReturn]) -> None:
+    """A value a rule compares ``column`` with fits the column's declaration."""
+    if field is None:  # a context column
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            fail(f"{column}: compare a context column with 1 or 0, a number or a text, "
+                 f"not {value!r}")
+    elif field.type == "enum":
+        if not isinstance(value, str) or value not in field.values:
+            fail(f"{column}: {value!r} is not one of its codes "
+                 f"{', '.join(field.values)} (quote codes that look like numbers)")
+    elif field.type == "boolean":
+        if not isinstance(value, bool):
+            fail(f"{column} is yes/no: write yes or no, not {value!r}")
+    elif field.type in ("integer", "number"):
+        if not _is_number(value):
+            fail(f"{column} is a number: {value!r} is not")
+    elif not isinstance(value, str):
+        fail(f"{column} is a text: {value!r} is not")
 
 
 def _measure_spec(
@@ -326,10 +630,17 @@ def _formula(raw: dict[str, Any]) -> str:
 
 @cache
 def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
+    shared = _load_shared(catalog_dir / "rules.yaml")
     forms = {
         form.code: form
-        for form in (_load_form(p) for p in sorted((catalog_dir / "forms").glob("*.yaml")))
+        for form in (_load_form(p, shared) for p in sorted((catalog_dir / "forms").glob("*.yaml")))
     }
+    for template in shared.rules:
+        # a rule is about a field: ``unit_name``'s only for the forms that have one
+        if not any(_template_field(template, _placeholders(shared, form), str(shared.path))
+                   in form.field_codes for form in forms.values()):
+            raise CatalogError(f"{shared.path}: rule {template.get('id')} applies to no form "
+                               "(none has the field its id names)")
     raw_list = yaml.safe_load((catalog_dir / "indicators.yaml").read_text(encoding="utf-8"))
     measures: dict[str, Measure] = {}
     # each measure's kind ("count": rows counted; "sum") and what it counts or sums (a

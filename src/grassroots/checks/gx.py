@@ -1,7 +1,7 @@
 """Row checks: a form's Great Expectations suite, run over a typed frame of its rows.
 
 The suites live in ``include/expectations/<form>.json`` (generated from the form
-declarations by ``scripts/build_suites.py``). :func:`run_suite` runs one over all
+declarations by ``grassroots suites build``). :func:`run_suite` runs one over all
 rows of one form for one period and returns one :class:`RowIssue` per failing row
 per rule: ``error`` issues block the row, ``warning`` issues are published with a flag.
 
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from grassroots.catalog import Form
+from grassroots.catalog import Form, load_catalog
 from grassroots.checks import rules
 from grassroots.config import EXPECTATIONS_DIR
 
@@ -49,11 +49,11 @@ if TYPE_CHECKING:
 
 CONTEXT_COLUMNS = ("unit_in_register", "unit_in_submitter_subtree", "register_name")
 # Per form, what its warnings compare with (float64, NaN where nothing applies): the
-# year's standards and last year's value, computed by grassroots.checks.stage.
+# year's standards and last year's value, computed by grassroots.checks.stage; declared
+# beside the rules that read them (the form's context_columns).
 FORM_CONTEXT_COLUMNS = {
-    "village_annual": (
-        "office_funding_minimum", "activity_funding_minimum", "income_operating_change_ratio",
-    ),
+    code: form.context_columns for code, form in load_catalog().forms.items()
+    if form.context_columns
 }
 SEVERITY = {"critical": "error", "warning": "warning"}  # GX severity -> issue severity
 META_KEYS = ("rule", "field", "message_zh", "message_en")
