@@ -18,17 +18,9 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from grassroots.catalog import Form, load_catalog
-from grassroots.demo import (
-    DALAT,
-    GANZI,
-    XIXIU,
-    DemoSummary,
-    _allocate,
-    _hit_weighted_total,
-    _national_chunk,
-    _NationalTask,
-    generate_demo,
-)
+from grassroots.demo import DALAT, GANZI, XIXIU, DemoSummary, generate_demo
+from grassroots.demo.draws import allocate, hit_weighted_total
+from grassroots.demo.national import _national_chunk, _NationalTask
 from grassroots.hierarchy.registers import read_register
 
 FORMS = load_catalog().forms
@@ -482,10 +474,10 @@ def test_unknown_scale() -> None:
 def test_allocate_is_exact_and_bounded() -> None:
     rng = np.random.default_rng(1)
     lo, hi = np.full(50, 5), np.full(50, 9)
-    x = _allocate(337, rng.random(50), rng, lo, hi)
+    x = allocate(337, rng.random(50), rng, lo, hi)
     assert x.sum() == 337 and (x >= 5).all() and (x <= 9).all()
     with pytest.raises(ValueError):
-        _allocate(500, rng.random(50), rng, lo, hi)
+        allocate(500, rng.random(50), rng, lo, hi)
 
 
 def test_hit_weighted_total() -> None:
@@ -493,5 +485,5 @@ def test_hit_weighted_total() -> None:
     weights = rng.integers(5, 10, 100)
     values = rng.integers(400, 500, 100)
     target = int(445 * weights.sum())
-    out = _hit_weighted_total(values, weights, target, 300, 620, rng)
+    out = hit_weighted_total(values, weights, target, 300, 620, rng)
     assert abs(int((out * weights).sum()) - target) < 5
