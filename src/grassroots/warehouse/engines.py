@@ -4,8 +4,8 @@ version's layout (``changes.upgrade``)."""
 
 from __future__ import annotations
 
+import threading
 import zlib
-from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,8 +17,30 @@ from grassroots.warehouse import changes
 SQLITE_PAGE_BYTES = 65_536
 
 
-@cache
+# one engine per warehouse URL in this process, with its pool of connections
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
 def _engine(url: str) -> Engine:
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _ENGINES[url] = _new_engine(url)
+        return engine
+
+
+def dispose_engines(backend: str) -> None:
+    """Close the pooled connections of this process's engines of ``backend`` (e.g.
+    ``postgresql``) and forget them, for a process done with those warehouses: the test
+    suite after each test, whose databases would otherwise keep their pools open (and
+    the server's connections) until the session ends."""
+    with _ENGINES_LOCK:
+        for url in [u for u, e in _ENGINES.items() if e.url.get_backend_name() == backend]:
+            _ENGINES.pop(url).dispose()
+
+
+def _new_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # before the engine's first connection: possible only while none is open
         sqlite_tuning.without_memory_statistics()
