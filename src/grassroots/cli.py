@@ -22,20 +22,9 @@ def _print(result: object) -> None:
     print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
 
 
-def _format_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "—"
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "%":
-        return f"{value:.1f}%"
-    if unit == "万元":
-        return f"{value:,.4f}".rstrip("0").rstrip(".") + " 万元"
-    return f"{value:,.1f}"
-
-
 def cmd_show(args: argparse.Namespace) -> int:
     from grassroots import pipeline
+    from grassroots.core.numbers import amount, figure
 
     rows = pipeline.published_figures(args.period, args.unit, _settings(args))
     if not rows:
@@ -43,11 +32,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 1
     print(f"Published figures, unit {args.unit}, period {args.period} (release {rows[0]['release_id']})")
     for r in rows:
-        value = _format_value(r["value"], r["unit"])
+        value = figure(r["value"], r["unit"]) + (" 万元" if r["unit"] == "万元" else "")
         ratio = ""
         if r["denominator"] is not None:
-            ratio = f"  ({_format_value(r['numerator'], 'count' if r['unit'] == '%' else '')}"
-            ratio += f" / {_format_value(r['denominator'], 'count' if r['unit'] == '%' else '')})"
+            ratio = f"  ({amount(r['numerator'])} / {amount(r['denominator'])})"
         print(f"  {r['indicator_code']:<34} {r['name_zh']:<16} {value:>16}{ratio}")
     return 0
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from grassroots import warehouse as wh
 from grassroots.catalog import LEVELS, Catalog, Indicator, expression_fields, load_catalog
 from grassroots.catalog.standards import standard_columns_sql
+from grassroots.core.numbers import amount, figure
 from grassroots.core.periods import period_year, previous_period
 
 # Sums of rows, so Σ over children's values is the parent's value.
@@ -362,24 +363,6 @@ def _rjust(text: str, width: int) -> str:
     return " " * max(0, width - _width(text)) + text
 
 
-def _num(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if abs(value - round(value)) < 1e-9:
-        return f"{round(value):,}"
-    return f"{value:,.4f}".rstrip("0").rstrip(".")
-
-
-def _value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "—"
-    if unit == "%":
-        return f"{value:.2f}%"
-    if unit == "years":
-        return f"{value:.2f}"
-    return _num(value)
-
-
 def _table(headers: list[str], body: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(_width(row[i]) for row in [headers, *body]) for i in range(len(headers))]
 
@@ -414,10 +397,10 @@ def _children_lines(
     headers += ["reporting/expected"]
     body = []
     for c in children:
-        cells = [c["unit_code"], c["name"] or "", _value(c["value"], unit)]
+        cells = [c["unit_code"], c["name"] or "", figure(c["value"], unit)]
         if ratio:
-            cells += [_num(c["numerator"]), _num(c["denominator"])]
-        cells.append(f"{_num(c['reporting_units'])}/{_num(c['expected_units'])}")
+            cells += [amount(c["numerator"]), amount(c["denominator"])]
+        cells.append(f"{amount(c['reporting_units'])}/{amount(c['expected_units'])}")
         body.append(cells)
     level_name = LEVELS[children[0]["level"]] if children else ""
     noun = level_name if len(children) == 1 else PLURALS.get(level_name, level_name)
@@ -428,12 +411,12 @@ def _children_lines(
         if not indicator["of"] and numerator is not None and denominator:
             # the parent's value again, from the children's sums: never an average of values
             recomputed = numerator * indicator["factor"] / denominator
-        sigma += [_value(recomputed, unit), _num(numerator), _num(denominator)]
+        sigma += [figure(recomputed, unit), amount(numerator), amount(denominator)]
     else:
-        sigma += [_value(_sum(children, "value"), unit)]
+        sigma += [figure(_sum(children, "value"), unit)]
     reporting = sum(c["reporting_units"] or 0 for c in children)
     expected = sum(c["expected_units"] or 0 for c in children)
-    sigma.append(f"{_num(reporting)}/{_num(expected)}")
+    sigma.append(f"{amount(reporting)}/{amount(expected)}")
     lines = [indent + line for line in _table(headers, [*body, sigma], right={2, 3, 4, 5})]
     for part in check["parts"]:
         if part["holds"]:
@@ -443,8 +426,8 @@ def _children_lines(
             mark = "differs" if part.get("note") else "✗ DIFFERENT"
         note = f"  ({part['note']})" if part.get("note") else ""
         lines.append(f"{indent}check: Σ {part['part']} of the {noun} "
-                     f"{_num(part['children_sum'])} vs {part['part']} of {parent_name} "
-                     f"{_num(part['parent'])}: {mark}{note}")
+                     f"{amount(part['children_sum'])} vs {part['part']} of {parent_name} "
+                     f"{amount(part['parent'])}: {mark}{note}")
     for c in children:
         if c.get("children"):
             lines += ["", f"{indent}{c['unit_code']} {c['name']}:"]
@@ -466,16 +449,16 @@ def format_explanation(explanation: dict) -> str:
         # the units expected come from the tree, not from summing a row expression
         sigma = "" if code.endswith("__expected") else "Σ "
         lines.append(f"  measure {code} = {sigma}{expression}")
-    value = f"value:   {_value(explanation['value'], ind['unit'])}"
+    value = f"value:   {figure(explanation['value'], ind['unit'])}"
     if ind["of"]:
-        value += (f"  ({ind['of']} {explanation['period']}: {_num(explanation['current_value'])}"
-                  f", {explanation['previous_period']}: {_num(explanation['previous_value'])})")
+        value += (f"  ({ind['of']} {explanation['period']}: {amount(explanation['current_value'])}"
+                  f", {explanation['previous_period']}: {amount(explanation['previous_value'])})")
     elif explanation["denominator"] is not None or ind["aggregation"] not in ADDITIVE_VALUES:
-        factor = f" × {_num(ind['factor'])}" if ind["factor"] != 1 else ""
-        value += (f"  = {_num(explanation['numerator'])} / {_num(explanation['denominator'])}"
+        factor = f" × {amount(ind['factor'])}" if ind["factor"] != 1 else ""
+        value += (f"  = {amount(explanation['numerator'])} / {amount(explanation['denominator'])}"
                   f"{factor}")
-    value += (f"   (units reporting {_num(explanation['reporting_units'])} of "
-              f"{_num(explanation['expected_units'])} expected)")
+    value += (f"   (units reporting {amount(explanation['reporting_units'])} of "
+              f"{amount(explanation['expected_units'])} expected)")
     lines.append(value)
     if explanation.get("flags"):
         lines.append(f"flags:   {explanation['flags']}")
@@ -494,7 +477,7 @@ def format_explanation(explanation: dict) -> str:
         lines.append("")
         check = explanation["rows_check"]
         sums = ", ".join(
-            f"Σ {p['part']} {_num(p['rows_sum'])} vs published {_num(p['published'])} "
+            f"Σ {p['part']} {amount(p['rows_sum'])} vs published {amount(p['published'])} "
             f"{'✓' if p['holds'] else '✗ DIFFERENT'}"
             for p in check["parts"]
         )
@@ -509,9 +492,9 @@ def format_explanation(explanation: dict) -> str:
             body = []
             for r in rows:
                 cells = [r["file_name"], r["sheet"] or "—", str(r["row_number"]), r["unit_code"],
-                         r["unit_name"] or "", _num(r["contribution"])]
+                         r["unit_name"] or "", amount(r["contribution"])]
                 if ratio:
-                    cells.append(_num(r["denominator_contribution"]))
+                    cells.append(amount(r["denominator_contribution"]))
                 cells.append(", ".join(f"{k}={_field(v)}" for k, v in r["fields"].items()))
                 body.append(cells)
             lines += ["  " + line for line in _table(headers, body,
@@ -535,5 +518,5 @@ def format_explanation(explanation: dict) -> str:
 
 def _field(value: object) -> str:
     if isinstance(value, float):
-        return _num(value)
+        return amount(value)
     return "∅" if value is None else str(value)

@@ -46,6 +46,7 @@ from sqlalchemy.engine import Connection, Engine
 from grassroots import warehouse as wh
 from grassroots.catalog import LEVEL_NUMBERS, LEVELS, load_catalog
 from grassroots.core.cells import clean, csv_field, looks_like_formula
+from grassroots.core.numbers import exact
 from grassroots.core.periods import period_year
 
 FORMATS = ("xlsx", "csv")
@@ -366,12 +367,6 @@ def _part(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
 
 
-def _number_text(value: float) -> str:
-    if value.is_integer():
-        return str(int(value))
-    return repr(value)  # the shortest text that reads back as the same float
-
-
 def _write_csv(table: LevelTable, path: Path) -> Path:
     part = _part(path)
     with part.open("w", encoding="utf-8-sig", newline="") as handle:
@@ -386,7 +381,7 @@ def _write_csv(table: LevelTable, path: Path) -> Path:
                     csv_field(parent_code),
                     csv_field(parent_name),
                 ]
-                + ["" if v is None else _number_text(float(v)) for v in values]
+                + ["" if v is None else exact(float(v)) for v in values]
             )
     part.replace(path)
     return path
@@ -469,7 +464,7 @@ def _level_rows(table: LevelTable, styles: _Styles) -> Iterator[str]:
                 parts.append(_text_cell(f"{letter}{n}", text, styles))
         for (letter, s), value in zip(numbers, values, strict=True):
             if value is not None and math.isfinite(value):
-                parts.append(f'<c r="{letter}{n}" s="{s}"><v>{_number_text(float(value))}</v></c>')
+                parts.append(f'<c r="{letter}{n}" s="{s}"><v>{exact(float(value))}</v></c>')
         parts.append("</row>")
         yield "".join(parts)
 

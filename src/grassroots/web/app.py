@@ -59,6 +59,7 @@ from fastapi.templating import Jinja2Templates
 from grassroots.catalog import load_catalog
 from grassroots.config import Settings
 from grassroots.core.issues import BLOCKING_STATES, STATE_LABELS, STATES, TRANSITIONS
+from grassroots.core.numbers import amount
 from grassroots.hierarchy.registers import official_by_code
 from grassroots.intake import status as intake
 from grassroots.review import actions as review
@@ -219,6 +220,7 @@ def create_app(
     forms = load_catalog().forms
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     templates.env.filters["local_time"] = _local_time
+    templates.env.filters["amount"] = amount
     templates.env.globals.update(
         STATE_LABELS=STATE_LABELS, SEVERITY_LABELS=SEVERITY_LABELS, ACTION_LABELS=ACTION_LABELS,
     )
