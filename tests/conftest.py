@@ -85,7 +85,20 @@ def postgres_url(new_postgres_url: Callable[[], str]) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # (tests/test_review_page.py) also to be declared in pyproject.toml's markers
+    # (tests/airflow/test_web_review_page.py) also to be declared in pyproject.toml's markers
     config.addinivalue_line(
         "markers", "browser: drives Debian's Chromium against a local Airflow API server (slow)"
     )
+
+
+# The tiers, one folder each, every test marked with its folder's name (`pytest -m unit`).
+TIERS = ("unit", "warehouse", "airflow", "e2e")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        tier = item.path.resolve().relative_to(tests_dir).parts[0]
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.path}: a test lives in one of the tiers {TIERS}")
+        item.add_marker(tier)

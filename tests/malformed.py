@@ -2,7 +2,7 @@
 
 Every case is built from scratch (no binary fixtures in the repository) and says
 what must happen: the whole file rejected with a reason, or specific per-cell or
-per-row issues. tests/test_intake_corpus.py drops them all into a landing folder.
+per-row issues. tests/warehouse/test_intake_corpus.py drops them all into a landing folder.
 """
 
 from __future__ import annotations

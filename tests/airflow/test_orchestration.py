@@ -26,7 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.airflow_processes import AirflowTopology
-from tests.test_end_to_end import FIGURES, NUMERATORS, SEED_PERIODS
+from tests.e2e.test_end_to_end import FIGURES, NUMERATORS, SEED_PERIODS
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

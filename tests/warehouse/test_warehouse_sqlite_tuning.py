@@ -21,7 +21,7 @@ library.sqlite3_memory_used.restype = ctypes.c_int64
 
 
 def _run(code: str) -> str:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     return subprocess.run([sys.executable, "-c", MEMORY_USED + code], capture_output=True,
                           text=True, env=env, check=True).stdout.split()
 

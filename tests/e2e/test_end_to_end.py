@@ -23,7 +23,7 @@ from tests.airflow_processes import clean_env
 
 pytestmark = pytest.mark.airflow
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "grassroots_yearly"
 SEED_PERIODS = ["2013", "2014", "2017", "2020", "2021"]
 

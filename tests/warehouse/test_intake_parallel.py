@@ -248,7 +248,7 @@ def test_a_worker_imports_neither_sqlalchemy_nor_the_warehouse() -> None:
     probe = ("import sys, grassroots.intake.read; "
              "print(sorted(m for m in sys.modules if m.split('.')[0] in "
              "('sqlalchemy', 'pandas', 'pyarrow') or m == 'grassroots.warehouse'))")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          env=env, check=True).stdout.strip()
     assert out == "[]"

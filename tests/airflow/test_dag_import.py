@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
+DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 
 DAG_ID = "grassroots_yearly"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -28,9 +28,9 @@ from tests.builders import (
     village_row,
     write_csv,
 )
-from tests.test_pipeline import _county, _fact
+from tests.warehouse.test_pipeline import _county, _fact
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 # A run of the CLI that notes when each stage started and ended, and starts once both
 # processes are ready (imports done), so that the two runs really start together.

@@ -1,7 +1,7 @@
 """The review page's files page (``/files``): the files refused whole, with their reasons,
 filtered by period and county, and each county's intake (as ``grassroots intake status``
 tells it); on SQLite and PostgreSQL, through FastAPI's TestClient as in
-tests/test_review_page.py."""
+tests/airflow/test_web_review_page.py."""
 
 from __future__ import annotations
 

@@ -18,10 +18,10 @@ from grassroots import warehouse as wh
 from grassroots.hierarchy import trees
 from grassroots.publish import stage as publish_stage
 from grassroots.rollup import stage as rollup
-from tests.test_rollup_properties import _load, _row
+from tests.warehouse.test_rollup_properties import _load, _row
 
 PERIOD = "1989"
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 # The publisher. Before each statement it says so and waits for a line on stdin: the
 # test reads while the publisher stands inside its transaction, then lets it go on or
 # kills it there. Killing at a known statement rather than after a random delay keeps

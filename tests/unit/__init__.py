@@ -1,0 +1,1 @@
+"""Tests of this tier (see tests/conftest.py)."""
