@@ -1,4 +1,6 @@
-"""The ``grassroots`` command: the same functions the DAGs call."""
+"""The ``grassroots`` command: the same functions the DAGs call. Each command imports
+what it runs when it runs, so that ``grassroots --help`` or a template does not load
+SQLAlchemy, pandas or GX."""
 
 from __future__ import annotations
 

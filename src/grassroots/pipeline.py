@@ -93,6 +93,7 @@ def validate(period: str, settings: Settings | None = None,
              wait: float | None = None) -> dict:
     """Every form's suite on the period's staged rows (or those sent in one county) ->
     validation_issue, rows gated."""
+    # pandas and pyarrow: imported by the tasks that check, not by every one that runs
     from grassroots.checks import stage as validation
 
     settings, engine = open_warehouse(settings)
@@ -106,7 +107,7 @@ def docs(period: str, settings: Settings | None = None, county_code: str | None 
     """The Data Docs of the period's checks (or of those of one county's returns): GX runs
     the suites over the rows validate checked, and fails if it counts any rule's failing
     rows differently from the checks that gated them."""
-    from grassroots.checks import stage as validation
+    from grassroots.checks import stage as validation  # pandas, pyarrow (see validate)
 
     settings, engine = open_warehouse(settings)
     with _lease(settings, [period], holder, wait):
@@ -118,7 +119,7 @@ def feedback(period: str, settings: Settings | None = None, *, holder: str | Non
              wait: float | None = None) -> dict:
     """A workbook for each submission of the period with problems left to fix (and the
     workbooks of those with none left removed)."""
-    from grassroots.reports import feedback as feedback_stage
+    from grassroots.reports import feedback as feedback_stage  # openpyxl: this task's alone
 
     settings, engine = open_warehouse(settings)
     with _lease(settings, [period], holder, wait):

@@ -6,7 +6,7 @@ across fields in the form's ``rules:``, and the rules every form has in ``rules.
 This module translates those declarations into GX 1.x expectation configurations: one
 suite per form, ``<form>.json``, and for a form with reconciliation fields one of the
 cross-level reconciliation, ``<form>_reconciliation.json``. ``grassroots suites build``
-writes them; ``grassroots suites check`` (and ``tests/test_checks.py``) fails when a
+writes them; ``grassroots suites check`` (and ``tests/warehouse/test_checks.py``) fails when a
 committed suite differs from what the declarations give.
 
 Every expectation carries ``meta.rule`` (the rule's id, which review and waivers refer

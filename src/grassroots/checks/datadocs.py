@@ -311,7 +311,7 @@ def _site_lock(docs_dir: Path) -> Iterator[None]:
 def _replace_static(docs_dir: Path) -> None:
     """``static/`` as the pages use it: our stylesheet and nothing else. GX copies its
     own assets at every build; none is used, and its stylesheet points at S3."""
-    from grassroots.checks.datadocs_view import STYLESHEET
+    from grassroots.checks.datadocs_view import STYLESHEET  # GX's renderer: at a build only
 
     static = docs_dir / STATIC_DIR
     shutil.rmtree(static, ignore_errors=True)

@@ -8,7 +8,7 @@ expectation here, the way GX 1.x's pandas engine does (same row condition filter
 dropping of missing values, same comparison), and GX runs the same suites over the same
 frames for the Data Docs, where :func:`grassroots.checks.stage.build_docs` compares GX's
 count of failing rows with this module's for every rule and fails loudly on any
-difference. ``tests/test_rules.py`` compares the two on generated frames.
+difference. ``tests/unit/test_checks_rules.py`` compares the two on generated frames.
 
 An expectation type or argument this module does not know is refused
 (:class:`UnsupportedRule`) rather than guessed at: a new kind of rule in a suite needs its

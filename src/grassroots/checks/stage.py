@@ -20,6 +20,8 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog, standards
+from grassroots.checks import datadocs
+from grassroots.checks import gx as checks
 from grassroots.core.issues import BLOCKING_STATES
 from grassroots.core.locations import cell_location
 from grassroots.core.periods import period_year, previous_period
@@ -320,10 +322,8 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
     issues kept, added or resolved): after one county resubmits, every other county's
     rows and issues stand as they are, since no rule looks across counties.
 
-    The suites are evaluated by :mod:`grassroots.rules`; GX runs them again for the Data
+    The suites are evaluated by :mod:`grassroots.checks.rules`; GX runs them again for the Data
     Docs (:func:`build_docs`), a separate step that checks the two agree."""
-    from grassroots.checks import gx as checks
-
     catalog = catalog or load_catalog()
     issue = wh.validation_issue.c
     now = datetime.now(UTC)
@@ -434,12 +434,9 @@ def build_docs(engine: Engine, period: str, docs_dir: Path, catalog: Catalog | N
     """The Data Docs of the period's checks: GX runs each suite over the rows validate
     checked (those sent in one county, with ``county_code``) and renders the runs.
 
-    GX's count of failing rows for every rule is compared with :mod:`grassroots.rules`'s,
+    GX's count of failing rows for every rule is compared with :mod:`grassroots.checks.rules`'s,
     which gated the rows: the pages are written either way, then any difference raises
     :class:`ChecksDisagree`, naming the rules, so that the run shows it."""
-    from grassroots.checks import datadocs
-    from grassroots.checks import gx as checks
-
     catalog = catalog or load_catalog()
     frames, reconciling = _frames(engine, catalog, period, county_code)
     runs: list[tuple[str, object]] = []

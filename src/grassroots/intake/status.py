@@ -207,8 +207,6 @@ def intake_picture(engine: Engine, period: str, county_code: str | None = None) 
     code, else by file name), so that the numbers match the list: the status query
     places a file only by a unit of the period's tree. ``unplaced`` counts those that
     name no county."""
-    from grassroots.catalog import load_catalog
-
     status = intake_status(engine, period, county_code=county_code, with_missing=False)
     forms = list(load_catalog().forms)
     refused: dict[str | None, int] = {}

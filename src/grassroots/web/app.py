@@ -56,6 +56,7 @@ from fastapi.responses import (
 )
 from fastapi.templating import Jinja2Templates
 
+from grassroots import warehouse
 from grassroots.catalog import load_catalog
 from grassroots.config import Settings
 from grassroots.core.issues import BLOCKING_STATES, STATE_LABELS, STATES, TRANSITIONS
@@ -211,8 +212,6 @@ def create_app(
     from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
     from airflow.api_fastapi.core_api.security import get_user, requires_authenticated
     from airflow.configuration import conf
-
-    from grassroots import warehouse
 
     settings = settings or Settings.from_env()
     base_url = settings.base_url or conf.get("api", "base_url", fallback="") or ""
