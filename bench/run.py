@@ -149,8 +149,9 @@ class _TreeMemory:
 
 def _driver_modules(url: str) -> list[str]:
     """The warehouse's drivers, which the steps import at their first connection: on
-    PostgreSQL psycopg (0.07 s) and ADBC's driver that validate reads with (0.03 s), a
-    tenth of a second of every step at every scale that the clock had counted."""
+    PostgreSQL psycopg and ADBC's driver that validate reads with. Imported before the
+    clock starts: their import is a fixed cost of every step at every scale, not the
+    step's own."""
     if url.startswith("postgresql"):
         return ["psycopg", "adbc_driver_postgresql.dbapi"]
     return ["sqlite3"]
@@ -160,7 +161,8 @@ def _child(args: argparse.Namespace) -> dict:
     if args.child == "floor":
         return _floor(Path(args.landing))
     # The modules the stages import when first called (pandas with validate, GX with the
-    # docs) as well: imports are not counted, and at 1/8 pandas alone was ~7 % of validate.
+    # docs) as well: imports are not counted, and pandas' alone is a noticeable share of
+    # validate at the small scales.
     import grassroots.checks.gx  # noqa: F401
     import grassroots.checks.stage  # noqa: F401
     import grassroots.review.actions  # noqa: F401
@@ -374,8 +376,8 @@ def _run_scale(k: int, chosen: list[str], args: argparse.Namespace, work: Path,
         data_dir = scale_dir / warehouse
         if data_dir.exists():
             # an earlier round's folder is set aside, deleted at the end of the run: deleted
-            # now, its ~11,000 archive copies (national) would make this ingest's own cost
-            # seconds more on this VM's ext4
+            # now, its thousands of archive copies would slow the file creation of the
+            # ingest being measured on this VM's ext4
             data_dir.rename(_set_aside(work, f"{label.replace('/', '_')}-{warehouse}"))
         data_dir.mkdir(parents=True)
         _link_tree(landing, data_dir / "landing")
@@ -546,9 +548,9 @@ def main(argv: list[str] | None = None) -> int:
                     _run_scale(k, prepared[k]["chosen"], args, args.work, round_index))
         results = [prepared[k] for k in scales]
     finally:
-        # Only now: right after tens of thousands of files are deleted, creating files on
-        # this VM's ext4 costs up to ~0.6 ms of system time each for a while (the archive
-        # copies of the next scale's ingest took seconds more).
+        # Only now: for a while after tens of thousands of files are deleted, creating
+        # files on this VM's ext4 costs far more system time, which the next scale's
+        # ingest would count as its own.
         if not args.keep:
             for k in scales:
                 shutil.rmtree(args.work / f"scale-{k}", ignore_errors=True)

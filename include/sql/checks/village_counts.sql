@@ -2,10 +2,9 @@
 -- the given levels (Jinja's `levels`) in the period's tree, the villages below it counted
 -- from their returns (each village's row in its latest accepted file, the later row if
 -- the file gives it twice, whatever its checks said: reconciliation is about what was
--- submitted). One pass over the villages' rows serves every level: each level read them
--- all once before, ~3 s per level nationally. When one county is checked (`scoped`),
--- only that county's villages are counted. checks/reconciliation_reported.sql gives the
--- rows they are compared with.
+-- submitted). One pass over the villages' rows serves every level, rather than a pass
+-- per level. When one county is checked (`scoped`), only that county's villages are
+-- counted. checks/reconciliation_reported.sql gives the rows they are compared with.
 {%- from 'scope.sql' import in_county %}
 {%- import 'rollup/accepted_rows.sql' as rows %}
 with village_rows as (

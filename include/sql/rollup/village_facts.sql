@@ -21,7 +21,7 @@ with accepted as (
 
 own as (
     -- the measure expressions name the form's columns, so they see its row alone. A whole
-    -- number needs no rounding (SQLite's round() of every value was ~4 s nationally)
+    -- number is not rounded: it needs none, and SQLite's round() of every value is slow
     select unit_code
            {%- for m in measures %},
            {% if m.whole %}{{ m.expression }}{% else %}round(cast({{ m.expression }} as numeric), 6){% endif %} as m{{ loop.index }}
@@ -31,7 +31,7 @@ own as (
 
 villages as (
     -- the villages with a row that counts, reached from their rows: the rows stream
-    -- through, where joining them to the villages stored all of them first
+    -- through, where joining them to the villages would store all of them first
     select o.unit_code, u.parent_code, 1 as reporting
            {%- for m in measures %}, o.m{{ loop.index }}{% endfor %}
     from own o
@@ -65,7 +65,7 @@ previous_own as (
     -- the previous period's row of a village valid in the previous period. Grouped,
     -- though a unit has one row there (max() of one value is the value): SQLite then
     -- indexes the result for the join below instead of scanning it once per village
-    -- (a backfill's second year at 1/8 national scale ran for minutes, not 2 s)
+    -- (which turns seconds into minutes)
     select unit_code,
            count(*) as previous_rows
            {%- for m in previous %},
@@ -117,7 +117,7 @@ final as (
            v.reporting,
            1 as expected
            {#- the measures as floats in both warehouses (SQLite would store a whole number as an
-               integer); `1.0 *` did it through PostgreSQL's numeric, ~2 s nationally #}
+               integer); by a cast, since `1.0 *` goes through PostgreSQL's slow numeric #}
            {%- for m in measures %},
            cast(v.m{{ loop.index }} as double precision) as m{{ loop.index }}
            {%- endfor %}

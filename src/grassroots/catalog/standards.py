@@ -29,8 +29,8 @@ def office_funding_minimum(unit_codes: pd.Series, year: int) -> pd.Series:
     entries.sort(key=lambda e: (len(e["prefix"]), e["from"]))
     missing = unit_codes.isna().tolist()
     # Arrow's starts_with compares the UTF-8 bytes, which is str.startswith for any text:
-    # slicing every code in Python for each prefix length took 0.23 s of the nation's
-    # villages' checks, where they wait for it
+    # slicing every code in Python for each prefix length is slow on the villages' checks,
+    # which wait for it
     codes = pa.array(["" if gone else str(code)
                       for code, gone in zip(unit_codes.tolist(), missing, strict=True)],
                      type=pa.string())
@@ -61,8 +61,8 @@ def standard_columns_sql(code_column: str) -> dict[str, str]:
 def _starts_with(column: str, prefix: str) -> str:
     """SQL: the text in ``column`` starts with the digits ``prefix``. As the range of
     codes from the prefix up to the next one, compared byte by byte (unit codes are in
-    binary order, collation "C" on PostgreSQL): substr() built a string per row and
-    branch, ~0.4 s of the villages' rollup nationally on SQLite."""
+    binary order, collation "C" on PostgreSQL): substr() would build a string per row and
+    branch."""
     if not prefix.isascii() or not prefix.isdigit():
         raise ValueError(f"standards.yaml: a unit code prefix is digits, not {prefix!r}")
     # the first text after every one that starts with the prefix (':' follows '9')

@@ -29,7 +29,7 @@ into the page's HTML unescaped (a village named ``<script>…`` ran as script), 
 value in a result is HTML-escaped before GX sees it (:func:`_inert`); GX escapes the
 rest (rules and messages are ours, not submitted).
 
-Great Expectations is imported inside functions: importing it costs about 2 s and DAG
+Great Expectations is imported inside functions: importing it takes seconds and DAG
 files import this package.
 """
 
@@ -91,7 +91,7 @@ def build_data_docs_for_runs(
 ) -> list[Path]:
     """:func:`build_data_docs` for several ``(form_code, result)`` runs of one period at
     once: one site build instead of one per run (GX compiles its page templates and
-    rebuilds the index at every build, about 0.2 s each)."""
+    rebuilds the index at every build)."""
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
@@ -225,7 +225,8 @@ def _suite_page_is_stale(docs_dir: Path, suite_name: str) -> bool:
 
 
 def _store_suite(context: AbstractDataContext, suite_name: str) -> None:
-    # delete and add: GX's add_or_update matches expectations pairwise (0.6 s for 70)
+    # delete and add: GX's add_or_update matches expectations pairwise, slow for a suite
+    # of dozens
     if suite_name in {suite.name for suite in context.suites.all()}:
         context.suites.delete(suite_name)
     context.suites.add(_documented_suite(suite_name))

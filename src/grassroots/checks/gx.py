@@ -18,9 +18,9 @@ about the unit are plain column rules:
 :func:`run_suite` and :func:`run_rules` evaluate the rules with :mod:`grassroots.rules`
 and never import Great Expectations; the ``*_with_result`` and :func:`gx_counts`
 functions run the same suites through GX (for the Data Docs). GX is imported inside
-those functions, in the calling thread: importing it costs about 3 s, DAG files import
-this package, and a background import once raced other threads' imports ("partially
-initialized module").
+those functions, in the calling thread: importing it takes seconds, DAG files import
+this package, and an import in a background thread races other threads' imports
+("partially initialized module").
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ META_KEYS = ("rule", "field", "message_zh", "message_en")
 
 # The whole suite runs for counts only: BASIC holds what the Data Docs show (counts and
 # percentages) without the per-row lists, which GX otherwise builds for every rule, the
-# passing ones too (a third of the suite's time on 60,000 clean village rows).
+# passing ones too (a large part of the suite's time on clean rows).
 _COUNTS_FORMAT = {"result_format": "BASIC"}
 # Index columns GX reports for each failing row, asked for only in a second run of the
 # rules that failed. ``exclude_unexpected_values`` makes GX return the failing row_ids
@@ -340,9 +340,9 @@ def _for_gx(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame as GX evaluates it fastest: nullable integers as float64.
 
     GX 1.24 vectorises range checks only for numpy int/float columns and falls back to
-    one Python call per value for pandas' nullable Int64 (2.6 s of 6.6 s on 500,000
-    village rows). Counts are far below 2**53, so float64 holds them exactly; issue
-    values are still read from the caller's frame.
+    one Python call per value for pandas' nullable Int64 (a large part of a suite's
+    time on the villages' rows). Counts are far below 2**53, so float64 holds them
+    exactly; issue values are still read from the caller's frame.
     """
     nullable = [c for c, dtype in frame.dtypes.items() if isinstance(dtype, pd.Int64Dtype)]
     return frame.astype(dict.fromkeys(nullable, "float64")) if nullable else frame

@@ -65,14 +65,13 @@ def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.S
     year = period_year(period)
     if form.row_level_number == wh.VILLAGE_LEVEL:
         # the name of the village's version valid in the period, stored with the period's
-        # villages: a grouped pass over every unit version took ~1 s nationally. A code
+        # villages so that no grouped pass over every unit version is needed. A code
         # that is no village of the period has no name here (the row's error says so)
         register_name = village.c.name
     else:
         # One grouped pass over the register instead of a scalar subquery per staged row:
         # the same min(name) per code, NULL where the register has no valid version; only
-        # for the codes the rows read (the townships' 1.3 -> 0.6 s, the counties' 1.0 ->
-        # 0.3 s nationally on SQLite)
+        # for the codes the rows read, not for every unit the register holds
         rows_read = (sa.select(table.c.unit_code)
                      .join(s, s.c.submission_id == table.c.submission_id)
                      .where(s.c.period == period, s.c.status == "accepted",
@@ -167,8 +166,8 @@ def _typed_frame(form: Form, table: pa.Table) -> pd.DataFrame:
     the counts of the context as Int64, other texts (the register's name) as objects
     with None.
 
-    Built column by column from Arrow's: ``DataFrame.from_records`` over rows first
-    inferred a type for every column and the fields were converted again after."""
+    Built column by column from Arrow's: ``DataFrame.from_records`` over rows would infer
+    a type for every column, and the fields would be converted again after."""
     kinds = {f.code: _PANDAS_TYPES.get(f.type) for f in form.fields}
     counted = ("unit_in_register", "unit_in_submitter_subtree")
     data: dict[str, object] = {"row_id": np.arange(table.num_rows, dtype="int64")}
@@ -181,7 +180,7 @@ def _typed_frame(form: Form, table: pa.Table) -> pd.DataFrame:
         elif kind is None or pa.types.is_string(column.type) or pa.types.is_large_string(
                 column.type):
             # a text field or the register's name: objects, None where empty (pandas'
-            # inferred string type cost the national villages' names 0.15 s more)
+            # inferred string type is slower to build for the villages' names)
             data[name] = pd.Series(column.to_numpy(), dtype=object)
         elif pa.types.is_integer(column.type) and not column.null_count:
             data[name] = column.to_numpy().astype("int64")  # PostgreSQL's int4 too
@@ -349,8 +348,8 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
         submission_ids = frame["submission_id"].to_numpy()
         row_numbers = frame["row_number"].to_numpy()
         unit_codes = frame["unit_code"].to_numpy()
-        # the files and sheets of the failing rows' submissions only (of every submission
-        # of the period: 0.7 s on PostgreSQL at national scale, for a few hundred used)
+        # the files and sheets of the failing rows' submissions only: a national period
+        # has thousands of submissions, of which the issues use a few hundred
         sheets = _sheets(engine, sorted({int(submission_ids[item.row_id]) for item in found}))
         for item in found:
             key = {"submission_id": int(submission_ids[item.row_id]),
@@ -501,8 +500,8 @@ def _store(engine: Engine, period: str, records: list[dict], now: datetime,
         existing = {key: r.issue_id for key, r in kept.items()}
         found = {_key(r) for r in records}
         fresh = [r for r in records if _key(r) not in existing]
-        # COPY on PostgreSQL (an INSERT per row took 0.4 s for the national demo's 10.9 k
-        # warnings)
+        # COPY on PostgreSQL: a national run's warnings are thousands of rows, too many
+        # for an INSERT each
         wh.insert_rows(conn, wh.validation_issue, fresh)
         for record in records:
             if record["rule"].endswith(COMPLETENESS) and _key(record) in kept:
@@ -574,9 +573,8 @@ def _gate(engine: Engine, form: Form, submission_ids: list[int]) -> int:
 
     Only the rows whose status changes are written: the error rows are found from the
     blocking issues, the rows freed from an error (or staged by an earlier version as
-    'pending') by their status. Rewriting every row cost a national validate 2.2 s on
-    PostgreSQL (a new version of each 488 k row) and 0.8 s on SQLite, to change nothing
-    in nearly all of them."""
+    'pending') by their status. Rewriting every row would write each again (on
+    PostgreSQL a new version of each), to change nothing in nearly all of them."""
     table = wh.staging_tables[form.code]
     issue = wh.validation_issue.c
     blocking = (issue.severity == "error", issue.state.in_(BLOCKING_STATES))
@@ -602,7 +600,7 @@ def _gate(engine: Engine, form: Form, submission_ids: list[int]) -> int:
         changed += conn.execute(table.update().where(
             in_period, table.c.row_status != "accepted", ~blocked).values(
             row_status="accepted")).rowcount
-        # one statement for every file (one per file took seconds at national scale)
+        # one statement for every file (one per file would take seconds at national scale)
         conn.execute(wh.submission.update().where(s.submission_id.in_(submission_ids))
                      .values(rows_accepted=accepted_rows))
         accepted = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(s.rows_accepted), 0))

@@ -3,10 +3,9 @@
 By default SQLite counts every allocation it makes (``SQLITE_CONFIG_MEMSTATUS``) under
 one mutex that every connection of the process shares. The rollup runs two statements
 at once on two connections, each calling ``round()`` (which formats and allocates)
-millions of times: the threads queued on that mutex, and the pair took longer than one
-after the other (national rollup 6.1-6.2 s with the statistics, 4.2-4.3 s without).
-A single connection is faster without them too (a query of 1.5 M rounded values 0.66
--> 0.51 s). SQLite's documentation lists ``SQLITE_DEFAULT_MEMSTATUS=0`` among its
+millions of times: the threads queue on that mutex, and the pair takes longer than
+running them one after the other. A single connection is faster without them too.
+SQLite's documentation lists ``SQLITE_DEFAULT_MEMSTATUS=0`` among its
 recommended compile-time options; Python's ``sqlite3`` module uses the system's
 library, built with the default, so the setting is made at run time through
 ``sqlite3_config``, which works only while SQLite is shut down.

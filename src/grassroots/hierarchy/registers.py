@@ -28,8 +28,8 @@ VILLAGE_LEVEL = LEVEL_NUMBERS["village"]
 
 class Division(NamedTuple):
     """An official unit of levels 1-4, with a 12-digit code. A named tuple: the 41,934 of
-    the list are made in every process that reads registers (a frozen dataclass's were
-    0.15 s of each intake worker's start, a tuple's 0.04 s)."""
+    the list are made in every process that reads registers, at each intake worker's
+    start, and frozen dataclasses are several times slower to make."""
 
     level: int
     code: str
@@ -43,8 +43,8 @@ class Division(NamedTuple):
 
 class RegisterEntry(NamedTuple):
     """One version of a village in a county's register. A named tuple: a national intake
-    makes 488 k of them, and a frozen dataclass took three times as long to make (1.4 s
-    against 0.4 s of the workers' CPU)."""
+    makes hundreds of thousands of them, and frozen dataclasses are several times slower
+    to make."""
 
     unit_code: str
     name: str
@@ -127,7 +127,7 @@ def parse_register(text: str, source: str = "<register>") -> list[RegisterEntry]
 
     Rows are read as lists by column position (as ``csv.DictReader`` would map them: a
     name given twice is its last column, blank lines are skipped, short rows read None):
-    a dict per row was a third of a national intake's time on the registers."""
+    a dict per row would be a large part of intake's time on the registers."""
     rows = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = next(rows, None) or []
     missing = {"unit_code", "name", "parent_code", "zone_type", "valid_from"} - set(header)
@@ -236,9 +236,9 @@ class CheckedRegister:
 
 class RegisterRows(NamedTuple):
     """A checked register's villages as the rows of ``unit`` (``loaded_at`` left to the
-    writer): what intake's workers send back. Pickled as plain tuples, the national
-    registers cost a tenth of what their ``RegisterEntry`` objects did (those were ~2 s
-    of unpickling in the recording process)."""
+    writer): what intake's workers send back. Plain tuples, because they pickle and
+    unpickle far faster than ``RegisterEntry`` objects, and the one recording process
+    unpickles every register's."""
 
     county: str
     source_file: str

@@ -215,8 +215,8 @@ _REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 
 def _has_formula_tag(xml: bytes) -> bool:
     """Whether ``xml`` holds ``<f>``, ``<f `` or ``<f/>``: one pass over the sheet (a test
-    for each of the three read every village sheet three times, ~1.9 s of a national
-    ingest's CPU), stopping at the few ``<f`` that begin other tags (``<formula1>``)."""
+    for each of the three would read every village sheet three times), stopping at the
+    few ``<f`` that begin other tags (``<formula1>``)."""
     at = xml.find(b"<f")
     while at != -1:
         if xml[at + 2:at + 3] in (b">", b" ") or xml[at + 2:at + 4] == b"/>":

@@ -2,7 +2,7 @@
 the archive, check a register or parse and clean a return. Everything here runs without
 the warehouse, and the module imports neither SQLAlchemy nor :mod:`grassroots.warehouse`:
 a worker is a spawned interpreter that imports this module first, and importing
-:mod:`grassroots.intake` (SQLAlchemy, the warehouse's tables) took 0.45 of its 0.68 s
+:mod:`grassroots.intake` (SQLAlchemy, the warehouse's tables) would be most of its
 start, a fixed cost of every ingest (:mod:`grassroots.intake` records what is read here).
 """
 
@@ -202,8 +202,8 @@ def _archive(archive_dir: Path, data: bytes, digest: str, name: str,
     """Keep the file's bytes; return the copy's path and whether this call wrote it.
 
     One system call creates the copy where there is none (mode ``x`` refuses if there
-    is) and the folder is made only when missing: each such call costs tens of
-    microseconds of kernel time on this VM's file system, for 11 k files a night."""
+    is) and the folder is made only when missing: each such call costs kernel time, and
+    a night's run archives thousands of files."""
     folder = archive_dir / (period or "unknown-period")
     target = folder / f"{digest[:16]}__{name}"
     try:
@@ -306,7 +306,7 @@ def spool_rows(reader: Reader, reads: list[FileRead]) -> None:
 
     For a SQLite warehouse, which copies them with one ``insert ... select`` per table
     and transaction (``warehouse.AttachedSpools``): binding ~30 values a row, and
-    unpickling them first, cost the one recording process ~4 s of a national ingest.
+    unpickling them first, would be a large part of the one recording process's work.
     The columns have no declared type: the values are kept as they are until the
     warehouse's own types take them, as they would from ``executemany``."""
     def rows_of(read: FileRead) -> list[tuple]:
@@ -489,7 +489,7 @@ _worker_readers: Queue | None = None
 def start_worker(readers: Queue) -> None:
     """A worker's start, while the parent opens the warehouse: its reader is taken from
     ``readers`` with its first task; the official list that registers are checked
-    against (0.25 s to load) is loaded meanwhile."""
+    against is loaded meanwhile."""
     global _worker_readers
     _worker_readers = readers
     registers.official_by_code()

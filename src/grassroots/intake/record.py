@@ -220,8 +220,8 @@ def _insert_submissions(conn: sa.Connection, values: list[dict[str, object]]) ->
     file's id is larger).
 
     On PostgreSQL the ids are drawn from the column's sequence first and the rows sent by
-    ``COPY``: an ``INSERT ... RETURNING`` of 128 rows cost a national ingest 89 statements
-    of ~56 ms, a third of it psycopg parsing each long statement again."""
+    ``COPY``: an ``INSERT ... RETURNING`` of a transaction's files is a long statement,
+    slow to run, and psycopg parses each one again."""
     s = wh.submission.c
     if conn.dialect.name != "postgresql":
         return list(conn.execute(
@@ -272,8 +272,8 @@ def _accepted_keys(conn: sa.Connection, reads: list[FileRead]) -> set[tuple[str,
 def _official_levels(conn: sa.Connection, reads: list[FileRead]) -> dict[str, str]:
     """The level (region ... township) of each official unit that sent one of ``reads``,
     in one query: the official units are in the warehouse (``sync_official_units``), and
-    loading the whole official list into this process cost more than a county's rerun
-    spends on its one file."""
+    loading the whole official list into this process would cost more than a county's
+    rerun spends on its one file."""
     units = sorted({read.unit_code for read in reads if read.kind == "return" and read.unit_code})
     if not units:
         return {}

@@ -66,7 +66,7 @@ def ingest(
     ``opening``: makes the warehouse's schema or brings it up to date (``engine`` may
     have none yet), called once the workers have their files: they need only what
     earlier ingests recorded, which a new warehouse does not hold, and read while the
-    schema is made (~0.3 s on PostgreSQL, with the workers idle until then)."""
+    schema is made instead of idling until it is."""
     registers, submissions = landing or files_to_ingest(settings, period, files)
     result = _ingest_files(engine, settings, catalog or load_catalog(), registers, submissions,
                            period, period if tree else None, workers, opening)
@@ -132,8 +132,8 @@ def _spool_dir(engine: Engine) -> tempfile.TemporaryDirectory[str] | nullcontext
 
 
 class _OfficialUnits:
-    """The official units loaded into a new warehouse (``trees.sync_official_units``,
-    ~1 s) while the workers start and read the first files; ``wait`` before recording the
+    """The official units loaded into a new warehouse (``trees.sync_official_units``)
+    while the workers start and read the first files; ``wait`` before recording the
     first return, whose sender is looked up among them, and before building the tree. The
     registers are not checked against them: on PostgreSQL the units load in a thread of
     their own, in their own transaction, while the registers are recorded; on SQLite,
@@ -183,8 +183,8 @@ class _Tree:
         if self._pool is not None:
             self._building = self._pool.submit(trees.ensure_tree, self._engine, self._period)
             return
-        # the workers read on while this process builds (1.1 s nationally): their reads
-        # wait in memory (a task's rows are a few MB)
+        # the workers read on while this process builds: their reads wait in memory (a
+        # task's rows are a few MB)
         reads.read_ahead(TASKS_READ_AHEAD_OF_TREE)
         self._rows, self._built = trees.ensure_tree(self._engine, self._period), True
 
@@ -212,7 +212,7 @@ def _record_all(engine: Engine, catalog: Catalog, file_reads: Reads, result: Ing
             if registers_to_analyse:
                 # the returns' submitters are looked up among the units the registers
                 # just added: on PostgreSQL, without statistics for them each lookup
-                # scanned dim_unit (4.9 s of a national ingest)
+                # would scan dim_unit
                 with engine.begin() as conn:
                     wh.analyze_grown(conn, wh.unit, wh.submission)
                 registers_to_analyse = False

@@ -34,12 +34,12 @@ PARALLEL_FROM_FILES = 48
 # Files per task sent to a worker: enough that the round trip (pickling a few thousand
 # rows) is a small part of the task, few enough that every worker stays busy to the end.
 FILES_PER_TASK = 32
-# Tasks the workers are given to read on while the tree is built on SQLite: ~1.1 s
-# nationally, in which two workers read ~25 tasks.
+# Tasks the workers are given to read on while the tree is built on SQLite: a little
+# more than two workers read in the time a national tree takes to build.
 TASKS_READ_AHEAD_OF_TREE = 32
 # Tasks of returns the workers are given at first beside all the registers: this process
-# loads the official units and records the registers (~3 s nationally) much slower than
-# the workers read them, and with two tasks each they then waited for it.
+# loads the official units and records the registers much slower than the workers read
+# them, and with only two tasks each they would wait for it.
 TASKS_READ_AHEAD_OF_REGISTERS = 32
 # Files recorded per transaction: each costs a dozen round trips to the database, which
 # wait long for a server that shares the CPUs with the workers, and a commit.
@@ -61,9 +61,9 @@ def _tasks(items: list[tuple[str, Path, str | None]]) -> list[list[tuple[str, Pa
 def reading_workers(landing: Landing) -> ReadingWorkers | nullcontext[None]:
     """Workers to read the ``landing`` files, started now when there are many (see
     ``PARALLEL_FROM_FILES``) so that they start while the caller opens the warehouse
-    (a ~0.3 s start that otherwise came after it); else nothing to use. Files already
-    recorded are counted too (the warehouse tells those): the workers may find little to
-    do. Use it as a context manager; pass what it gives to ``ingest``."""
+    rather than after it; else nothing to use. Files already recorded are counted too
+    (the warehouse tells those): the workers may find little to do. Use it as a context
+    manager; pass what it gives to ``ingest``."""
     count = intake_workers()
     if count < 2 or len(landing.registers) + len(landing.submissions) < PARALLEL_FROM_FILES:
         return nullcontext()

@@ -13,9 +13,9 @@ editing the cell turns it into a formula; in CSV, which has no types, it gets a 
 apostrophe.
 
 openpyxl lays out the workbook (styles, frozen panes, column widths, filters, print titles);
-the rows themselves are written here as SpreadsheetML, straight into the zip. openpyxl's
-write-only mode spends about 20 µs on each cell, lxml or not: Inner Mongolia's village sheet
-(11,165 villages × 44 indicators) took 11 s that way, and takes 1.2-1.8 s so.
+the rows themselves are written here as SpreadsheetML, straight into the zip: openpyxl's
+write-only mode spends so long on each cell, lxml or not, that Inner Mongolia's village
+sheet (11,165 villages × 44 indicators) takes several times as long that way.
 """
 
 from __future__ import annotations

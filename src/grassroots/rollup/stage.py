@@ -64,10 +64,10 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
     county's subtree.
 
     A full rollup reads the areas' rows on a second connection while this one writes the
-    villages': each statement is one query that runs on one core (SQLite's, and
-    PostgreSQL's for an INSERT), 5-7 s apiece nationally, and the areas' are few rows
-    (35 k against 488 k) to carry across. Where no second connection sees this
-    database (SQLite in memory), one after the other."""
+    villages': each statement is one long query that runs on one core (SQLite's, and
+    PostgreSQL's for an INSERT), and the areas' are few rows beside the villages' to
+    carry across. Where no second connection sees this database (SQLite in memory), one
+    after the other."""
     def area_sql(insert: bool) -> str:
         return wh.render_sql(
             "rollup/area_facts.sql", forms=[_form_spec(catalog, f) for f in catalog.forms.values()],
@@ -93,8 +93,8 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
         wh.insert_tuples(conn, wh.fact_area, names, rows)
     if not scoped:
         # a county's few rows do not change the tables' statistics. The facts' columns
-        # that statements join, filter and group on only: sampling the ~100 measures
-        # took ~1.7 s of a national rollup on PostgreSQL, for statistics no plan reads
+        # that statements join, filter and group on only: sampling the ~100 measures too
+        # would be a noticeable part of a rollup on PostgreSQL, for statistics no plan reads
         wh.analyze(conn, *wh.FACT_TABLES, columns=FACT_KEY_COLUMNS)
         wh.analyze(conn, wh.release_part)
 
@@ -102,8 +102,8 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
 def _read_rows(engine: Engine, statement: sa.TextClause,
                params: dict) -> tuple[list[str], list[sa.Row]]:
     """A query's column names and rows, read on a connection of its own, on one core:
-    PostgreSQL's parallel workers would take the core the other statement runs on
-    (the villages' insert ran 11.5 s alone, 17 s beside a parallel read of the areas)."""
+    PostgreSQL's parallel workers would take the core the other statement runs on, and
+    the villages' insert runs much longer beside a parallel read of the areas."""
     with engine.connect() as conn:
         wh.without_parallel_workers(conn)
         wh.with_work_mem_for_whole_tables(conn)

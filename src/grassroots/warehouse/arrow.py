@@ -20,7 +20,8 @@ def fetch_arrow(engine: Engine, statement: sa.Executable, *,
                 parallel_workers: bool = True) -> pa.Table:
     """A query's result as an Arrow table, read by the ADBC driver of the warehouse's
     database: SQLite's C reader, PostgreSQL's binary ``COPY``. Through the DBAPI every
-    value became a Python object first (the villages' 15 M: ~6 s of validate's frame).
+    value would become a Python object first, for the villages' millions of values a
+    large part of building validate's frame.
 
     The statement is rendered with its values inline (they are the caller's periods,
     codes and years, quoted by SQLAlchemy), since the drivers take other placeholders

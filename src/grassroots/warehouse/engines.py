@@ -54,15 +54,15 @@ def _new_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             # Pages of 64 KiB in a new warehouse (an existing one keeps its own): the stages
             # read and write whole tables, in 16 times fewer pages and system calls than
-            # SQLite's default 4 KiB (national validate and rollup ~0.5 s faster each).
+            # SQLite's default 4 KiB.
             # Must come before WAL mode is set, after which the size is fixed.
             cursor.execute(f"pragma page_size={SQLITE_PAGE_BYTES}")
             # WAL lets BI readers see the last committed release while publish writes.
             cursor.execute("pragma journal_mode=wal")
             cursor.execute("pragma synchronous=normal")
             # a page cache of up to 256 MiB (SQLite's default is 2 MiB): loading the
-            # national registers and returns into indexed tables missed the small cache on
-            # nearly every row once the indexes outgrew it
+            # registers and returns into indexed tables misses a small cache on nearly
+            # every row once the indexes outgrow it
             cursor.execute("pragma cache_size=-262144")
             cursor.close()
 
@@ -114,9 +114,9 @@ def period_lock(conn: sa.Connection, period: str) -> None:
 
 
 # PostgreSQL's memory for each sort and hash of a whole-table read (fetch_arrow): at the
-# server's default (4 MB) the national villages' frame sorted 117 MB on disk and its
-# hash joins spilled in 16 batches (the query 2.2 s; 0.8 s less with 256 MB). One such
-# read at a time per query thread, on a connection closed after it.
+# server's default (4 MB) the villages' frame sorts on disk and its hash joins spill in
+# batches, which slows the query. One such read at a time per query thread, on a
+# connection closed after it.
 READ_WORK_MEM = "256MB"
 
 

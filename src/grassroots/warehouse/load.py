@@ -18,13 +18,13 @@ from grassroots.warehouse.sql import render_sql
 @contextmanager
 def indexes_built_after(conn: sa.Connection, table: sa.Table) -> Iterator[None]:
     """On PostgreSQL, fill an empty table with its primary key and indexes made after the
-    rows are in: one sort per index instead of an insert into each per row (the official
-    closure's 162 k rows 0.53 -> 0.28 s). In the caller's transaction, so a failed load
-    leaves them as they were; a key the rows break fails as it is made again.
+    rows are in: one sort per index instead of an insert into each per row. In the
+    caller's transaction, so a failed load leaves them as they were; a key the rows break
+    fails as it is made again.
 
     On SQLite nothing is dropped: Python's driver runs DDL that comes before a
     transaction's first write outside it (a failed load would leave the index dropped),
-    and building the index after took as long."""
+    and building the index after is no faster there."""
     if conn.dialect.name != "postgresql":
         yield
         return
@@ -76,8 +76,8 @@ def _processed(rows: Sequence[Sequence[object]],
                processors: list[tuple[int, object]]) -> list[Sequence[object]]:
     """The rows with each processed column's values passed through its processor. A
     run's rows share a few values in these columns (its timestamp): each is processed
-    once. The usual case, one such column of tuples, is sliced around it: for the
-    registers' 488 k villages 0.3 s, against 1.2 s copying each row into a list."""
+    once. The usual case, one such column of tuples, is sliced around it, several times
+    faster than copying each row into a list."""
     def remembered(process: object) -> object:
         memo: dict[object, object] = {}
 
@@ -107,15 +107,14 @@ def insert_tuples(conn: sa.Connection, table: sa.Table, names: Sequence[str],
     transaction.
 
     On PostgreSQL (psycopg 3) through ``COPY``: an executemany, even batched into
-    multi-row INSERTs, spent four times SQLite's time on intake's staged rows. On SQLite
+    multi-row INSERTs, takes several times SQLite's time on intake's staged rows. On SQLite
     one executemany of tuples; elsewhere ``table.insert()``.
 
     ``binary``: PostgreSQL's binary ``COPY``, for values of their columns' own types
     (int for integers, float for floats, str, aware datetimes), as intake's cleaned rows
-    and registers' villages are. Text formats every value for the server to parse; the
-    national staged rows and registers cost the step 2 s more that way (client and
-    server sharing two cores). A value of another type (a Decimal for a bigint, a naive
-    datetime) that text would take is refused.
+    and registers' villages are. Text formats every value for the server to parse, work
+    that client and server do on the cores they share. A value of another type (a
+    Decimal for a bigint, a naive datetime) that text would take is refused.
     """
     if not rows:
         return
@@ -173,8 +172,8 @@ class AttachedSpools:
     detached and deleted, every one of ``paths``, used or not. SQLite only.
 
     ``insert ... select`` from an attached file keeps the values in SQLite: binding them
-    from Python (``insert_tuples``) cost the one recording process of a national ingest
-    ~4 s for the staged rows and the registers' villages, unpickling included."""
+    from Python (``insert_tuples``), unpickled first, would be a large part of the one
+    recording process's work on the staged rows and the registers' villages."""
 
     def __init__(self, conn: sa.Connection, paths: Iterable[str]) -> None:
         self._conn = conn

@@ -21,21 +21,18 @@ metadata = sa.MetaData()
 
 # A unit's 12-digit code (and a release part's, a county's code or ''). On PostgreSQL in
 # the collation "C", compared byte by byte: in the database's default (C.UTF-8 here)
-# every comparison of two codes in an index or a sort went through the C library's
-# strcoll, and sorts could not use abbreviated keys. The national registers' villages
-# into unit's three indexes: 1.92 -> 1.63 s; a national run's rollup ~0.45 s and
-# validate ~0.25 s faster. Codes are digits: their order is the same in both. Tables
-# made before keep their columns' collation, with the same results (a default
-# collation gives way to "C" where columns of both meet).
+# every comparison of two codes in an index or a sort goes through the C library's
+# strcoll, and sorts cannot use abbreviated keys, which slows every index, join and sort
+# on codes. Codes are digits: their order is the same in both. Tables made before keep
+# their columns' collation, with the same results (a default collation gives way to "C"
+# where columns of both meet).
 UNIT_CODE = sa.String(12).with_variant(sa.String(12, collation="C"), "postgresql")
 
 # One row per unit version: official units of levels 1-4 (no validity years) and
 # every version of every village from the registers, stored once. BI reads it through
 # the view ``dim_unit`` (the published columns), the pipeline a village's register row
-# through the view ``unit_register``. A register's villages were written three times
-# (``unit_register``, ``dim_unit`` and ``period_village``, each with its indexes): at
-# national scale the second copy alone was 2-4 s of SQLite's ingest and 4.7-6.5 s of
-# PostgreSQL's.
+# through the view ``unit_register``: one table, so that loading a register writes and
+# indexes its villages once rather than once for each reader.
 unit = sa.Table(
     "unit",
     metadata,
@@ -84,9 +81,9 @@ unit_register = sa.Table("unit_register", _view_metadata,
 # ancestor and descendant of levels 1-4 (depth 0 rows included: every unit is its own
 # ancestor), and ``period_village``, one row per village valid in the period under its
 # township. The view ``unit_closure`` joins them into every ancestor/descendant pair,
-# villages included. A village's ancestors are its township's: materialising them (2.4 M
-# rows nationally, in two indexes) was the largest part of building a period's tree, and
-# the rollup and the checks reach a village's ancestors through its township anyway.
+# villages included. A village's ancestors are its township's: materialising them (a row
+# per village and ancestor, in two indexes) would be most of building a period's tree,
+# and the rollup and the checks reach a village's ancestors through its township anyway.
 area_closure = sa.Table(
     "area_closure",
     metadata,
@@ -106,7 +103,8 @@ period_village = sa.Table(
     sa.Column("unit_code", UNIT_CODE, primary_key=True),
     sa.Column("parent_code", UNIT_CODE, nullable=False),
     # the register's name of the version valid in the period: what a village's return
-    # is checked against (a grouped pass over every unit version took ~1 s of validate)
+    # is checked against, stored so that validate needs no grouped pass over every unit
+    # version to find it
     sa.Column("name", sa.Text),
     sa.Index("ix_period_village_parent", "period", "parent_code"),
 )
@@ -162,7 +160,7 @@ period_tree = sa.Table(
 
 # One row per landing file already read: its size and modification time when its bytes
 # were hashed, so that a later ingest skips reading it again while both are unchanged
-# (reading and hashing every landing file was most of an incremental run's ingest).
+# (reading and hashing every landing file would be most of an incremental run's ingest).
 landing_file = sa.Table(
     "landing_file",
     metadata,
@@ -297,9 +295,9 @@ def _fact_table(name: str, view_metadata: sa.MetaData) -> sa.Table:
 # The published grain is one row per period, unit and indicator for every unit of every
 # level: ~50 indicators for each of ~530,000 units nationally, 26 M rows a year. It is not
 # stored. Each unit is stored as one wide row of its additive measures (sums over the
-# rows below it), and the view ``fact_indicator`` computes the indicators from them, the
-# way the rollup once did before writing them out (and publish copied them again): levels
-# 1-4 in ``fact_area``, villages in ``fact_village``.
+# rows below it), and the view ``fact_indicator`` computes the indicators from them, so
+# that neither the rollup nor publish writes the long grain out: levels 1-4 in
+# ``fact_area``, villages in ``fact_village``.
 AREA_LEVELS = (1, 2, 3, 4)
 VILLAGE_LEVEL = 5
 COUNTY_LEVEL = 3  # a release part is a county with everything under it
@@ -445,10 +443,10 @@ _SQL_TYPES = {
 
 # PostgreSQL fills the staging tables' pages to half: validate's gate then rewrites each
 # staged row's status beside it on its own page, an update that adds no index entries
-# (HOT). With full pages every new version went to another page and into both indexes:
-# 4.2 s against 1.3 s for the 488 k village rows of the national demo, for 0.4 s more
-# loading them and the same size once gated (the full pages' table doubles with the
-# versions the update leaves behind).
+# (HOT). With full pages every new version goes to another page and into both indexes,
+# an update several times slower; half-full pages make the load a little slower and the
+# table no larger once gated (a table of full pages doubles with the versions the update
+# leaves behind).
 STAGING_FILLFACTOR = 50
 
 

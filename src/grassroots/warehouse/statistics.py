@@ -10,10 +10,10 @@ from grassroots.catalog import load_catalog
 
 # The columns whose statistics plans use (the ones statements join, filter and group on),
 # for the tables with many others: the units' names and sources, the returns' fields.
-# Sampling every column of a staging table took ~0.23 s at 1/8 national scale on
-# PostgreSQL against 0.04 s for these, much the same at any scale: most of an analyze
-# is a fixed cost of each run. A statement that comes to filter on another column must
-# add it here.
+# Sampling every column of a staging table costs PostgreSQL several times as much as
+# these, whatever the table's size (an analyze samples a bounded number of rows): a
+# fixed cost of each run. A statement that comes to filter on another column must add
+# it here.
 _PLANNED_COLUMNS: dict[str, tuple[str, ...]] = {
     "unit": ("unit_code", "level", "parent_code", "county_code", "township_code",
              "valid_from", "valid_to"),
@@ -28,7 +28,7 @@ def analyze(conn: sa.Connection, *tables: sa.Table, sqlite: bool = False,
     ``sqlite``).
 
     Without it the planner takes freshly filled tables for empty ones and picks nested
-    loops over them: the Inner Mongolia rollup went from under a second to six minutes.
+    loops over them: a region's rollup runs for minutes instead of a second.
     SQLite plans well from its indexes alone, except through the view ``unit_closure``:
     without statistics it reads a county's villages by scanning every village of the
     period for each township.
@@ -53,9 +53,8 @@ STALE_STATISTICS_SHARE = 0.1
 def analyze_grown(conn: sa.Connection, *tables: sa.Table) -> list[str]:
     """``analyze`` the tables (PostgreSQL) that never had statistics or now hold more than
     ``STALE_STATISTICS_SHARE`` more rows than their statistics counted; return their
-    names. After one county resubmits, analysing every staging table again (half a million
-    rows sampled each, five seconds at national scale) was most of its ingest, for
-    statistics that one file does not change."""
+    names. After one county resubmits, analysing every staging table again would be most
+    of its ingest, for statistics that one file does not change."""
     if conn.dialect.name != "postgresql":
         return []
     stale = []
@@ -74,10 +73,11 @@ def analyze_changed(conn: sa.Connection, table: sa.Table, changed_rows: int,
                     columns: Sequence[str] = ()) -> bool:
     """``analyze`` the table (PostgreSQL) when a statement changed more than
     ``STALE_STATISTICS_SHARE`` of the rows its statistics counted; return whether it did.
-    (The gate of an earlier version turned every staged row from 'pending' to 'accepted':
-    with the statistics of before, the planner counted the rollup's accepted rows as one
-    and joined 488 k of them by nested loops.) ``columns``: the ones the statement changed, the only ones sampled
-    again (the gate's status alone: ~0.2 s, all 38 of the villages' columns 0.5-1.6 s)."""
+    (An update can leave the row count as it was and still falsify the statistics: once
+    the gate turns every staged row from 'pending' to 'accepted', the old statistics count
+    the rollup's accepted rows as one, and the planner joins them all by nested loops.)
+    ``columns``: the ones the statement changed, the only ones sampled again (sampling
+    every column of a staging table costs several times as much as its status alone)."""
     if conn.dialect.name != "postgresql":
         return False
     counted = conn.execute(sa.text("select reltuples from pg_class where oid = to_regclass(:name)"),
