@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian's Chromium for the browser test (tests/test_review_page.py, marked `browser`):
+# Debian's Chromium for the browser test (tests/airflow/test_web_review_page.py, marked `browser`):
 #
 #     bash scripts/install_browser.sh
 #
