@@ -1,6 +1,7 @@
-"""The ``grassroots`` command: the same functions the DAGs call. Each command imports
-what it runs when it runs, so that ``grassroots --help`` or a template does not load
-SQLAlchemy, pandas or GX."""
+"""The ``grassroots`` command: the same functions the DAGs call."""
+
+# Each command imports what it runs when it runs: ``grassroots --help`` or a template
+# then loads neither SQLAlchemy, pandas nor GX.
 
 from __future__ import annotations
 
