@@ -3,7 +3,7 @@
 GX's templates load Bootstrap, jQuery, bootstrap-table, vega and Font Awesome from public
 CDNs, put a logo from S3 with the data context's id in its URL on every page (a beacon)
 and a newsletter banner under it, and draw the index's tables with a script. The
-templates in ``templates/datadocs/`` replace those: one local stylesheet
+templates in ``checks/templates/datadocs/`` replace those: one local stylesheet
 (:data:`STYLESHEET`), no script, no network reference, and tables written out in HTML.
 The pages then read the same offline and under the review app's Content-Security-Policy
 (no script at all).
