@@ -315,7 +315,14 @@ def test_a_new_warehouse_makes_its_views_once_with_the_indicators_declared(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     made = []
     original = wh.create_views
-    monkeypatch.setattr(wh, "create_views", lambda *args: made.append(args) or original(*args))
+
+    def counted(*args: object) -> None:
+        made.append(args)
+        original(*args)
+
+    # by its package's name (the rollup's) and its module's (the warehouse's layout steps)
+    monkeypatch.setattr(wh, "create_views", counted)
+    monkeypatch.setattr(wh.views, "create_views", counted)
     settings, engine = pipeline.open_warehouse(_settings(tmp_path))
     assert len(made) == 1  # by connect; sync_indicators found the declarations as they are
     with engine.connect() as conn:
