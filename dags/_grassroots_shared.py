@@ -44,10 +44,19 @@ CLAIM_TIMEOUT_SECONDS = 6 * 3600
 def claim_poke(periods: list[str]) -> bool:
     """One look of a run's claim: whether it now holds the leases of all its periods
     (taken together or not at all, so two runs never wait for each other). When another
-    run holds one, says which and since when, and the sensor looks again later."""
-    from grassroots import pipeline
+    run holds one, says which and since when, and the sensor looks again later. The run's
+    first task: a warehouse behind this version's schema revision fails it at once."""
+    from airflow.sdk.exceptions import AirflowFailException
 
-    busy = pipeline.claim_periods(periods, run_holder())
+    from grassroots import pipeline
+    from grassroots import warehouse as wh
+
+    try:
+        busy = pipeline.claim_periods(periods, run_holder())
+    except wh.WarehouseRevisionError as behind:
+        # a warehouse at another schema revision: no retry can fix it, an operator must
+        # (the message names `grassroots db upgrade`)
+        raise AirflowFailException(str(behind)) from behind
     for holder in busy:
         log.warning("%s: this run waits for it", holder.describe())
     return not busy

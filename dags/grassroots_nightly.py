@@ -8,8 +8,9 @@ period itself or in the previous one (whose rows its year-on-year changes read),
 changed; a night with nothing changed runs no period.
 
 1. **changed_periods**: the periods to republish.
-2. **claim_periods**: take the leases of all the periods in the warehouse, together
-   or not at all. While another run of any of them (this DAG's or another's) holds it,
+2. **claim_periods**: check the warehouse is at this version's schema revision (if
+   not, fail at once: `grassroots db upgrade`), then take the leases of all the periods
+   in the warehouse, together or not at all. While another run of any of them (this DAG's or another's) holds it,
    wait (a sensor: reschedules, holding no slot; its log names the other run). Every
    stage checks in under this run's id, and **release_periods** (a teardown, run once
    every stage is done, failed or not) gives the leases back.

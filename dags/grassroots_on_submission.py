@@ -8,8 +8,9 @@ events queued while a run was busy are merged into one run.
 1. **periods**: the distinct periods named by the triggering asset events (or the
    `period` param of a manual run), and the year after each one when that year is
    published: its change on the previous year reads the period's rows.
-2. **claim_periods**: take the leases of all the periods in the warehouse, together
-   or not at all. While another run of any of them (this DAG's or another's) holds it,
+2. **claim_periods**: check the warehouse is at this version's schema revision (if
+   not, fail at once: `grassroots db upgrade`), then take the leases of all the periods
+   in the warehouse, together or not at all. While another run of any of them (this DAG's or another's) holds it,
    wait (a sensor: reschedules, holding no slot; its log names the other run). Every
    stage checks in under this run's id, and **release_periods** (a teardown, run once
    every stage is done, failed or not) gives the leases back.

@@ -8,7 +8,9 @@ the scheduled run at 2022-01-01 00:00 +08:00 covers 2021. Trigger with conf
 --to-date 2021-12-31T00:00:00+08:00`; a bare `2013-01-01` is midnight UTC, after
 Shanghai's New Year, and skips 2013.
 
-1. **claim_period**: take the period's lease in the warehouse. While another run of the
+1. **claim_period**: check the warehouse is at this version's schema revision (if not,
+   fail at once: `grassroots db upgrade`, README "Upgrading"), then take the period's
+   lease in the warehouse. While another run of the
    period (this DAG's, the nightly's or the on-submission one's) holds it, wait for it
    (a sensor: reschedules, holding no slot; its log names the other run). Every task
    below checks in under this run's id, and **release_period** (a teardown, run once

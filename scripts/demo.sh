@@ -29,8 +29,9 @@ fail() {
 echo "==> writing the demo registers and returns into ${GRASSROOTS_LANDING_DIR:-$GRASSROOTS_DATA_DIR/landing}"
 grassroots demo --scale seeds >> "$LOG" 2>&1 || fail "grassroots demo"
 
-echo "==> setting up Airflow's metadata database in $AIRFLOW_HOME"
+echo "==> setting up Airflow's metadata database in $AIRFLOW_HOME, and the warehouse"
 airflow db migrate >> "$LOG" 2>&1 || fail "airflow db migrate"
+grassroots db upgrade >> "$LOG" 2>&1 || fail "grassroots db upgrade"
 
 echo "==> running the DAG grassroots_yearly once per year (Airflow's log: $LOG)"
 for period in "${PERIODS[@]}"; do

@@ -332,6 +332,61 @@ def cmd_suites(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    from grassroots import warehouse as wh
+    from grassroots.warehouse import migrate
+
+    if args.db_command == "revision":
+        path = migrate.write_revision(args.message)
+        print(f"已写入 / wrote {path}: 提交前请核对 / read and complete it before committing")
+        return 0
+    url = _settings(args).warehouse_url
+    if args.db_command == "upgrade":
+        before, applied = wh.upgrade_warehouse(url, args.to)
+        if before.revision and not before.recorded:
+            print(f"未记录修订的仓库，结构与修订 {before.revision} 一致，已记录 / no revision "
+                  f"recorded: its tables are revision {before.revision}'s, recorded as such")
+        if not applied:
+            print(f"已是修订 {before.revision}，无需升级 / at revision {before.revision}: "
+                  "nothing to apply")
+            return 0
+        for revision in applied:
+            print(f"已应用 / applied {revision}: {migrate.title(revision)}")
+        print(f"现为修订 / now at revision {applied[-1]}")
+        return 0
+    if args.db_command == "history":
+        with wh.engine(url).connect() as conn:
+            at = migrate.standing(conn).revision
+        for script in migrate.history():
+            mark = "  <- 当前 / current" if script.revision == at else ""
+            print(f"{script.revision}  {migrate.title(script.revision)}{mark}")
+        return 0
+    with wh.engine(url).connect() as conn:
+        where = migrate.standing(conn)
+        differences = migrate.differences(conn) if args.db_command == "check" else []
+    if args.db_command == "current":
+        if where.revision is None:
+            print("空库：尚无表，首次运行时在最新修订建立 / empty: no tables yet; the first "
+                  f"run makes them at revision {migrate.head()}")
+            return 0
+        state = ("最新 / head" if where.at_head else
+                 f"落后，需 {migrate.head()}：请运行 grassroots db upgrade / behind the head "
+                 f"{migrate.head()}: run `grassroots db upgrade`")
+        recorded = "" if where.recorded else "（未记录 / not recorded, matched by its tables）"
+        print(f"修订 / revision {where.revision}{recorded}: {state}")
+        return 0 if where.at_head else 1
+    for difference in differences:
+        print(f"不一致 / differs: {difference}", file=sys.stderr)
+    if differences:
+        print(f"{len(differences)} 处表结构与代码不一致：需要新的修订 / {len(differences)} "
+              "differences between the warehouse's tables and schema.py: a revision is "
+              "missing (grassroots.warehouse.migrations)", file=sys.stderr)
+        return 1
+    print(f"表结构与代码一致（修订 {where.revision}）/ the tables match schema.py "
+          f"(revision {where.revision})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grassroots", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -374,6 +429,25 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--expectations",
                        help="the suites' folder (default: include/expectations)")
         p.set_defaults(func=cmd_suites)
+
+    db = sub.add_parser("db", help="the warehouse's schema revisions (back it up before "
+                        "an upgrade: README, \"Upgrading\")")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = with_warehouse(db_sub.add_parser(
+        "upgrade", help="bring the warehouse to this version's revision in place, keeping "
+        "every row (a new one is made there)"))
+    upgrade.add_argument("--to", default="head", help="a revision (default: head)")
+    for verb, text in [("current", "the warehouse's revision; exit 1 when behind"),
+                       ("history", "every revision, the warehouse's marked"),
+                       ("check", "exit 1 when the warehouse's tables differ from the code's "
+                                 "(a revision is missing)")]:
+        with_warehouse(db_sub.add_parser(verb, help=text))
+    revision = db_sub.add_parser(
+        "revision", help="(developers) write the next revision from the difference between "
+        "the code's tables and the revisions' head")
+    revision.add_argument("-m", "--message", required=True, help="what the revision changes")
+    for p in db_sub.choices.values():
+        p.set_defaults(func=cmd_db)
 
     intake = sub.add_parser("intake", help="the steward's view of intake")
     intake_sub = intake.add_subparsers(dest="intake_command", required=True)
@@ -508,6 +582,13 @@ def main(argv: list[str] | None = None) -> int:
         # the reader (head, less) went away: not an error of ours
         stderr.close()
         return 0
+    except Exception as exc:
+        # a warehouse at another schema revision: said, with what to run, not a traceback
+        migrate = sys.modules.get("grassroots.warehouse.migrate")
+        if migrate and isinstance(exc, migrate.WarehouseRevisionError):
+            print(f"refused: {exc}", file=sys.stderr)
+            return 1
+        raise
     finally:
         sys.stdout, sys.stderr = stdout, stderr
 

@@ -119,15 +119,14 @@ def _locking(engine: Engine) -> bool:
 _ready: set[str] = set()
 
 
-def _ensure_table(engine: Engine) -> None:
-    """The lease table, in a warehouse made before it (``wh.connect`` makes it too; ingest
-    takes its lease before it opens the warehouse)."""
+def _ensure_ready(engine: Engine) -> None:
+    """The warehouse at this version's schema revision, made if new, once per process: a
+    run's lease is the first thing it touches (ingest takes it before it opens the
+    warehouse), so a warehouse behind is refused here, naming ``grassroots db upgrade``."""
     key = engine.url.render_as_string(hide_password=False)
     if key in _ready:
         return
-    with engine.begin() as conn:
-        wh.setup_lock(conn)
-        conn.execute(sa.schema.CreateTable(wh.period_run_lock, if_not_exists=True))
+    wh.ready(engine)
     _ready.add(key)
 
 
@@ -157,7 +156,7 @@ def try_acquire(engine: Engine, periods: Iterable[str], holder: str) -> list[Hol
     periods = _periods(periods)
     if not periods or not _locking(engine):
         return []
-    _ensure_table(engine)
+    _ensure_ready(engine)
     t = wh.period_run_lock.c
     with engine.connect() as conn, conn.begin() as transaction:
         _insert_missing(conn, periods)
@@ -226,7 +225,7 @@ def _update_own(engine: Engine, periods: list[str], holder: str,
     """Give ``holder``'s leases of the periods ``values(now)``; return the periods it held.
     One statement (UPDATE … RETURNING): on SQLite its write lock is taken at once, with
     no read before it that another writer could come between."""
-    _ensure_table(engine)
+    _ensure_ready(engine)
     t = wh.period_run_lock.c
     with engine.begin() as conn:
         return set(conn.execute(
@@ -262,7 +261,7 @@ def release(engine: Engine, periods: Iterable[str], holder: str) -> list[str]:
 
 def holders(engine: Engine, periods: Iterable[str] | None = None) -> list[Holder]:
     """The runs holding leases (of ``periods``, or of any), expired ones included."""
-    _ensure_table(engine)
+    _ensure_ready(engine)
     t = wh.period_run_lock.c
     query = sa.select(wh.period_run_lock).where(t.run_id.is_not(None)).order_by(t.period)
     if periods is not None:
@@ -313,7 +312,7 @@ def holding(engine: Engine, periods: Iterable[str], holder: str | None = None,
     if not periods or not _locking(engine):
         yield holder
         return
-    _ensure_table(engine)
+    _ensure_ready(engine)
     if not own:
         missing = [p for p in periods if p not in
                    {h.period for h in holders(engine, periods) if h.run_id == holder}]

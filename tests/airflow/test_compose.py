@@ -218,7 +218,8 @@ def test_healthchecks_and_start_order(services):
     }
     assert init["environment"]["_AIRFLOW_DB_MIGRATE"] == "true"
     assert init["environment"]["_AIRFLOW_WWW_USER_CREATE"] == "true"
-    assert "grassroots.warehouse" in init["command"][-1]  # creates the warehouse schema
+    # brings the warehouse to its schema revision, as Airflow migrates its own database
+    assert "grassroots db upgrade" in init["command"][-1]
     assert services["airflow-worker"]["depends_on"]["airflow-apiserver"] == {
         "condition": "service_healthy"
     }

@@ -1,10 +1,11 @@
 """The seeds' published figures, reproduced by running the DAG through Airflow.
 
-The seeds demo is generated once; then a fresh Airflow home runs ``airflow db migrate``
-and ``airflow dags test grassroots_yearly`` for every demo year in order on the
-embedded SQLite warehouse, exactly as ``scripts/demo.sh`` does. Every figure of
-DOMAIN.md's table is then read back from ``fact_indicator``. The same figures on
-PostgreSQL, through the scheduler and Celery workers: ``test_orchestration``.
+The seeds demo is generated once; then a fresh Airflow home runs ``airflow db migrate``,
+``grassroots db upgrade`` makes the embedded SQLite warehouse, and ``airflow dags test
+grassroots_yearly`` runs for every demo year in order, exactly as ``scripts/demo.sh``
+does. Every figure of DOMAIN.md's table is then read back from ``fact_indicator``. The
+same figures on PostgreSQL, through the scheduler and Celery workers:
+``test_orchestration``.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ def _run_the_dag_for_every_seed_year(
     timings = {}
     started = time.perf_counter()
     _run([airflow, "db", "migrate"], env, log)
+    _run([sys.executable, "-m", "grassroots.cli", "db", "upgrade"], env, log)
     timings["db migrate"] = time.perf_counter() - started
     for period in SEED_PERIODS:
         started = time.perf_counter()

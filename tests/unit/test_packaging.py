@@ -35,3 +35,23 @@ def test_every_extra_asked_for_is_declared_by_its_package(requirement: Requireme
 def test_the_celery_broker_client_is_a_dependency() -> None:
     assert "redis" in {r.name for r in _requirements()}
     importlib.metadata.version("redis")
+
+
+def test_the_package_ships_every_file_it_reads() -> None:
+    """What a non-editable install (the Docker image) holds: every package under src/,
+    the schema revisions included, and every other file the package reads, each matched
+    by a pattern of [tool.setuptools.package-data]."""
+    from setuptools import find_packages
+
+    src = PYPROJECT.parent / "src"
+    tool = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]["setuptools"]
+    packages = set(find_packages(str(src)))
+    for folder in (src / "grassroots").rglob("*.py"):
+        package = ".".join(folder.parent.relative_to(src).parts)
+        assert package in packages, f"{folder}: its folder has no __init__.py"
+    patterns = tool["package-data"]["grassroots"]
+    root = src / "grassroots"
+    for path in root.rglob("*"):
+        if path.is_file() and path.suffix not in (".py", ".pyc"):
+            relative = path.relative_to(root)
+            assert any(relative.match(p) for p in patterns), f"{relative}: not in package-data"

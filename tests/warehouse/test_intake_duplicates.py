@@ -7,7 +7,6 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -210,72 +209,3 @@ def test_a_duplicate_changes_no_period(warehouse) -> None:
     assert "2021" not in pipeline.changed_periods(settings)
     assert _drop(settings, engine, "2", NAME, RETURN).duplicates == 1
     assert "2021" not in pipeline.changed_periods(settings)
-
-
-# --- a warehouse made before: file_sha256 unique, no duplicate_of ----------------------
-
-def _old_submission_table() -> sa.Table:
-    old = sa.MetaData()
-    return sa.Table(
-        "submission", old,
-        sa.Column("submission_id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("form_code", sa.String(40)),
-        sa.Column("unit_code", sa.String(12)),
-        sa.Column("period", sa.String(8)),
-        sa.Column("file_name", sa.Text, nullable=False),
-        sa.Column("file_sha256", sa.String(64), nullable=False, unique=True),
-        sa.Column("file_size", sa.BigInteger, nullable=False),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("row_count", sa.Integer),
-        sa.Column("rows_accepted", sa.Integer),
-        sa.Column("status", sa.String(12), nullable=False),
-        sa.Column("reason", sa.Text),
-        sa.Column("archive_path", sa.Text, nullable=False),
-        sa.Column("superseded_by", sa.Integer),
-        sa.Index("ix_submission_period", "period", "form_code", "status"),
-        sa.Index("ix_submission_unit", "unit_code", "form_code", "period", "status"),
-        sqlite_autoincrement=True,
-    )
-
-
-@pytest.mark.parametrize("kind", WAREHOUSES)
-def test_a_warehouse_made_before_takes_duplicates(kind: str, tmp_path: Path,
-                                                  request: pytest.FixtureRequest) -> None:
-    url = new_warehouse_url(kind, tmp_path, request)
-    engine = wh.connect(url)
-    old = _old_submission_table()
-    with engine.begin() as conn:
-        conn.execute(sa.text("drop table submission"))
-        old.create(conn)
-        conn.execute(old.insert(), [
-            {"submission_id": 7, "form_code": "village_annual", "unit_code": DALAT,
-             "period": "2021", "file_name": NAME, "file_sha256": "ab" * 32, "file_size": 3,
-             "received_at": datetime.now(UTC), "status": "accepted", "archive_path": "a"}])
-        if kind == "postgres":  # ids drawn up to 9 already (rows 8 and 9 deleted since)
-            conn.execute(sa.text("select setval(pg_get_serial_sequence('submission', "
-                                 "'submission_id'), 9)"))
-        else:
-            conn.execute(sa.text("update sqlite_sequence set seq = 9 where name = 'submission'"))
-    engine.dispose()
-
-    engine = wh.connect(url)
-    with engine.begin() as conn:
-        inspector = sa.inspect(conn)
-        assert "duplicate_of" in {c["name"] for c in inspector.get_columns("submission")}
-        assert not [u for u in inspector.get_unique_constraints("submission")
-                    if u["column_names"] == ["file_sha256"]]
-        assert not [i for i in inspector.get_indexes("submission") if i["unique"]]
-        assert {i["name"] for i in inspector.get_indexes("submission")} == {
-            "ix_submission_period", "ix_submission_unit", "ix_submission_sha256"}
-        new_id = conn.execute(wh.submission.insert().returning(wh.submission.c.submission_id), {
-            "form_code": "village_annual", "unit_code": DALAT, "period": "2021",
-            "file_name": NAME, "file_sha256": "ab" * 32, "file_size": 3,
-            "received_at": datetime.now(UTC), "status": "duplicate", "archive_path": "a",
-            "duplicate_of": 7}).scalar_one()
-        rows = conn.execute(sa.select(wh.submission.c.submission_id, wh.submission.c.status,
-                                      wh.submission.c.duplicate_of)
-                            .order_by(wh.submission.c.submission_id)).all()
-    assert new_id == 10  # ids are never reused
-    assert [tuple(r) for r in rows] == [(7, "accepted", None), (10, "duplicate", 7)]
-    engine.dispose()
-    wh.connect(url).dispose()  # and opened again: nothing left to change

@@ -320,7 +320,7 @@ def test_a_new_warehouse_makes_its_views_once_with_the_indicators_declared(
         made.append(args)
         original(*args)
 
-    # by its package's name (the rollup's) and its module's (the warehouse's layout steps)
+    # by its package's name (the rollup's) and its module's (the warehouse's migrations)
     monkeypatch.setattr(wh, "create_views", counted)
     monkeypatch.setattr(wh.views, "create_views", counted)
     settings, engine = pipeline.open_warehouse(_settings(tmp_path))

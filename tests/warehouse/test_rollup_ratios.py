@@ -164,26 +164,3 @@ def test_funding_standard_share_counts_villages_at_or_above_the_years_minimum(se
             "select funding_standard_share from v_county where period = '2021' "
             "and unit_code = :u"), {"u": DALAT}).scalar_one()
     assert declared == "%" and wide == pytest.approx(200 / 3)
-
-
-def test_a_warehouse_made_before_the_paired_measures_gets_them_keeping_its_figures(
-        settings) -> None:
-    _drop(settings, [village_row(V1, org_class="3", star_rating=3, problem_type="weak_lax",
-                                 rectification_target="yes", first_secretary="yes"),
-                     village_row(V2), village_row(V3)])
-    pipeline.run("2021", settings)
-    before = _fact(settings, DALAT, "class3_share")
-    assert before == (pytest.approx(100 / 3), 1, 3)
-    # as an earlier version left it: no paired column (SQLite drops a column no view reads)
-    engine = wh.connect(settings.warehouse_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("drop view fact_indicator"))
-        conn.execute(sa.text("drop view fact_indicator_previous"))
-        for level in ("region", "city", "county", "township", "village"):
-            conn.execute(sa.text(f"drop view v_{level}"))
-        for table in wh.FACT_TABLES:
-            conn.execute(sa.text(f"alter table {table.name} drop column villages__where_org_class"))
-        conn.execute(wh.dim_indicator.delete())
-    engine.dispose()
-    pipeline.published_figures("2021", DALAT, settings)  # opens (and upgrades) the warehouse
-    assert _fact(settings, DALAT, "class3_share") == before

@@ -1,6 +1,6 @@
-"""warehouse.insert_rows stores what table.insert() stores, connect() gives a warehouse
-made before the register indexes those indexes, and analyze_grown and analyze_changed
-refresh only stale statistics."""
+"""warehouse.insert_rows stores what table.insert() stores, a new PostgreSQL warehouse's
+staging tables leave room on their pages, and analyze_grown and analyze_changed refresh
+only stale statistics."""
 
 from __future__ import annotations
 
@@ -47,19 +47,6 @@ def test_insert_rows_stores_what_an_insert_stores(tmp_path: Path, acted: bool) -
     assert len(stored[0]) == 5
     assert len({row[-1] for row in stored[0]}) == 2  # created_at, the last column
     assert len({row[-3] for row in stored[0]}) == (5 if acted else 1)  # acted_at
-
-
-def test_an_older_warehouse_gets_the_indexes_added_since(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    engine = sa.create_engine(url)
-    wh.metadata.create_all(engine)
-    with engine.begin() as conn:
-        for name in wh.ADDED_INDEXES:
-            conn.exec_driver_sql(f"drop index {name}")
-    engine.dispose()
-    inspector = sa.inspect(wh.connect(url))
-    names = {i["name"] for i in inspector.get_indexes("submission")}
-    assert wh.ADDED_INDEXES <= names
 
 
 @pytest.mark.postgres
@@ -111,23 +98,6 @@ def test_staging_pages_keep_room_for_the_gates_update(
             "select n_tup_upd, n_tup_hot_upd from pg_stat_user_tables where relname = :name"),
             {"name": table.name}).one()
     assert (updated, hot) == (200, 200)
-    engine.dispose()
-
-
-@pytest.mark.postgres
-def test_an_older_postgres_warehouse_gets_the_staging_fill_factor(
-        new_postgres_url: Callable[[], str]) -> None:
-    url = new_postgres_url()
-    engine = sa.create_engine(url)
-    wh.metadata.create_all(engine)
-    with engine.begin() as conn:
-        for table in wh.staging_tables.values():
-            conn.execute(sa.text(f'alter table "{table.name}" reset (fillfactor)'))
-    assert set(_staging_fillfactors(engine).values()) == {None}
-    engine.dispose()
-    engine = wh.connect(url)
-    assert all(options == [f"fillfactor={wh.STAGING_FILLFACTOR}"]
-               for options in _staging_fillfactors(engine).values())
     engine.dispose()
 
 

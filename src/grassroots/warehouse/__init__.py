@@ -1,6 +1,6 @@
 """The warehouse, the ground floor every stage stands on: its tables (``schema``),
-engines and locks (``engines``), the changes that bring an earlier layout up to date
-(``changes``), bulk loading (``load``) and statistics (``statistics``), Arrow reads
+engines and locks (``engines``), its schema revisions (``migrate``, Alembic's
+``migrations/``), bulk loading (``load``) and statistics (``statistics``), Arrow reads
 (``arrow``), the SQL of ``include/sql/`` (``sql``) and the views BI reads (``views``).
 
 Its public names are all here: ``from grassroots import warehouse as wh``."""
@@ -12,12 +12,6 @@ from grassroots.warehouse.arrow import (
     WarehouseReadError,
     fetch_arrow,
 )
-from grassroots.warehouse.changes import (
-    ADDED_INDEXES,
-    Found,
-    WarehouseLayoutError,
-    upgrade,
-)
 from grassroots.warehouse.engines import (
     READ_WORK_MEM,
     SQLITE_PAGE_BYTES,
@@ -26,7 +20,10 @@ from grassroots.warehouse.engines import (
     has_other_connections,
     has_table,
     period_lock,
+    ready,
+    setting_up,
     setup_lock,
+    upgrade_warehouse,
     with_work_mem_for_whole_tables,
     without_parallel_workers,
 )
@@ -36,6 +33,9 @@ from grassroots.warehouse.load import (
     indexes_built_after,
     insert_rows,
     insert_tuples,
+)
+from grassroots.warehouse.migrate import (
+    WarehouseRevisionError,
 )
 from grassroots.warehouse.schema import (
     ABOVE_COUNTIES,
@@ -95,13 +95,11 @@ from grassroots.warehouse.views import (
 
 __all__ = [
     "ABOVE_COUNTIES",
-    "ADDED_INDEXES",
     "AREA_LEVELS",
     "AttachedSpools",
     "COUNTY_LEVEL",
     "DIM_UNIT_COLUMNS",
     "FACT_TABLES",
-    "Found",
     "PACKAGE_PARENT",
     "PREVIOUS_SUFFIXES",
     "READ_WORK_MEM",
@@ -111,8 +109,8 @@ __all__ = [
     "STALE_STATISTICS_SHARE",
     "UNIT_CODE",
     "VILLAGE_LEVEL",
-    "WarehouseLayoutError",
     "WarehouseReadError",
+    "WarehouseRevisionError",
     "analyze",
     "analyze_changed",
     "analyze_grown",
@@ -146,9 +144,11 @@ __all__ = [
     "period_run_lock",
     "period_tree",
     "period_village",
+    "ready",
     "release",
     "release_part",
     "render_sql",
+    "setting_up",
     "setup_lock",
     "staging_tables",
     "submission",
@@ -157,7 +157,7 @@ __all__ = [
     "unit_closure",
     "unit_predecessor",
     "unit_register",
-    "upgrade",
+    "upgrade_warehouse",
     "validation_issue",
     "validation_issue_event",
     "village_form",

@@ -1,18 +1,21 @@
 """Engines and the locks and settings of their connections: SQLite's pragmas, PostgreSQL's
-advisory locks and per-transaction settings; ``connect`` brings a warehouse up to this
-version's layout (``changes.upgrade``)."""
+advisory locks and per-transaction settings; ``connect`` opens a warehouse at this
+version's schema revision (or makes a new one there), ``upgrade_warehouse`` brings one to
+it (``migrate``)."""
 
 from __future__ import annotations
 
 import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from grassroots.core import sqlite_tuning
-from grassroots.warehouse import changes
+from grassroots.warehouse import migrate
 
 SQLITE_PAGE_BYTES = 65_536
 
@@ -81,13 +84,41 @@ def has_table(conn: sa.Connection, table: sa.Table) -> bool:
 
 
 def connect(url: str) -> Engine:
-    """The engine for a warehouse URL, its schema brought up to this version's layout
-    (tables and views created if missing, earlier layouts changed: ``changes.upgrade``)."""
+    """The engine for a warehouse URL at this version's schema revision (``ready``)."""
     engine = _engine(url)
-    with engine.begin() as conn:
-        setup_lock(conn)
-        changes.upgrade(conn)
+    ready(engine)
     return engine
+
+
+def ready(engine: Engine) -> None:
+    """Make a new warehouse at this version's schema revision; refuse one at another
+    (``migrate.WarehouseRevisionError``, naming ``grassroots db upgrade``). Nothing in an
+    existing warehouse is changed."""
+    with engine.connect() as conn:
+        if migrate.standing(conn).at_head:
+            return
+    with setting_up(engine) as conn:
+        migrate.ensure_at_head(conn)
+
+
+def upgrade_warehouse(url: str, to: str = "head") -> tuple[migrate.Standing, list[str]]:
+    """Bring the warehouse to revision ``to`` in place (``migrate.upgrade``): where it
+    stood, and the revisions applied."""
+    with setting_up(_engine(url)) as conn:
+        before = migrate.standing(conn)
+        return before, migrate.upgrade(conn, to)
+
+
+@contextmanager
+def setting_up(engine: Engine) -> Iterator[sa.Connection]:
+    """A transaction that changes the warehouse's schema, alone (``setup_lock``). On SQLite
+    begun ``IMMEDIATE``: Python's driver would otherwise begin a transaction only before
+    a row is written, leaving each statement that makes or alters a table on its own."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("begin immediate")
+        setup_lock(conn)
+        yield conn
 
 
 _SETUP_LOCK = 0x6772617373  # "grass": an arbitrary key of the warehouse's own

@@ -38,6 +38,7 @@ the app is built, not when this module is, so ``plugins/`` stays fast to import.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 from datetime import UTC, datetime
 from math import ceil
@@ -64,6 +65,8 @@ from grassroots.core.numbers import amount
 from grassroots.hierarchy.registers import official_by_code
 from grassroots.intake import status as intake
 from grassroots.review import actions as review
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 MAX_REASON = 2000
@@ -275,6 +278,17 @@ def create_app(
 
     def error_page(request: Request, user: Any, status_code: int, zh: str, en: str) -> Response:
         return render(request, "error.html", user, status_code, message_zh=zh, message_en=en)
+
+    @app.exception_handler(warehouse.WarehouseRevisionError)
+    async def _warehouse_not_at_head(request: Request, exc: Exception) -> Response:
+        """A warehouse at another schema revision: said to the steward, what to run said
+        to the operator in the log."""
+        log.error("review page: %s", exc)
+        return error_page(
+            request, None, 503,
+            "数据仓库的结构版本与本程序不一致，暂不能使用。请管理员备份后运行 grassroots db upgrade。",
+            "The warehouse's schema is at another revision than this version's, so it cannot "
+            "be read. An operator must back it up and run `grassroots db upgrade`.")
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
