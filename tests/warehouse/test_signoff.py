@@ -180,3 +180,33 @@ def test_what_changed_since_an_approval_is_shown_old_beside_new(
                      "--warehouse", settings.warehouse_url]) == 0
     out = capsys.readouterr().out
     assert "changed since approved" in out and "new_party_members" in out
+
+
+def test_published_rows_say_how_far_sign_off_reached(settings: Settings) -> None:
+    engine = _engine(settings)
+
+    def reach() -> dict[tuple[str, str], str]:
+        with engine.connect() as conn:
+            flags = dict(((r.unit_code, r.indicator_code), r.flags) for r in conn.execute(sa.text(
+                "select unit_code, indicator_code, flags from fact_indicator where period = "
+                "'2021' and indicator_code in ('villages', 'new_party_members')")))
+            for level in ("county", "township", "village"):
+                for r in conn.execute(sa.text(f"select unit_code, approval from v_{level} "
+                                              "where period = '2021'")):
+                    flags[(r.unit_code, "wide")] = r.approval
+        return flags
+
+    before = reach()
+    assert before[(V1, "new_party_members")] == "approval=none"
+    assert before[(WANGAIZHAO, "wide")] == before[(V1, "wide")] == "none"
+    (issue,) = [i for i in review.list_issues(engine, state="open", severity="error")[0]
+                if i["unit_code"] == V2]
+    review.waive(engine, issue["issue_id"], "steward-li", "核实")
+    pipeline.run("2021", settings)
+    signoff.approve(engine, "2021", WANGAIZHAO, "steward-li", "乡镇年报另行报送")
+    after = reach()
+    assert after[(V1, "new_party_members")] == after[(WANGAIZHAO, "villages")] == "approval=township"
+    assert after[(V1, "wide")] == after[(WANGAIZHAO, "wide")] == "township"
+    assert after[(V3, "wide")] == after[(SHULINZHAO, "wide")] == after[(DALAT, "wide")] == "none"
+    signoff.unapprove(engine, "2021", WANGAIZHAO, "steward-li", "更正")
+    assert reach() == {k: v for k, v in before.items()}

@@ -98,6 +98,12 @@ def _missing(conn: sa.Connection, period: str, unit_code: str) -> list[dict]:
     return missing
 
 
+def _refresh_reach(conn: sa.Connection, period: str) -> None:
+    """``approval_reach`` of the period again, after an action: what the views show."""
+    conn.execute(wh.approval_reach.delete().where(wh.approval_reach.c.period == period))
+    conn.execute(sa.text(wh.render_sql("signoff/approval_reach.sql")), {"period": period})
+
+
 def _current_release(conn: sa.Connection, period: str) -> int | None:
     r = wh.release.c
     return conn.execute(sa.select(r.release_id).where(
@@ -161,6 +167,7 @@ def approve(engine: Engine, period: str, unit_code: str, actor: str,
         conn.execute(wh.approval.insert().values(
             period=period, unit_code=unit_code, level=me.level, state="approved", by=actor,
             at=now, reason=reason, release_id=release_id))
+        _refresh_reach(conn, period)
     return {"period": period, "unit_code": unit_code, "name": me.name, "state": "approved",
             "by": actor, "at": now, "reason": reason, "release_id": release_id,
             "warnings": warnings, "missing": missing}
@@ -190,6 +197,7 @@ def unapprove(engine: Engine, period: str, unit_code: str, actor: str, reason: s
             conn.execute(wh.approval.insert().values(
                 period=period, unit_code=code, level=states[code].level, state="unapproved",
                 by=actor, at=now, reason=own, release_id=_current_release(conn, period)))
+        _refresh_reach(conn, period)
     return {"period": period, "unit_code": unit_code, "undone": undone, "by": actor, "at": now,
             "reason": reason}
 

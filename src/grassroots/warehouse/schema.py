@@ -440,6 +440,18 @@ approval = sa.Table(
     sqlite_autoincrement=True,  # ids are cited in history: never reuse one
 )
 
+# How far sign-off reaches in each period: for each unit of levels 1-4 under an approval
+# in force, the highest level (the smallest number) approving it. Kept by every approval
+# action (``signoff``) for the views, which join it per published row; a village's is its
+# township's.
+approval_reach = sa.Table(
+    "approval_reach",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("unit_code", UNIT_CODE, primary_key=True),
+    sa.Column("level", sa.Integer, nullable=False),
+)
+
 # For each release and part, the rollup whose rows of fact_area and fact_village the
 # release holds for that part (see ABOVE_COUNTIES).
 release_part = sa.Table(

@@ -1,4 +1,4 @@
-"""approval: sign-off by level, every action kept (issue 29).
+"""approval, approval_reach: sign-off by level, every action kept (issue 29).
 
 Revision ID: 0005
 Revises: 0004
@@ -36,6 +36,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_approval_unit", "approval", ["period", "unit_code", "approval_id"],
                     unique=False)
+    op.create_table(
+        "approval_reach",
+        sa.Column("period", sa.String(length=8), nullable=False),
+        sa.Column("unit_code", UNIT_CODE, nullable=False),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("period", "unit_code"),
+    )
 
 
 def downgrade() -> None:
