@@ -210,3 +210,46 @@ def test_published_rows_say_how_far_sign_off_reached(settings: Settings) -> None
     assert after[(V3, "wide")] == after[(SHULINZHAO, "wide")] == after[(DALAT, "wide")] == "none"
     signoff.unapprove(engine, "2021", WANGAIZHAO, "steward-li", "更正")
     assert reach() == {k: v for k, v in before.items()}
+
+
+def test_a_return_into_an_approved_subtree_is_held_until_the_approval_is_undone(
+        settings: Settings) -> None:
+    engine = _engine(settings)
+    (issue,) = [i for i in review.list_issues(engine, state="open", severity="error")[0]
+                if i["unit_code"] == V2]
+    review.waive(engine, issue["issue_id"], "steward-li", "核实")
+    pipeline.run("2021", settings)
+    signoff.approve(engine, "2021", WANGAIZHAO, "steward-li", "乡镇年报另行报送")
+    published = pipeline.published_figures("2021", WANGAIZHAO, settings)
+    # the county sends its villages' return again: Wangaizhao's villages are in it
+    path = settings.landing_dir / "2021" / f"village_annual__{DALAT}__2021.csv"
+    path.write_bytes(csv_bytes([village_row(V1, new_party_members=3), village_row(V2),
+                                village_row(V3), village_row(V4)]))
+    for _ in range(2):  # held, then still held (not recorded twice)
+        ingested = pipeline.ingest("2021", settings)
+        assert ingested["held"] == 1, str(ingested)
+        pipeline.run("2021", settings)
+    s = wh.submission.c
+    with engine.connect() as conn:
+        (held,) = conn.execute(sa.select(s.submission_id, s.reason, s.file_sha256).where(
+            s.status == "held")).all()
+    assert WANGAIZHAO in held.reason and "steward-li" in held.reason and "held" in held.reason
+    assert _without_releases(pipeline.published_figures("2021", WANGAIZHAO, settings)) == \
+        _without_releases(published)
+
+    signoff.unapprove(engine, "2021", WANGAIZHAO, "steward-li", "村里更正了数据")
+    assert pipeline.ingest("2021", settings)["held"] == 0
+    pipeline.run("2021", settings)
+    with engine.connect() as conn:
+        status = conn.execute(sa.select(s.status).where(
+            s.submission_id == held.submission_id)).scalar_one()
+        copies = conn.execute(sa.select(sa.func.count()).where(
+            s.file_sha256 == held.file_sha256)).scalar_one()
+    assert (status, copies) == ("accepted", 1)
+    now = {r["indicator_code"]: r["value"] for r in
+           pipeline.published_figures("2021", WANGAIZHAO, settings)}
+    assert now["new_party_members"] == 4
+
+
+def _without_releases(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "release_id"} for r in rows]
