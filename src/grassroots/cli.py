@@ -149,7 +149,7 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
     print(f"Intake, period {args.period}: units expected (from the registers) / in accepted "
           "files / passing the checks, and files by status")
     print(f"  {'county':<13} {'name':<12} {'villages':>19} {'townships':>13} {'county form':>12}"
-          f"  files: received accepted rejected superseded duplicate")
+          f"  files: received accepted rejected superseded duplicate held")
     totals = dict.fromkeys(forms, (0, 0, 0))
     for c in status.counties:
         cells = []
@@ -161,7 +161,8 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
         received = sum(c.files.values())
         print(f"  {c.county_code:<13} {c.name:<12} {cells[0]:>19} {cells[1]:>13} {cells[2]:>12}"
               f"  {received:>14} {c.files.get('accepted', 0):>8} {c.files.get('rejected', 0):>8}"
-              f" {c.files.get('superseded', 0):>10} {c.files.get('duplicate', 0):>9}")
+              f" {c.files.get('superseded', 0):>10} {c.files.get('duplicate', 0):>9}"
+              f" {c.files.get('held', 0):>4}")
     cells = ["/".join(f"{n:,}" for n in totals[form]) for form in forms]
     print(f"  {'all':<13} {'':<12} {cells[0]:>19} {cells[1]:>13} {cells[2]:>12}")
     by_form: dict[str, int] = {}
