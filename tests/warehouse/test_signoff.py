@@ -51,9 +51,10 @@ def _engine(settings: Settings) -> sa.Engine:
     return wh.connect(settings.warehouse_url)
 
 
-def _refused(settings: Settings, unit: str, reason: str | None = None) -> list[str]:
+def _refused(settings: Settings, unit: str, reason: str | None = None,
+             period: str = "2021") -> list[str]:
     with pytest.raises(signoff.ApprovalRefused) as refused:
-        signoff.approve(_engine(settings), "2021", unit, "steward-li", reason)
+        signoff.approve(_engine(settings), period, unit, "steward-li", reason)
     return refused.value.reasons
 
 
@@ -114,9 +115,12 @@ def test_a_county_waits_for_every_township_and_undoing_one_undoes_it(settings: S
         signoff.unapprove(engine, "2021", SHULINZHAO, "steward-zhao", " ")
 
 
-def test_a_village_does_not_approve(settings: Settings) -> None:
+def test_a_village_does_not_approve_and_nothing_unpublished_is_approved(
+        settings: Settings) -> None:
     with pytest.raises(signoff.SignoffError, match="only they approve"):
         signoff.approve(_engine(settings), "2021", V1, "steward-li", "x")
+    assert [r for r in _refused(settings, SHULINZHAO, "x", period="2020")
+            if "nothing of 2020 is published" in r]
 
 
 def test_the_command_line_lists_the_reasons_and_the_states(

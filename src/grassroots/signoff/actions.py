@@ -160,10 +160,13 @@ def approve(engine: Engine, period: str, unit_code: str, actor: str,
                 f"有 {len(missing)} 份应报未报（或未通过）/ {len(missing)} expected returns not "
                 "accepted (approve with --reason to say why without them): "
                 + _listed([f"{m['form_code']} {m['unit_code']}" for m in missing]))
+        release_id = _current_release(conn, period)
+        if release_id is None:
+            reasons.append(f"{period} 年尚未发布 / nothing of {period} is published yet: an "
+                           "approval signs a published release (run the period first)")
         if reasons:
             raise ApprovalRefused(unit_code, reasons, warnings, missing)
         now = datetime.now(UTC)
-        release_id = _current_release(conn, period)
         conn.execute(wh.approval.insert().values(
             period=period, unit_code=unit_code, level=me.level, state="approved", by=actor,
             at=now, reason=reason, release_id=release_id))
