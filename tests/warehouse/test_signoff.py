@@ -162,7 +162,8 @@ def test_what_changed_since_an_approval_is_shown_old_beside_new(
     pipeline.run("2021", settings)
     signoff.approve(engine, "2021", WANGAIZHAO, "steward-li", "乡镇年报另行报送")
     assert signoff.changes_since_approval(engine, "2021", WANGAIZHAO)["changed"] == []
-    # V1 sends its return again, with two more new members
+    # undone so that V1's return can be sent again (held otherwise), with two more members
+    signoff.unapprove(engine, "2021", WANGAIZHAO, "steward-li", "村里更正了数据")
     path = settings.landing_dir / "2021" / f"village_annual__{DALAT}__2021.csv"
     path.write_bytes(csv_bytes([village_row(V1, new_party_members=3),
                                 village_row(V2, committee_members="x"),
