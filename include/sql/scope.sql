@@ -100,3 +100,27 @@ join release r
       and county.descendant_level = {{ row_level }}
       {%- endif %}
 {%- endmacro -%}
+
+{#- Macro: the join from a published row (alias v, of fact_area or, `village` true, of
+    fact_village) to how far sign-off reaches for its unit, as `reach.level` (NULL: no
+    approval in force); a village is reached through its township. -#}
+{%- macro join_approval_reach(village) -%}
+{%- if village %}
+left join period_village reach_village
+  on reach_village.period = v.period
+ and reach_village.unit_code = v.unit_code
+left join approval_reach reach
+  on reach.period = v.period
+ and reach.unit_code = reach_village.parent_code
+{%- else %}
+left join approval_reach reach
+  on reach.period = v.period
+ and reach.unit_code = v.unit_code
+{%- endif %}
+{%- endmacro -%}
+
+{#- Macro: the `approval` of a published row joined by join_approval_reach: the highest
+    level whose approval covers the unit (CONTRACT.md §5), or 'none'. -#}
+{%- macro approval_label() -%}
+case reach.level when 1 then 'region' when 2 then 'city' when 3 then 'county' when 4 then 'township' else 'none' end
+{%- endmacro -%}

@@ -149,7 +149,7 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
     print(f"Intake, period {args.period}: units expected (from the registers) / in accepted "
           "files / passing the checks, and files by status")
     print(f"  {'county':<13} {'name':<12} {'villages':>19} {'townships':>13} {'county form':>12}"
-          f"  files: received accepted rejected superseded duplicate")
+          f"  files: received accepted rejected superseded duplicate held")
     totals = dict.fromkeys(forms, (0, 0, 0))
     for c in status.counties:
         cells = []
@@ -161,7 +161,8 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
         received = sum(c.files.values())
         print(f"  {c.county_code:<13} {c.name:<12} {cells[0]:>19} {cells[1]:>13} {cells[2]:>12}"
               f"  {received:>14} {c.files.get('accepted', 0):>8} {c.files.get('rejected', 0):>8}"
-              f" {c.files.get('superseded', 0):>10} {c.files.get('duplicate', 0):>9}")
+              f" {c.files.get('superseded', 0):>10} {c.files.get('duplicate', 0):>9}"
+              f" {c.files.get('held', 0):>4}")
     cells = ["/".join(f"{n:,}" for n in totals[form]) for form in forms]
     print(f"  {'all':<13} {'':<12} {cells[0]:>19} {cells[1]:>13} {cells[2]:>12}")
     by_form: dict[str, int] = {}
@@ -244,6 +245,64 @@ def cmd_review(args: argparse.Namespace) -> int:
     except review.ReviewError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
+
+
+def cmd_signoff(args: argparse.Namespace) -> int:
+    import getpass
+
+    from grassroots import pipeline
+    from grassroots.core.numbers import figure
+    from grassroots.signoff import actions as signoff
+
+    _, engine = pipeline.open_warehouse(_settings(args))
+    try:
+        if args.command == "approvals":
+            rows = signoff.approvals(engine, args.period, args.unit)
+            if args.json:
+                _print(rows)
+                return 0
+            print(f"审核 / Sign-off, period {args.period}: {len(rows)} units")
+            for r in rows:
+                who = f"{r['by']} {str(r['at'])[:16]}" if r["by"] else ""
+                print(f"  {r['unit_code']} {r['name']:<12} {r['level_label']:<4} "
+                      f"{r['state_label']:<22} {who}  {r['reason'] or ''}")
+                since = r.get("since_approval")
+                if since:
+                    print(f"    审核后变化 / changed since approved (release "
+                          f"{since['approved_release']} -> {since['current_release']}): "
+                          f"{len(since['changed'])} figures")
+                    for c in since["changed"][:50]:
+                        print(f"      {c['unit_code']} {c['indicator_code']:<34} "
+                              f"{figure(c['approved'], ''):>14} -> {figure(c['now'], ''):>14}")
+            return 0
+        if args.command == "unapprove":
+            done = signoff.unapprove(engine, args.period, args.unit, _login_name(getpass),
+                                     args.reason)
+            print(f"已撤销 / undone: {', '.join(done['undone'])}")
+            return 0
+        done = signoff.approve(engine, args.period, args.unit, _login_name(getpass), args.reason)
+    except signoff.ApprovalRefused as refused:
+        print(f"refused: {refused}", file=sys.stderr)
+        _print_findings(refused.warnings, [])
+        return 1
+    except signoff.SignoffError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"已审核 / approved: {done['unit_code']} {done['name']}, period {done['period']}, "
+          f"release {done['release_id']}")
+    _print_findings(done["warnings"], done["missing"] if done["reason"] else [])
+    return 0
+
+
+def _print_findings(warnings: list[dict], missing: list[dict]) -> None:
+    """What an approver is shown besides: the open warnings, and the returns missing."""
+    if warnings:
+        print(f"未处理的警告 / open warnings: {len(warnings)}", file=sys.stderr)
+        for w in warnings[:50]:
+            print(f"  #{w['issue_id']} {w['unit_code']} {w['message_zh']} / {w['message_en']}",
+                  file=sys.stderr)
+    if missing:
+        print(f"应报未报 / returns missing: {len(missing)}", file=sys.stderr)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -515,6 +574,26 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--rollback", action="store_true",
                            help="make the previous release current again instead")
         p.set_defaults(func=cmd_stage)
+
+    approve = with_warehouse(sub.add_parser(
+        "approve", help="approve a period's data of a unit's subtree (township, county, city, "
+        "region; 逐级审核)"))
+    approve.add_argument("--period", required=True)
+    approve.add_argument("--unit", required=True, help="12-digit code")
+    approve.add_argument("--reason", help="why, when expected returns are missing (kept)")
+    approve.set_defaults(func=cmd_signoff)
+    unapprove = with_warehouse(sub.add_parser(
+        "unapprove", help="undo a unit's approval and every approval above it"))
+    unapprove.add_argument("--period", required=True)
+    unapprove.add_argument("--unit", required=True, help="12-digit code")
+    unapprove.add_argument("--reason", required=True, help="why (kept in the history)")
+    unapprove.set_defaults(func=cmd_signoff)
+    listing_approvals = with_warehouse(sub.add_parser(
+        "approvals", help="each unit's sign-off: state, who, when, why"))
+    listing_approvals.add_argument("--period", required=True)
+    listing_approvals.add_argument("--unit", help="a unit's subtree (default: every unit that acted)")
+    listing_approvals.add_argument("--json", action="store_true", help="machine-readable output")
+    listing_approvals.set_defaults(func=cmd_signoff)
 
     explain = with_warehouse(sub.add_parser(
         "explain", help="which units, submissions and rows made a published number"))

@@ -2,11 +2,13 @@
 -- level, computed from the units' wide rows of the period's {{ status }} release (for
 -- each part, the rows of the rollup release_part names): one branch per indicator over levels 1-4 (a unit has the indicator when its
 -- level is at most the indicator's and units of the indicator's form are expected below
--- it) and one per village indicator over the villages. BI reads it like a table. Jinja
+-- it) and one per village indicator over the villages. `flags` says how far sign-off
+-- reaches (`approval=none`, `township`, … `region`), then any other flag after a `;`.
+-- BI reads it like a table. Jinja
 -- fills in the view's name, the release status, the two tables and the catalog's
 -- indicators.
 {%- import 'publish/indicators.sql' as ind %}
-{%- from 'scope.sql' import release_status_rows %}
+{%- from 'scope.sql' import release_status_rows, join_approval_reach, approval_label %}
 {%- macro indicator_rows(i, table) -%}
 select v.period,
        v.unit_code,
@@ -17,9 +19,10 @@ select v.period,
        {{ ind.denominator(i, integer_columns) }} as denominator,
        v.{{ i.expected }} as expected_units,
        v.{{ i.reporting }} as reporting_units,
-       {{ ind.flags(i) }} as flags,
+       'approval=' || {{ approval_label() }} || coalesce(';' || {{ ind.flags(i) }}, '') as flags,
        r.release_id
 {{ release_status_rows(table, status) }}
+{{ join_approval_reach(table == village_table) }}
 {%- endmacro %}
 create view {{ view }} as
 {%- for i in indicators %}

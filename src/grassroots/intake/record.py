@@ -1,6 +1,7 @@
 """What the workers read, recorded in the warehouse by the calling process: a submission
 row for every file with its fate, registers' villages and returns' rows staged, a newer
-accepted file superseding the older, a true copy recorded as a duplicate."""
+accepted file superseding the older, a true copy recorded as a duplicate, a return into
+an approved subtree held until that approval is undone."""
 
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class IngestResult:
     accepted: int = 0
     rejected: int = 0
     duplicates: int = 0  # copies of a file recorded before (see ``_record_reads``)
+    held: int = 0  # returns into an approved subtree, recorded or still held (``_holding``)
     superseded: int = 0
     rows_staged: int = 0
     cell_errors: int = 0
@@ -92,15 +94,23 @@ def record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], result
         # (bytes, form, unit, period) -> the first submission of them that was not
         # rejected, and its archive copy: one query for the batch
         originals: dict[tuple, tuple[int, str]] = {}
+        # the same for the files held (not originals: not taken yet), and the periods where
+        # an approval is in force (none: nothing is held, and nothing more is looked up)
+        held_keys: dict[tuple, int] = {}
+        approved_periods = _approved_periods(conn, reads)
+        hold_reasons: dict[int, str] = {}  # by index in ``new``: why the file is held
+        released: dict[int, int] = {}  # by index in ``new``: the held submission it is
         if digests:
             for row in conn.execute(
                     sa.select(s.submission_id, s.file_sha256, s.form_code, s.unit_code, s.period,
-                              s.archive_path)
+                              s.archive_path, s.status)
                     .where(s.file_sha256.in_(digests), s.status != "rejected")
                     .order_by(s.submission_id)):
-                originals.setdefault(
-                    (row.file_sha256, row.form_code, row.unit_code, row.period),
-                    (row.submission_id, row.archive_path))
+                key = (row.file_sha256, row.form_code, row.unit_code, row.period)
+                if row.status == "held":
+                    held_keys.setdefault(key, row.submission_id)
+                else:
+                    originals.setdefault(key, (row.submission_id, row.archive_path))
         official = _official_levels(conn, reads)
         new: list[FileRead] = []
         batch_originals: dict[tuple, int] = {}  # the same, for files of this batch: their index
@@ -146,6 +156,19 @@ def record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], result
                                          read.period, official.get(read.unit_code))
                     except FileRejected as exc:
                         read.rejection = str(exc)
+                hold = (_holding(conn, read.unit_code, read.period)
+                        if read.kind == "return" and read.rejection is None
+                        and read.period in approved_periods else None)
+                if hold is not None:
+                    result.held += 1
+                    # not remembered: read again each run until the approval is undone
+                    if key not in held_keys:
+                        hold_reasons[len(new)] = hold
+                        held_keys[key] = -1
+                        new.append(read)
+                    continue
+                if key in held_keys and held_keys[key] > 0 and read.rejection is None:
+                    released[len(new)] = held_keys.pop(key)
                 if read.rejection is None:
                     batch_originals[key] = len(new)
             new.append(read)
@@ -158,9 +181,20 @@ def record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], result
         # before the new files are in: only a key with an accepted return already has one
         # to supersede
         accepted_keys = _accepted_keys(conn, taken)
-        ids = _insert_submissions(conn, [
-            _submission_values(read, index in copies, copy_of_recorded.get(index))
-            for index, read in enumerate(new)])
+        values = [
+            {**_submission_values(read, index in copies, copy_of_recorded.get(index)),
+             **({"status": "held", "reason": hold_reasons[index], "row_count": None}
+                if index in hold_reasons else {})}
+            for index, read in enumerate(new) if index not in released]
+        inserted = iter(_insert_submissions(conn, values) if values else [])
+        # a file held before, its approval undone: that submission is taken now
+        ids = [released[index] if index in released else next(inserted)
+               for index in range(len(new))]
+        if released:
+            conn.execute(wh.submission.update().where(
+                wh.submission.c.submission_id == sa.bindparam("held_id")).values(
+                status="accepted", reason=None, row_count=sa.bindparam("rows")), [
+                {"held_id": ids[index], "rows": new[index].row_count} for index in released])
         # the duplicates of files of this batch: their originals' ids are known now
         for index, of in copy_in_batch.items():
             copy_of_recorded[index] = ids[of]
@@ -176,6 +210,9 @@ def record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], result
                 log.info("duplicate %s: the same file as #%d", read.path.name,
                          copy_of_recorded[index])
                 result.duplicates += 1
+                continue
+            if index in hold_reasons:
+                log.warning("held %s: %s", read.path.name, hold_reasons[index])
                 continue
             if read.rejection is not None:
                 if read.internal_error:
@@ -213,6 +250,31 @@ def record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], result
                         file_column="submission_id",
                         file_values=[spooled[chunk][1] for chunk in chunks])
         wh.insert_rows(conn, wh.validation_issue, issues)
+
+
+def _holding(conn: sa.Connection, unit_code: str, period: str) -> str | None:
+    """Why a return of ``unit_code`` for ``period`` is held: an approval in force covers
+    the unit or a unit below it (its rows would change what was approved), named in the
+    message; None when none does."""
+    r, c, t = wh.approval_reach.c, wh.area_closure.c, wh.approval.c
+    reached = conn.execute(
+        sa.select(r.unit_code, r.level)
+        .join(wh.area_closure, sa.and_(c.period == r.period, c.descendant_code == r.unit_code))
+        .where(r.period == period, c.ancestor_code == unit_code)
+        .order_by(r.level, r.unit_code).limit(1)).first()
+    if reached is None:
+        return None
+    approval = conn.execute(
+        sa.select(t.unit_code, t.by, t.at)
+        .join(wh.area_closure, sa.and_(c.period == t.period, c.ancestor_code == t.unit_code))
+        .where(t.period == period, c.descendant_code == reached.unit_code,
+               t.level == reached.level, t.state == "approved")
+        .order_by(t.approval_id.desc()).limit(1)).one()
+    when = f"{approval.at:%Y-%m-%d %H:%M}" if isinstance(approval.at, datetime) else str(approval.at)[:16]
+    return (f"{approval.unit_code} 已审核 {period} 年本单位范围的数据（{approval.by}，{when}），"
+            f"本文件已收存，撤销该审核后再处理 / held: {approval.unit_code} approved the data "
+            f"of {period} for this unit's area ({approval.by}, {when} UTC); the file is kept "
+            "and processed once that approval is undone (grassroots unapprove)")
 
 
 def _insert_submissions(conn: sa.Connection, values: list[dict[str, object]]) -> list[int]:
@@ -254,6 +316,15 @@ def _submission_values(read: FileRead, duplicate: bool = False,
         "status": status, "reason": reason, "archive_path": read.archived,
         "duplicate_of": original,
     }
+
+
+def _approved_periods(conn: sa.Connection, reads: list[FileRead]) -> set[str]:
+    """The periods of the returns read where an approval is in force: one query a batch."""
+    periods = sorted({r.period for r in reads if r.kind == "return" and r.period})
+    if not periods:
+        return set()
+    r = wh.approval_reach.c
+    return set(conn.execute(sa.select(r.period).where(r.period.in_(periods)).distinct()).scalars())
 
 
 def _accepted_keys(conn: sa.Connection, reads: list[FileRead]) -> set[tuple[str, str, str]]:

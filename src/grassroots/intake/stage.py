@@ -221,16 +221,16 @@ def _record_all(engine: Engine, catalog: Catalog, file_reads: Reads, result: Ing
 
 
 def _recorded_files(engine: Engine) -> frozenset[str]:
-    """``"<digest>/<file name>"`` of every file recorded so far and not rejected: a worker
+    """``"<digest>/<file name>"`` of every file recorded so far, not rejected nor held: a worker
     that finds a file with the bytes and name of one of these, the name giving its form,
     unit and period, stops there (the same bytes under the same name read the same way:
     a copy, recorded as a duplicate). The same bytes under another name, or those of a
-    rejected file, are read."""
+    rejected or held file, are read."""
     s = wh.submission.c
     with engine.connect() as conn:
         if not wh.has_table(conn, wh.submission):
             return frozenset()  # a warehouse whose schema is not made yet (see ingest's opening)
         return frozenset(f"{digest}/{name}" for digest, name in conn.execute(
-            sa.select(s.file_sha256, s.file_name).where(s.status != "rejected")))
+            sa.select(s.file_sha256, s.file_name).where(s.status.not_in(["rejected", "held"]))))
 
 

@@ -209,7 +209,7 @@ def _columns(inspector: sa.Inspector, table: str) -> set[str]:
 
 # For a warehouse with no revision table, the changes after the baseline its tables
 # show, in order: made by a version between 4f667cd and the first one recording revisions.
-_UNRECORDED_CHANGES: tuple[tuple[str, Callable[[sa.Inspector, set[str]], bool]], ...] = (
+UNRECORDED_CHANGES: tuple[tuple[str, Callable[[sa.Inspector, set[str]], bool]], ...] = (
     ("0002", lambda inspector, tables: "period_run_lock" in tables),
     ("0003", lambda inspector, tables: "villages__where_org_class"
      in _columns(inspector, "fact_area")),
@@ -232,7 +232,7 @@ def _unrecorded_revision(conn: sa.Connection) -> str | None:
             "). It cannot be upgraded in place: keep it for that version, and publish into a "
             "new warehouse")
     revision = BASELINE
-    for change, shown in _UNRECORDED_CHANGES:
+    for change, shown in UNRECORDED_CHANGES:
         if not shown(inspector, tables):
             break
         revision = change

@@ -421,6 +421,37 @@ period_run_lock = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True)),
 )
 
+# Sign-off by level (CONTRACT.md §5): one row per action on a unit's approval of a
+# period's data, its whole subtree; a unit's state is its latest row. Every action is
+# kept: who approved or undid it, when, why, and the release that was current then.
+approval = sa.Table(
+    "approval",
+    metadata,
+    sa.Column("approval_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("period", sa.String(8), nullable=False),
+    sa.Column("unit_code", UNIT_CODE, nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),  # approved, unapproved
+    sa.Column("by", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("release_id", sa.Integer),
+    sa.Index("ix_approval_unit", "period", "unit_code", "approval_id"),
+    sqlite_autoincrement=True,  # ids are cited in history: never reuse one
+)
+
+# How far sign-off reaches in each period: for each unit of levels 1-4 under an approval
+# in force, the highest level (the smallest number) approving it. Kept by every approval
+# action (``signoff``) for the views, which join it per published row; a village's is its
+# township's.
+approval_reach = sa.Table(
+    "approval_reach",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("unit_code", UNIT_CODE, primary_key=True),
+    sa.Column("level", sa.Integer, nullable=False),
+)
+
 # For each release and part, the rollup whose rows of fact_area and fact_village the
 # release holds for that part (see ABOVE_COUNTIES).
 release_part = sa.Table(

@@ -107,5 +107,5 @@ def create_views(conn: sa.Connection, catalog: Catalog | None = None) -> None:
             "publish/create_level_view.sql", level=level, level_name=level_name,
             table=(fact_village if level == VILLAGE_LEVEL else fact_area).name,
             indicators=[i for i in indicators if i["from_level"] >= level],
-            integer_columns=counts,
+            integer_columns=counts, village_level=VILLAGE_LEVEL,
         )))
