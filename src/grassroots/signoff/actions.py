@@ -155,11 +155,13 @@ def approve(engine: Engine, period: str, unit_code: str, actor: str,
                 f"有 {len(errors)} 个未处理的错误 / {len(errors)} open errors: "
                 + _listed([f"#{i['issue_id']} {i['unit_code']} {i['message_zh']}" for i in errors]))
         missing = _missing(conn, period, unit_code)
+        forms = load_catalog().forms
         if missing and reason is None:
             reasons.append(
                 f"有 {len(missing)} 份应报未报（或未通过）/ {len(missing)} expected returns not "
                 "accepted (approve with --reason to say why without them): "
-                + _listed([f"{m['form_code']} {m['unit_code']}" for m in missing]))
+                + _listed([f"{forms[m['form_code']].name_zh} {m['form_code']} {m['unit_code']}"
+                           for m in missing]))
         release_id = _current_release(conn, period)
         if release_id is None:
             reasons.append(f"{period} 年尚未发布 / nothing of {period} is published yet: an "
