@@ -204,6 +204,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     import getpass
 
     from grassroots import pipeline
+    from grassroots.hierarchy import scopes
     from grassroots.review import actions as review
 
     settings, engine = pipeline.open_warehouse(_settings(args))
@@ -242,7 +243,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         print(f"issue #{args.issue_id} {review.PAST[args.review_command]}: rerun the period "
               "(grassroots run --period P) to publish with it", file=sys.stderr)
         return 0
-    except review.ReviewError as exc:
+    except (review.ReviewError, scopes.ScopeError) as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
 
@@ -252,6 +253,7 @@ def cmd_signoff(args: argparse.Namespace) -> int:
 
     from grassroots import pipeline
     from grassroots.core.numbers import figure
+    from grassroots.hierarchy import scopes
     from grassroots.signoff import actions as signoff
 
     _, engine = pipeline.open_warehouse(_settings(args))
@@ -285,7 +287,7 @@ def cmd_signoff(args: argparse.Namespace) -> int:
         print(f"refused: {refused}", file=sys.stderr)
         _print_findings(refused.warnings, [])
         return 1
-    except signoff.SignoffError as exc:
+    except (signoff.SignoffError, scopes.ScopeError) as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
     print(f"已审核 / approved: {done['unit_code']} {done['name']}, period {done['period']}, "
@@ -303,6 +305,45 @@ def _print_findings(warnings: list[dict], missing: list[dict]) -> None:
                   file=sys.stderr)
     if missing:
         print(f"应报未报 / returns missing: {len(missing)}", file=sys.stderr)
+
+
+def cmd_scope(args: argparse.Namespace) -> int:
+    import getpass
+
+    from grassroots import pipeline
+    from grassroots.hierarchy import scopes
+
+    _, engine = pipeline.open_warehouse(_settings(args))
+    try:
+        if args.scope_command == "grant":
+            for unit in args.unit:
+                scopes.grant(engine, args.user, unit, _login_name(getpass), args.note)
+                print(f"已分配 / assigned: {args.user} -> {unit}")
+            return 0
+        if args.scope_command == "revoke":
+            for unit in args.unit:
+                scopes.revoke(engine, args.user, unit, _login_name(getpass))
+                print(f"已收回 / revoked: {args.user} -> {unit}")
+            return 0
+    except scopes.ScopeError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    rows = scopes.assignments(engine, args.user, include_revoked=args.all)
+    with engine.connect() as conn:
+        enforced = scopes.in_force(conn)
+    if args.json:
+        _print({"in_force": enforced, "assignments": rows})
+        return 0
+    if not enforced:
+        print("尚未分配任何范围：每位审核人可处理所有单位（首次 grassroots scope grant 后生效）/ "
+              "no scope is assigned: every steward acts on every unit (scopes are in force "
+              "from the first `grassroots scope grant`)")
+    for r in rows:
+        revoked = (f"  已收回 revoked {str(r['revoked_at'])[:16]} by {r['revoked_by']}"
+                   if r["revoked_at"] else "")
+        print(f"  {r['user_name']:<16} {r['unit_code']:<12} {r['name'] or '?'}  "
+              f"({r['granted_by']} {str(r['granted_at'])[:16]}){revoked}")
+    return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -594,6 +635,25 @@ def build_parser() -> argparse.ArgumentParser:
     listing_approvals.add_argument("--unit", help="a unit's subtree (default: every unit that acted)")
     listing_approvals.add_argument("--json", action="store_true", help="machine-readable output")
     listing_approvals.set_defaults(func=cmd_signoff)
+
+    scope = sub.add_parser("scope", help="which units each steward acts on (review and "
+                           "sign-off); in force from the first grant")
+    scope_sub = scope.add_subparsers(dest="scope_command", required=True)
+    for verb, text in [("grant", "assign units to a steward"),
+                       ("revoke", "end a steward's assignment of units")]:
+        p = with_warehouse(scope_sub.add_parser(verb, help=text))
+        p.add_argument("--user", required=True, help="the Airflow user name (or login name)")
+        p.add_argument("--unit", action="append", required=True,
+                       help="a region, city, county or township code, or * for every unit; "
+                            "repeat for more")
+        if verb == "grant":
+            p.add_argument("--note", help="why (kept)")
+        p.set_defaults(func=cmd_scope)
+    listing_scopes = with_warehouse(scope_sub.add_parser("list", help="the assignments"))
+    listing_scopes.add_argument("--user", help="only this steward's")
+    listing_scopes.add_argument("--all", action="store_true", help="revoked ones too")
+    listing_scopes.add_argument("--json", action="store_true", help="machine-readable output")
+    listing_scopes.set_defaults(func=cmd_scope)
 
     explain = with_warehouse(sub.add_parser(
         "explain", help="which units, submissions and rows made a published number"))

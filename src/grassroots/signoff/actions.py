@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import LEVELS, load_catalog
-from grassroots.hierarchy import trees
+from grassroots.hierarchy import scopes, trees
 
 # the levels that approve: every level above the villages
 APPROVING_LEVELS = tuple(level for level in LEVELS if level != wh.VILLAGE_LEVEL)
@@ -129,6 +129,7 @@ def approve(engine: Engine, period: str, unit_code: str, actor: str,
     trees.ensure_tree(engine, period)
     with engine.begin() as conn:
         wh.period_lock(conn, period)
+        scopes.require(conn, actor, period, unit_code, "审核", "approve")
         units = _units(conn, period, unit_code)
         me = units.get(unit_code)
         if me is None or me.level not in APPROVING_LEVELS:
@@ -149,7 +150,9 @@ def approve(engine: Engine, period: str, unit_code: str, actor: str,
                 + _listed([_label(u) for u in waiting]))
         issues = _open_issues(conn, period, unit_code)
         errors = [i for i in issues if i["severity"] == "error"]
-        warnings = [i for i in issues if i["severity"] != "error"]
+        # the outliers first: what the approver should look at before the other warnings
+        warnings = sorted((i for i in issues if i["severity"] != "error"),
+                          key=lambda i: not is_outlier(i["rule"]))
         if errors:
             reasons.append(
                 f"有 {len(errors)} 个未处理的错误 / {len(errors)} open errors: "
@@ -185,6 +188,7 @@ def unapprove(engine: Engine, period: str, unit_code: str, actor: str, reason: s
     reason = _required(reason, "撤销审核必须填写理由", "undoing an approval needs a reason")
     with engine.begin() as conn:
         wh.period_lock(conn, period)
+        scopes.require(conn, actor, period, unit_code, "撤销审核", "unapprove")
         a = wh.area_closure.c
         above = [r.ancestor_code for r in conn.execute(
             sa.select(a.ancestor_code).where(a.period == period, a.descendant_code == unit_code)
@@ -271,3 +275,98 @@ def approvals(engine: Engine, period: str, unit_code: str | None = None) -> list
         for r in sorted(rows, key=lambda r: (r.level, r.unit_code))
         if r.level in APPROVING_LEVELS
     ]
+
+
+def is_outlier(rule: str | None) -> bool:
+    """Whether an issue's rule is an outlier check (its history or its peers)."""
+    return bool(rule) and "outlier" in rule.rsplit(".", 1)[-1]
+
+
+def unit_review(engine: Engine, period: str, unit_code: str, shown: int = 200) -> dict:
+    """What the approver of ``unit_code`` sees before signing: its state and history, the
+    open findings of its subtree (outliers first, then errors, then other warnings, each
+    list cut at ``shown`` with its full count), the returns missing, what changed since it
+    last approved, and each unit directly below with its state and counts."""
+    with engine.connect() as conn:
+        units = _units(conn, period, unit_code)
+        me = units.get(unit_code)
+        if me is None:
+            raise SignoffError(f"{unit_code} 不在 {period} 年的单位树中 / {unit_code} is not in "
+                               f"{period}'s tree")
+        issues = _open_issues(conn, period, unit_code)
+        missing = _missing(conn, period, unit_code)
+        by_child = {r.child_code: r for r in conn.execute(
+            sa.text(wh.render_sql("signoff/findings_by_child.sql")),
+            {"period": period, "unit_code": unit_code})}
+        children = [u for u in units.values() if u.parent_code == unit_code]
+        missing_by_child: dict[str, int] = {}
+        if missing and children:
+            c = wh.unit_closure.c
+            for chunk_start in range(0, len(missing), 500):
+                codes = [m["unit_code"] for m in missing[chunk_start:chunk_start + 500]]
+                for child in conn.execute(sa.select(c.ancestor_code).where(
+                        c.period == period, c.descendant_code.in_(codes),
+                        c.ancestor_code.in_([u.unit_code for u in children]))).scalars():
+                    missing_by_child[child] = missing_by_child.get(child, 0) + 1
+        t = wh.approval.c
+        history = [dict(r) for r in conn.execute(sa.select(wh.approval).where(
+            t.period == period, t.unit_code == unit_code).order_by(t.approval_id)).mappings()]
+    forms = load_catalog().forms
+    for m in missing:
+        m["form_name"] = forms[m["form_code"]].name_zh
+    names = trees.unit_names(engine, {i["unit_code"] for i in issues[:3 * shown]}
+                             | {m["unit_code"] for m in missing[:shown]})
+    for item in issues[:3 * shown] + missing[:shown]:
+        item["unit_name"] = names.get(item["unit_code"], "")
+    outliers = [i for i in issues if i["severity"] != "error" and is_outlier(i["rule"])]
+    errors = [i for i in issues if i["severity"] == "error"]
+    warnings = [i for i in issues if i["severity"] != "error" and not is_outlier(i["rule"])]
+    state = me.state or "none"
+    return {
+        "period": period, "unit_code": unit_code, "name": me.name, "level": me.level,
+        "level_label": LEVEL_LABELS[me.level], "approves": me.level in APPROVING_LEVELS,
+        "state": state, "state_label": STATE_LABELS[state], "by": me.by, "at": me.at,
+        "reason": me.reason, "release_id": me.release_id, "history": history,
+        "counts": {"outliers": len(outliers), "errors": len(errors), "warnings": len(warnings),
+                   "missing": len(missing)},
+        "outliers": outliers[:shown], "errors": errors[:shown], "warnings": warnings[:shown],
+        "missing": missing[:shown],
+        "since_approval": changes_since_approval(engine, period, unit_code),
+        "children": [
+            {"unit_code": u.unit_code, "name": u.name, "level_label": LEVEL_LABELS[u.level],
+             "state": u.state or "none", "state_label": STATE_LABELS[u.state or "none"],
+             "by": u.by, "at": u.at,
+             "errors": by_child[u.unit_code].errors if u.unit_code in by_child else 0,
+             "outliers": by_child[u.unit_code].outliers if u.unit_code in by_child else 0,
+             "warnings": by_child[u.unit_code].warnings if u.unit_code in by_child else 0,
+             "missing": missing_by_child.get(u.unit_code, 0)}
+            for u in sorted(children, key=lambda u: u.unit_code)],
+    }
+
+
+def top_units(engine: Engine, period: str, roots: list[str] | None) -> list[dict]:
+    """The units a steward starts from on the sign-off page: ``roots`` (their scope), or
+    every region of the period's tree (``None``: every unit is theirs); each with its
+    state."""
+    with engine.connect() as conn:
+        if roots is None:
+            a = wh.area_closure.c
+            roots = list(conn.execute(sa.select(a.ancestor_code).where(
+                a.period == period, a.depth == 0, a.ancestor_level == 1)
+                .order_by(a.ancestor_code)).scalars())
+        latest = _latest(conn, period, roots)
+        u = wh.unit.c
+        named = {r.unit_code: r for r in conn.execute(sa.select(u.unit_code, u.name, u.level).where(
+            u.unit_code.in_(roots), u.valid_from.is_(None)))}
+    return [{"unit_code": code, "name": named[code].name, "level_label": LEVEL_LABELS[named[code].level],
+             "state": latest[code].state if code in latest else "none",
+             "state_label": STATE_LABELS[latest[code].state if code in latest else "none"]}
+            for code in roots if code in named]
+
+
+def signed_periods(engine: Engine) -> list[str]:
+    """The periods with a published release, newest first: what can be signed."""
+    r = wh.release.c
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(r.period).where(r.status == "current")
+                                 .distinct().order_by(r.period.desc())).scalars())
