@@ -40,7 +40,9 @@ for period in "${PERIODS[@]}"; do
     logical_date="$((period + 1))-01-01T00:00:00+08:00"
     started=$SECONDS
     echo "--- airflow dags test grassroots_yearly $logical_date (period $period)" >> "$LOG"
-    airflow dags test grassroots_yearly "$logical_date" >> "$LOG" 2>&1 \
+    # the demo publishes without waiting for a region's sign-off in Airflow
+    airflow dags test grassroots_yearly "$logical_date" --conf '{"wait_for_signoff": false}' \
+        >> "$LOG" 2>&1 \
         || fail "period $period (airflow dags test grassroots_yearly $logical_date)"
     echo "    $period published in $((SECONDS - started)) s"
 done
