@@ -282,6 +282,11 @@ def cmd_signoff(args: argparse.Namespace) -> int:
                                      args.reason)
             print(f"已撤销 / undone: {', '.join(done['undone'])}")
             return 0
+        if args.level:
+            return _approve_level(engine, args)
+        if not args.unit:
+            print("refused: 需要 --unit 或 --level / --unit or --level is needed", file=sys.stderr)
+            return 1
         done = signoff.approve(engine, args.period, args.unit, _login_name(getpass), args.reason)
     except signoff.ApprovalRefused as refused:
         print(f"refused: {refused}", file=sys.stderr)
@@ -294,6 +299,29 @@ def cmd_signoff(args: argparse.Namespace) -> int:
           f"release {done['release_id']}")
     _print_findings(done["warnings"], done["missing"] if done["reason"] else [])
     return 0
+
+
+# the levels that approve, by the names the command takes (catalog.LEVELS, villages aside)
+LEVEL_NUMBERS = {"region": 1, "city": 2, "county": 3, "township": 4}
+
+
+def _approve_level(engine: object, args: argparse.Namespace) -> int:
+    """``approve --level``: every unit of the level that can be approved, in one pass."""
+    import getpass
+
+    from grassroots.signoff import actions as signoff
+
+    done = signoff.approve_units(engine, args.period, LEVEL_NUMBERS[args.level],
+                                 _login_name(getpass), args.reason, within=args.unit)
+    print(f"已审核 / approved: {len(done['approved'])} ({args.level}, period {args.period}); "
+          f"未能审核 / refused: {len(done['refused'])}")
+    for code, reasons in list(done["refused"].items())[:100]:
+        print(f"  {code}:", file=sys.stderr)
+        for reason in reasons:
+            print(f"    - {reason}", file=sys.stderr)
+    if len(done["refused"]) > 100:
+        print(f"  … (+{len(done['refused']) - 100})", file=sys.stderr)
+    return 0 if not done["refused"] else 1
 
 
 def _print_findings(warnings: list[dict], missing: list[dict]) -> None:
@@ -620,7 +648,10 @@ def build_parser() -> argparse.ArgumentParser:
         "approve", help="approve a period's data of a unit's subtree (township, county, city, "
         "region; 逐级审核)"))
     approve.add_argument("--period", required=True)
-    approve.add_argument("--unit", required=True, help="12-digit code")
+    approve.add_argument("--unit", help="12-digit code (with --level: the subtree to look in)")
+    approve.add_argument("--level", choices=list(LEVEL_NUMBERS),
+                         help="approve every unit of this level (within --unit's subtree, "
+                              "else everywhere) that can be, and list the others with why")
     approve.add_argument("--reason", help="why, when expected returns are missing (kept)")
     approve.set_defaults(func=cmd_signoff)
     unapprove = with_warehouse(sub.add_parser(

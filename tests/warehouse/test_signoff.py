@@ -258,3 +258,26 @@ def test_a_return_into_an_approved_subtree_is_held_until_the_approval_is_undone(
 
 def _without_releases(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "release_id"} for r in rows]
+
+
+def test_a_pass_approves_every_unit_of_a_level_that_can_be_and_lists_the_others(
+        settings: Settings) -> None:
+    engine = _engine(settings)
+    without_reason = signoff.approve_units(engine, "2021", 4, "steward-zhao", within=DALAT)
+    assert without_reason["approved"] == []
+    assert any("expected returns not accepted" in r
+               for r in without_reason["refused"][SHULINZHAO])
+
+    done = signoff.approve_units(engine, "2021", 4, "steward-zhao", "乡镇年报另行报送",
+                                 within=DALAT)
+    assert done["approved"] == [SHULINZHAO]  # Wangaizhao's V2 has an open error
+    (errors,) = [r for r in done["refused"][WANGAIZHAO] if "open errors" in r]
+    assert V2 in errors
+    assert _state(settings, SHULINZHAO)["state"] == "approved"
+    assert _state(settings, SHULINZHAO)["reason"] == "乡镇年报另行报送"
+    # the county waits for Wangaizhao; an approved unit is not approved twice
+    county = signoff.approve_units(engine, "2021", 3, "steward-zhao", "县年报另行报送")
+    assert county["approved"] == [] and any(
+        "units below have not approved" in r and WANGAIZHAO in r for r in county["refused"][DALAT])
+    again = signoff.approve_units(engine, "2021", 4, "steward-zhao", "x", within=DALAT)
+    assert again["approved"] == [] and SHULINZHAO not in again["refused"]

@@ -81,21 +81,74 @@ def _when(moment: object) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if isinstance(moment, datetime) else str(moment)[:16]
 
 
-def _open_issues(conn: sa.Connection, period: str, unit_code: str) -> list[dict]:
-    return [dict(r._mapping) for r in conn.execute(
-        sa.text(wh.render_sql("signoff/open_issues.sql")), {"period": period, "unit_code": unit_code})]
+@dataclass
+class Findings:
+    """What stands in the way of approving each candidate (see ``candidates.sql``), or
+    what its approver is shown: the open issues of its subtree, errors first; the
+    expected returns not accepted; the units directly below not approved."""
+
+    issues: dict[str, list[dict]]
+    missing: dict[str, list[dict]]
+    waiting: dict[str, list[dict]]
 
 
-def _missing(conn: sa.Connection, period: str, unit_code: str) -> list[dict]:
-    """Every expected unit of the subtree without an accepted return, by form."""
-    missing = []
+def _findings(conn: sa.Connection, period: str, level: int, within: str | None) -> Findings:
+    """The findings of every unit of ``level`` under ``within`` (``within`` itself when it
+    is of ``level``; every unit of ``level`` when None), in one pass per kind."""
+    params = {"period": period, "level": level, "within": within}
+    everywhere = within is None
+
+    def grouped(sql: str, **extra: object) -> dict[str, list[dict]]:
+        found: dict[str, list[dict]] = {}
+        for r in conn.execute(sa.text(sql), params):
+            row = dict(r._mapping)
+            found.setdefault(row.pop("candidate"), []).append({**row, **extra})
+        return found
+
+    issues = grouped(wh.render_sql("signoff/open_issues.sql", everywhere=everywhere))
+    missing: dict[str, list[dict]] = {}
     for form in load_catalog().forms.values():
-        sql = wh.render_sql("signoff/missing_returns.sql", table=form.staging_table,
-                            row_level=form.row_level_number,
+        sql = wh.render_sql("signoff/missing_returns.sql", everywhere=everywhere,
+                            table=form.staging_table, row_level=form.row_level_number,
                             village=form.row_level_number == wh.VILLAGE_LEVEL)
-        missing += [{"form_code": form.code, "unit_code": r.unit_code}
-                    for r in conn.execute(sa.text(sql), {"period": period, "unit_code": unit_code})]
-    return missing
+        for code, rows in grouped(sql, form_code=form.code).items():
+            missing.setdefault(code, []).extend(rows)
+    waiting = grouped(wh.render_sql("signoff/waiting_below.sql", everywhere=everywhere))
+    return Findings(issues, missing, waiting)
+
+
+def _reasons(period: str, waiting: list[dict], errors: list[dict], missing: list[dict],
+             reason: str | None, release_id: int | None) -> list[str]:
+    """Every reason an approval is refused (none: it may be given)."""
+    reasons = []
+    if waiting:
+        reasons.append(
+            f"下级尚未审核 {len(waiting)} 个 / {len(waiting)} units below have not approved: "
+            + _listed([f"{u['unit_code']} {u['name']}" for u in waiting]))
+    if errors:
+        reasons.append(
+            f"有 {len(errors)} 个未处理的错误 / {len(errors)} open errors: "
+            + _listed([f"#{i['issue_id']} {i['unit_code']} {i['message_zh']}" for i in errors]))
+    if missing and reason is None:
+        forms = load_catalog().forms
+        reasons.append(
+            f"有 {len(missing)} 份应报未报（或未通过）/ {len(missing)} expected returns not "
+            "accepted (approve with --reason to say why without them): "
+            + _listed([f"{forms[m['form_code']].name_zh} {m['form_code']} {m['unit_code']}"
+                       for m in missing]))
+    if release_id is None:
+        reasons.append(f"{period} 年尚未发布 / nothing of {period} is published yet: an "
+                       "approval signs a published release (run the period first)")
+    return reasons
+
+
+def _split_issues(issues: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Errors, and the warnings with the outliers first (what the approver should look at
+    before the other warnings)."""
+    errors = [i for i in issues if i["severity"] == "error"]
+    warnings = sorted((i for i in issues if i["severity"] != "error"),
+                      key=lambda i: not is_outlier(i["rule"]))
+    return errors, warnings
 
 
 def _refresh_reach(conn: sa.Connection, period: str) -> None:
@@ -140,35 +193,12 @@ def approve(engine: Engine, period: str, unit_code: str, actor: str,
             raise SignoffError(
                 f"{_label(me)} 已于 {_when(me.at)} 由 {me.by} 审核 / was approved by {me.by} at "
                 f"{_when(me.at)} UTC already")
-        reasons = []
-        waiting = [u for u in units.values()
-                   if u.parent_code == unit_code and u.level in APPROVING_LEVELS
-                   and u.state != "approved"]
-        if waiting:
-            reasons.append(
-                f"下级尚未审核 {len(waiting)} 个 / {len(waiting)} units below have not approved: "
-                + _listed([_label(u) for u in waiting]))
-        issues = _open_issues(conn, period, unit_code)
-        errors = [i for i in issues if i["severity"] == "error"]
-        # the outliers first: what the approver should look at before the other warnings
-        warnings = sorted((i for i in issues if i["severity"] != "error"),
-                          key=lambda i: not is_outlier(i["rule"]))
-        if errors:
-            reasons.append(
-                f"有 {len(errors)} 个未处理的错误 / {len(errors)} open errors: "
-                + _listed([f"#{i['issue_id']} {i['unit_code']} {i['message_zh']}" for i in errors]))
-        missing = _missing(conn, period, unit_code)
-        forms = load_catalog().forms
-        if missing and reason is None:
-            reasons.append(
-                f"有 {len(missing)} 份应报未报（或未通过）/ {len(missing)} expected returns not "
-                "accepted (approve with --reason to say why without them): "
-                + _listed([f"{forms[m['form_code']].name_zh} {m['form_code']} {m['unit_code']}"
-                           for m in missing]))
         release_id = _current_release(conn, period)
-        if release_id is None:
-            reasons.append(f"{period} 年尚未发布 / nothing of {period} is published yet: an "
-                           "approval signs a published release (run the period first)")
+        found = _findings(conn, period, me.level, unit_code)
+        errors, warnings = _split_issues(found.issues.get(unit_code, []))
+        missing = found.missing.get(unit_code, [])
+        reasons = _reasons(period, found.waiting.get(unit_code, []), errors, missing, reason,
+                           release_id)
         if reasons:
             raise ApprovalRefused(unit_code, reasons, warnings, missing)
         now = datetime.now(UTC)
@@ -179,6 +209,53 @@ def approve(engine: Engine, period: str, unit_code: str, actor: str,
     return {"period": period, "unit_code": unit_code, "name": me.name, "state": "approved",
             "by": actor, "at": now, "reason": reason, "release_id": release_id,
             "warnings": warnings, "missing": missing}
+
+
+def approve_units(engine: Engine, period: str, level: int, actor: str,
+                  reason: str | None = None, within: str | None = None) -> dict:
+    """Approve every unit of ``level`` (in ``within``'s subtree, or everywhere) that is not
+    approved yet and can be, by the rules of :func:`approve`, in one pass: how a county
+    signs for its townships at once, and the bench's national pass. Units outside the
+    actor's scope are left out. Returns the approved codes and, for each unit refused,
+    its reasons."""
+    actor = _required(actor, "必须记录审核人", "the approver must be named")
+    reason = reason.strip() if reason and reason.strip() else None
+    if level not in APPROVING_LEVELS:
+        raise SignoffError(f"第 {level} 级不审核 / level {level} does not approve")
+    trees.ensure_tree(engine, period)
+    roots = scopes.scope_roots(engine, actor)
+    with engine.begin() as conn:
+        wh.period_lock(conn, period)
+        a = wh.area_closure.c
+        query = sa.select(a.descendant_code).where(a.period == period, a.descendant_level == level)
+        query = query.where(a.ancestor_code == within) if within else query.where(a.depth == 0)
+        candidates = set(conn.execute(query).scalars())
+        if roots is not None:
+            candidates &= set(conn.execute(sa.select(a.descendant_code).where(
+                a.period == period, a.descendant_level == level,
+                a.ancestor_code.in_(roots))).scalars())
+        states = _latest(conn, period, None)
+        candidates = {c for c in candidates
+                      if c not in states or states[c].state != "approved"}
+        release_id = _current_release(conn, period)
+        found = _findings(conn, period, level, within)
+        approved, refused = [], {}
+        for code in sorted(candidates):
+            errors, _ = _split_issues(found.issues.get(code, []))
+            reasons = _reasons(period, found.waiting.get(code, []), errors,
+                               found.missing.get(code, []), reason, release_id)
+            if reasons:
+                refused[code] = reasons
+            else:
+                approved.append(code)
+        now = datetime.now(UTC)
+        if approved:
+            conn.execute(wh.approval.insert(), [
+                {"period": period, "unit_code": code, "level": level, "state": "approved",
+                 "by": actor, "at": now, "reason": reason, "release_id": release_id}
+                for code in approved])
+            _refresh_reach(conn, period)
+    return {"period": period, "level": level, "approved": approved, "refused": refused}
 
 
 def unapprove(engine: Engine, period: str, unit_code: str, actor: str, reason: str) -> dict:
@@ -293,8 +370,9 @@ def unit_review(engine: Engine, period: str, unit_code: str, shown: int = 200) -
         if me is None:
             raise SignoffError(f"{unit_code} 不在 {period} 年的单位树中 / {unit_code} is not in "
                                f"{period}'s tree")
-        issues = _open_issues(conn, period, unit_code)
-        missing = _missing(conn, period, unit_code)
+        found = _findings(conn, period, me.level, unit_code)
+        issues = found.issues.get(unit_code, [])
+        missing = found.missing.get(unit_code, [])
         by_child = {r.child_code: r for r in conn.execute(
             sa.text(wh.render_sql("signoff/findings_by_child.sql")),
             {"period": period, "unit_code": unit_code})}
