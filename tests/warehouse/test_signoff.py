@@ -132,6 +132,12 @@ def test_the_command_line_lists_the_reasons_and_the_states(
     assert cli.main(["approvals", "--period", "2021", "--unit", WANGAIZHAO, "--warehouse", url]) == 0
     out = capsys.readouterr().out
     assert WANGAIZHAO in out and "未审核 not approved" in out
+    # a pass over the county's townships: one approved, the other refused with why
+    assert cli.main(["approve", "--period", "2021", "--level", "township", "--unit", DALAT,
+                     "--reason", "乡镇年报另行报送", "--warehouse", url]) == 1
+    captured = capsys.readouterr()
+    assert "已审核 / approved: 1 (township" in captured.out and "refused: 1" in captured.out
+    assert WANGAIZHAO in captured.err and "open errors" in captured.err
 
 
 def test_an_approved_release_keeps_its_rows_after_later_runs(settings: Settings) -> None:

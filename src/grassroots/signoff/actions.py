@@ -359,6 +359,14 @@ def is_outlier(rule: str | None) -> bool:
     return bool(rule) and "outlier" in rule.rsplit(".", 1)[-1]
 
 
+def _counts(issues: list[dict], missing: list[dict]) -> dict[str, int]:
+    """How many outliers, errors, other warnings and missing returns."""
+    errors = sum(1 for i in issues if i["severity"] == "error")
+    outliers = sum(1 for i in issues if i["severity"] != "error" and is_outlier(i["rule"]))
+    return {"outliers": outliers, "errors": errors, "warnings": len(issues) - errors - outliers,
+            "missing": len(missing)}
+
+
 def unit_review(engine: Engine, period: str, unit_code: str, shown: int = 200) -> dict:
     """What the approver of ``unit_code`` sees before signing: its state and history, the
     open findings of its subtree (outliers first, then errors, then other warnings, each
@@ -373,51 +381,38 @@ def unit_review(engine: Engine, period: str, unit_code: str, shown: int = 200) -
         found = _findings(conn, period, me.level, unit_code)
         issues = found.issues.get(unit_code, [])
         missing = found.missing.get(unit_code, [])
-        by_child = {r.child_code: r for r in conn.execute(
-            sa.text(wh.render_sql("signoff/findings_by_child.sql")),
-            {"period": period, "unit_code": unit_code})}
         children = [u for u in units.values() if u.parent_code == unit_code]
-        missing_by_child: dict[str, int] = {}
-        if missing and children:
-            c = wh.unit_closure.c
-            for chunk_start in range(0, len(missing), 500):
-                codes = [m["unit_code"] for m in missing[chunk_start:chunk_start + 500]]
-                for child in conn.execute(sa.select(c.ancestor_code).where(
-                        c.period == period, c.descendant_code.in_(codes),
-                        c.ancestor_code.in_([u.unit_code for u in children]))).scalars():
-                    missing_by_child[child] = missing_by_child.get(child, 0) + 1
+        # the same findings for each unit below, in one pass for them all
+        below = (_findings(conn, period, me.level + 1, unit_code) if children
+                 else Findings({}, {}, {}))
         t = wh.approval.c
         history = [dict(r) for r in conn.execute(sa.select(wh.approval).where(
             t.period == period, t.unit_code == unit_code).order_by(t.approval_id)).mappings()]
     forms = load_catalog().forms
     for m in missing:
         m["form_name"] = forms[m["form_code"]].name_zh
-    names = trees.unit_names(engine, {i["unit_code"] for i in issues[:3 * shown]}
-                             | {m["unit_code"] for m in missing[:shown]})
-    for item in issues[:3 * shown] + missing[:shown]:
+    errors, warnings = _split_issues(issues)
+    outliers = [i for i in warnings if is_outlier(i["rule"])][:shown]
+    warnings = [i for i in warnings if not is_outlier(i["rule"])][:shown]
+    errors, missing_shown = errors[:shown], missing[:shown]
+    listed = outliers + errors + warnings + missing_shown
+    names = trees.unit_names(engine, {item["unit_code"] for item in listed})
+    for item in listed:
         item["unit_name"] = names.get(item["unit_code"], "")
-    outliers = [i for i in issues if i["severity"] != "error" and is_outlier(i["rule"])]
-    errors = [i for i in issues if i["severity"] == "error"]
-    warnings = [i for i in issues if i["severity"] != "error" and not is_outlier(i["rule"])]
     state = me.state or "none"
     return {
         "period": period, "unit_code": unit_code, "name": me.name, "level": me.level,
         "level_label": LEVEL_LABELS[me.level], "approves": me.level in APPROVING_LEVELS,
         "state": state, "state_label": STATE_LABELS[state], "by": me.by, "at": me.at,
         "reason": me.reason, "release_id": me.release_id, "history": history,
-        "counts": {"outliers": len(outliers), "errors": len(errors), "warnings": len(warnings),
-                   "missing": len(missing)},
-        "outliers": outliers[:shown], "errors": errors[:shown], "warnings": warnings[:shown],
-        "missing": missing[:shown],
+        "counts": _counts(issues, missing),
+        "outliers": outliers, "errors": errors, "warnings": warnings, "missing": missing_shown,
         "since_approval": changes_since_approval(engine, period, unit_code),
         "children": [
             {"unit_code": u.unit_code, "name": u.name, "level_label": LEVEL_LABELS[u.level],
              "state": u.state or "none", "state_label": STATE_LABELS[u.state or "none"],
              "by": u.by, "at": u.at,
-             "errors": by_child[u.unit_code].errors if u.unit_code in by_child else 0,
-             "outliers": by_child[u.unit_code].outliers if u.unit_code in by_child else 0,
-             "warnings": by_child[u.unit_code].warnings if u.unit_code in by_child else 0,
-             "missing": missing_by_child.get(u.unit_code, 0)}
+             **_counts(below.issues.get(u.unit_code, []), below.missing.get(u.unit_code, []))}
             for u in sorted(children, key=lambda u: u.unit_code)],
     }
 
