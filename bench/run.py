@@ -21,7 +21,8 @@ of the national demo.
 5. Steps per warehouse: ingest, validate, rollup, publish (their sum is the total), docs
    (GX renders the Data Docs of the checks; beside the rollup in the DAGs, so not in the
    total but shown), then one county resubmits its village return (one value changed)
-   and ``run_county`` runs (the incremental run, to published tables).
+   and ``run_county`` runs (the incremental run, to published tables); then the approval
+   pass: every township of the scale approves, then every county (``approve_units``).
 6. The table: seconds, rows per second (rows = return rows staged by ingest, the same
    count for every step of a scale), the ratio to the floor and peak MiB; then time per
    village per scale for the linearity check (target: within +/-25 % of the mean).
@@ -55,7 +56,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 RESULT_MARK = "BENCH-RESULT "
-STAGES = ("ingest", "validate", "rollup", "publish", "docs", "incremental")
+STAGES = ("ingest", "validate", "rollup", "publish", "docs", "incremental", "approval")
 PIPELINE_STAGES = ("ingest", "validate", "rollup", "publish")  # the full run, summed as "total"
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
@@ -81,6 +82,21 @@ def _floor(landing: Path) -> dict:
             text = path.read_bytes().decode("utf-8-sig")
             rows += sum(1 for _ in csv.reader(io.StringIO(text)))
     return {"seconds": time.perf_counter() - started, "files": len(files), "rows_read": rows}
+
+
+def _approval_pass(period: str, settings) -> dict:  # noqa: ANN001
+    """Every township approves, then every county: the sign-off of a whole year at once."""
+    from grassroots import warehouse as wh
+    from grassroots.signoff import actions as signoff
+
+    engine = wh.connect(settings.warehouse_url)
+    result = {}
+    for name, level in (("townships", 4), ("counties", 3)):
+        done = signoff.approve_units(engine, period, level, "bench",
+                                     "全国审核演练 / the bench's approval pass")
+        result[f"{name}_approved"] = len(done["approved"])
+        result[f"{name}_refused"] = len(done["refused"])
+    return result
 
 
 def _village_rows(settings, period: str) -> int:  # noqa: ANN001
@@ -183,6 +199,7 @@ def _child(args: argparse.Namespace) -> dict:
         "docs": lambda: pipeline.docs(args.period, settings),
         "incremental": lambda: pipeline.run_county(args.period, args.county, settings,
                                                    run_id="bench-incremental"),
+        "approval": lambda: _approval_pass(args.period, settings),
     }[args.child]
     with _TreeMemory() as memory:
         started = time.perf_counter()

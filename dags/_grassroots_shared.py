@@ -160,3 +160,97 @@ def republish_periods(periods) -> None:
     summarised = summary(periods)
     [published, documented] >> summarised
     [summarised, fed_back] >> release_periods(periods).as_teardown(setups=claimed)
+
+
+def _markdown_text(text: object) -> str:
+    """Text shown in a human-in-the-loop body (Markdown) as itself, never as markup."""
+    return "".join(f"\\{c}" if c in "\\`*_{}[]<>()#+-.!|~" else c for c in str(text))
+
+
+def signoff_question(period: str, unit_code: str) -> tuple[str, str] | None:
+    """The subject and body (Markdown) of a region's sign-off question: where its subtree's
+    sign-off stands. None when the region approved the period already (nothing to ask)."""
+    from grassroots.config import Settings
+    from grassroots.signoff import actions as signoff
+    from grassroots.warehouse import engine
+
+    seen = signoff.unit_review(engine(Settings.from_env().warehouse_url), period, unit_code,
+                               shown=0)
+    if seen["state"] == "approved":
+        log.info("%s approved %s already (by %s)", unit_code, period, seen["by"])
+        return None
+    waiting = [c for c in seen["children"] if c["state"] != "approved"]
+    counts = seen["counts"]
+    lines = [
+        f"**{_markdown_text(seen['name'])}** ({unit_code}), {period}",
+        "",
+        f"- 下级已审核 / units below approved: {len(seen['children']) - len(waiting)}"
+        f" / {len(seen['children'])}",
+        *(f"  - 未审核 / not approved: {_markdown_text(c['name'])} ({c['unit_code']})"
+          for c in waiting[:30]),
+        f"- 异常值 / outliers: {counts['outliers']}",
+        f"- 未处理的错误 / open errors: {counts['errors']}",
+        f"- 未处理的警告 / open warnings: {counts['warnings']}",
+        f"- 应报未报 / returns missing: {counts['missing']}",
+        "",
+        "详见逐级审核页面 / see the page 逐级审核 / Sign-off: "
+        f"`/grassroots/signoff?period={period}&unit={unit_code}`",
+    ]
+    subject = f"{seen['name']} {period} 年数据审核 / sign-off of {unit_code}'s {period} data"
+    return subject, "\n".join(lines)
+
+
+def region_signoff_operator():
+    """The class of the region's sign-off task (built on first use: the human-in-the-loop
+    operators live in the standard provider, imported only by the DAG that waits)."""
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+    from airflow.sdk import Param
+    from airflow.sdk.exceptions import AirflowFailException
+
+    class RegionSignoffOperator(ApprovalOperator):
+        """Asks, in Airflow's "Required actions", for a region's sign-off of a period's
+        published release (CONTRACT.md §5): the body shows where its subtree's sign-off
+        stands; "Approve" records the region's approval as the responding Airflow user
+        (refused, failing the task with every reason, while a city below has not approved,
+        an error is open or the user's scope does not cover the region); "Reject" records
+        nothing. A region approved already is not asked again."""
+
+        def __init__(self, *, unit_code: str, period: str, **kwargs) -> None:
+            kwargs.setdefault("subject", f"{period} 年数据审核 / sign-off of {period}")
+            kwargs.setdefault("params", {"reason": Param(
+                "", type="string", maxLength=2000,
+                description="理由(缺报时必填) / why, when expected returns are missing")})
+            super().__init__(**kwargs)
+            self.unit_code, self.period = unit_code, period
+
+        def execute(self, context):  # noqa: ANN001, ANN201 (Airflow's signature)
+            question = signoff_question(self.period, self.unit_code)
+            if question is None:
+                return {"approved_already": True}
+            self.subject, self.body = question
+            return super().execute(context)
+
+        def execute_complete(self, context, event):  # noqa: ANN001, ANN201
+            answer = super().execute_complete(context=context, event=event)
+            if answer["chosen_options"] != [self.APPROVE]:
+                return answer
+            from grassroots.config import Settings
+            from grassroots.hierarchy import scopes
+            from grassroots.signoff import actions as signoff
+            from grassroots.warehouse import engine
+
+            who = answer["responded_by_user"] or {}
+            actor = who.get("name") or who.get("id") or ""
+            reason = (answer["params_input"] or {}).get("reason") or None
+            try:
+                done = signoff.approve(engine(Settings.from_env().warehouse_url), self.period,
+                                       self.unit_code, actor, reason)
+            except (signoff.SignoffError, scopes.ScopeError) as refused:
+                # a person must act first (approve below, fix or waive, be assigned): a
+                # retry would not change it; clearing the task asks again
+                raise AirflowFailException(str(refused)) from refused
+            log.info("%s approved %s as %s (release %s)", self.unit_code, self.period, actor,
+                     done["release_id"])
+            return {**answer, "approved_by": actor, "release_id": done["release_id"]}
+
+    return RegionSignoffOperator

@@ -5,7 +5,7 @@ One run per reporting year. The period is the run's data interval in Asia/Shangh
 the scheduled run at 2022-01-01 00:00 +08:00 covers 2021. Trigger with conf
 `{"period": "2014"}` to (re)publish a given year by hand. Backfill past years with
 `airflow backfill create --dag-id grassroots_yearly --from-date 2013-01-01T00:00:00+08:00
---to-date 2021-12-31T00:00:00+08:00`; a bare `2013-01-01` is midnight UTC, after
+--to-date 2021-12-31T00:00:00+08:00 --dag-run-conf '{"wait_for_signoff": false}'`; a bare `2013-01-01` is midnight UTC, after
 Shanghai's New Year, and skips 2013.
 
 1. **claim_period**: check the warehouse is at this version's schema revision (if not,
@@ -30,6 +30,14 @@ Shanghai's New Year, and skips 2013.
    and roll the accepted rows up into staged indicator values.
 7. **publish**: in one transaction, write the `release` and swap the period's rows of
    `fact_indicator`: a reader never sees half a year.
+8. **region_signoff** (after the lease is given back; param `wait_for_signoff`, on by
+   default, off for the demo and for backfills of past years): for each region of the
+   period's tree, Airflow's human-in-the-loop approval ("Required actions") shows where
+   its subtree's sign-off stands and waits for a person; "Approve" records the region's
+   approval as that Airflow user (`grassroots approve`'s rules and the user's scope
+   apply), which makes the release official. While it waits, later runs of this DAG
+   queue behind it (one active run): back past years up with
+   `--dag-run-conf '{"wait_for_signoff": false}'`.
 
 Each task calls the function of the same name in `grassroots.pipeline` and returns
 its counts. The warehouse is `GRASSROOTS_WAREHOUSE_URL` in the worker's environment.
@@ -48,6 +56,7 @@ from _grassroots_shared import (
     claim_poke,
     give_back,
     log_failure,
+    region_signoff_operator,
     run_holder,
 )
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
@@ -98,6 +107,13 @@ def _period() -> str:
             type=["null", "string"],
             pattern=r"^\d{4}$",
             description="Reporting year to (re)publish; empty = the run's data interval.",
+        ),
+        "wait_for_signoff": Param(
+            True,
+            type="boolean",
+            description="After publishing, wait for each region's sign-off in Airflow "
+                        "(human-in-the-loop) before the release is official; off for "
+                        "backfills and the demo.",
         ),
     },
 )
@@ -169,10 +185,30 @@ def grassroots_yearly() -> None:
         return pipeline.publish(_period(), run_id=get_current_context()["run_id"],
                                 holder=run_holder())
 
+    @task.short_circuit
+    def signoff_wanted() -> bool:
+        return bool(get_current_context()["params"].get("wait_for_signoff"))
+
+    @task
+    def regions_to_sign() -> list[dict]:
+        from grassroots.config import Settings
+        from grassroots.signoff import actions as signoff
+        from grassroots.warehouse import engine
+
+        period = _period()
+        regions = signoff.top_units(engine(Settings.from_env().warehouse_url), period, None)
+        return [{"unit_code": r["unit_code"], "period": period} for r in regions]
+
     claimed = claim_period()
     checked = claimed >> ingest() >> previous_year_checked() >> validate()
-    done = [checked >> docs(), checked >> feedback(), checked >> rollup() >> publish()]
-    done >> release_period().as_teardown(setups=claimed)
+    published = checked >> rollup() >> publish()
+    released = release_period().as_teardown(setups=claimed)
+    [checked >> docs(), checked >> feedback(), published] >> released
+    # the wait holds no lease: the nightly and on-submission runs go on meanwhile
+    wanted = signoff_wanted()
+    [published, released] >> wanted
+    region_signoff_operator().partial(task_id="region_signoff").expand_kwargs(
+        wanted >> regions_to_sign())
 
 
 grassroots_yearly()

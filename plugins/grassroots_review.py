@@ -1,5 +1,6 @@
-"""The stewards' review page in Airflow: ``/grassroots/`` in the API server, and a menu
-entry "数据审核 / Review" under Browse.
+"""The stewards' review and sign-off pages in Airflow: ``/grassroots/`` and
+``/grassroots/signoff`` in the API server, and menu entries "数据审核 / Review" and
+"逐级审核 / Sign-off" under Browse.
 
 Thin on purpose: the app is ``grassroots.web.app`` (tested without Airflow's plugin
 manager). Every Airflow process imports this file, so it imports nothing heavy and
@@ -43,5 +44,12 @@ class GrassrootsReviewPlugin(AirflowPlugin):
             "destination": "nav",
             "category": "browse",
             "url_route": "grassroots-review",
+        },
+        {
+            "name": "逐级审核 / Sign-off",
+            "href": f"{URL_PREFIX}/signoff",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "grassroots-signoff",
         },
     ]

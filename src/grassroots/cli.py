@@ -204,6 +204,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     import getpass
 
     from grassroots import pipeline
+    from grassroots.hierarchy import scopes
     from grassroots.review import actions as review
 
     settings, engine = pipeline.open_warehouse(_settings(args))
@@ -242,7 +243,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         print(f"issue #{args.issue_id} {review.PAST[args.review_command]}: rerun the period "
               "(grassroots run --period P) to publish with it", file=sys.stderr)
         return 0
-    except review.ReviewError as exc:
+    except (review.ReviewError, scopes.ScopeError) as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
 
@@ -252,6 +253,7 @@ def cmd_signoff(args: argparse.Namespace) -> int:
 
     from grassroots import pipeline
     from grassroots.core.numbers import figure
+    from grassroots.hierarchy import scopes
     from grassroots.signoff import actions as signoff
 
     _, engine = pipeline.open_warehouse(_settings(args))
@@ -280,18 +282,46 @@ def cmd_signoff(args: argparse.Namespace) -> int:
                                      args.reason)
             print(f"已撤销 / undone: {', '.join(done['undone'])}")
             return 0
+        if args.level:
+            return _approve_level(engine, args)
+        if not args.unit:
+            print("refused: 需要 --unit 或 --level / --unit or --level is needed", file=sys.stderr)
+            return 1
         done = signoff.approve(engine, args.period, args.unit, _login_name(getpass), args.reason)
     except signoff.ApprovalRefused as refused:
         print(f"refused: {refused}", file=sys.stderr)
         _print_findings(refused.warnings, [])
         return 1
-    except signoff.SignoffError as exc:
+    except (signoff.SignoffError, scopes.ScopeError) as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
     print(f"已审核 / approved: {done['unit_code']} {done['name']}, period {done['period']}, "
           f"release {done['release_id']}")
     _print_findings(done["warnings"], done["missing"] if done["reason"] else [])
     return 0
+
+
+# the levels that approve, by the names the command takes (catalog.LEVELS, villages aside)
+LEVEL_NUMBERS = {"region": 1, "city": 2, "county": 3, "township": 4}
+
+
+def _approve_level(engine: object, args: argparse.Namespace) -> int:
+    """``approve --level``: every unit of the level that can be approved, in one pass."""
+    import getpass
+
+    from grassroots.signoff import actions as signoff
+
+    done = signoff.approve_units(engine, args.period, LEVEL_NUMBERS[args.level],
+                                 _login_name(getpass), args.reason, within=args.unit)
+    print(f"已审核 / approved: {len(done['approved'])} ({args.level}, period {args.period}); "
+          f"未能审核 / refused: {len(done['refused'])}")
+    for code, reasons in list(done["refused"].items())[:100]:
+        print(f"  {code}:", file=sys.stderr)
+        for reason in reasons:
+            print(f"    - {reason}", file=sys.stderr)
+    if len(done["refused"]) > 100:
+        print(f"  … (+{len(done['refused']) - 100})", file=sys.stderr)
+    return 0 if not done["refused"] else 1
 
 
 def _print_findings(warnings: list[dict], missing: list[dict]) -> None:
@@ -303,6 +333,45 @@ def _print_findings(warnings: list[dict], missing: list[dict]) -> None:
                   file=sys.stderr)
     if missing:
         print(f"应报未报 / returns missing: {len(missing)}", file=sys.stderr)
+
+
+def cmd_scope(args: argparse.Namespace) -> int:
+    import getpass
+
+    from grassroots import pipeline
+    from grassroots.hierarchy import scopes
+
+    _, engine = pipeline.open_warehouse(_settings(args))
+    try:
+        if args.scope_command == "grant":
+            for unit in args.unit:
+                scopes.grant(engine, args.user, unit, _login_name(getpass), args.note)
+                print(f"已分配 / assigned: {args.user} -> {unit}")
+            return 0
+        if args.scope_command == "revoke":
+            for unit in args.unit:
+                scopes.revoke(engine, args.user, unit, _login_name(getpass))
+                print(f"已收回 / revoked: {args.user} -> {unit}")
+            return 0
+    except scopes.ScopeError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    rows = scopes.assignments(engine, args.user, include_revoked=args.all)
+    with engine.connect() as conn:
+        enforced = scopes.in_force(conn)
+    if args.json:
+        _print({"in_force": enforced, "assignments": rows})
+        return 0
+    if not enforced:
+        print("尚未分配任何范围：每位审核人可处理所有单位（首次 grassroots scope grant 后生效）/ "
+              "no scope is assigned: every steward acts on every unit (scopes are in force "
+              "from the first `grassroots scope grant`)")
+    for r in rows:
+        revoked = (f"  已收回 revoked {str(r['revoked_at'])[:16]} by {r['revoked_by']}"
+                   if r["revoked_at"] else "")
+        print(f"  {r['user_name']:<16} {r['unit_code']:<12} {r['name'] or '?'}  "
+              f"({r['granted_by']} {str(r['granted_at'])[:16]}){revoked}")
+    return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -579,7 +648,10 @@ def build_parser() -> argparse.ArgumentParser:
         "approve", help="approve a period's data of a unit's subtree (township, county, city, "
         "region; 逐级审核)"))
     approve.add_argument("--period", required=True)
-    approve.add_argument("--unit", required=True, help="12-digit code")
+    approve.add_argument("--unit", help="12-digit code (with --level: the subtree to look in)")
+    approve.add_argument("--level", choices=list(LEVEL_NUMBERS),
+                         help="approve every unit of this level (within --unit's subtree, "
+                              "else everywhere) that can be, and list the others with why")
     approve.add_argument("--reason", help="why, when expected returns are missing (kept)")
     approve.set_defaults(func=cmd_signoff)
     unapprove = with_warehouse(sub.add_parser(
@@ -594,6 +666,25 @@ def build_parser() -> argparse.ArgumentParser:
     listing_approvals.add_argument("--unit", help="a unit's subtree (default: every unit that acted)")
     listing_approvals.add_argument("--json", action="store_true", help="machine-readable output")
     listing_approvals.set_defaults(func=cmd_signoff)
+
+    scope = sub.add_parser("scope", help="which units each steward acts on (review and "
+                           "sign-off); in force from the first grant")
+    scope_sub = scope.add_subparsers(dest="scope_command", required=True)
+    for verb, text in [("grant", "assign units to a steward"),
+                       ("revoke", "end a steward's assignment of units")]:
+        p = with_warehouse(scope_sub.add_parser(verb, help=text))
+        p.add_argument("--user", required=True, help="the Airflow user name (or login name)")
+        p.add_argument("--unit", action="append", required=True,
+                       help="a region, city, county or township code, or * for every unit; "
+                            "repeat for more")
+        if verb == "grant":
+            p.add_argument("--note", help="why (kept)")
+        p.set_defaults(func=cmd_scope)
+    listing_scopes = with_warehouse(scope_sub.add_parser("list", help="the assignments"))
+    listing_scopes.add_argument("--user", help="only this steward's")
+    listing_scopes.add_argument("--all", action="store_true", help="revoked ones too")
+    listing_scopes.add_argument("--json", action="store_true", help="machine-readable output")
+    listing_scopes.set_defaults(func=cmd_scope)
 
     explain = with_warehouse(sub.add_parser(
         "explain", help="which units, submissions and rows made a published number"))

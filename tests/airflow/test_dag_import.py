@@ -69,14 +69,17 @@ REPUBLISH_TASKS = {"claim_periods", "validate", "docs", "feedback", "republish.r
 
 
 def _assert_claims_its_periods_first_and_releases_them_last(dag, first: str, last: str,
-                                                            source: str | None = None) -> None:
+                                                            source: str | None = None,
+                                                            after: frozenset = frozenset()) -> None:
     # a sensor that waits for another run of the periods holding no worker slot, as setup;
-    # a teardown after every stage (failed or not) gives the leases back
+    # a teardown after every stage (failed or not) gives the leases back; ``after``: the
+    # tasks that follow it (they need no lease)
     claim, release = dag.get_task(first), dag.get_task(last)
     assert claim.is_setup and claim.mode == "reschedule"
     assert release.is_teardown and release.trigger_rule == "all_done_setup_success"
     assert first in release.upstream_task_ids
-    stages = {t.task_id for t in dag.tasks} - {first, last, source}
+    assert after <= release.get_flat_relative_ids(upstream=False)
+    stages = {t.task_id for t in dag.tasks} - {first, last, source} - after
     assert stages <= claim.get_flat_relative_ids(upstream=False)
     assert stages <= release.get_flat_relative_ids(upstream=True)
 
@@ -133,16 +136,34 @@ def test_yearly_dag_runs_ingest_validate_rollup_publish_with_docs_and_feedback_b
         "docs": ["release_period"],
         "feedback": ["release_period"],
         "rollup": ["publish"],
-        "publish": ["release_period"],
-        "release_period": [],
+        "publish": ["release_period", "signoff_wanted"],
+        "release_period": ["signoff_wanted"],
+        "signoff_wanted": ["regions_to_sign"],
+        "regions_to_sign": ["region_signoff"],
+        "region_signoff": [],
     }
-    _assert_claims_its_periods_first_and_releases_them_last(dag, "claim_period",
-                                                            "release_period")
+    _assert_claims_its_periods_first_and_releases_them_last(
+        dag, "claim_period", "release_period",
+        after=frozenset({"signoff_wanted", "regions_to_sign", "region_signoff"}))
     sensor = dag.get_task("previous_year_checked")
     assert sensor.mode == "reschedule"  # waiting holds no worker slot ...
     # ... and the work a sensor waits for is picked before the sensor's next look
     assert all(t.priority_weight > sensor.priority_weight for t in dag.tasks if t is not sensor)
     assert {t.weight_rule for t in dag.tasks} == {"absolute"}
+
+
+def test_yearly_dag_waits_for_each_regions_signoff_in_airflow_unless_told_not_to(dagbag):
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+    dag = dagbag.dags[DAG_ID]
+
+    assert dag.params["wait_for_signoff"] is True
+    # after the lease is given back: the wait (for weeks) holds up no other run's stages
+    assert {"publish", "release_period"} <= dag.get_task("signoff_wanted").upstream_task_ids
+    assert type(dag.get_task("signoff_wanted")).__name__ == "_ShortCircuitDecoratedOperator"
+    signoff = dag.get_task("region_signoff")
+    assert type(signoff).__name__.endswith("MappedOperator")  # one question per region
+    assert issubclass(signoff.operator_class, ApprovalOperator)
 
 
 def test_yearly_dag_is_scheduled_once_a_year_in_shanghai_time(dagbag):

@@ -114,7 +114,8 @@ def _backfill(airflow: AirflowTopology, *extra: str) -> dict[str, str]:
     """Create a backfill of 2013-2021 and wait for its runs: run_id -> state."""
     started = time.perf_counter()
     airflow.cli("backfill", "create", "--dag-id", DAG_ID,
-                "--from-date", FROM_DATE, "--to-date", TO_DATE, *extra)
+                "--from-date", FROM_DATE, "--to-date", TO_DATE,
+                "--dag-run-conf", json.dumps({"wait_for_signoff": False}), *extra)
 
     def runs_of_the_backfill() -> dict[str, str] | None:
         rows = airflow.query(
@@ -191,7 +192,8 @@ def test_a_worker_killed_mid_task_is_retried_to_the_same_published_tables(airflo
     undisturbed = _published(airflow.warehouse_url, ["2017"])
     assert undisturbed, "the previous tests published no 2017"
     before = set(airflow.run_states(DAG_ID))
-    airflow.cli("dags", "trigger", DAG_ID, "--conf", json.dumps({"period": "2017"}))
+    airflow.cli("dags", "trigger", DAG_ID, "--conf",
+                json.dumps({"period": "2017", "wait_for_signoff": False}))
 
     def worker_running_validate() -> str | None:
         # validate takes a second or two now that GX is out of it: kill as soon as the

@@ -124,3 +124,10 @@ def test_a_yes_no_field_is_compared_with_yes_or_no(tmp_path: Path) -> None:
 
     with pytest.raises(CatalogError, match="first_secretary is yes/no: write yes or no"):
         load_catalog(catalog)
+
+
+def test_the_commands_level_names_are_the_catalogs():
+    from grassroots.catalog import LEVELS
+    from grassroots.cli import LEVEL_NUMBERS
+
+    assert LEVEL_NUMBERS == {name: number for number, name in LEVELS.items() if number < 5}

@@ -132,6 +132,12 @@ def test_the_command_line_lists_the_reasons_and_the_states(
     assert cli.main(["approvals", "--period", "2021", "--unit", WANGAIZHAO, "--warehouse", url]) == 0
     out = capsys.readouterr().out
     assert WANGAIZHAO in out and "未审核 not approved" in out
+    # a pass over the county's townships: one approved, the other refused with why
+    assert cli.main(["approve", "--period", "2021", "--level", "township", "--unit", DALAT,
+                     "--reason", "乡镇年报另行报送", "--warehouse", url]) == 1
+    captured = capsys.readouterr()
+    assert "已审核 / approved: 1 (township" in captured.out and "refused: 1" in captured.out
+    assert WANGAIZHAO in captured.err and "open errors" in captured.err
 
 
 def test_an_approved_release_keeps_its_rows_after_later_runs(settings: Settings) -> None:
@@ -258,3 +264,26 @@ def test_a_return_into_an_approved_subtree_is_held_until_the_approval_is_undone(
 
 def _without_releases(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "release_id"} for r in rows]
+
+
+def test_a_pass_approves_every_unit_of_a_level_that_can_be_and_lists_the_others(
+        settings: Settings) -> None:
+    engine = _engine(settings)
+    without_reason = signoff.approve_units(engine, "2021", 4, "steward-zhao", within=DALAT)
+    assert without_reason["approved"] == []
+    assert any("expected returns not accepted" in r
+               for r in without_reason["refused"][SHULINZHAO])
+
+    done = signoff.approve_units(engine, "2021", 4, "steward-zhao", "乡镇年报另行报送",
+                                 within=DALAT)
+    assert done["approved"] == [SHULINZHAO]  # Wangaizhao's V2 has an open error
+    (errors,) = [r for r in done["refused"][WANGAIZHAO] if "open errors" in r]
+    assert V2 in errors
+    assert _state(settings, SHULINZHAO)["state"] == "approved"
+    assert _state(settings, SHULINZHAO)["reason"] == "乡镇年报另行报送"
+    # the county waits for Wangaizhao; an approved unit is not approved twice
+    county = signoff.approve_units(engine, "2021", 3, "steward-zhao", "县年报另行报送")
+    assert county["approved"] == [] and any(
+        "units below have not approved" in r and WANGAIZHAO in r for r in county["refused"][DALAT])
+    again = signoff.approve_units(engine, "2021", 4, "steward-zhao", "x", within=DALAT)
+    assert again["approved"] == [] and SHULINZHAO not in again["refused"]

@@ -1,18 +1,14 @@
--- The units of one form's row level in the subtree of the unit (the period's tree) that
--- no accepted file of the period reports: the returns an approver would sign without.
--- Jinja fills in the form's table and row level (village: the villages' form).
-{%- from 'scope.sql' import units_with_county %}
-with expected as (
-    {{ units_with_county(row_level, village) }}
+-- The units of one form's row level in the subtree of each candidate (the period's tree)
+-- that no accepted file of the period reports: the returns an approver would sign
+-- without. Jinja fills in the form's table and row level (village: the villages' form).
+{%- from 'scope.sql' import tree_units, join_area_ancestors %}
+{%- from 'signoff/candidates.sql' import approval_candidates %}
+with candidates as (
+    {{ approval_candidates(everywhere) }}
 ),
 
-in_subtree as (
-    select e.unit_code
-    from expected e
-    join unit_closure c
-      on c.period = :period
-     and c.ancestor_code = :unit_code
-     and c.descendant_code = e.unit_code
+expected as (
+    {{ tree_units(row_level, village) }}
 ),
 
 reported as (
@@ -24,10 +20,12 @@ reported as (
 ),
 
 final as (
-    select u.unit_code
-    from in_subtree u
-    left join reported r on r.unit_code = u.unit_code
+    select tree.ancestor_code as candidate, e.unit_code
+    from expected e
+    {{- join_area_ancestors('tree', 'e.unit_code', row_level, village) }}
+    join candidates k on k.unit_code = tree.ancestor_code
+    left join reported r on r.unit_code = e.unit_code
     where r.unit_code is null
 )
 
-select * from final order by unit_code
+select * from final order by candidate, unit_code

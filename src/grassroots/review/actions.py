@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, expression_fields, load_catalog
 from grassroots.core.issues import STATES, TRANSITIONS
+from grassroots.hierarchy import scopes
 from grassroots.hierarchy.registers import county_of, official_by_code
 from grassroots.hierarchy.trees import unit_names
 
@@ -234,6 +235,8 @@ def _act(engine: Engine, issue_id: int, action: str, actor: str, reason: str) ->
     i = wh.validation_issue.c
     with engine.begin() as conn:
         row = _get(conn, issue_id)
+        scopes.require(conn, actor.strip(), row.period, row.unit_code or row.submitter_code,
+                       f"处理问题#{issue_id}所涉单位", f"act on issue #{issue_id} about")
         if row.state not in allowed:
             raise ReviewError(
                 f"问题#{issue_id}当前状态为{row.state},不能{action} / issue #{issue_id} is "

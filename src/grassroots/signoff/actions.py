@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import LEVELS, load_catalog
-from grassroots.hierarchy import trees
+from grassroots.hierarchy import scopes, trees
 
 # the levels that approve: every level above the villages
 APPROVING_LEVELS = tuple(level for level in LEVELS if level != wh.VILLAGE_LEVEL)
@@ -81,21 +81,74 @@ def _when(moment: object) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if isinstance(moment, datetime) else str(moment)[:16]
 
 
-def _open_issues(conn: sa.Connection, period: str, unit_code: str) -> list[dict]:
-    return [dict(r._mapping) for r in conn.execute(
-        sa.text(wh.render_sql("signoff/open_issues.sql")), {"period": period, "unit_code": unit_code})]
+@dataclass
+class Findings:
+    """What stands in the way of approving each candidate (see ``candidates.sql``), or
+    what its approver is shown: the open issues of its subtree, errors first; the
+    expected returns not accepted; the units directly below not approved."""
+
+    issues: dict[str, list[dict]]
+    missing: dict[str, list[dict]]
+    waiting: dict[str, list[dict]]
 
 
-def _missing(conn: sa.Connection, period: str, unit_code: str) -> list[dict]:
-    """Every expected unit of the subtree without an accepted return, by form."""
-    missing = []
+def _findings(conn: sa.Connection, period: str, level: int, within: str | None) -> Findings:
+    """The findings of every unit of ``level`` under ``within`` (``within`` itself when it
+    is of ``level``; every unit of ``level`` when None), in one pass per kind."""
+    params = {"period": period, "level": level, "within": within}
+    everywhere = within is None
+
+    def grouped(sql: str, **extra: object) -> dict[str, list[dict]]:
+        found: dict[str, list[dict]] = {}
+        for r in conn.execute(sa.text(sql), params):
+            row = dict(r._mapping)
+            found.setdefault(row.pop("candidate"), []).append({**row, **extra})
+        return found
+
+    issues = grouped(wh.render_sql("signoff/open_issues.sql", everywhere=everywhere))
+    missing: dict[str, list[dict]] = {}
     for form in load_catalog().forms.values():
-        sql = wh.render_sql("signoff/missing_returns.sql", table=form.staging_table,
-                            row_level=form.row_level_number,
+        sql = wh.render_sql("signoff/missing_returns.sql", everywhere=everywhere,
+                            table=form.staging_table, row_level=form.row_level_number,
                             village=form.row_level_number == wh.VILLAGE_LEVEL)
-        missing += [{"form_code": form.code, "unit_code": r.unit_code}
-                    for r in conn.execute(sa.text(sql), {"period": period, "unit_code": unit_code})]
-    return missing
+        for code, rows in grouped(sql, form_code=form.code).items():
+            missing.setdefault(code, []).extend(rows)
+    waiting = grouped(wh.render_sql("signoff/waiting_below.sql", everywhere=everywhere))
+    return Findings(issues, missing, waiting)
+
+
+def _reasons(period: str, waiting: list[dict], errors: list[dict], missing: list[dict],
+             reason: str | None, release_id: int | None) -> list[str]:
+    """Every reason an approval is refused (none: it may be given)."""
+    reasons = []
+    if waiting:
+        reasons.append(
+            f"下级尚未审核 {len(waiting)} 个 / {len(waiting)} units below have not approved: "
+            + _listed([f"{u['unit_code']} {u['name']}" for u in waiting]))
+    if errors:
+        reasons.append(
+            f"有 {len(errors)} 个未处理的错误 / {len(errors)} open errors: "
+            + _listed([f"#{i['issue_id']} {i['unit_code']} {i['message_zh']}" for i in errors]))
+    if missing and reason is None:
+        forms = load_catalog().forms
+        reasons.append(
+            f"有 {len(missing)} 份应报未报（或未通过）/ {len(missing)} expected returns not "
+            "accepted (approve with --reason to say why without them): "
+            + _listed([f"{forms[m['form_code']].name_zh} {m['form_code']} {m['unit_code']}"
+                       for m in missing]))
+    if release_id is None:
+        reasons.append(f"{period} 年尚未发布 / nothing of {period} is published yet: an "
+                       "approval signs a published release (run the period first)")
+    return reasons
+
+
+def _split_issues(issues: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Errors, and the warnings with the outliers first (what the approver should look at
+    before the other warnings)."""
+    errors = [i for i in issues if i["severity"] == "error"]
+    warnings = sorted((i for i in issues if i["severity"] != "error"),
+                      key=lambda i: not is_outlier(i["rule"]))
+    return errors, warnings
 
 
 def _refresh_reach(conn: sa.Connection, period: str) -> None:
@@ -129,6 +182,7 @@ def approve(engine: Engine, period: str, unit_code: str, actor: str,
     trees.ensure_tree(engine, period)
     with engine.begin() as conn:
         wh.period_lock(conn, period)
+        scopes.require(conn, actor, period, unit_code, "审核", "approve")
         units = _units(conn, period, unit_code)
         me = units.get(unit_code)
         if me is None or me.level not in APPROVING_LEVELS:
@@ -139,33 +193,12 @@ def approve(engine: Engine, period: str, unit_code: str, actor: str,
             raise SignoffError(
                 f"{_label(me)} 已于 {_when(me.at)} 由 {me.by} 审核 / was approved by {me.by} at "
                 f"{_when(me.at)} UTC already")
-        reasons = []
-        waiting = [u for u in units.values()
-                   if u.parent_code == unit_code and u.level in APPROVING_LEVELS
-                   and u.state != "approved"]
-        if waiting:
-            reasons.append(
-                f"下级尚未审核 {len(waiting)} 个 / {len(waiting)} units below have not approved: "
-                + _listed([_label(u) for u in waiting]))
-        issues = _open_issues(conn, period, unit_code)
-        errors = [i for i in issues if i["severity"] == "error"]
-        warnings = [i for i in issues if i["severity"] != "error"]
-        if errors:
-            reasons.append(
-                f"有 {len(errors)} 个未处理的错误 / {len(errors)} open errors: "
-                + _listed([f"#{i['issue_id']} {i['unit_code']} {i['message_zh']}" for i in errors]))
-        missing = _missing(conn, period, unit_code)
-        forms = load_catalog().forms
-        if missing and reason is None:
-            reasons.append(
-                f"有 {len(missing)} 份应报未报（或未通过）/ {len(missing)} expected returns not "
-                "accepted (approve with --reason to say why without them): "
-                + _listed([f"{forms[m['form_code']].name_zh} {m['form_code']} {m['unit_code']}"
-                           for m in missing]))
         release_id = _current_release(conn, period)
-        if release_id is None:
-            reasons.append(f"{period} 年尚未发布 / nothing of {period} is published yet: an "
-                           "approval signs a published release (run the period first)")
+        found = _findings(conn, period, me.level, unit_code)
+        errors, warnings = _split_issues(found.issues.get(unit_code, []))
+        missing = found.missing.get(unit_code, [])
+        reasons = _reasons(period, found.waiting.get(unit_code, []), errors, missing, reason,
+                           release_id)
         if reasons:
             raise ApprovalRefused(unit_code, reasons, warnings, missing)
         now = datetime.now(UTC)
@@ -178,6 +211,53 @@ def approve(engine: Engine, period: str, unit_code: str, actor: str,
             "warnings": warnings, "missing": missing}
 
 
+def approve_units(engine: Engine, period: str, level: int, actor: str,
+                  reason: str | None = None, within: str | None = None) -> dict:
+    """Approve every unit of ``level`` (in ``within``'s subtree, or everywhere) that is not
+    approved yet and can be, by the rules of :func:`approve`, in one pass: how a county
+    signs for its townships at once, and the bench's national pass. Units outside the
+    actor's scope are left out. Returns the approved codes and, for each unit refused,
+    its reasons."""
+    actor = _required(actor, "必须记录审核人", "the approver must be named")
+    reason = reason.strip() if reason and reason.strip() else None
+    if level not in APPROVING_LEVELS:
+        raise SignoffError(f"第 {level} 级不审核 / level {level} does not approve")
+    trees.ensure_tree(engine, period)
+    roots = scopes.scope_roots(engine, actor)
+    with engine.begin() as conn:
+        wh.period_lock(conn, period)
+        a = wh.area_closure.c
+        query = sa.select(a.descendant_code).where(a.period == period, a.descendant_level == level)
+        query = query.where(a.ancestor_code == within) if within else query.where(a.depth == 0)
+        candidates = set(conn.execute(query).scalars())
+        if roots is not None:
+            candidates &= set(conn.execute(sa.select(a.descendant_code).where(
+                a.period == period, a.descendant_level == level,
+                a.ancestor_code.in_(roots))).scalars())
+        states = _latest(conn, period, None)
+        candidates = {c for c in candidates
+                      if c not in states or states[c].state != "approved"}
+        release_id = _current_release(conn, period)
+        found = _findings(conn, period, level, within)
+        approved, refused = [], {}
+        for code in sorted(candidates):
+            errors, _ = _split_issues(found.issues.get(code, []))
+            reasons = _reasons(period, found.waiting.get(code, []), errors,
+                               found.missing.get(code, []), reason, release_id)
+            if reasons:
+                refused[code] = reasons
+            else:
+                approved.append(code)
+        now = datetime.now(UTC)
+        if approved:
+            conn.execute(wh.approval.insert(), [
+                {"period": period, "unit_code": code, "level": level, "state": "approved",
+                 "by": actor, "at": now, "reason": reason, "release_id": release_id}
+                for code in approved])
+            _refresh_reach(conn, period)
+    return {"period": period, "level": level, "approved": approved, "refused": refused}
+
+
 def unapprove(engine: Engine, period: str, unit_code: str, actor: str, reason: str) -> dict:
     """Undo the approval of ``unit_code`` and of every unit above it that approved: the data
     below can change again. The reason is kept with each."""
@@ -185,6 +265,7 @@ def unapprove(engine: Engine, period: str, unit_code: str, actor: str, reason: s
     reason = _required(reason, "撤销审核必须填写理由", "undoing an approval needs a reason")
     with engine.begin() as conn:
         wh.period_lock(conn, period)
+        scopes.require(conn, actor, period, unit_code, "撤销审核", "unapprove")
         a = wh.area_closure.c
         above = [r.ancestor_code for r in conn.execute(
             sa.select(a.ancestor_code).where(a.period == period, a.descendant_code == unit_code)
@@ -271,3 +352,94 @@ def approvals(engine: Engine, period: str, unit_code: str | None = None) -> list
         for r in sorted(rows, key=lambda r: (r.level, r.unit_code))
         if r.level in APPROVING_LEVELS
     ]
+
+
+def is_outlier(rule: str | None) -> bool:
+    """Whether an issue's rule is an outlier check (its history or its peers)."""
+    return bool(rule) and "outlier" in rule.rsplit(".", 1)[-1]
+
+
+def _counts(issues: list[dict], missing: list[dict]) -> dict[str, int]:
+    """How many outliers, errors, other warnings and missing returns."""
+    errors = sum(1 for i in issues if i["severity"] == "error")
+    outliers = sum(1 for i in issues if i["severity"] != "error" and is_outlier(i["rule"]))
+    return {"outliers": outliers, "errors": errors, "warnings": len(issues) - errors - outliers,
+            "missing": len(missing)}
+
+
+def unit_review(engine: Engine, period: str, unit_code: str, shown: int = 200) -> dict:
+    """What the approver of ``unit_code`` sees before signing: its state and history, the
+    open findings of its subtree (outliers first, then errors, then other warnings, each
+    list cut at ``shown`` with its full count), the returns missing, what changed since it
+    last approved, and each unit directly below with its state and counts."""
+    with engine.connect() as conn:
+        units = _units(conn, period, unit_code)
+        me = units.get(unit_code)
+        if me is None:
+            raise SignoffError(f"{unit_code} 不在 {period} 年的单位树中 / {unit_code} is not in "
+                               f"{period}'s tree")
+        found = _findings(conn, period, me.level, unit_code)
+        issues = found.issues.get(unit_code, [])
+        missing = found.missing.get(unit_code, [])
+        children = [u for u in units.values() if u.parent_code == unit_code]
+        # the same findings for each unit below, in one pass for them all
+        below = (_findings(conn, period, me.level + 1, unit_code) if children
+                 else Findings({}, {}, {}))
+        t = wh.approval.c
+        history = [dict(r) for r in conn.execute(sa.select(wh.approval).where(
+            t.period == period, t.unit_code == unit_code).order_by(t.approval_id)).mappings()]
+    forms = load_catalog().forms
+    for m in missing:
+        m["form_name"] = forms[m["form_code"]].name_zh
+    errors, warnings = _split_issues(issues)
+    outliers = [i for i in warnings if is_outlier(i["rule"])][:shown]
+    warnings = [i for i in warnings if not is_outlier(i["rule"])][:shown]
+    errors, missing_shown = errors[:shown], missing[:shown]
+    listed = outliers + errors + warnings + missing_shown
+    names = trees.unit_names(engine, {item["unit_code"] for item in listed})
+    for item in listed:
+        item["unit_name"] = names.get(item["unit_code"], "")
+    state = me.state or "none"
+    return {
+        "period": period, "unit_code": unit_code, "name": me.name, "level": me.level,
+        "level_label": LEVEL_LABELS[me.level], "approves": me.level in APPROVING_LEVELS,
+        "state": state, "state_label": STATE_LABELS[state], "by": me.by, "at": me.at,
+        "reason": me.reason, "release_id": me.release_id, "history": history,
+        "counts": _counts(issues, missing),
+        "outliers": outliers, "errors": errors, "warnings": warnings, "missing": missing_shown,
+        "since_approval": changes_since_approval(engine, period, unit_code),
+        "children": [
+            {"unit_code": u.unit_code, "name": u.name, "level_label": LEVEL_LABELS[u.level],
+             "state": u.state or "none", "state_label": STATE_LABELS[u.state or "none"],
+             "by": u.by, "at": u.at,
+             **_counts(below.issues.get(u.unit_code, []), below.missing.get(u.unit_code, []))}
+            for u in sorted(children, key=lambda u: u.unit_code)],
+    }
+
+
+def top_units(engine: Engine, period: str, roots: list[str] | None) -> list[dict]:
+    """The units a steward starts from on the sign-off page: ``roots`` (their scope), or
+    every region of the period's tree (``None``: every unit is theirs); each with its
+    state."""
+    with engine.connect() as conn:
+        if roots is None:
+            a = wh.area_closure.c
+            roots = list(conn.execute(sa.select(a.ancestor_code).where(
+                a.period == period, a.depth == 0, a.ancestor_level == 1)
+                .order_by(a.ancestor_code)).scalars())
+        latest = _latest(conn, period, roots)
+        u = wh.unit.c
+        named = {r.unit_code: r for r in conn.execute(sa.select(u.unit_code, u.name, u.level).where(
+            u.unit_code.in_(roots), u.valid_from.is_(None)))}
+    return [{"unit_code": code, "name": named[code].name, "level_label": LEVEL_LABELS[named[code].level],
+             "state": latest[code].state if code in latest else "none",
+             "state_label": STATE_LABELS[latest[code].state if code in latest else "none"]}
+            for code in roots if code in named]
+
+
+def signed_periods(engine: Engine) -> list[str]:
+    """The periods with a published release, newest first: what can be signed."""
+    r = wh.release.c
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(r.period).where(r.status == "current")
+                                 .distinct().order_by(r.period.desc())).scalars())

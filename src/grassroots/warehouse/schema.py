@@ -452,6 +452,24 @@ approval_reach = sa.Table(
     sa.Column("level", sa.Integer, nullable=False),
 )
 
+# Who acts where (CONTRACT.md §5): each steward (an Airflow or login user name) acts on
+# the subtrees of the units assigned to them; ``*`` is every unit. Revoking keeps the row
+# (revoked_by, revoked_at), so it stays visible who could act when.
+steward_scope = sa.Table(
+    "steward_scope",
+    metadata,
+    sa.Column("scope_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("unit_code", UNIT_CODE, nullable=False),
+    sa.Column("granted_by", sa.Text, nullable=False),
+    sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("revoked_by", sa.Text),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_steward_scope_user", "user_name", "unit_code"),
+    sqlite_autoincrement=True,
+)
+
 # For each release and part, the rollup whose rows of fact_area and fact_village the
 # release holds for that part (see ABOVE_COUNTIES).
 release_part = sa.Table(

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from collections.abc import Callable
 from datetime import UTC, datetime
 from math import ceil
 from pathlib import Path
@@ -62,9 +63,11 @@ from grassroots.catalog import load_catalog
 from grassroots.config import Settings
 from grassroots.core.issues import BLOCKING_STATES, STATE_LABELS, STATES, TRANSITIONS
 from grassroots.core.numbers import amount
+from grassroots.hierarchy import scopes
 from grassroots.hierarchy.registers import official_by_code
 from grassroots.intake import status as intake
 from grassroots.review import actions as review
+from grassroots.signoff import actions as signoff
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +132,11 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def _local_time(value: datetime | None) -> str:
-    if value is None:
+def _local_time(value: datetime | str | None) -> str:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):  # SQLite's text, through a text query
+        value = datetime.fromisoformat(value)
     if value.tzinfo is None:  # SQLite hands back naive UTC
         value = value.replace(tzinfo=UTC)
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
@@ -225,6 +230,7 @@ def create_app(
     templates.env.filters["amount"] = amount
     templates.env.globals.update(
         STATE_LABELS=STATE_LABELS, SEVERITY_LABELS=SEVERITY_LABELS, ACTION_LABELS=ACTION_LABELS,
+        indicator_names={i.code: i.name_zh for i in load_catalog().indicators},
     )
 
     app = _ReviewApp(
@@ -430,6 +436,8 @@ def create_app(
                                problem=f"理由不能超过{MAX_REASON}字 / a reason is at most {MAX_REASON} characters")
         try:
             ACTIONS[action](engine(), issue_id, user.get_name(), reason)
+        except scopes.ScopeError as exc:
+            return error_page(request, user, 403, *_split(str(exc)))
         except review.ReviewError as exc:  # not allowed from its state (maybe changed meanwhile)
             return _issue_page(request, user, _show(issue_id), 409, problem=str(exc), reason=reason)
         return RedirectResponse(link(request, "issue", {"done": action}, issue_id=issue_id),
@@ -462,6 +470,22 @@ def create_app(
         return FileResponse(target, media_type=mimetypes.guess_type(target.name)[0])
 
     register(app, render, link, engine)
+
+    def may_act(user: Any, error: Callable[..., Response], request: Request) -> Response | None:
+        """None when ``user`` may act (a POST from this site, a steward's role), else the
+        error page saying why."""
+        if not _same_origin(request, base_url):
+            return error(request, user, 403, "请求不是从本页面提交的(跨站请求被拒绝)",
+                         "the request did not come from this site (cross-site request refused)")
+        if not can_act(user):
+            return error(request, user, 403,
+                         f"您的角色({'、'.join(sorted(user_roles(user))) or '无'})不能审核,需要:"
+                         f"{'、'.join(sorted(stewards))}",
+                         f"your role ({', '.join(sorted(user_roles(user))) or 'none'}) may not sign "
+                         f"off; one of these is needed: {', '.join(sorted(stewards))}")
+        return None
+
+    register_signoff(app, render, link, engine, error_page, may_act)
     return app
 
 
@@ -503,6 +527,76 @@ def register(app: FastAPI, render: Any, link: Any, engine: Any) -> None:
             prev_link=link(request, "files", {**query, "page": page - 1}) if page > 1 else None,
             next_link=link(request, "files", {**query, "page": page + 1}) if page < pages else None,
         )
+
+
+SIGNOFF_DONE = {
+    "approve": ("已审核", "approved"),
+    "unapprove": ("已撤销审核(及其上级的审核)", "the approval (and those above it) is undone"),
+}
+
+
+def register_signoff(app: FastAPI, render: Any, link: Any, engine: Any, error_page: Any,
+                     may_act: Any) -> None:
+    """The sign-off page (``GET /signoff``): the units of the steward's scope with their
+    state; a unit's open findings (outliers first), missing returns, changes since it was
+    approved and the units below it; ``POST /signoff/{approve|unapprove}`` with a reason."""
+    from airflow.api_fastapi.core_api.security import get_user
+
+    def _page(request: Request, user: Any, period: str, unit: str, status_code: int = 200,
+              problem: str | None = None, refusal: list[str] | None = None, reason: str = "",
+              done: tuple[str, str] | None = None) -> Response:
+        db = engine()
+        periods = signoff.signed_periods(db)
+        period = period if period in periods else (periods[0] if periods else "")
+        roots = scopes.scope_roots(db, user.get_name())
+        context: dict[str, Any] = {"periods": periods, "period": period, "unit": None,
+                                   "roots": [], "scoped": roots is not None}
+        if period:
+            context["roots"] = signoff.top_units(db, period, roots)
+        if period and unit:
+            with db.connect() as conn:
+                allowed = scopes.covers(conn, user.get_name(), period, unit)
+            if not allowed:
+                return error_page(request, user, 403,
+                                  f"{unit} 不在您的负责范围内", f"{unit} is outside your scope")
+            try:
+                context["unit"] = signoff.unit_review(db, period, unit)
+            except signoff.SignoffError as exc:
+                return error_page(request, user, 404, *_split(str(exc)))
+        return render(request, "signoff.html", user, status_code, problem=problem,
+                      refusal=refusal, reason=reason, done=done, **context)
+
+    @app.get("/signoff", response_class=HTMLResponse, name="signoff")
+    def signoff_page(request: Request, user: Any = Depends(get_user), period: str = "",
+                     unit: str = "", done: str = "") -> Response:
+        return _page(request, user, period, unit, done=SIGNOFF_DONE.get(done))
+
+    @app.post("/signoff/{action}", name="signoff_act")
+    def signoff_act(request: Request, action: str, user: Any = Depends(get_user),
+                    period: str = Form(""), unit: str = Form(""),
+                    reason: str = Form("")) -> Response:
+        if action not in SIGNOFF_DONE:
+            return error_page(request, user, 404, "没有这个操作", f"no such action: {action}")
+        refused = may_act(user, error_page, request)
+        if refused is not None:
+            return refused
+        if len(reason) > MAX_REASON:
+            return _page(request, user, period, unit, 400, reason=reason[:MAX_REASON],
+                         problem=f"理由不能超过{MAX_REASON}字 / a reason is at most {MAX_REASON} characters")
+        try:
+            if action == "approve":
+                signoff.approve(engine(), period, unit, user.get_name(), reason or None)
+            else:
+                signoff.unapprove(engine(), period, unit, user.get_name(), reason)
+        except scopes.ScopeError as exc:
+            return error_page(request, user, 403, *_split(str(exc)))
+        except signoff.ApprovalRefused as exc:
+            return _page(request, user, period, unit, 409, refusal=exc.reasons, reason=reason,
+                         problem="不能审核 / the approval is refused")
+        except signoff.SignoffError as exc:
+            return _page(request, user, period, unit, 409, problem=str(exc), reason=reason)
+        return RedirectResponse(link(request, "signoff", {"period": period, "unit": unit,
+                                                          "done": action}), status_code=303)
 
 
 def _split(message: str) -> tuple[str, str]:
