@@ -89,7 +89,7 @@ def _open_issues(conn: sa.Connection, period: str, unit_code: str) -> list[dict]
 def _missing(conn: sa.Connection, period: str, unit_code: str) -> list[dict]:
     """Every expected unit of the subtree without an accepted return, by form."""
     missing = []
-    for form in load_catalog().forms.values():
+    for form in (f for f in load_catalog().forms.values() if f.expected):
         sql = wh.render_sql("signoff/missing_returns.sql", table=form.staging_table,
                             row_level=form.row_level_number,
                             village=form.row_level_number == wh.VILLAGE_LEVEL)
