@@ -106,11 +106,14 @@ with units as (
 ),
 
 {{ f.code }}_accepted as (
-{{ rows.latest_accepted(f.table, ':period', rows.county_units() if scoped else none, standards=f.standards) }}
+{{ rows.latest_accepted(f.table, ':period', rows.county_units() if scoped else none, standards=f.standards,
+                        overrides=f.overrides, columns=f.columns, rank=f.rank, statuses=f.statuses) }}
 ),
 
 {{ f.code }}_summed as (
-{{ summed_on_tree(f.code ~ '_accepted', 'unit_code', f.row_level, f.village, ':period', f.measures, 'm', 'reporting_units') }}
+    {#- a form whose rows are villages and townships (the star ratings) is summed from each
+        row's township (`township_code`, beside its rows): a village's, a township itself #}
+{{ summed_on_tree(f.code ~ '_accepted', f.code_column, f.row_level, f.village, ':period', f.measures, 'm', 'reporting_units') }}
 )
 {%- if f.previous or f.comparable %},
 
