@@ -12,7 +12,11 @@ read the ratings through these snippets, so that all three pick the same row.
 
 from __future__ import annotations
 
-from grassroots.catalog.declarations import Catalog, Form, load_catalog
+from collections.abc import Sequence
+from typing import Any
+
+from grassroots.catalog.declarations import LEVEL_NUMBERS, Catalog, Form, load_catalog
+from grassroots.catalog.standards import standard_columns_sql
 
 RATING_FORM = "rating_review"
 # the fields a rating gives, in the rated unit's own return and in a rating row
@@ -94,3 +98,29 @@ def rating_row_columns_sql(code_column: str) -> dict[str, str]:
         "township_code": township,
         **{f"village_self_{f}": self_rating_sql(f, code_column) for f in RATED_FIELDS},
     }
+
+
+def counted_rows(form: Form, columns: Sequence[str], catalog: Catalog | None = None,
+                 ) -> dict[str, Any]:
+    """How the rows of ``form`` that count are picked and what stands beside them, for
+    the rollup (``rollup/accepted_rows.sql``) and the explanation of a figure alike:
+
+    * ``standards``: columns beside each row (SQL over ``r``): the village's minimum
+      standards; beside a rating row its township and the village's self-rating;
+    * ``rank``: for the ratings, one row per unit of the highest stage (SQL over ``r``
+      and over ``later``), from the submissions in ``statuses``;
+    * ``overrides``: a village's return counts with its latest rating's stars and class
+      (SQL per field, over ``r``), ``columns`` being its staging table's."""
+    catalog = catalog or load_catalog()
+    picked: dict[str, Any] = {"standards": {}, "rank": None, "statuses": None,
+                              "overrides": None, "columns": None}
+    if form.code == RATING_FORM:
+        return picked | {"standards": rating_row_columns_sql("r.unit_code"),
+                         "rank": (stage_rank_sql("r", catalog), stage_rank_sql("later", catalog)),
+                         "statuses": RATING_STATUSES}
+    if form.row_level_number == LEVEL_NUMBERS["village"]:
+        picked["standards"] = standard_columns_sql("r.unit_code")
+        if RATING_FORM in catalog.forms:
+            picked |= {"overrides": rated_overrides("r.unit_code", catalog=catalog),
+                       "columns": list(columns)}
+    return picked

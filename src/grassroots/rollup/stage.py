@@ -14,7 +14,6 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog, ratings
-from grassroots.catalog.standards import standard_columns_sql
 from grassroots.core.periods import period_year, previous_period
 
 log = logging.getLogger(__name__)
@@ -38,27 +37,11 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
     return len(rows)
 
 
-def _standards(form: Form) -> dict[str, str]:
-    """The standards' columns beside the rows of ``form`` (the village form's alone:
-    the minimums are per village), read with the bind parameter ``:year``; beside a
-    rating row, what its indicators read (its township, the village's self-rating)."""
-    if form.code == ratings.RATING_FORM:
-        return ratings.rating_row_columns_sql("r.unit_code")
-    return standard_columns_sql("r.unit_code") if form.row_level_number == wh.VILLAGE_LEVEL else {}
-
-
-def _rated(form: Form, catalog: Catalog) -> dict[str, object]:
-    """How the rows of ``form`` that count are picked where the star ratings enter: a
-    village's return counts with its latest rating's stars and class (``overrides``), a
-    rating return one row per unit, its highest stage (``rank``)."""
-    if form.code == ratings.RATING_FORM:
-        return {"rank": (ratings.stage_rank_sql("r", catalog), ratings.stage_rank_sql("later", catalog)),
-                "statuses": ratings.RATING_STATUSES, "overrides": None, "columns": None}
-    if form.row_level_number == wh.VILLAGE_LEVEL and ratings.RATING_FORM in catalog.forms:
-        return {"rank": None, "statuses": None,
-                "overrides": ratings.rated_overrides("r.unit_code", catalog=catalog),
-                "columns": [c.name for c in wh.staging_tables[form.code].columns]}
-    return {"rank": None, "statuses": None, "overrides": None, "columns": None}
+def _picked(form: Form, catalog: Catalog) -> dict[str, object]:
+    """How the rows of ``form`` that count are picked, and the columns beside them
+    (catalog.ratings.counted_rows): the standards, the latest star ratings."""
+    return ratings.counted_rows(form, [c.name for c in wh.staging_tables[form.code].columns],
+                                catalog)
 
 
 def _form_spec(catalog: Catalog, form: Form) -> dict[str, object]:
@@ -66,13 +49,12 @@ def _form_spec(catalog: Catalog, form: Form) -> dict[str, object]:
     return {
         "code": form.code, "table": form.staging_table, "row_level": form.row_level_number,
         "village": form.row_level_number == wh.VILLAGE_LEVEL,
-        # rows of two levels are summed from their township (see _standards)
+        # rows of two levels are summed from their township (``township_code`` beside them)
         "code_column": "township_code" if mixed else "unit_code",
-        "standards": _standards(form),
         "measures": catalog.measures_of(form.code),
         "previous": catalog.compared_measures(form.code, "yoy"),
         "comparable": catalog.compared_measures(form.code, "yoy_comparable"),
-        **_rated(form, catalog),
+        **_picked(form, catalog),
     }
 
 
@@ -96,13 +78,14 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
         )
 
     village = wh.village_form(catalog)
+    picked = _picked(village, catalog)
     village_insert = sa.text(wh.render_sql(
         "rollup/village_facts.sql", form=village.code, table=village.staging_table,
-        standards=_standards(village), measures=catalog.measures_of(village.code),
+        standards=picked["standards"], measures=catalog.measures_of(village.code),
         previous=catalog.compared_measures(village.code, "yoy"),
         comparable=catalog.compared_measures(village.code, "yoy_comparable"),
         village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL, scoped=scoped,
-        overrides=_rated(village, catalog)["overrides"], columns=_rated(village, catalog)["columns"],
+        overrides=picked["overrides"], columns=picked["columns"],
     ))
     if scoped or not wh.has_other_connections(conn.engine):
         conn.execute(sa.text(area_sql(insert=True)), params)
