@@ -33,6 +33,7 @@ from grassroots.catalog import load_catalog
 from grassroots.config import Settings
 from grassroots.hierarchy import trees
 from grassroots.reports import announce
+from grassroots.reports.explain import explain
 from grassroots.reports.template import write_template
 from tests.builders import (
     DALAT,
@@ -303,3 +304,15 @@ def test_announcing_a_stage_nobody_rated_is_refused_clearly(
     error = capsys.readouterr().err
     assert "没有终评结果" in error and "no final ratings" in error
     assert not out.exists()
+
+
+def test_explain_counts_the_rows_the_rollup_counted(settings: Settings) -> None:
+    _reviewed_and_final(settings)
+    engine = wh.connect(settings.warehouse_url)
+    class3 = explain(engine, PERIOD, WANGAIZHAO, "class3_villages", rows=True)
+    assert class3["rows_check"]["holds"] is True
+    assert sorted((r["unit_code"], r["fields"]["org_class"]) for r in class3["rows"]) == [
+        (W1, "1"), (W2, "3")]  # W2's final class, not its self-rating
+    ordinary = explain(engine, PERIOD, DALAT, "rated_ordinary", rows=True)
+    assert ordinary["rows_check"]["holds"] is True and ordinary["value"] == 3
+    assert ordinary["check"]["holds"] is True  # the townships' figures add up to the county's
