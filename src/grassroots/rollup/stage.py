@@ -58,6 +58,20 @@ def _form_spec(catalog: Catalog, form: Form) -> dict[str, object]:
     }
 
 
+def village_facts_sql(catalog: Catalog, scoped: bool) -> str:
+    """The statement that writes the villages' wide rows (``rollup/village_facts.sql``)."""
+    village = wh.village_form(catalog)
+    picked = _picked(village, catalog)
+    return wh.render_sql(
+        "rollup/village_facts.sql", form=village.code, table=village.staging_table,
+        standards=picked["standards"], measures=catalog.measures_of(village.code),
+        previous=catalog.compared_measures(village.code, "yoy"),
+        comparable=catalog.compared_measures(village.code, "yoy_comparable"),
+        village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL, scoped=scoped,
+        overrides=picked["overrides"], columns=picked["columns"],
+    )
+
+
 FACT_KEY_COLUMNS = ("period", "built_by", "part", "unit_code", "level")
 
 
@@ -77,16 +91,7 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
             county_level=wh.COUNTY_LEVEL, scoped=scoped, insert=insert,
         )
 
-    village = wh.village_form(catalog)
-    picked = _picked(village, catalog)
-    village_insert = sa.text(wh.render_sql(
-        "rollup/village_facts.sql", form=village.code, table=village.staging_table,
-        standards=picked["standards"], measures=catalog.measures_of(village.code),
-        previous=catalog.compared_measures(village.code, "yoy"),
-        comparable=catalog.compared_measures(village.code, "yoy_comparable"),
-        village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL, scoped=scoped,
-        overrides=picked["overrides"], columns=picked["columns"],
-    ))
+    village_insert = sa.text(village_facts_sql(catalog, scoped))
     if scoped or not wh.has_other_connections(conn.engine):
         conn.execute(sa.text(area_sql(insert=True)), params)
         conn.execute(village_insert, params)
