@@ -263,6 +263,10 @@ def test_final_classes_and_changes_are_counted_by_township_and_county(settings: 
             shulinzhao["rated_backward"]) == (0, 2, 0)
     assert shulinzhao["rating_changed_villages"] == 2
     assert _figures(settings, "150600000000")["rated_ordinary"] == 3  # the city above
+    rows = {(r["indicator_code"]): r for r in pipeline.published_figures(PERIOD, WANGAIZHAO, settings)}
+    # the units that may be rated below 王爱召镇 (itself and two villages), those rated
+    assert (rows["rated_advanced"]["expected_units"], rows["rated_advanced"]["reporting_units"]) == (
+        3, 3)
 
 
 def test_the_final_announcement_is_printable_and_formula_safe(

@@ -81,7 +81,22 @@ with units as (
 {%- for f in forms %},
 
 {{ f.code }}_expected as (
-    {%- if f.village %}
+    {%- if f.mixed %}
+    -- rows of villages and townships (the star ratings): every township and its villages
+    -- may be rated, counted under the township first
+    select t.ancestor_code as unit_code, sum(1 + coalesce(below.villages, 0)) as expected_units
+    from area_closure t
+    left join (
+        select parent_code, count(*) as villages
+        from period_village
+        where period = :period
+          {{- in_county('parent_code', scoped) }}
+        group by parent_code
+    ) below
+      on below.parent_code = t.descendant_code
+    where t.period = :period
+      and t.descendant_level = {{ f.row_level }}
+    {%- elif f.village %}
     -- the villages counted under their townships first: a township's ancestors are a
     -- few rows, a village's many
     select t.ancestor_code as unit_code, sum(below.villages) as expected_units

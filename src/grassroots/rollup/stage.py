@@ -49,7 +49,9 @@ def _form_spec(catalog: Catalog, form: Form) -> dict[str, object]:
     return {
         "code": form.code, "table": form.staging_table, "row_level": form.row_level_number,
         "village": form.row_level_number == wh.VILLAGE_LEVEL,
-        # rows of two levels are summed from their township (``township_code`` beside them)
+        # rows of two levels are summed from their township (``township_code`` beside
+        # them), and every township and village below a unit is expected
+        "mixed": mixed,
         "code_column": "township_code" if mixed else "unit_code",
         "measures": catalog.measures_of(form.code),
         "previous": catalog.compared_measures(form.code, "yoy"),
