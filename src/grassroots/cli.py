@@ -120,10 +120,10 @@ def cmd_template(args: argparse.Namespace) -> int:
     form = catalog.forms[args.form]
     intake.load_landing_registers(engine, settings)
     trees.build_tree(engine, args.period)
-    units = trees.units_below(engine, args.unit, args.period, form.row_level_number)
+    units = trees.form_units(engine, form, args.unit, args.period)
     if not units:
         print(
-            f"no {form.row_level} units under {args.unit} in {args.period}: "
+            f"no {' or '.join(form.row_levels)} units under {args.unit} in {args.period}: "
             "load the county's village register first (grassroots register load FILE)",
             file=sys.stderr,
         )
@@ -132,7 +132,7 @@ def cmd_template(args: argparse.Namespace) -> int:
     unit_name = division.name if division else dict(units).get(args.unit, "")
     out = write_template(form, args.unit, unit_name, args.period, Path(args.out), units)
     print(f"wrote {out}: {form.code} for {args.unit} {unit_name}, period {args.period}, "
-          f"{len(units)} {form.row_level} rows")
+          f"{len(units)} {' or '.join(form.row_levels)} rows")
     return 0
 
 
@@ -409,6 +409,21 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 1
     for path in paths:
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_announce(args: argparse.Namespace) -> int:
+    from grassroots import pipeline
+    from grassroots.reports import announce
+
+    settings, engine = pipeline.open_warehouse(_settings(args))
+    try:
+        path = announce.write_announcement(engine, args.period, args.unit, args.stage,
+                                           Path(args.out))
+    except announce.NothingToAnnounce as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
     return 0
 
 
@@ -710,6 +725,16 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the workbook; for CSV, one <stem>_<level>.csv per level beside it")
     exporting.add_argument("--unit", help="only this unit's subtree (12-digit code)")
     exporting.set_defaults(func=cmd_export)
+
+    announcing = with_warehouse(sub.add_parser(
+        "announce", help="write the announcement list (公示名单) of a unit's star ratings"))
+    announcing.add_argument("--period", required=True)
+    announcing.add_argument("--unit", required=True, help="12-digit code")
+    announcing.add_argument("--stage", required=True, choices=["self", "final"],
+                            help="self: the units' self-ratings (自评); final: the county's "
+                                 "final ratings (终评)")
+    announcing.add_argument("--out", required=True, help="the workbook (.xlsx), written there")
+    announcing.set_defaults(func=cmd_announce)
 
     show = with_warehouse(sub.add_parser("show", help="print a unit's published figures"))
     show.add_argument("--period", required=True)

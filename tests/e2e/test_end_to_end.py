@@ -73,6 +73,10 @@ FIGURES = [
     ("2021", DALAT, "income_net_yoy", 40.1, 1),
     ("2017", GANZI, "villages", 2734, None),
     ("2017", GANZI, "first_secretaries", 2610, None),
+    # 四评两公示: the final classes of villages and townships together
+    ("2017", GANZI, "rated_advanced", 734, None),
+    ("2017", GANZI, "rated_ordinary", 1964, None),
+    ("2017", GANZI, "rated_backward", 297, None),
     ("2013", XIXIU, "income_operating", 326.844, 4),
     ("2017", XIXIU, "income_operating", 1935.73, 4),
     ("2013", XIXIU, "empty_shell_share", 55.96, 2),

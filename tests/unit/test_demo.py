@@ -121,7 +121,8 @@ def test_summary_and_layout(seeds: tuple[Path, DemoSummary]) -> None:
     assert summary.periods == ["2013", "2014", "2017", "2020", "2021"]
     assert summary.counties == 103 + 18 + 1
     assert summary.registers == 122
-    assert summary.files == 3 * (103 + 2 + 18 + 2)  # village, township, county per return
+    # village, township, county per return; Ganzi's counties' three rating returns each
+    assert summary.files == 3 * (103 + 2 + 18 + 2) + 3 * 18
     assert summary.village_rows == 11_165 + 134 + 132 + 2_734 + 218 + 182
     assert "122 counties" in str(summary)
     registers = sorted(landing.glob("register__*.csv"))
@@ -392,6 +393,25 @@ def test_ganzi_2017(rows_by_period: dict[str, list[dict]]) -> None:
     assert sum(r["first_secretary"] for r in rows) == 2_610
     zones = Counter(r["zone_type"] for r in rows)
     assert zones["pastoral"] > 300 and zones["farming"] > 300
+
+
+def test_ganzi_2017_ratings_by_four_levels(landing: Path) -> None:
+    """Seed 003's 四评两公示: the final classes of villages and townships together."""
+    form = FORMS["rating_review"]
+    stages: dict[str, list[dict]] = defaultdict(list)
+    for path in sorted((landing / "2017").glob(f"rating_review__{GANZI[:4]}*")):
+        meta = read_meta(path)
+        assert meta["form"] == "rating_review" and meta["period"] == "2017"
+        rows = read_submission(path, form)
+        (stage,) = {r["stage"] for r in rows}
+        stages[stage] += rows
+    assert list(stages) == ["initial", "review", "final"]  # landed in that order
+    final = stages["final"]
+    assert Counter(r["org_class"] for r in final) == {"1": 734, "2": 1_964, "3": 297}
+    assert sum(len(r["unit_code"]) == 12 and r["unit_code"].endswith("000") for r in final) == 261
+    assert all((r["star_rating"] <= 4) == (r["org_class"] == "3") for s in stages.values() for r in s)
+    units = {stage: sorted(r["unit_code"] for r in rows) for stage, rows in stages.items()}
+    assert units["initial"] == units["review"] == units["final"]
 
 
 def test_xixiu(rows_by_period: dict[str, list[dict]]) -> None:

@@ -457,6 +457,8 @@ def test_a_mistyped_frame_is_refused() -> None:
 def township_row(row_id: int = 1, **overrides: Any) -> dict[str, Any]:
     row = _context(row_id, f"150102101{row_id:03d}", f"镇{row_id}")
     row |= {f.code: 3 for f in TOWNSHIP.fields if f.type == "integer"}
+    # without the optional self-rating, as every return before it existed
+    row |= {"star_rating": None, "org_class": None}
     return row | overrides
 
 
@@ -554,7 +556,7 @@ def test_suites_build_writes_what_check_then_accepts(tmp_path: Path) -> None:
     # every form has unit_name: every form's suite changes, no reconciliation suite does
     assert sorted(p.name for p in out.iterdir() if (out / p.name).read_text(encoding="utf-8")
                   != (EXPECTATIONS_DIR / p.name).read_text(encoding="utf-8")) == [
-        "county_annual.json", "township_annual.json", "village_annual.json"]
+        "county_annual.json", "rating_review.json", "township_annual.json", "village_annual.json"]
     assert "unit_name is not the name in the register" in (out / "county_annual.json").read_text(
         encoding="utf-8")
     assert cli.main(["suites", "check", "--catalog", str(catalog), "--expectations", str(out)]) == 0

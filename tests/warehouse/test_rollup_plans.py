@@ -26,18 +26,12 @@ PARAMS = {"period": "2021", "previous_period": "2020", "year": 2021, "built_by":
 
 def _statements() -> dict[str, str]:
     catalog = load_catalog()
-    village = wh.village_form(catalog)
     return {
         "area_facts": wh.render_sql(
             "rollup/area_facts.sql",
             forms=[rollup._form_spec(catalog, f) for f in catalog.forms.values()],
             county_level=wh.COUNTY_LEVEL, scoped=False),
-        "village_facts": wh.render_sql(
-            "rollup/village_facts.sql", form=village.code, table=village.staging_table,
-            standards=rollup._standards(village), measures=catalog.measures_of(village.code),
-            previous=catalog.compared_measures(village.code, "yoy"),
-            comparable=catalog.compared_measures(village.code, "yoy_comparable"),
-            village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL, scoped=False),
+        "village_facts": rollup.village_facts_sql(catalog, scoped=False),
     }
 
 

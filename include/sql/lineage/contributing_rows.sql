@@ -5,15 +5,23 @@
 -- (before the limit). Jinja fills in only what the catalog declares (the form's table
 -- and row level, the measures' expressions); values arrive as bind parameters.
 with ranked as (
-    -- when two accepted files cover the same unit, the later submission counts
+    -- when two accepted files cover the same unit, the later submission counts (of the
+    -- star ratings, the highest stage: `rank`); a village's stars and class are its latest
+    -- rating's (`overrides`)
+    {%- if overrides %}
+    select {% for c in columns %}{% if c in overrides %}{{ overrides[c] }} as {{ c }}{% else %}r.{{ c }}{% endif %},
+           {% endfor %}
+    {%- else %}
     select r.*,
+    {%- endif %}
            {%- for name, sql in (standards or {}).items() %}
            {{ sql }} as {{ name }},
            {%- endfor %}
            s.file_name,
            s.file_sha256,
            row_number() over (
-               partition by r.unit_code order by r.submission_id desc, r.row_number desc
+               partition by r.unit_code
+               order by {% if rank %}{{ rank }} desc, {% endif %}r.submission_id desc, r.row_number desc
            ) as rank_in_unit
     from {{ table }} r
     -- the closure table itself, not a CTE: its primary key finds each row's place
@@ -21,10 +29,10 @@ with ranked as (
       on t.period = :period
      and t.ancestor_code = :unit_code
      and t.descendant_code = r.unit_code
-     and t.descendant_level = {{ row_level }}
+     and t.descendant_level in ({{ levels | join(', ') }})
     join submission s on s.submission_id = r.submission_id
     where s.period = :period
-      and s.status = 'accepted'
+      and s.status in ({% for st in statuses %}{% if not loop.first %}, {% endif %}'{{ st }}'{% endfor %})
       and s.rows_accepted is not null
       and r.row_status = 'accepted'
 ),

@@ -15,9 +15,19 @@
     village counts are about what was submitted), not only those the gate accepted (a
     row of a checked file, rows_accepted set, whose status is 'accepted').
     `standards`: columns to add beside each row (name -> SQL over `r`, from
-    standards.standard_columns_sql), which measures may read. -#}
-{%- macro latest_accepted(table, period_param, scope=none, checked=true, standards=none) -%}
+    standards.standard_columns_sql), which measures may read.
+    `overrides`: columns whose value is replaced (name -> SQL over `r`: a village's latest
+    star rating, catalog.ratings.rated_overrides), with `columns` the table's columns.
+    `rank`: for the star ratings, one row per unit of the highest rank rather than the
+    latest (a pair of SQL expressions, over `r` and over `later`), from the submissions in
+    `statuses`. -#}
+{%- macro latest_accepted(table, period_param, scope=none, checked=true, standards=none,
+                          overrides=none, columns=none, rank=none, statuses=none) -%}
+    {%- if overrides %}
+    select {% for c in columns %}{% if not loop.first %}, {% endif %}{% if c in overrides %}{{ overrides[c] }} as {{ c }}{% else %}r.{{ c }}{% endif %}{% endfor %}
+    {%- else %}
     select r.*
+    {%- endif %}
     {%- for name, sql in (standards or {}).items() %},
            {{ sql }} as {{ name }}
     {%- endfor %}
@@ -32,7 +42,11 @@
     join submission s on s.submission_id = r.submission_id
     where s.period = {{ period_param }}
     {%- endif %}
+      {%- if statuses %}
+      and s.status in ({% for st in statuses %}{% if not loop.first %}, {% endif %}'{{ st }}'{% endfor %})
+      {%- else %}
       and s.status = 'accepted'
+      {%- endif %}
       {%- if checked %}
       and s.rows_accepted is not null
       and r.row_status = 'accepted'
@@ -43,13 +57,24 @@
           join submission later_file on later_file.submission_id = later.submission_id
           where later.unit_code = r.unit_code
             and later_file.period = {{ period_param }}
+            {%- if statuses %}
+            and later_file.status in ({% for st in statuses %}{% if not loop.first %}, {% endif %}'{{ st }}'{% endfor %})
+            {%- else %}
             and later_file.status = 'accepted'
+            {%- endif %}
             {%- if checked %}
             and later_file.rows_accepted is not null
             and later.row_status = 'accepted'
             {%- endif %}
+            {%- if rank %}
+            and ({{ rank[1] }} > {{ rank[0] }}
+                 or ({{ rank[1] }} = {{ rank[0] }}
+                     and (later.submission_id > r.submission_id
+                          or (later.submission_id = r.submission_id and later.row_number > r.row_number)))))
+            {%- else %}
             and (later.submission_id > r.submission_id
                  or (later.submission_id = r.submission_id and later.row_number > r.row_number)))
+            {%- endif %}
 {%- endmacro -%}
 
 {#- The units of the period's tree under :county_code. -#}

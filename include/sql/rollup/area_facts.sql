@@ -81,7 +81,22 @@ with units as (
 {%- for f in forms %},
 
 {{ f.code }}_expected as (
-    {%- if f.village %}
+    {%- if f.mixed %}
+    -- rows of villages and townships (the star ratings): every township and its villages
+    -- may be rated, counted under the township first
+    select t.ancestor_code as unit_code, sum(1 + coalesce(below.villages, 0)) as expected_units
+    from area_closure t
+    left join (
+        select parent_code, count(*) as villages
+        from period_village
+        where period = :period
+          {{- in_county('parent_code', scoped) }}
+        group by parent_code
+    ) below
+      on below.parent_code = t.descendant_code
+    where t.period = :period
+      and t.descendant_level = {{ f.row_level }}
+    {%- elif f.village %}
     -- the villages counted under their townships first: a township's ancestors are a
     -- few rows, a village's many
     select t.ancestor_code as unit_code, sum(below.villages) as expected_units
@@ -106,11 +121,14 @@ with units as (
 ),
 
 {{ f.code }}_accepted as (
-{{ rows.latest_accepted(f.table, ':period', rows.county_units() if scoped else none, standards=f.standards) }}
+{{ rows.latest_accepted(f.table, ':period', rows.county_units() if scoped else none, standards=f.standards,
+                        overrides=f.overrides, columns=f.columns, rank=f.rank, statuses=f.statuses) }}
 ),
 
 {{ f.code }}_summed as (
-{{ summed_on_tree(f.code ~ '_accepted', 'unit_code', f.row_level, f.village, ':period', f.measures, 'm', 'reporting_units') }}
+    {#- a form whose rows are villages and townships (the star ratings) is summed from each
+        row's township (`township_code`, beside its rows): a village's, a township itself #}
+{{ summed_on_tree(f.code ~ '_accepted', f.code_column, f.row_level, f.village, ':period', f.measures, 'm', 'reporting_units') }}
 )
 {%- if f.previous or f.comparable %},
 

@@ -16,7 +16,8 @@ insert into fact_village (
     {%- if comparable %}, {{ form }}__previous_comparable_rows{% for m in comparable %}, {{ m.code }}__previous_comparable{% endfor %}{% endif %}
 )
 with accepted as (
-{{ rows.latest_accepted(table, ':period', rows.county_units() if scoped else none, standards=standards) }}
+{{ rows.latest_accepted(table, ':period', rows.county_units() if scoped else none, standards=standards,
+                        overrides=overrides, columns=columns) }}
 ),
 
 own as (

@@ -121,10 +121,25 @@ class Form:
     # columns the checks compute beside this form's fields for its rules (besides every
     # form's, in rules.yaml), e.g. the year's standards: grassroots.validation adds them
     context_columns: tuple[str, ...] = ()
+    # every level a row may describe (``row_levels:``; default the row level alone): a
+    # star-rating return's rows are villages and townships, its row level (the level its
+    # indicators are published from) the higher of them
+    row_levels: tuple[str, ...] = ()
+    # whether each unit of the row level is expected to send a row (completeness, sign-off,
+    # reporting rates); false for a form sent only when there is something to say
+    expected: bool = True
+    # rows describe units strictly below the submitter (a rating is given by a level above)
+    rows_below_submitter: bool = False
 
     @property
     def row_level_number(self) -> int:
         return LEVEL_NUMBERS[self.row_level]
+
+    @property
+    def row_level_numbers(self) -> tuple[int, ...]:
+        """The levels a row may describe, lowest level (highest number) first."""
+        return tuple(sorted((LEVEL_NUMBERS[name] for name in self.row_levels or (self.row_level,)),
+                            reverse=True))
 
     @property
     def field_codes(self) -> list[str]:
@@ -228,7 +243,13 @@ def _load_form(path: Path, shared: _Shared) -> Form:
         key=raw["key"],
         fields=tuple(fields),
         context_columns=_column_names(raw.get("context_columns"), f"{path}: context_columns"),
+        row_levels=tuple(raw.get("row_levels") or (raw["row_level"],)),
+        expected=raw.get("expected", True),
+        rows_below_submitter=raw.get("rows_below_submitter", False),
     )
+    if form.row_level not in form.row_levels or not set(form.row_levels) <= set(LEVEL_NUMBERS):
+        raise CatalogError(f"{path}: row_levels {list(form.row_levels)} must be levels and "
+                           f"include the row level {form.row_level!r}")
     overlap = set(form.context_columns) & set(form.field_codes)
     if overlap:
         raise CatalogError(f"{path}: context_columns {sorted(overlap)} are fields already")
@@ -304,11 +325,15 @@ def _shared_rule(template: dict[str, Any], shared: _Shared, form: Form,
 
 def _placeholders(shared: _Shared, form: Form) -> dict[str, str]:
     """What rules.yaml's placeholders say for ``form`` (but {label}: the rule's field's)."""
-    if form.row_level not in shared.unit_nouns:
-        raise CatalogError(f"{shared.path}: unit_nouns has no {form.row_level!r} "
-                           f"(the row level of {form.code})")
-    noun = shared.unit_nouns[form.row_level]
-    return {"form": form.code, "key": form.key, "unit_zh": noun["zh"], "unit_en": noun["en"]}
+    for level in form.row_levels:
+        if level not in shared.unit_nouns:
+            raise CatalogError(f"{shared.path}: unit_nouns has no {level!r} "
+                               f"(a row level of {form.code})")
+    # a form whose rows are of two levels names both: "村或乡镇" / "village or township"
+    nouns = [shared.unit_nouns[level] for level in form.row_levels]
+    return {"form": form.code, "key": form.key,
+            "unit_zh": "或".join(n["zh"] for n in nouns),
+            "unit_en": " or ".join(n["en"] for n in nouns)}
 
 
 def _template_field(template: dict[str, Any], names: dict[str, str], where: str) -> str:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
-from grassroots.catalog import Catalog, Form, load_catalog, standards
+from grassroots.catalog import Catalog, Form, load_catalog, ratings, standards
 from grassroots.checks import datadocs
 from grassroots.checks import gx as checks
 from grassroots.core.issues import BLOCKING_STATES
@@ -49,6 +49,8 @@ def load_frame(engine: Engine, form: Form, period: str, county_code: str | None 
                                               parallel_workers=False))
     if form.code == "village_annual":
         _add_village_context(engine, frame, period)
+    if form.code == ratings.RATING_FORM:
+        _add_rating_context(engine, frame, period)
     return frame
 
 
@@ -63,6 +65,8 @@ def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.S
     # the submitter above the row's unit (a village's: above its township)
     under = wh.area_closure.alias("under")
     year = period_year(period)
+    # a form whose rows are villages or units of another level (the star ratings)
+    mixed = form.row_level_number != wh.VILLAGE_LEVEL and wh.VILLAGE_LEVEL in form.row_level_numbers
     if form.row_level_number == wh.VILLAGE_LEVEL:
         # the name of the village's version valid in the period, stored with the period's
         # villages so that no grouped pass over every unit version is needed. A code
@@ -87,19 +91,26 @@ def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.S
             )
             .group_by(d.c.unit_code)
         ).subquery("register_names")
-        register_name = names.c.name
+        register_name = (sa.func.coalesce(village.c.name, names.c.name) if mixed
+                         else names.c.name)
     in_register = (village.c.unit_code.is_not(None)
                    if form.row_level_number == wh.VILLAGE_LEVEL
                    else itself.c.descendant_code.is_not(None))
+    if mixed:
+        in_register = sa.or_(in_register, village.c.unit_code.is_not(None))
+    in_subtree = sa.or_(under.c.descendant_code.is_not(None), sa.and_(
+        village.c.unit_code.is_not(None), s.c.unit_code == table.c.unit_code))
+    if form.rows_below_submitter:
+        # a unit is rated by a level above it: the submitter's own row is not in its subtree
+        in_subtree = sa.and_(under.c.descendant_code.is_not(None),
+                             s.c.unit_code != table.c.unit_code)
     query = (
         sa.select(
             table.c.submission_id,
             table.c.row_number,
             *[table.c[f.code] for f in form.fields],
             sa.case((in_register, 1), else_=0).label("unit_in_register"),
-            sa.case((sa.or_(under.c.descendant_code.is_not(None), sa.and_(
-                village.c.unit_code.is_not(None), s.c.unit_code == table.c.unit_code)), 1),
-                else_=0).label("unit_in_submitter_subtree"),
+            sa.case((in_subtree, 1), else_=0).label("unit_in_submitter_subtree"),
             register_name.label("register_name"),
         )
         .join(s, s.c.submission_id == table.c.submission_id)
@@ -150,6 +161,59 @@ def _add_village_context(engine: Engine, frame: pd.DataFrame, period: str) -> No
     current = frame["income_operating"].astype("float64")
     # NaN where there is nothing to compare with: no return last year, or none income then
     frame["income_operating_change_ratio"] = (current / previous.where(previous > 0)).astype("float64")
+
+
+def _add_rating_context(engine: Engine, frame: pd.DataFrame, period: str) -> None:
+    """What the rating form's rules compare with: the submitter's level, and whether the
+    stage before each row's has a rating of its unit in the period (catalog.ratings): for
+    an initial rating the unit's self-rating (a village_annual row, a township_annual row
+    with stars), else a rating row of the stage before, in this submission or an earlier
+    one. Rows still unchecked count, so that a return and the rating after it can arrive
+    in one run; a row an error holds back does not."""
+    frame["submitter_level"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    frame["prior_stage_rated"] = pd.Series(0, index=frame.index, dtype="Int64")
+    if frame.empty:
+        return
+    s, d = wh.submission.c, wh.dim_unit.c
+    rating = wh.staging_tables[ratings.RATING_FORM]
+    rated_files = (sa.select(s.submission_id).where(
+        s.period == period, s.form_code == ratings.RATING_FORM,
+        s.status.in_(ratings.RATING_STATUSES)))
+    rated_units = sa.select(rating.c.unit_code).where(rating.c.submission_id.in_(rated_files))
+    with engine.connect() as conn:
+        levels = dict(conn.execute(
+            sa.select(s.submission_id, sa.func.min(d.level))
+            .join(wh.dim_unit, d.unit_code == s.unit_code)
+            .where(s.submission_id.in_(rated_files), d.level < wh.VILLAGE_LEVEL)
+            .group_by(s.submission_id)).all())
+        self_rated: set[str] = set()
+        for form_code in ("village_annual", "township_annual"):
+            own = wh.staging_tables[form_code]
+            self_rated |= set(conn.execute(
+                sa.select(own.c.unit_code).distinct()
+                .join(wh.submission, s.submission_id == own.c.submission_id)
+                .where(s.period == period, s.status == "accepted",
+                       own.c.row_status != "error", own.c.star_rating.is_not(None),
+                       own.c.unit_code.in_(rated_units))).scalars())
+        given = pd.DataFrame(conn.execute(
+            sa.select(rating.c.unit_code, rating.c.stage, rating.c.submission_id)
+            .where(rating.c.submission_id.in_(rated_files), rating.c.row_status != "error")
+        ).all(), columns=["unit_code", "stage", "submission_id"])
+    frame["submitter_level"] = frame["submission_id"].map(levels).astype("Int64")
+    order = ratings.stages()
+    # the earliest submission in which each unit has a rating of each stage
+    first = given.groupby(["unit_code", "stage"])["submission_id"].min().to_dict()
+    prior = []
+    for unit, stage, submission_id in zip(frame["unit_code"], frame["stage"],
+                                          frame["submission_id"], strict=True):
+        if stage not in order:
+            prior.append(0)  # the stage's own rule reports it
+        elif stage == order[0]:
+            prior.append(int(unit in self_rated))
+        else:
+            earlier = first.get((unit, order[order.index(stage) - 1]))
+            prior.append(int(earlier is not None and earlier <= int(submission_id)))
+    frame["prior_stage_rated"] = pd.array(prior, dtype="Int64")
 
 
 # The share each reported percentage must match: (numerator, denominator) counted below.
@@ -284,7 +348,9 @@ def _issue_record(form: Form, period: str, file_name: str, sheet: str | None, ke
 def _completeness(engine: Engine, form: Form, period: str, now: datetime,
                   county_code: str | None = None) -> list[dict]:
     """One warning per county (or for one county) and form: the units its register
-    expects that sent nothing."""
+    expects that sent nothing (none for a form not expected of every unit)."""
+    if not form.expected:
+        return []
     context = {"table": form.staging_table, "row_level": form.row_level_number,
                "village": form.row_level_number == wh.VILLAGE_LEVEL,
                "county_only": county_code is not None}

@@ -39,6 +39,12 @@ XIXIU_VILLAGES = {2013: 218, 2017: 182}
 XIXIU_EMPTY_2013 = 122  # 122 / 218 = 55.963 % -> 55.96
 GANZI_VILLAGES_2017 = 2_734
 GANZI_FIRST_SECRETARIES_2017 = 2_610
+# seed 003: "评定先进乡村734个、一般乡村1964个、后进乡村297个": final classes of villages and
+# townships together (2,995 = 2,734 villages + 261 townships rated)
+GANZI_RATED_2017 = {"1": 734, "2": 1_964, "3": 297}
+# how the 261 townships' final classes split (the seed gives the sums only)
+GANZI_TOWNSHIPS_RATED_2017 = {"1": 70, "2": 170, "3": 21}
+RATING_STAGES = ("initial", "review", "final")
 
 
 def _spread_over_townships(
@@ -275,7 +281,8 @@ def _dalat(county: County, seed: int) -> dict[str, tuple[list, list, dict]]:
     return out
 
 
-def _ganzi_2017(counties: dict[str, County], seed: int) -> dict[str, tuple[list, list, dict]]:
+def _ganzi_2017(counties: dict[str, County], seed: int,
+                ) -> tuple[dict[str, tuple[list, list, dict]], dict[str, list[tuple[str, list[dict]]]]]:
     rng = stream(seed, "ganzi-2017")
     ganzi = [c for code, c in sorted(counties.items()) if code.startswith("5133")]
     villages = [v for c in ganzi for v in c.valid_in(2017)]
@@ -295,7 +302,68 @@ def _ganzi_2017(counties: dict[str, County], seed: int) -> dict[str, tuple[list,
         income_median=20_000,
     )
     frame = village_frame(villages, targets, rng)
-    return _split_by_county(frame, township_rows(frame, rng), county_rows(frame, rng))
+    towns = township_rows(frame, rng)
+    # drawn from a stream of their own: every other value is as before the ratings
+    ratings = _ganzi_ratings(village_rows(frame), towns, stream(seed, "ganzi-2017-ratings"))
+    return _split_by_county(frame, towns, county_rows(frame, rng)), ratings
+
+
+_FINAL_STARS = {"1": (8, 9, 10), "2": (5, 6, 7), "3": (2, 3, 4)}
+
+
+def _ganzi_ratings(villages: list[dict], towns: list[dict], rng: np.random.Generator,
+                   ) -> dict[str, list[tuple[str, list[dict]]]]:
+    """四评两公示 in Ganzi 2017: each county's rating returns, initial, review and final, of
+    its villages and of 261 of its townships (the others unrated), whose final classes give
+    seed 003's 734 advanced, 1,964 ordinary and 297 backward. The townships rate themselves
+    in their returns (``towns`` gains the self-rating). A village's initial rating is its
+    self-rating; its final class follows its rank by its own class and stars (the best
+    734 − 70 advanced, ...), its stars kept where its class stays."""
+    rated = set(rng.choice(sorted(t["unit_code"] for t in towns),
+                           sum(GANZI_TOWNSHIPS_RATED_2017.values()), replace=False).tolist())
+    classes = [c for c, n in GANZI_TOWNSHIPS_RATED_2017.items() for _ in range(n)]
+    town_class = dict(zip(sorted(rated), rng.permutation(classes).tolist(), strict=True))
+    for town in towns:
+        org_class = town_class.get(town["unit_code"], str(rng.choice(["1", "2"])))
+        town["org_class"] = org_class
+        town["star_rating"] = int(rng.choice(_FINAL_STARS[org_class]))
+    village_counts = {c: GANZI_RATED_2017[c] - GANZI_TOWNSHIPS_RATED_2017[c] for c in "123"}
+    ranked = sorted(villages, key=lambda v: (v["org_class"], -v["star_rating"], v["unit_code"]))
+    final_class = {}
+    start = 0
+    for org_class in "123":
+        for v in ranked[start:start + village_counts[org_class]]:
+            final_class[v["unit_code"]] = org_class
+        start += village_counts[org_class]
+    expect(start == len(villages), "Ganzi 2017: every village gets a final rating")
+
+    def rating(row: dict, stage: str, org_class: str, stars: int) -> dict:
+        return {"unit_code": row["unit_code"], "unit_name": row["unit_name"], "stage": stage,
+                "star_rating": stars, "org_class": org_class, "note": None}
+
+    out: dict[str, list[tuple[str, list[dict]]]] = {}
+    for county in sorted({v["unit_code"][:6] for v in villages}):
+        units = sorted([t for t in towns if t["unit_code"][:6] == county and t["unit_code"] in rated]
+                       + [v for v in villages if v["unit_code"][:6] == county],
+                       key=lambda r: r["unit_code"])
+        stages = []
+        for stage in RATING_STAGES:
+            rows = []
+            for unit in units:
+                own_class, own_stars = str(unit["org_class"]), int(unit["star_rating"])
+                final = town_class.get(unit["unit_code"]) or final_class[unit["unit_code"]]
+                if stage == "initial" or final == own_class:
+                    rows.append(rating(unit, stage, own_class, own_stars))
+                else:
+                    rows.append(rating(unit, stage, final, int(rng.choice(_FINAL_STARS[final]))
+                                       if stage == "review" else 0))
+            stages.append((stage, rows))
+        # the final rating confirms the review's stars
+        review = {r["unit_code"]: r for r in stages[1][1]}
+        for row in stages[2][1]:
+            row["star_rating"] = review[row["unit_code"]]["star_rating"]
+        out[f"{county}000000"] = stages
+    return out
 
 
 def _xixiu(county: County, seed: int) -> dict[str, tuple[list, list, dict]]:
@@ -331,10 +399,24 @@ def _xixiu(county: County, seed: int) -> dict[str, tuple[list, list, dict]]:
     return out
 
 
+def _rating_jobs(landing: Path, county: County, period: str,
+                 stages: list[tuple[str, list[dict]]]) -> list[Job]:
+    """A county's rating returns, one workbook a stage, named so that they land in the
+    order they were given (a later one replaces the earlier: the form, unit and period
+    are the same; the workbook's meta sheet says them)."""
+    jobs = []
+    for number, (stage, rows) in enumerate(stages, start=1):
+        path = landing / period / f"rating_review__{county.code}__{period}__{number}_{stage}.xlsx"
+        units = [(r["unit_code"], r["unit_name"]) for r in rows]
+        jobs.append(Job("rating_review", county.code, county.name, period, path, units, rows))
+    return jobs
+
+
 def generate_seeds(landing: Path, periods: list[str], seed: int, workers: int) -> DemoSummary:
     counties = _seed_registers(seed)
     wanted = set(periods)
     batches: dict[str, dict[str, tuple[list, list, dict]]] = defaultdict(dict)
+    ganzi_ratings: dict[str, list[tuple[str, list[dict]]]] = {}
     if "2014" in wanted:
         for code, data in _im_2014(counties, seed).items():
             batches["2014"][code] = data
@@ -342,7 +424,8 @@ def generate_seeds(landing: Path, periods: list[str], seed: int, workers: int) -
         for period, data in _dalat(counties[DALAT], seed).items():
             batches[period][DALAT] = data
     if "2017" in wanted:
-        for code, data in _ganzi_2017(counties, seed).items():
+        ganzi, ganzi_ratings = _ganzi_2017(counties, seed)
+        for code, data in ganzi.items():
             batches["2017"][code] = data
     if wanted & {"2013", "2017"}:
         for period, data in _xixiu(counties[XIXIU], seed).items():
@@ -371,6 +454,8 @@ def generate_seeds(landing: Path, periods: list[str], seed: int, workers: int) -
                 code in csv_counties,
                 code in chinese,
             )
+            if period == "2017" and code in ganzi_ratings:
+                jobs += _rating_jobs(landing, counties[code], period, ganzi_ratings[code])
             written.add(code)
             stats["counties"] += 1
             stats["townships"] += len(towns)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
+from grassroots.catalog import Form
 from grassroots.core.periods import period_year
 from grassroots.hierarchy.registers import (
     VILLAGE_COLUMNS,
@@ -193,6 +194,18 @@ def units_below(engine: Engine, unit_code: str, period: str, level: int) -> list
     )
     with engine.connect() as conn:
         return [(row[0], row[1]) for row in conn.execute(query)]
+
+
+def form_units(engine: Engine, form: Form, unit_code: str, period: str) -> list[tuple[str, str]]:
+    """(code, name) of the rows ``unit_code`` is expected to send of ``form`` in the
+    period: the units of each of the form's row levels under it, in code order (a township
+    before its villages), without the unit itself where a form's rows describe units
+    below their submitter (a rating is given from above)."""
+    units = [unit for level in form.row_level_numbers
+             for unit in units_below(engine, unit_code, period, level)]
+    if form.rows_below_submitter:
+        units = [unit for unit in units if unit[0] != unit_code]
+    return sorted(units)
 
 
 def unit_names(engine: Engine, codes: set[str]) -> dict[str, str]:

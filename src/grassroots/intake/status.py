@@ -54,7 +54,7 @@ def intake_status(engine: Engine, period: str, county_code: str | None = None,
     coverage: dict[str, dict[str, tuple[int, int, int]]] = {}
     missing: list[tuple[str, str, str]] = []
     with engine.connect() as conn:
-        for form in catalog.forms.values():
+        for form in (f for f in catalog.forms.values() if f.expected):
             context = {"table": form.staging_table, "row_level": form.row_level_number,
                        "village": form.row_level_number == wh.VILLAGE_LEVEL}
             for row in conn.execute(sa.text(wh.render_sql("intake/coverage_by_county.sql", **context)),

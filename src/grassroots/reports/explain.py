@@ -22,8 +22,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from grassroots import warehouse as wh
-from grassroots.catalog import LEVELS, Catalog, Indicator, expression_fields, load_catalog
-from grassroots.catalog.standards import standard_columns_sql
+from grassroots.catalog import (
+    LEVELS,
+    Catalog,
+    Form,
+    Indicator,
+    expression_fields,
+    load_catalog,
+    ratings,
+)
 from grassroots.core.numbers import amount, figure
 from grassroots.core.periods import period_year, previous_period
 
@@ -164,6 +171,15 @@ def _child_tree(
         _child_tree(conn, period, grandchildren, indicator, catalog, depth - 1)
 
 
+def _picked(form: Form, catalog: Catalog) -> dict[str, Any]:
+    """The rows the rollup counts, picked as it picks them (catalog.ratings.counted_rows)."""
+    picked = ratings.counted_rows(form, [c.name for c in wh.staging_tables[form.code].columns],
+                                  catalog)
+    rank = picked["rank"]
+    return picked | {"rank": rank[0] if rank else None,
+                     "statuses": picked["statuses"] or ("accepted",)}
+
+
 def _rows(
     conn: Connection, period: str, unit: dict[str, Any], indicator: Indicator,
     catalog: Catalog, limit: int,
@@ -173,9 +189,8 @@ def _rows(
     fields = expression_fields(f"{numerator} {denominator or ''}", form.field_codes)
     statement = wh.render_sql(
         "lineage/contributing_rows.sql", table=form.staging_table,
-        row_level=form.row_level_number, numerator=numerator, denominator=denominator,
-        standards=standard_columns_sql("r.unit_code") if form.row_level_number == wh.VILLAGE_LEVEL
-        else {},
+        levels=form.row_level_numbers, numerator=numerator, denominator=denominator,
+        **_picked(form, catalog),
     )
     found = conn.execute(
         sa.text(statement),

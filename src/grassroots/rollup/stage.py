@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
-from grassroots.catalog import Catalog, Form, load_catalog
-from grassroots.catalog.standards import standard_columns_sql
+from grassroots.catalog import Catalog, Form, load_catalog, ratings
 from grassroots.core.periods import period_year, previous_period
 
 log = logging.getLogger(__name__)
@@ -38,21 +37,41 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
     return len(rows)
 
 
-def _standards(form: Form) -> dict[str, str]:
-    """The standards' columns beside the rows of ``form`` (the village form's alone:
-    the minimums are per village), read with the bind parameter ``:year``."""
-    return standard_columns_sql("r.unit_code") if form.row_level_number == wh.VILLAGE_LEVEL else {}
+def _picked(form: Form, catalog: Catalog) -> dict[str, object]:
+    """How the rows of ``form`` that count are picked, and the columns beside them
+    (catalog.ratings.counted_rows): the standards, the latest star ratings."""
+    return ratings.counted_rows(form, [c.name for c in wh.staging_tables[form.code].columns],
+                                catalog)
 
 
 def _form_spec(catalog: Catalog, form: Form) -> dict[str, object]:
+    mixed = len(form.row_level_numbers) > 1
     return {
         "code": form.code, "table": form.staging_table, "row_level": form.row_level_number,
         "village": form.row_level_number == wh.VILLAGE_LEVEL,
-        "standards": _standards(form),
+        # rows of two levels are summed from their township (``township_code`` beside
+        # them), and every township and village below a unit is expected
+        "mixed": mixed,
+        "code_column": "township_code" if mixed else "unit_code",
         "measures": catalog.measures_of(form.code),
         "previous": catalog.compared_measures(form.code, "yoy"),
         "comparable": catalog.compared_measures(form.code, "yoy_comparable"),
+        **_picked(form, catalog),
     }
+
+
+def village_facts_sql(catalog: Catalog, scoped: bool) -> str:
+    """The statement that writes the villages' wide rows (``rollup/village_facts.sql``)."""
+    village = wh.village_form(catalog)
+    picked = _picked(village, catalog)
+    return wh.render_sql(
+        "rollup/village_facts.sql", form=village.code, table=village.staging_table,
+        standards=picked["standards"], measures=catalog.measures_of(village.code),
+        previous=catalog.compared_measures(village.code, "yoy"),
+        comparable=catalog.compared_measures(village.code, "yoy_comparable"),
+        village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL, scoped=scoped,
+        overrides=picked["overrides"], columns=picked["columns"],
+    )
 
 
 FACT_KEY_COLUMNS = ("period", "built_by", "part", "unit_code", "level")
@@ -74,14 +93,7 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
             county_level=wh.COUNTY_LEVEL, scoped=scoped, insert=insert,
         )
 
-    village = wh.village_form(catalog)
-    village_insert = sa.text(wh.render_sql(
-        "rollup/village_facts.sql", form=village.code, table=village.staging_table,
-        standards=_standards(village), measures=catalog.measures_of(village.code),
-        previous=catalog.compared_measures(village.code, "yoy"),
-        comparable=catalog.compared_measures(village.code, "yoy_comparable"),
-        village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL, scoped=scoped,
-    ))
+    village_insert = sa.text(village_facts_sql(catalog, scoped))
     if scoped or not wh.has_other_connections(conn.engine):
         conn.execute(sa.text(area_sql(insert=True)), params)
         conn.execute(village_insert, params)
