@@ -156,8 +156,15 @@ def _earlier_values(engine: Engine, form: Form, fields: list[Field], period: str
     statement = sa.text(wh.render_sql(
         "checks/outlier_history.sql", table=form.staging_table, fields=[f.code for f in fields],
         earlier=earlier, scoped=county_code is not None)).bindparams(**params)
-    # read beside the other forms' frames (see stage._frames): on one core
-    return wh.fetch_arrow(engine, statement, parallel_workers=False).to_pandas()
+    if form.row_level_number == wh.VILLAGE_LEVEL and county_code is None:
+        # a row per village of the country, millions of values: Arrow's reader, which
+        # costs a child process on SQLite, is worth it for them only. Beside the other
+        # forms' frames (see stage._frames): on one core
+        return wh.fetch_arrow(engine, statement, parallel_workers=False).to_pandas()
+    with engine.connect() as conn:
+        wh.without_parallel_workers(conn)
+        result = conn.execute(statement)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
 def _history_note(f: Field, value: float, low: float, high: float, count: int, least: float,
