@@ -33,6 +33,7 @@ OLD = [f"{t[:9]}{n}" for t in (WANGAIZHAO, SHULINZHAO) for n in range(201, 207)]
 NEW = f"{WANGAIZHAO[:9]}207"
 JUMPER, STEADY, HOSTILE_NAME, UNREADABLE = OLD[0], OLD[1], OLD[10], OLD[11]
 FAR_FROM_PEERS = OLD[2]  # 2021: 90 among villages that all report 40 or 41
+OUT_OF_RANGE = OLD[3]  # 2021: -5 members
 
 
 def _usual(i: int, year: int) -> int:
@@ -61,7 +62,7 @@ def _check(settings: Settings, period: str, rows: list[dict]) -> None:
 def history(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Dalat's villages report 2017-2019 as usual; in 2020 one jumps to 212 members, one
     that exists since 2019 reports 400, one's name is a formula and one's count is one;
-    in 2021 every village reports 40, but one 41 and one 90."""
+    in 2021 every village reports 40, but one 41, one 90 and one -5."""
     tmp_path = tmp_path_factory.mktemp(f"outliers-{request.param}")
     url = new_warehouse_url(request.param, tmp_path, request)
     settings = Settings.from_env(warehouse_url=url, data_dir=tmp_path / "data")
@@ -82,6 +83,7 @@ def history(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     rows = [village_row(code, party_members=40) for code in OLD]
     rows[1]["party_members"] = 41
     rows[2]["party_members"] = 90
+    rows[3]["party_members"] = -5
     _check(settings, "2021", rows)
     return settings
 
@@ -124,15 +126,28 @@ def test_too_little_history_is_no_history_warning_but_its_peers_still_judge(
 
 def test_a_village_far_from_its_countys_villages_is_warned_when_most_report_the_same(
         history: Settings) -> None:
-    """2021: ten villages report 40, one 41, one 90: the median absolute deviation is 0,
-    the mean absolute deviation stands in, and the range is still a factor of two."""
+    """2021: nine villages report 40, one 41, one 90 (and one -5, no valid count): the
+    median absolute deviation is 0, the mean absolute deviation stands in, and the range
+    is still a factor of two."""
     peers = {i.unit_code: i for i in _issues(history, "2021") if i.rule == PEERS}
 
     assert list(peers) == [FAR_FROM_PEERS]
     assert peers[FAR_FROM_PEERS].message_en.endswith(
-        "90 is above the expected 20–80 (median 40 of the 12 villages of its county)")
+        "90 is above the expected 20–80 (median 40 of the 11 villages of its county)")
     assert peers[FAR_FROM_PEERS].message_zh.endswith(
-        "本期90,高于预期范围20–80(本县12个村中位数40)")
+        "本期90,高于预期范围20–80(本县11个村中位数40)")
+
+
+def test_a_value_out_of_its_own_range_has_its_error_and_no_outlier_besides(
+        history: Settings) -> None:
+    engine = wh.connect(history.warehouse_url)
+    i = wh.validation_issue.c
+    with engine.connect() as conn:
+        rules = conn.execute(sa.select(i.rule).where(
+            i.period == "2021", i.unit_code == OUT_OF_RANGE, i.field == "party_members")
+        ).scalars().all()
+
+    assert rules == ["village_annual.party_members.range"]
 
 
 def test_hostile_text_in_the_rows_breaks_nothing(history: Settings) -> None:

@@ -6,7 +6,8 @@ the catalog makes each a warning rule, ``<form>.<field>.outlier_history`` and
 ``<form>.<field>.outlier_peers``, that reads a context column this module adds to the
 form's frame: ``<field>_outlier_<kind>``, where the value lies in its expected range
 (-1 and 1 are the range's ends; empty where there is nothing to compare with). The rule
-warns when it lies beyond. Each warning's message says the expected range and what it
+warns when it lies beyond. The column is empty too where the value fails its own range
+check (that is its error, and one mistake gives one issue). Each warning's message says the expected range and what it
 came from; :func:`add_outlier_columns` returns those notes for the rows outside.
 
 Both checks compare on the scale of ``asinh(x)``: like a logarithm for the large values
@@ -109,7 +110,7 @@ def _history(engine: Engine, form: Form, fields: list[Field], frame: pd.DataFram
         count, least, greatest = (per_row(f"{f.code}__{s}") for s in ("n", "min", "max"))
         value = _values(frame, f)
         score, low, high = history_ranges(value, count, least, greatest)
-        frame[f"{f.code}_outlier_history"] = score
+        frame[f"{f.code}_outlier_history"] = _only_valid(f, value, score)
         rows = _outside(frame, f, score)
         if not len(rows):
             continue
@@ -194,7 +195,7 @@ def _peers(engine: Engine, form: Form, fields: list[Field], frame: pd.DataFrame,
     for f in fields:
         value = _values(frame, f)
         ranges = peer_ranges(value, group, counted & _valid(f, value))
-        frame[f"{f.code}_outlier_peers"] = ranges.score
+        frame[f"{f.code}_outlier_peers"] = _only_valid(f, value, ranges.score)
         rows = _outside(frame, f, ranges.score)
         if not len(rows):
             continue
@@ -288,6 +289,12 @@ def _valid(f: Field, value: np.ndarray) -> np.ndarray:
     if f.max is not None:
         valid &= value <= f.max
     return valid
+
+
+def _only_valid(f: Field, value: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """The score where the value is valid, else empty: a value out of its own range has
+    that error, not a warning besides (one mistake, one issue)."""
+    return np.where(_valid(f, value), score, np.nan)
 
 
 def _outside(frame: pd.DataFrame, f: Field, score: np.ndarray) -> np.ndarray:
