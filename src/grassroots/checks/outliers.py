@@ -5,10 +5,10 @@ A field's ``outliers: [history, peers]`` (``include/catalog/forms/``) declares t
 the catalog makes each a warning rule, ``<form>.<field>.outlier_history`` and
 ``<form>.<field>.outlier_peers``, that reads a context column this module adds to the
 form's frame: ``<field>_outlier_<kind>``, where the value lies in its expected range
-(-1 and 1 are the range's ends; empty where there is nothing to compare with). The rule
-warns when it lies beyond. The column is empty too where the value fails its own range
-check (that is its error, and one mistake gives one issue). Each warning's message says the expected range and what it
-came from; :func:`add_outlier_columns` returns those notes for the rows outside.
+(-1 and 1 are the range's ends). The rule warns when it lies beyond. The column is empty
+where there is nothing to compare with, and where the value fails its own range check
+(that is its error: one mistake, one issue). Each warning's message says the expected
+range and what it came from; :func:`add_outlier_columns` returns those notes.
 
 Both checks compare on the scale of ``asinh(x)``: like a logarithm for the large values
 (a jump by a factor, a number typed in 元 instead of 万元, weighs the same for a small
@@ -45,7 +45,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
-from grassroots.catalog import Field, Form
+from grassroots.catalog import Field, Form, outlier_column
 from grassroots.core.periods import previous_period
 
 HISTORY_PERIODS = 5
@@ -96,7 +96,7 @@ def _history(engine: Engine, form: Form, fields: list[Field], frame: pd.DataFram
     notes: Notes = {}
     if stats is None:
         for f in fields:
-            frame[f"{f.code}_outlier_history"] = np.nan
+            frame[outlier_column(f.code, "history")] = np.nan
         return notes
     at = pd.Index(stats["unit_code"]).get_indexer(frame["unit_code"].to_numpy(dtype=object))
     known = at >= 0
@@ -110,7 +110,7 @@ def _history(engine: Engine, form: Form, fields: list[Field], frame: pd.DataFram
         count, least, greatest = (per_row(f"{f.code}__{s}") for s in ("n", "min", "max"))
         value = _values(frame, f)
         score, low, high = history_ranges(value, count, least, greatest)
-        frame[f"{f.code}_outlier_history"] = _only_valid(f, value, score)
+        frame[outlier_column(f.code, "history")] = _only_valid(f, value, score)
         rows = _outside(frame, f, score)
         if not len(rows):
             continue
@@ -195,7 +195,7 @@ def _peers(engine: Engine, form: Form, fields: list[Field], frame: pd.DataFrame,
     for f in fields:
         value = _values(frame, f)
         ranges = peer_ranges(value, group, counted & _valid(f, value))
-        frame[f"{f.code}_outlier_peers"] = _only_valid(f, value, ranges.score)
+        frame[outlier_column(f.code, "peers")] = _only_valid(f, value, ranges.score)
         rows = _outside(frame, f, ranges.score)
         if not len(rows):
             continue
@@ -282,7 +282,7 @@ def _values(frame: pd.DataFrame, f: Field) -> np.ndarray:
 
 
 def _valid(f: Field, value: np.ndarray) -> np.ndarray:
-    """Where the value passes its own range check: the rule's ``when``."""
+    """Where the value passes its own range check (rules.yaml's ``valid``)."""
     valid = ~np.isnan(value)
     if f.min is not None:
         valid &= value >= f.min
