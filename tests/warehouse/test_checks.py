@@ -92,6 +92,8 @@ def village_row(row_id: int = 1, **overrides: Any) -> dict[str, Any]:
         "office_funding_minimum": float("nan"),
         "activity_funding_minimum": 30 * 0.03,
         "income_operating_change_ratio": float("nan"),
+        # no earlier values, too few peers: nothing to compare with
+        **dict.fromkeys(VILLAGE.outlier_columns.values(), float("nan")),
     }
     return row | overrides
 
@@ -316,6 +318,12 @@ WARNING_CASES = [
         (village_row, dict(income_operating_change_ratio=0.19)),
         "income_operating",
     ),
+    # every outlier check: the value beyond the high end of its expected range (1) ...
+    *[(f"{field}.outlier_{kind}", (village_row, {column: 1.2}), field)
+      for (field, kind), column in VILLAGE.outlier_columns.items()],
+    # ... or the low end (-1)
+    ("party_members.outlier_history", (target_row, dict(party_members_outlier_history=-3.0)),
+     "party_members"),
 ]
 
 
@@ -383,6 +391,12 @@ def test_every_rule_of_the_village_suite_has_a_test_case() -> None:
 
 def _first_case(rule: str) -> int:
     return next(i for i, case in enumerate(ALL_CASES) if case[0] == rule)
+
+
+def test_a_value_inside_its_expected_range_is_no_outlier() -> None:
+    inside = village_row(party_members_outlier_history=1.0, party_members_outlier_peers=-0.99)
+
+    assert run_suite(VILLAGE, make_frame(VILLAGE, [inside])) == []
 
 
 def test_issue_carries_the_value_as_text_and_both_messages(case_issues) -> None:
@@ -459,6 +473,7 @@ def township_row(row_id: int = 1, **overrides: Any) -> dict[str, Any]:
     row |= {f.code: 3 for f in TOWNSHIP.fields if f.type == "integer"}
     # without the optional self-rating, as every return before it existed
     row |= {"star_rating": None, "org_class": None}
+    row |= dict.fromkeys(TOWNSHIP.outlier_columns.values(), float("nan"))
     return row | overrides
 
 
@@ -466,6 +481,7 @@ def county_row(row_id: int = 1, **overrides: Any) -> dict[str, Any]:
     row = _context(row_id, f"150102{row_id:06d}", f"县{row_id}")
     row |= {f.code: 3 for f in COUNTY.fields if f.type == "integer"}
     row |= {f.code: 12.5 for f in COUNTY.fields if f.type == "number"}
+    row |= dict.fromkeys(COUNTY.outlier_columns.values(), float("nan"))
     return row | overrides
 
 
@@ -477,6 +493,11 @@ def county_row(row_id: int = 1, **overrides: Any) -> dict[str, Any]:
         (TOWNSHIP, township_row(villages=None), ["township_annual.villages.required"]),
         (
             TOWNSHIP,
+            township_row(grid_stations_outlier_peers=-1.5, grid_stations_outlier_history=0.5),
+            ["township_annual.grid_stations.outlier_peers"],
+        ),
+        (
+            TOWNSHIP,
             township_row(unit_in_submitter_subtree=0),
             ["township_annual.unit_code.in_submitter_subtree"],
         ),
@@ -484,6 +505,11 @@ def county_row(row_id: int = 1, **overrides: Any) -> dict[str, Any]:
         (COUNTY, county_row(conversion_rate=None), []),  # shares are optional
         (COUNTY, county_row(conversion_rate=100.5), ["county_annual.conversion_rate.range"]),
         (COUNTY, county_row(reward_funds=-1.0), ["county_annual.reward_funds.range"]),
+        (
+            COUNTY,
+            county_row(reward_funds_outlier_history=7.0),
+            ["county_annual.reward_funds.outlier_history"],
+        ),
         (
             COUNTY,
             county_row(unit_in_register=0, unit_in_submitter_subtree=0),

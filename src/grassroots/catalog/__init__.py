@@ -12,6 +12,7 @@ from grassroots.catalog.declarations import (
     FIELD_TYPES,
     LEVEL_NUMBERS,
     LEVELS,
+    OUTLIER_KINDS,
     Catalog,
     CatalogError,
     Field,
@@ -22,6 +23,7 @@ from grassroots.catalog.declarations import (
     Rule,
     expression_fields,
     load_catalog,
+    outlier_column,
 )
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "FIELD_TYPES",
     "LEVELS",
     "LEVEL_NUMBERS",
+    "OUTLIER_KINDS",
     "Catalog",
     "CatalogError",
     "Field",
@@ -39,4 +42,5 @@ __all__ = [
     "Rule",
     "expression_fields",
     "load_catalog",
+    "outlier_column",
 ]

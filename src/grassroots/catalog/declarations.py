@@ -33,6 +33,10 @@ BARE_OPS = {"present", "empty", "valid"}
 WHEN_OPS = {"present", "empty", "valid", "in", "equals", "at_least", "at_most", "between"}
 EXPECT_OPS = {"present", "empty", "in", "at_least", "at_most", "between", "same_as", "once_per",
               "matches"}
+# What a numeric field's value may be compared with to warn of an outlier (a field's
+# ``outliers: [history, peers]``): the unit's own earlier periods, the same level's units
+# of its county in the same period.
+OUTLIER_KINDS = ("history", "peers")
 
 
 class CatalogError(ValueError):
@@ -55,6 +59,7 @@ class Field:
     at_most: str | None = None  # another field this one may not exceed
     unit: str | None = None
     reconciliation: bool = False
+    outliers: tuple[str, ...] = ()  # of OUTLIER_KINDS: what the value is compared with
 
     @property
     def header_label(self) -> str:
@@ -155,6 +160,19 @@ class Form:
     def staging_table(self) -> str:
         return f"stg_{self.code}"
 
+    @property
+    def outlier_columns(self) -> dict[tuple[str, str], str]:
+        """The context column of each declared outlier check, by (field, kind): where the
+        field's value lies in its expected range (-1 and 1 its ends; empty: nothing to
+        compare with)."""
+        return {(f.code, kind): outlier_column(f.code, kind)
+                for f in self.fields for kind in f.outliers}
+
+
+def outlier_column(field_code: str, kind: str) -> str:
+    """The context column of a field's outlier check of ``kind`` (history, peers)."""
+    return f"{field_code}_outlier_{kind}"
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -231,6 +249,7 @@ def _load_form(path: Path, shared: _Shared) -> Form:
                 at_most=f.get("at_most"),
                 unit=f.get("unit"),
                 reconciliation=f.get("reconciliation", False),
+                outliers=_outlier_kinds(f, raw, path),
             )
         )
     form = Form(
@@ -250,6 +269,8 @@ def _load_form(path: Path, shared: _Shared) -> Form:
     if form.row_level not in form.row_levels or not set(form.row_levels) <= set(LEVEL_NUMBERS):
         raise CatalogError(f"{path}: row_levels {list(form.row_levels)} must be levels and "
                            f"include the row level {form.row_level!r}")
+    # the outlier checks' columns are computed beside the declared ones
+    form = replace(form, context_columns=(*form.context_columns, *form.outlier_columns.values()))
     overlap = set(form.context_columns) & set(form.field_codes)
     if overlap:
         raise CatalogError(f"{path}: context_columns {sorted(overlap)} are fields already")
@@ -261,12 +282,35 @@ def _load_form(path: Path, shared: _Shared) -> Form:
     for i, spec in enumerate(own):
         name = spec.get("id") if isinstance(spec, dict) else None
         rules.append(_rule(spec, f"{path}: rule {name or f'#{i + 1}'}", form, context))
+    rules += _outlier_rules(form, shared)
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:
             raise CatalogError(f"{path}: rule {rule.id} is declared twice")
         seen.add(rule.id)
     return replace(form, rules=tuple(rules))
+
+
+def _outlier_kinds(raw_field: dict[str, Any], raw_form: dict[str, Any], path: Path) -> tuple[str, ...]:
+    """A field's ``outliers: [history, peers]``, checked: numbers and counts only, never a
+    reconciliation field (compared with the villages' sum already), and peers only for
+    the forms whose units have peers inside their county (a county's rerun checks its own
+    returns only, so no rule may look across counties)."""
+    value = raw_field.get("outliers")
+    if value is None:
+        return ()
+    where = f"{path}: field {raw_field.get('code')}: outliers"
+    if (not isinstance(value, list) or not value or len(set(value)) != len(value)
+            or not set(value) <= set(OUTLIER_KINDS)):
+        raise CatalogError(f"{where} must list some of {', '.join(OUTLIER_KINDS)}, each once")
+    if raw_field.get("type") not in ("integer", "number"):
+        raise CatalogError(f"{where}: only an integer or number field has outliers")
+    if raw_field.get("reconciliation"):
+        raise CatalogError(f"{where}: a reconciliation field is compared with the level below")
+    if "peers" in value and raw_form.get("row_level") not in ("village", "township"):
+        raise CatalogError(f"{where}: peers are the units of the same county; a "
+                           f"{raw_form.get('row_level')} has none there")
+    return tuple(k for k in OUTLIER_KINDS if k in value)
 
 
 # --- rules (include/catalog/rules.yaml describes the words) ---
@@ -280,13 +324,21 @@ class _Shared:
     context_columns: tuple[str, ...]
     unit_nouns: dict[str, dict[str, str]]  # row level -> {zh, en}
     rules: tuple[dict[str, Any], ...]  # as written, placeholders unfilled
+    # kind (history, peers) -> {message_zh, message_en}, placeholders unfilled
+    outliers: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _load_shared(path: Path) -> _Shared:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    unknown = sorted(set(raw) - {"context_columns", "unit_nouns", "rules"})
+    unknown = sorted(set(raw) - {"context_columns", "unit_nouns", "rules", "outliers"})
     if unknown:
         raise CatalogError(f"{path}: unknown keys {unknown}")
+    outliers = raw.get("outliers") or {}
+    if not isinstance(outliers, dict) or not set(outliers) <= set(OUTLIER_KINDS) or not all(
+            isinstance(m, dict) and set(m) == {"message_zh", "message_en"}
+            for m in outliers.values()):
+        raise CatalogError(f"{path}: outliers must give message_zh and message_en for some "
+                           f"of {', '.join(OUTLIER_KINDS)}")
     nouns = raw.get("unit_nouns") or {}
     for level, noun in nouns.items():
         if not isinstance(noun, dict) or set(noun) != {"zh", "en"}:
@@ -295,7 +347,7 @@ def _load_shared(path: Path) -> _Shared:
     if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
         raise CatalogError(f"{path}: rules must be a list of rules")
     return _Shared(path, _column_names(raw.get("context_columns"), f"{path}: context_columns"),
-                   nouns, tuple(rules))
+                   nouns, tuple(rules), outliers)
 
 
 def _column_names(value: Any, where: str) -> tuple[str, ...]:
@@ -321,6 +373,26 @@ def _shared_rule(template: dict[str, Any], shared: _Shared, form: Form,
         return None
     return _rule(_fill(template, {**names, "label": form.field(rule_field).label_zh}, where),
                  where, form, context)
+
+
+def _outlier_rules(form: Form, shared: _Shared) -> list[Rule]:
+    """The warnings of the fields' ``outliers``: the value lies outside its expected range
+    (its outlier column beyond -1 or 1). The column is empty where the value is not valid
+    on its own or there is nothing to compare it with, and a rule skips empty values: no
+    row condition, which would cost GX a filtered copy of the frame for every rule."""
+    rules = []
+    for (code, kind), column in form.outlier_columns.items():
+        field_ = form.field(code)
+        if kind not in shared.outliers:
+            raise CatalogError(f"{shared.path}: outliers has no messages for {kind!r} "
+                               f"({form.code}.{code} declares it)")
+        names = {**_placeholders(shared, form), "field": code, "label": field_.label_zh}
+        words = _fill(shared.outliers[kind], names, f"{shared.path}: outliers.{kind}")
+        rules.append(Rule(
+            id=f"{form.code}.{code}.outlier_{kind}", field=code, severity="warning",
+            expect=Predicate(column, "between", (-1, 1)),
+            message_zh=words["message_zh"], message_en=words["message_en"]))
+    return rules
 
 
 def _placeholders(shared: _Shared, form: Form) -> dict[str, str]:

@@ -6,6 +6,7 @@ rollup; warnings are recorded and the row is published.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog, ratings, standards
-from grassroots.checks import datadocs
+from grassroots.checks import datadocs, outliers
 from grassroots.checks import gx as checks
 from grassroots.core.issues import BLOCKING_STATES
 from grassroots.core.locations import cell_location
@@ -44,6 +45,12 @@ def _submitted_in_county(period: str, county_code: str) -> sa.ColumnElement[bool
 def load_frame(engine: Engine, form: Form, period: str, county_code: str | None = None) -> pd.DataFrame:
     """The staged rows of the period's accepted submissions (those sent in one county,
     when given), typed, with context columns."""
+    return _load_frame(engine, form, period, county_code)[0]
+
+
+def _load_frame(engine: Engine, form: Form, period: str, county_code: str | None = None
+                ) -> tuple[pd.DataFrame, outliers.Notes]:
+    """:func:`load_frame`, and the notes of its rows' outliers (what their warnings say)."""
     # read beside the other forms' frames and the checks (see _frames): on one core each
     frame = _typed_frame(form, wh.fetch_arrow(engine, frame_query(form, period, county_code),
                                               parallel_workers=False))
@@ -51,7 +58,8 @@ def load_frame(engine: Engine, form: Form, period: str, county_code: str | None 
         _add_village_context(engine, frame, period)
     if form.code == ratings.RATING_FORM:
         _add_rating_context(engine, frame, period)
-    return frame
+    notes = outliers.add_outlier_columns(engine, form, frame, period, county_code)
+    return frame, notes
 
 
 def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.Select:
@@ -112,6 +120,9 @@ def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.S
             sa.case((in_register, 1), else_=0).label("unit_in_register"),
             sa.case((in_subtree, 1), else_=0).label("unit_in_submitter_subtree"),
             register_name.label("register_name"),
+            # a village's township: its outlier checks' peers are its county's villages
+            *([village.c.parent_code.label("township_code")]
+              if form.row_level_number == wh.VILLAGE_LEVEL else []),
         )
         .join(s, s.c.submission_id == table.c.submission_id)
         .outerjoin(village, sa.and_(village.c.period == period,
@@ -407,7 +418,8 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
 
     records: list[dict] = []
 
-    def collect(form: Form, frame: pd.DataFrame, found: list, counted: bool = False) -> None:
+    def collect(form: Form, frame: pd.DataFrame, found: list, counted: bool = False,
+                notes: outliers.Notes | None = None) -> None:
         if not found:
             return
         # row_id is the row's position; only the failing rows' keys are looked up
@@ -431,17 +443,21 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
                 below = frame.at[item.row_id, f"{item.field}_counted"]
                 shown = "—" if pd.isna(below) else format(float(below), ".4g")
                 value = f"{item.value} (村级合计/from villages: {shown})"
+            note = (notes or {}).get(item.rule, {}).get(item.row_id)
+            if note is not None:  # an outlier: the expected range, and where it comes from
+                item = dataclasses.replace(item, message_zh=f"{item.message_zh}:{note[0]}",
+                                           message_en=f"{item.message_en}: {note[1]}")
             records.append(_issue_record(form, period, file_name, sheet, key, item, now, value))
 
     with ThreadPoolExecutor(1) as beside:
         # the units that sent nothing, looked up while the frames load
         missing = {form.code: beside.submit(_completeness, engine, form, period, now, county_code)
                    for form in catalog.forms.values()}
-        frames, reconciling = _frames(engine, catalog, period, county_code)
+        frames, reconciling, notes = _frames(engine, catalog, period, county_code)
         for form in catalog.forms.values():
             frame = frames[form.code]
             if not frame.empty:
-                collect(form, frame, checks.run_suite(form, frame))
+                collect(form, frame, checks.run_suite(form, frame), notes=notes[form.code])
             if not reconciling.get(form.code, pd.DataFrame()).empty:
                 collect(form, reconciling[form.code],
                         checks.run_rules(f"{form.code}_reconciliation", reconciling[form.code]),
@@ -479,15 +495,18 @@ QUERY_THREADS = 2
 
 
 def _frames(engine: Engine, catalog: Catalog, period: str, county_code: str | None
-            ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-    """Each form's rows, and the reconciliation frame of each form that has one."""
+            ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, outliers.Notes]]:
+    """Each form's rows, the reconciliation frame of each form that has one, and each
+    form's notes of its outliers."""
     forms = list(catalog.forms.values())
     with ThreadPoolExecutor(QUERY_THREADS) as pool:
         # the villages' frame, the largest, first
-        loading = {form.code: pool.submit(load_frame, engine, form, period, county_code)
+        loading = {form.code: pool.submit(_load_frame, engine, form, period, county_code)
                    for form in sorted(forms, key=lambda f: -f.row_level_number)}
         reconciling = pool.submit(reconciliation_frames, engine, forms, period, county_code)
-        return {form.code: loading[form.code].result() for form in forms}, reconciling.result()
+        loaded = {form.code: loading[form.code].result() for form in forms}
+        return ({code: frame for code, (frame, _) in loaded.items()}, reconciling.result(),
+                {code: notes for code, (_, notes) in loaded.items()})
 
 
 class ChecksDisagree(RuntimeError):
@@ -503,7 +522,7 @@ def build_docs(engine: Engine, period: str, docs_dir: Path, catalog: Catalog | N
     which gated the rows: the pages are written either way, then any difference raises
     :class:`ChecksDisagree`, naming the rules, so that the run shows it."""
     catalog = catalog or load_catalog()
-    frames, reconciling = _frames(engine, catalog, period, county_code)
+    frames, reconciling, _ = _frames(engine, catalog, period, county_code)
     runs: list[tuple[str, object]] = []
     differences: list[str] = []
     compared = 0

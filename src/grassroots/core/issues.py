@@ -16,3 +16,13 @@ TRANSITIONS = {
     "reject": ({"open"}, "rejected"),
     "reopen": ({"waived", "rejected"}, "open"),
 }
+
+# The rule names (an id's last part, <form>.<field>.<name>) of the outlier warnings: a
+# value far from its unit's own earlier values, or from its county's units this period.
+# Sign-off lists the issues of these rules first.
+OUTLIER_RULES = ("outlier_history", "outlier_peers")
+
+
+def is_outlier(rule: str) -> bool:
+    """Whether a rule id (``village_annual.party_members.outlier_peers``) is an outlier's."""
+    return rule.rsplit(".", 1)[-1] in OUTLIER_RULES

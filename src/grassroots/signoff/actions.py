@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import LEVELS, load_catalog
+from grassroots.core.issues import is_outlier
 from grassroots.hierarchy import scopes, trees
 
 # the levels that approve: every level above the villages
@@ -352,11 +353,6 @@ def approvals(engine: Engine, period: str, unit_code: str | None = None) -> list
         for r in sorted(rows, key=lambda r: (r.level, r.unit_code))
         if r.level in APPROVING_LEVELS
     ]
-
-
-def is_outlier(rule: str | None) -> bool:
-    """Whether an issue's rule is an outlier check (its history or its peers)."""
-    return bool(rule) and "outlier" in rule.rsplit(".", 1)[-1]
 
 
 def _counts(issues: list[dict], missing: list[dict]) -> dict[str, int]:
