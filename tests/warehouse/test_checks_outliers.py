@@ -216,3 +216,20 @@ def test_peers_need_eight_units_besides_the_one_judged(
 def test_the_history_is_the_five_periods_before() -> None:
     assert outliers.earlier_periods("2021") == ["2020", "2019", "2018", "2017", "2016"]
     assert outliers.earlier_periods("2021Q3")[-1] == "2016Q3"
+
+
+def test_the_approver_is_shown_the_outliers_first(history: Settings) -> None:
+    from grassroots.core.issues import is_outlier
+    from grassroots.signoff import actions as signoff
+
+    engine = wh.connect(history.warehouse_url)
+    seen = signoff.unit_review(engine, "2021", WANGAIZHAO)
+    # 90 is far from its own earlier values and from its county's villages
+    assert sorted((i["unit_code"], i["rule"]) for i in seen["outliers"]) == [
+        (FAR_FROM_PEERS, HISTORY), (FAR_FROM_PEERS, PEERS)]
+    assert seen["counts"]["outliers"] == 2 and seen["counts"]["warnings"] >= 1
+    assert all(not is_outlier(i["rule"]) for i in seen["warnings"])
+    with pytest.raises(signoff.ApprovalRefused) as refused:  # 2021 is not published
+        signoff.approve(engine, "2021", WANGAIZHAO, "steward", "x")
+    assert refused.value.warnings[0]["unit_code"] == FAR_FROM_PEERS
+    assert is_outlier(refused.value.warnings[0]["rule"])
