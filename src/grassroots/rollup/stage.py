@@ -87,6 +87,8 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
     PostgreSQL's for an INSERT), and the areas' are few rows beside the villages' to
     carry across. Where no second connection sees this database (SQLite in memory), one
     after the other."""
+    wh.without_jit(conn)
+
     def area_sql(insert: bool) -> str:
         return wh.render_sql(
             "rollup/area_facts.sql", forms=[_form_spec(catalog, f) for f in catalog.forms.values()],
@@ -119,6 +121,7 @@ def _read_rows(engine: Engine, statement: sa.TextClause,
     with engine.connect() as conn:
         wh.without_parallel_workers(conn)
         wh.with_work_mem_for_whole_tables(conn)
+        wh.without_jit(conn)
         result = conn.execute(statement, params)
         return list(result.keys()), result.all()
 

@@ -25,6 +25,7 @@ from grassroots.warehouse.engines import (
     setup_lock,
     upgrade_warehouse,
     with_work_mem_for_whole_tables,
+    without_jit,
     without_parallel_workers,
 )
 from grassroots.warehouse.load import (
@@ -168,5 +169,6 @@ __all__ = [
     "validation_issue_event",
     "village_form",
     "with_work_mem_for_whole_tables",
+    "without_jit",
     "without_parallel_workers",
 ]

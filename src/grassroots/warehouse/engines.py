@@ -162,6 +162,14 @@ def without_parallel_workers(conn: sa.Connection) -> None:
         conn.execute(sa.text("set local max_parallel_workers_per_gather = 0"))
 
 
+def without_jit(conn: sa.Connection) -> None:
+    """On PostgreSQL, no JIT compilation for the rest of the connection's transaction: the
+    rollup's statements look a village's star ratings up row by row, which makes their
+    estimated cost high enough for JIT to spend seconds compiling what runs in less."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("set local jit = off"))
+
+
 def with_work_mem_for_whole_tables(conn: sa.Connection) -> None:
     """On PostgreSQL, ``READ_WORK_MEM`` for each sort and hash for the rest of the
     connection's transaction: for statements over whole national tables, whose sorts and
