@@ -31,6 +31,7 @@ with ranked as (
      and t.descendant_code = r.unit_code
      and t.descendant_level in ({{ levels | join(', ') }})
     join submission s on s.submission_id = r.submission_id
+    {{ joins }}
     where s.period = :period
       and s.status in ({% for st in statuses %}{% if not loop.first %}, {% endif %}'{{ st }}'{% endfor %})
       and s.rows_accepted is not null

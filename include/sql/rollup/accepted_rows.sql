@@ -20,9 +20,9 @@
     star rating, catalog.ratings.rated_overrides), with `columns` the table's columns.
     `rank`: for the star ratings, one row per unit of the highest rank rather than the
     latest (a pair of SQL expressions, over `r` and over `later`), from the submissions in
-    `statuses`. -#}
+    `statuses`. `joins`: SQL joined beside `r` that `overrides` read (the latest ratings). -#}
 {%- macro latest_accepted(table, period_param, scope=none, checked=true, standards=none,
-                          overrides=none, columns=none, rank=none, statuses=none) -%}
+                          overrides=none, columns=none, rank=none, statuses=none, joins='') -%}
     {%- if overrides %}
     select {% for c in columns %}{% if not loop.first %}, {% endif %}{% if c in overrides %}{{ overrides[c] }} as {{ c }}{% else %}r.{{ c }}{% endif %}{% endfor %}
     {%- else %}
@@ -35,11 +35,13 @@
     from ({{ scope }}) scope
     cross join {{ table }} r
     join submission s on s.submission_id = r.submission_id
+    {{ joins }}
     where r.unit_code = scope.unit_code
       and s.period = {{ period_param }}
     {%- else %}
     from {{ table }} r
     join submission s on s.submission_id = r.submission_id
+    {{ joins }}
     where s.period = {{ period_param }}
     {%- endif %}
       {%- if statuses %}

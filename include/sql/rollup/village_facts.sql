@@ -17,7 +17,7 @@ insert into fact_village (
 )
 with accepted as (
 {{ rows.latest_accepted(table, ':period', rows.county_units() if scoped else none, standards=standards,
-                        overrides=overrides, columns=columns) }}
+                        overrides=overrides, columns=columns, joins=joins) }}
 ),
 
 own as (

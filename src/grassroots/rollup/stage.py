@@ -70,7 +70,7 @@ def village_facts_sql(catalog: Catalog, scoped: bool) -> str:
         previous=catalog.compared_measures(village.code, "yoy"),
         comparable=catalog.compared_measures(village.code, "yoy_comparable"),
         village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL, scoped=scoped,
-        overrides=picked["overrides"], columns=picked["columns"],
+        overrides=picked["overrides"], columns=picked["columns"], joins=picked["joins"],
     )
 
 
