@@ -30,14 +30,13 @@ Shanghai's New Year, and skips 2013.
    and roll the accepted rows up into staged indicator values.
 7. **publish**: in one transaction, write the `release` and swap the period's rows of
    `fact_indicator`: a reader never sees half a year.
-8. **region_signoff** (after the lease is given back; param `wait_for_signoff`, on by
-   default, off for the demo and for backfills of past years): for each region of the
+8. **region_signoff** (after the lease is given back; only when the run's param
+   `wait_for_signoff` is true, e.g. `{"period": "2021", "wait_for_signoff": true}`): for each region of the
    period's tree, Airflow's human-in-the-loop approval ("Required actions") shows where
    its subtree's sign-off stands and waits for a person; "Approve" records the region's
    approval as that Airflow user (`grassroots approve`'s rules and the user's scope
    apply), which makes the release official. While it waits, later runs of this DAG
-   queue behind it (one active run): back past years up with
-   `--dag-run-conf '{"wait_for_signoff": false}'`.
+   queue behind it (one active run): hence off unless a run asks for it.
 
 Each task calls the function of the same name in `grassroots.pipeline` and returns
 its counts. The warehouse is `GRASSROOTS_WAREHOUSE_URL` in the worker's environment.
@@ -109,11 +108,11 @@ def _period() -> str:
             description="Reporting year to (re)publish; empty = the run's data interval.",
         ),
         "wait_for_signoff": Param(
-            True,
+            False,
             type="boolean",
             description="After publishing, wait for each region's sign-off in Airflow "
-                        "(human-in-the-loop) before the release is official; off for "
-                        "backfills and the demo.",
+                        "(human-in-the-loop) before the release is official. Off unless "
+                        "asked: a waiting run holds this DAG's one active run.",
         ),
     },
 )
