@@ -131,3 +131,54 @@ def test_the_commands_level_names_are_the_catalogs():
     from grassroots.cli import LEVEL_NUMBERS
 
     assert LEVEL_NUMBERS == {name: number for number, name in LEVELS.items() if number < 5}
+
+
+def _quarterly_ratings(tmp_path: Path, time_aggregation: str | None) -> Path:
+    """The catalog with the star-rating form sent for quarters, its indicators declaring
+    ``time_aggregation`` (none: not declared)."""
+    catalog = _broken(tmp_path, "rating_review", "expected: false", "expected: false\nperiod_type: quarter")
+    path = catalog / "indicators.yaml"
+    text = path.read_text(encoding="utf-8")
+    if time_aggregation:
+        text = text.replace("form: rating_review,",
+                            f"form: rating_review, time_aggregation: {time_aggregation},")
+    path.write_text(text, encoding="utf-8")
+    return catalog
+
+
+def test_a_form_declares_the_periods_it_is_sent_for(tmp_path: Path) -> None:
+    shipped = load_catalog()
+    assert {f.period_type for f in shipped.forms.values() if f.code.endswith("_annual")} == {"year"}
+    quarterly = load_catalog(_quarterly_ratings(tmp_path, "last"))
+    assert "rating_review" not in quarterly.forms_sent_for("2021")
+    assert list(quarterly.forms_sent_for("2021Q3")) == ["rating_review"]
+    assert quarterly.forms_sent_for("2021W05") == {}
+    assert {m.time_aggregation for m in quarterly.measures if m.form == "rating_review"} == {"last"}
+    assert quarterly.indicator("rated_advanced").time_aggregation == "last"
+    assert shipped.indicator("villages").time_aggregation is None
+
+
+def test_an_indicator_of_a_quarterly_form_must_say_how_its_year_takes_it(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="rated_advanced: form rating_review is sent for "
+                                           "quarters, so the indicator declares time_aggregation"):
+        load_catalog(_quarterly_ratings(tmp_path, None))
+    with pytest.raises(CatalogError, match="not 'average'"):
+        load_catalog(_quarterly_ratings(tmp_path / "b", "average"))
+
+
+def test_an_indicator_of_an_annual_form_has_no_time_aggregation(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(CATALOG_DIR, catalog)
+    path = catalog / "indicators.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("form: village_annual, aggregation: count}",
+                                 "form: village_annual, aggregation: count, time_aggregation: sum}", 1),
+                    encoding="utf-8")
+    with pytest.raises(CatalogError, match="villages: form village_annual is sent for years"):
+        load_catalog(catalog)
+
+
+def test_a_period_type_must_be_one_of_the_three(tmp_path: Path) -> None:
+    catalog = _broken(tmp_path, "rating_review", "expected: false", "expected: false\nperiod_type: month")
+    with pytest.raises(CatalogError, match="period_type 'month' is not one of year, quarter, week"):
+        load_catalog(catalog)

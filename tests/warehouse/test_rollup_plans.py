@@ -29,9 +29,10 @@ def _statements() -> dict[str, str]:
     return {
         "area_facts": wh.render_sql(
             "rollup/area_facts.sql",
-            forms=[rollup._form_spec(catalog, f) for f in catalog.forms.values()],
+            forms=[rollup._form_spec(catalog, f, "2021")
+                   for f in rollup.rolled_up_forms(catalog, "2021")],
             county_level=wh.COUNTY_LEVEL, scoped=False),
-        "village_facts": rollup.village_facts_sql(catalog, scoped=False),
+        "village_facts": rollup.village_facts_sql(catalog, scoped=False, period="2021"),
     }
 
 

@@ -20,13 +20,17 @@ areas as (
 ),
 
 villages as (
+    -- a village has the indicators of each form of villages rolled up for the period
     select count(*) as staged_villages
+           {%- for column in village_expected %},
+           coalesce(sum(case when {{ column }} > 0 then 1 else 0 end), 0) as {{ column }}
+           {%- endfor %}
     {{ release_rows('fact_village', ':release_id') }}
 ),
 
 final as (
     select tree.expected_areas, tree.expected_villages, areas.staged_areas,
-           areas.area_facts, villages.staged_villages
+           areas.area_facts, villages.*
     from tree
     cross join areas
     cross join villages

@@ -2,7 +2,8 @@
 -- level, computed from the units' wide rows of the period's {{ status }} release (for
 -- each part, the rows of the rollup release_part names): one branch per indicator over levels 1-4 (a unit has the indicator when its
 -- level is at most the indicator's and units of the indicator's form are expected below
--- it) and one per village indicator over the villages. `flags` says how far sign-off
+-- it) and one per village indicator over the villages (those of the forms rolled up for
+-- the period: a quarter has no annual return's figures). `flags` says how far sign-off
 -- reaches (`approval=none`, `township`, … `region`), then any other flag after a `;`.
 -- BI reads it like a table. Jinja
 -- fills in the view's name, the release status, the two tables and the catalog's
@@ -33,6 +34,7 @@ union all
 {%- endfor %}
 {%- for i in indicators if i.from_level == village_level %}
 {{ indicator_rows(i, village_table) }}
+where v.{{ i.expected }} > 0
 {%- if not loop.last %}
 union all
 {%- endif %}

@@ -20,9 +20,33 @@
     star rating, catalog.ratings.rated_overrides), with `columns` the table's columns.
     `rank`: for the star ratings, one row per unit of the highest rank rather than the
     latest (a pair of SQL expressions, over `r` and over `later`), from the submissions in
-    `statuses`. `joins`: SQL joined beside `r` that `overrides` read (the latest ratings). -#}
+    `statuses`. `joins`: SQL joined beside `r` that `overrides` read (the latest ratings).
+    `sub_periods`: for a form sent for shorter periods than the one rolled up (a quarter's
+    ledger in its year), the bind parameters of the first and the last of them: the rows
+    of every one of those periods count, one per unit and period, each with
+    `latest_in_period` 1 when no later period of them has a row of its unit (what a
+    `last` measure reads). -#}
+{%- macro counted_file(file, row, checked, statuses) -%}
+    {%- if statuses %}
+      and {{ file }}.status in ({% for st in statuses %}{% if not loop.first %}, {% endif %}'{{ st }}'{% endfor %})
+    {%- else %}
+      and {{ file }}.status = 'accepted'
+    {%- endif %}
+    {%- if checked %}
+      and {{ file }}.rows_accepted is not null
+      and {{ row }}.row_status = 'accepted'
+    {%- endif %}
+{%- endmacro -%}
 {%- macro latest_accepted(table, period_param, scope=none, checked=true, standards=none,
-                          overrides=none, columns=none, rank=none, statuses=none, joins='') -%}
+                          overrides=none, columns=none, rank=none, statuses=none, joins='',
+                          sub_periods=none) -%}
+    {%- if sub_periods %}
+    {%- set own_period = 's.period between ' ~ sub_periods[0] ~ ' and ' ~ sub_periods[1] %}
+    {%- set later_period = 'later_file.period = s.period' %}
+    {%- else %}
+    {%- set own_period = 's.period = ' ~ period_param %}
+    {%- set later_period = 'later_file.period = ' ~ period_param %}
+    {%- endif %}
     {%- if overrides %}
     select {% for c in columns %}{% if not loop.first %}, {% endif %}{% if c in overrides %}{{ overrides[c] }} as {{ c }}{% else %}r.{{ c }}{% endif %}{% endfor %}
     {%- else %}
@@ -31,43 +55,38 @@
     {%- for name, sql in (standards or {}).items() %},
            {{ sql }} as {{ name }}
     {%- endfor %}
+    {%- if sub_periods %},
+           case when exists (
+               select 1
+               from {{ table }} later
+               join submission later_file on later_file.submission_id = later.submission_id
+               where later.unit_code = r.unit_code
+                 and later_file.period > s.period
+                 and later_file.period <= {{ sub_periods[1] }}
+                 {{- counted_file('later_file', 'later', checked, statuses) }}
+           ) then 0 else 1 end as latest_in_period
+    {%- endif %}
     {%- if scope %}
     from ({{ scope }}) scope
     cross join {{ table }} r
     join submission s on s.submission_id = r.submission_id
     {{ joins }}
     where r.unit_code = scope.unit_code
-      and s.period = {{ period_param }}
+      and {{ own_period }}
     {%- else %}
     from {{ table }} r
     join submission s on s.submission_id = r.submission_id
     {{ joins }}
-    where s.period = {{ period_param }}
+    where {{ own_period }}
     {%- endif %}
-      {%- if statuses %}
-      and s.status in ({% for st in statuses %}{% if not loop.first %}, {% endif %}'{{ st }}'{% endfor %})
-      {%- else %}
-      and s.status = 'accepted'
-      {%- endif %}
-      {%- if checked %}
-      and s.rows_accepted is not null
-      and r.row_status = 'accepted'
-      {%- endif %}
+      {{- counted_file('s', 'r', checked, statuses) }}
       and not exists (
           select 1
           from {{ table }} later
           join submission later_file on later_file.submission_id = later.submission_id
           where later.unit_code = r.unit_code
-            and later_file.period = {{ period_param }}
-            {%- if statuses %}
-            and later_file.status in ({% for st in statuses %}{% if not loop.first %}, {% endif %}'{{ st }}'{% endfor %})
-            {%- else %}
-            and later_file.status = 'accepted'
-            {%- endif %}
-            {%- if checked %}
-            and later_file.rows_accepted is not null
-            and later.row_status = 'accepted'
-            {%- endif %}
+            and {{ later_period }}
+            {{- counted_file('later_file', 'later', checked, statuses) }}
             {%- if rank %}
             and ({{ rank[1] }} > {{ rank[0] }}
                  or ({{ rank[1] }} = {{ rank[0] }}

@@ -6,7 +6,9 @@
 -- values that year-on-year changes compare with, as area_facts.sql sums them: on the
 -- previous period's own tree ('<code>__previous') and through the register's
 -- predecessors on this period's tree ('<code>__previous_comparable').
--- Jinja fills in the form's table, measures and columns; values are bind parameters.
+-- Jinja fills in the form's table, measures and columns, and the other forms of
+-- villages rolled up with it (`also`: their rows are written in by
+-- village_form_facts.sql); values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
 {%- from 'scope.sql' import county_part_join, in_county, tree_units %}
 insert into fact_village (
@@ -14,6 +16,7 @@ insert into fact_village (
     {%- for m in measures %}, {{ m.code }}{% endfor %}
     {%- if previous %}, {{ form }}__previous_rows{% for m in previous %}, {{ m.code }}__previous{% endfor %}{% endif %}
     {%- if comparable %}, {{ form }}__previous_comparable_rows{% for m in comparable %}, {{ m.code }}__previous_comparable{% endfor %}{% endif %}
+    {%- for f in also %}, {{ f }}__reporting, {{ f }}__expected{% endfor %}
 )
 with accepted as (
 {{ rows.latest_accepted(table, ':period', rows.county_units() if scoped else none, standards=standards,
@@ -134,6 +137,11 @@ final as (
            cast(pc.c{{ loop.index }} as double precision) as c{{ loop.index }}
            {%- endfor %}
            {%- endif %}
+           {#- the other forms of villages: none reporting until village_form_facts.sql #}
+           {%- for f in also %},
+           0 as {{ f }}__reporting,
+           1 as {{ f }}__expected
+           {%- endfor %}
     from villages v
     {{ county_part_join('v.parent_code', county_level) }}
     {%- if previous %}

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import yaml
 
 from grassroots.config import CATALOG_DIR
+from grassroots.core.periods import PERIOD_TYPES, YEAR, period_type
 
 LEVELS = {1: "region", 2: "city", 3: "county", 4: "township", 5: "village"}
 LEVEL_NUMBERS = {name: number for number, name in LEVELS.items()}
@@ -44,6 +45,10 @@ class CatalogError(ValueError):
 AGGREGATIONS = {
     "count", "count_if", "sum", "ratio", "weighted_mean", "yoy", "yoy_comparable", "reporting_rate",
 }
+# How the figures of a form sent for quarters or weeks make those of the longer periods
+# they lie in: ``sum`` (flows: every week's reports count in their quarter and year) or
+# ``last`` (states: a year's ledger is its last quarter's, each unit's latest row).
+TIME_AGGREGATIONS = ("sum", "last")
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,8 @@ class Form:
     expected: bool = True
     # rows describe units strictly below the submitter (a rating is given by a level above)
     rows_below_submitter: bool = False
+    # the periods the form is sent for: year (2021), quarter (2021Q3) or week (2021W05)
+    period_type: str = YEAR
 
     @property
     def row_level_number(self) -> int:
@@ -186,6 +193,9 @@ class Measure:
     whole: bool = False
     # a ratio's paired measure (catalog._pair_measures): the measure it guards
     base: str | None = None
+    # in a longer period than its form's (a quarter's ledger in its year): ``sum`` over
+    # every row of the shorter periods, or ``last``: each unit's latest row alone
+    time_aggregation: str = "sum"
 
 
 @dataclass(frozen=True)
@@ -206,6 +216,8 @@ class Indicator:
     # a ratio's or weighted mean's row fields: a row counts in its numerator and its
     # denominator only when every one of them is reported (not NULL)
     paired_fields: tuple[str, ...] = ()
+    # a form sent for quarters or weeks: how its figures make a longer period's (sum, last)
+    time_aggregation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +231,11 @@ class Catalog:
             if i.code == code:
                 return i
         raise KeyError(f"no indicator {code!r}")
+
+    def forms_sent_for(self, period: str) -> dict[str, Form]:
+        """The forms sent for ``period``: those whose period type is the period's."""
+        kind = period_type(period)
+        return {code: f for code, f in self.forms.items() if f.period_type == kind}
 
     def measures_of(self, form_code: str) -> list[Measure]:
         return [m for m in self.measures if m.form == form_code]
@@ -265,7 +282,11 @@ def _load_form(path: Path, shared: _Shared) -> Form:
         row_levels=tuple(raw.get("row_levels") or (raw["row_level"],)),
         expected=raw.get("expected", True),
         rows_below_submitter=raw.get("rows_below_submitter", False),
+        period_type=raw.get("period_type", YEAR),
     )
+    if form.period_type not in PERIOD_TYPES:
+        raise CatalogError(f"{path}: period_type {form.period_type!r} is not one of "
+                           f"{', '.join(PERIOD_TYPES)}")
     if form.row_level not in form.row_levels or not set(form.row_levels) <= set(LEVEL_NUMBERS):
         raise CatalogError(f"{path}: row_levels {list(form.row_levels)} must be levels and "
                            f"include the row level {form.row_level!r}")
@@ -564,6 +585,26 @@ def _check_value(field: Field | None, column: str, value: Any,
         fail(f"{column} is a text: {value!r} is not")
 
 
+def _time_aggregation(raw: dict[str, Any], form: Form) -> str | None:
+    """An indicator's ``time_aggregation``: declared for every indicator of a form sent for
+    quarters or weeks, and for no other."""
+    declared = raw.get("time_aggregation")
+    if form.period_type == YEAR:
+        if declared is not None:
+            raise CatalogError(f"indicator {raw['code']}: form {form.code} is sent for years; "
+                               "time_aggregation is for forms sent for quarters or weeks")
+        return None
+    if declared not in TIME_AGGREGATIONS:
+        raise CatalogError(
+            f"indicator {raw['code']}: form {form.code} is sent for {form.period_type}s, so the "
+            f"indicator declares time_aggregation: {' or '.join(TIME_AGGREGATIONS)} (how its "
+            f"figures make the longer periods'), not {declared!r}")
+    if raw["aggregation"] in ("yoy", "yoy_comparable", "reporting_rate"):
+        raise CatalogError(f"indicator {raw['code']}: {raw['aggregation']} is for forms sent for "
+                           "years")
+    return declared
+
+
 def _measure_spec(
     spec: Any, indicator_code: str, role: str, form: Form, measures: dict[str, Measure],
     parts: dict[str, tuple[str, str | None]], private: set[str],
@@ -750,6 +791,8 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
         if agg not in AGGREGATIONS:
             raise ValueError(f"indicator {code}: unknown aggregation {agg!r}")
         form = forms[form_code]
+        time_aggregation = _time_aggregation(raw, form)
+        before = set(measures)
         numerator = denominator = of = None
         factor = float(raw.get("factor", 1))
         if agg == "count":
@@ -784,6 +827,8 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
             numerator = f"{form_code}__reporting"
             denominator = f"{form_code}__expected"
             factor = 100.0
+        for made in set(measures) - before:
+            measures[made] = replace(measures[made], time_aggregation=time_aggregation or "sum")
         indicators.append(
             Indicator(
                 code=code,
@@ -799,6 +844,7 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
                 from_level=form.row_level_number,
                 formula=_formula(raw),
                 description=raw.get("description", raw["name_en"]),
+                time_aggregation=time_aggregation,
             )
         )
     codes = {i.code for i in indicators}

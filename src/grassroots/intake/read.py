@@ -24,13 +24,14 @@ from pathlib import Path
 from grassroots.catalog import Catalog, Form
 from grassroots.core import sqlite_tuning
 from grassroots.core.locations import cell_location
+from grassroots.core.periods import PERIOD_EXAMPLE_OF, PERIOD_TYPE_ZH, PeriodError, parse_period
 from grassroots.core.spool import Spooled
 from grassroots.hierarchy import registers
 from grassroots.intake.clean import CellError, FieldCleaner
 from grassroots.intake.parse import FileRejected, RawTable, cell_text, read_table
 
-SUBMISSION_NAME = re.compile(r"^(?P<form>[a-z_]+)__(?P<unit>\d{12})__(?P<period>\d{4}(Q[1-4])?)$")
-PERIOD = re.compile(r"^\d{4}(Q[1-4])?$")
+SUBMISSION_NAME = re.compile(
+    r"^(?P<form>[a-z_]+)__(?P<unit>[0-9]{12})__(?P<period>[0-9]{4}(Q[1-4]|W[0-9]{2})?)$")
 HEADER_SEARCH_ROWS = 10  # a title row or merged heading may sit above the field codes
 
 
@@ -116,9 +117,18 @@ def parse_submission(path: Path, catalog: Catalog, data: bytes | None = None) ->
             f"未知表单“{form_code}”(可用:{'、'.join(catalog.forms)}) / unknown form "
             f"{form_code!r} (forms: {', '.join(catalog.forms)})"
         )
-    if not PERIOD.match(period):
-        raise FileRejected(f"期间“{period}”格式错误,应如2014或2021Q3 / period {period!r} is not like 2014 or 2021Q3")
+    try:
+        sent_for = parse_period(period)
+    except PeriodError as exc:
+        raise FileRejected(str(exc)) from None
     form = catalog.forms[form_code]
+    if sent_for.type != form.period_type:
+        kind = form.period_type
+        raise FileRejected(
+            f"{form.name_zh}按{PERIOD_TYPE_ZH[kind]}报送,期间“{period}”不是{PERIOD_TYPE_ZH[kind]}"
+            f"(应如{PERIOD_EXAMPLE_OF[kind]}) / form {form_code} is sent for a {kind}; "
+            f"{period} is a {sent_for.type} (expected e.g. {PERIOD_EXAMPLE_OF[kind]})"
+        )
     if not any(cell_text(c) for row in table.rows for c in row):
         raise FileRejected("数据表为空 / the data sheet is empty")
     header_index = _find_header(form, table.rows)

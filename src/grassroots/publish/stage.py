@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from grassroots import warehouse as wh
+from grassroots.core.periods import PERIOD_TYPES, sub_period_params
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,11 @@ def audit(conn: Connection, period: str, release_id: int) -> int:
     """Check the release being built before it goes out; return the number of rows it
     publishes in ``fact_indicator``."""
     indicators = wh.indicator_specs()
+    village_indicators = Counter(i["expected"] for i in indicators
+                                 if i["from_level"] == wh.VILLAGE_LEVEL)
     row = conn.execute(sa.text(wh.render_sql(
         "publish/count_expected_rows.sql", indicators=indicators,
+        village_expected=sorted(village_indicators),
     )), {"period": period, "release_id": release_id}).one()
     if row.staged_areas == 0 and row.staged_villages == 0:
         raise PublishError(f"period {period} has no rollup rows; run the rollup first")
@@ -53,8 +58,17 @@ def audit(conn: Connection, period: str, release_id: int) -> int:
                 f"period {period}: the rollup has rows for {staged:,} {what} where the tree "
                 f"has {expected:,}; rerun the rollup (nothing was published)"
             )
-    village_indicators = sum(1 for i in indicators if i["from_level"] == wh.VILLAGE_LEVEL)
-    return row.area_facts + row.staged_villages * village_indicators
+    return row.area_facts + sum(getattr(row, column) * count
+                                for column, count in village_indicators.items())
+
+
+def in_period(column: sa.ColumnElement[str], period: str) -> sa.ColumnElement[bool]:
+    """Whether a submission's period is ``period`` or lies in it (the quarters' ledgers
+    and the weeks' reports that went into a year)."""
+    shorter = sub_period_params(period)
+    return sa.or_(column == period, *(
+        column.between(shorter[f"{kind}_first"], shorter[f"{kind}_last"])
+        for kind in PERIOD_TYPES if f"{kind}_first" in shorter))
 
 
 def publish(engine: Engine, period: str, run_id: str | None = None) -> dict[str, int]:
@@ -71,7 +85,7 @@ def publish(engine: Engine, period: str, run_id: str | None = None) -> dict[str,
             {"submission_id": row.submission_id, "file_name": row.file_name, "sha256": row.file_sha256}
             for row in conn.execute(
                 sa.select(s.submission_id, s.file_name, s.file_sha256)
-                .where(s.period == period, s.status == "accepted")
+                .where(in_period(s.period, period), s.status == "accepted")
                 .order_by(s.submission_id)
             )
         ]

@@ -7,14 +7,23 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
-from grassroots.catalog import Catalog, Form, load_catalog, ratings
-from grassroots.core.periods import period_year, previous_period
+from grassroots.catalog import Catalog, Form, Measure, load_catalog, ratings
+from grassroots.core.periods import (
+    PERIOD_TYPES,
+    YEAR,
+    parse_period,
+    period_type,
+    period_year,
+    previous_period,
+    sub_period_params,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +53,40 @@ def _picked(form: Form, catalog: Catalog) -> dict[str, object]:
                                 catalog)
 
 
-def _form_spec(catalog: Catalog, form: Form) -> dict[str, object]:
+def period_bounds(period: str) -> dict[str, date]:
+    """The period's first and last day, bind parameters a form's rows may be compared
+    with (a ledger's deadlines)."""
+    p = parse_period(period)
+    return {"period_start": p.start, "period_end": p.end}
+
+
+def rolled_up_forms(catalog: Catalog, period: str) -> list[Form]:
+    """The forms whose rows make a period's figures: those sent for it and those sent
+    for shorter periods lying in it (a year takes its quarters' ledgers and its weeks'
+    reports; a quarter, no annual return)."""
+    rank = PERIOD_TYPES.index(period_type(period))
+    return [f for f in catalog.forms.values() if PERIOD_TYPES.index(f.period_type) >= rank]
+
+
+def _sub_periods(form: Form, period: str) -> tuple[str, str] | None:
+    """The bind parameters of the first and last period of ``form`` lying in ``period``,
+    when the form is sent for shorter periods than it."""
+    if form.period_type == period_type(period):
+        return None
+    return (f":{form.period_type}_first", f":{form.period_type}_last")
+
+
+def _measures(catalog: Catalog, form: Form, period: str) -> list[Measure]:
+    """The form's measures as rolled up for ``period``: over the rows of several shorter
+    periods, a ``last`` measure (a state) reads each unit's latest row alone."""
+    measures = catalog.measures_of(form.code)
+    if _sub_periods(form, period) is None:
+        return measures
+    return [replace(m, expression=f"case when latest_in_period = 1 then {m.expression} end")
+            if m.time_aggregation == "last" else m for m in measures]
+
+
+def _form_spec(catalog: Catalog, form: Form, period: str) -> dict[str, object]:
     mixed = len(form.row_level_numbers) > 1
     return {
         "code": form.code, "table": form.staging_table, "row_level": form.row_level_number,
@@ -53,16 +95,24 @@ def _form_spec(catalog: Catalog, form: Form) -> dict[str, object]:
         # them), and every township and village below a unit is expected
         "mixed": mixed,
         "code_column": "township_code" if mixed else "unit_code",
-        "measures": catalog.measures_of(form.code),
+        "measures": _measures(catalog, form, period),
         "previous": catalog.compared_measures(form.code, "yoy"),
         "comparable": catalog.compared_measures(form.code, "yoy_comparable"),
+        "sub_periods": _sub_periods(form, period),
         **_picked(form, catalog),
     }
 
 
-def village_facts_sql(catalog: Catalog, scoped: bool) -> str:
-    """The statement that writes the villages' wide rows (``rollup/village_facts.sql``)."""
+def village_facts_sql(catalog: Catalog, scoped: bool, period: str) -> str:
+    """The statement that writes the villages' wide rows (``rollup/village_facts.sql``,
+    from the villages' annual return, for a year; ``rollup/village_rows.sql``, rows
+    without it, for a quarter or a week)."""
     village = wh.village_form(catalog)
+    others = [f.code for f in _other_village_forms(catalog, period)]
+    if period_type(period) != YEAR:
+        return wh.render_sql("rollup/village_rows.sql", forms=others,
+                             village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL,
+                             scoped=scoped)
     picked = _picked(village, catalog)
     return wh.render_sql(
         "rollup/village_facts.sql", form=village.code, table=village.staging_table,
@@ -71,6 +121,26 @@ def village_facts_sql(catalog: Catalog, scoped: bool) -> str:
         comparable=catalog.compared_measures(village.code, "yoy_comparable"),
         village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL, scoped=scoped,
         overrides=picked["overrides"], columns=picked["columns"], joins=picked["joins"],
+        also=others,
+    )
+
+
+def _other_village_forms(catalog: Catalog, period: str) -> list[Form]:
+    """The forms of villages rolled up for ``period`` beside the villages' annual return."""
+    annual = wh.village_form(catalog)
+    return [f for f in rolled_up_forms(catalog, period)
+            if f.row_level_number == wh.VILLAGE_LEVEL and f.code != annual.code]
+
+
+def village_form_facts_sql(catalog: Catalog, form: Form, period: str, scoped: bool) -> str:
+    """The statement that writes one more form's measures into the villages' wide rows
+    (``rollup/village_form_facts.sql``)."""
+    picked = _picked(form, catalog)
+    return wh.render_sql(
+        "rollup/village_form_facts.sql", form=form.code, table=form.staging_table,
+        standards=picked["standards"], measures=_measures(catalog, form, period),
+        overrides=picked["overrides"], columns=picked["columns"], joins=picked["joins"],
+        sub_periods=_sub_periods(form, period), scoped=scoped,
     )
 
 
@@ -89,13 +159,16 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
     after the other."""
     wh.without_jit(conn)
 
+    period = params["period"]
+
     def area_sql(insert: bool) -> str:
         return wh.render_sql(
-            "rollup/area_facts.sql", forms=[_form_spec(catalog, f) for f in catalog.forms.values()],
+            "rollup/area_facts.sql",
+            forms=[_form_spec(catalog, f, period) for f in rolled_up_forms(catalog, period)],
             county_level=wh.COUNTY_LEVEL, scoped=scoped, insert=insert,
         )
 
-    village_insert = sa.text(village_facts_sql(catalog, scoped))
+    village_insert = sa.text(village_facts_sql(catalog, scoped, period))
     if scoped or not wh.has_other_connections(conn.engine):
         conn.execute(sa.text(area_sql(insert=True)), params)
         conn.execute(village_insert, params)
@@ -105,6 +178,8 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
             conn.execute(village_insert, params)
             names, rows = areas.result()
         wh.insert_tuples(conn, wh.fact_area, names, rows)
+    for form in _other_village_forms(catalog, period):
+        conn.execute(sa.text(village_form_facts_sql(catalog, form, period, scoped)), params)
     if not scoped:
         # a county's few rows do not change the tables' statistics. The facts' columns
         # that statements join, filter and group on only: sampling the ~100 measures too
@@ -192,7 +267,7 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
     of the period wait for validation: they would silently be left out."""
     catalog = catalog or load_catalog()
     params = {"period": period, "previous_period": previous_period(period),
-              "year": period_year(period)}
+              "year": period_year(period), **sub_period_params(period), **period_bounds(period)}
     with engine.begin() as conn:
         pending = unvalidated_rows(conn, period, catalog)
         if pending:
@@ -212,7 +287,10 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
 
 def can_roll_up_incrementally(engine: Engine, period: str, county_code: str) -> bool:
     """Whether the period has a current release to build on, with the county in it and
-    in the period's tree."""
+    in the period's tree. A quarter or a week is rolled up whole: its forms' rows are
+    few, and a county's difference is only written for the annual forms' measures."""
+    if period_type(period) != YEAR:
+        return False
     a, c, p = wh.fact_area.c, wh.unit_closure.c, wh.release_part.c
     with engine.connect() as conn:
         current = _release_id(conn, period, "current")
@@ -234,7 +312,8 @@ def rollup_county(engine: Engine, period: str, county_code: str,
     Publishing the result gives the same table as a full rollup."""
     catalog = catalog or load_catalog()
     params = {"period": period, "previous_period": previous_period(period),
-              "year": period_year(period), "county_code": county_code}
+              "year": period_year(period), "county_code": county_code,
+              **sub_period_params(period), **period_bounds(period)}
     sums = [pair for form in catalog.forms.values() for pair in wh.summed_columns(form, catalog)]
     with engine.begin() as conn:
         wh.period_lock(conn, period)

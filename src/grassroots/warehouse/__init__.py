@@ -78,6 +78,7 @@ from grassroots.warehouse.schema import (
     validation_issue,
     validation_issue_event,
     village_form,
+    village_forms,
 )
 from grassroots.warehouse.sql import (
     render_sql,
@@ -168,6 +169,7 @@ __all__ = [
     "validation_issue",
     "validation_issue_event",
     "village_form",
+    "village_forms",
     "with_work_mem_for_whole_tables",
     "without_jit",
     "without_parallel_workers",

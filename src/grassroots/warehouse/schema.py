@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from grassroots.catalog import Catalog, Form, load_catalog
+from grassroots.core.periods import YEAR
 
 metadata = sa.MetaData()
 
@@ -311,12 +312,20 @@ fact_indicator = _fact_table("fact_indicator", _view_metadata)
 fact_indicator_previous = _fact_table("fact_indicator_previous", _view_metadata)
 
 
-def village_form(catalog: Catalog | None = None) -> Form:
-    """The one form whose rows are villages: its measures are a village's own values."""
+def village_forms(catalog: Catalog | None = None) -> list[Form]:
+    """The forms whose rows are villages, the annual return first: their measures are a
+    village's own values."""
     catalog = catalog or load_catalog()
-    forms = [f for f in catalog.forms.values() if f.row_level_number == VILLAGE_LEVEL]
+    return sorted((f for f in catalog.forms.values() if f.row_level_number == VILLAGE_LEVEL),
+                  key=lambda f: (f.period_type != YEAR, f.code))
+
+
+def village_form(catalog: Catalog | None = None) -> Form:
+    """The one form sent for a year whose rows are villages (the village return)."""
+    forms = [f for f in village_forms(catalog) if f.period_type == YEAR]
     if len(forms) != 1:
-        raise ValueError(f"the catalog must declare exactly one village-level form, not {len(forms)}")
+        raise ValueError("the catalog must declare exactly one village-level form sent for "
+                         f"years, not {len(forms)}")
     return forms[0]
 
 
@@ -385,7 +394,7 @@ _catalog_forms = list(load_catalog().forms.values())
 fact_area = _wide_table("fact_area", _catalog_forms)
 # One row per period, village valid in the period and rollup: its own row's measures
 # (none: not reporting).
-fact_village = _wide_table("fact_village", [village_form()])
+fact_village = _wide_table("fact_village", village_forms())
 FACT_TABLES = (fact_area, fact_village)
 
 

@@ -1,0 +1,106 @@
+"""Period codes: years, quarters and ISO weeks, and how they lie in one another."""
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grassroots.core.periods import (
+    PeriodError,
+    containing,
+    current_periods,
+    iso_weeks_in,
+    last_monday_on_time,
+    parse_period,
+    period_type,
+    period_year,
+    periods_in,
+    week_of,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def test_each_type_has_its_days() -> None:
+    year, quarter, week = parse_period("2021"), parse_period("2021Q3"), parse_period("2021W05")
+    assert (year.type, year.start, year.end) == ("year", date(2021, 1, 1), date(2021, 12, 31))
+    assert (quarter.type, quarter.start, quarter.end) == (
+        "quarter", date(2021, 7, 1), date(2021, 9, 30))
+    assert (week.type, week.start, week.end) == ("week", date(2021, 2, 1), date(2021, 2, 7))
+    assert parse_period("2021Q4").end == date(2021, 12, 31)
+    assert parse_period("2020Q1").days == 91  # a leap year's first quarter
+
+
+def test_a_week_belongs_to_its_iso_year_and_the_quarter_of_its_thursday() -> None:
+    first = parse_period("2020W01")
+    assert first.start == date(2019, 12, 30)  # CONTRACT.md §6
+    assert period_year("2020W01") == 2020 and first.quarter == "2020Q1"
+    assert containing("2020W01", "year") == "2020"
+    last = parse_period("2020W53")  # 2020 has 53 ISO weeks; the 53rd ends in 2021
+    assert last.end == date(2021, 1, 3) and last.quarter == "2020Q4"
+    # the week holding 1 April 2021 (a Thursday) is the second quarter's
+    assert parse_period(week_of(date(2021, 4, 1))).quarter == "2021Q2"
+    assert parse_period(week_of(date(2021, 3, 31))).quarter == "2021Q2"
+    assert parse_period(week_of(date(2021, 3, 28))).quarter == "2021Q1"
+
+
+def test_the_periods_inside_a_period() -> None:
+    assert periods_in("2021", "quarter") == ["2021Q1", "2021Q2", "2021Q3", "2021Q4"]
+    # 2021W13 begins on 29 March, but its Thursday is 1 April: the second quarter's
+    assert periods_in("2021Q1", "week") == [f"2021W{w:02d}" for w in range(1, 13)]
+    assert periods_in("2021Q2", "week")[0] == "2021W13"
+    assert len(periods_in("2020", "week")) == 53 and len(periods_in("2021", "week")) == 52
+    with pytest.raises(ValueError):
+        periods_in("2021Q1", "year")
+
+
+@given(st.dates(min_value=date(1990, 1, 1), max_value=date(2090, 12, 31)))
+def test_every_day_lies_in_one_week_of_one_quarter_of_one_year(day: date) -> None:
+    week = parse_period(week_of(day))
+    assert week.start <= day <= week.end and week.type == "week"
+    quarter = parse_period(week.quarter)
+    # the quarter's weeks are exactly those whose Thursday falls in it
+    assert quarter.start <= week.start + timedelta(days=3) <= quarter.end
+    assert week.code in periods_in(quarter.code, "week")
+    assert week.code in periods_in(str(week.year), "week")
+    assert parse_period(str(week.year)).contains(week) and quarter.contains(week)
+
+
+@given(st.integers(min_value=1990, max_value=2090))
+def test_a_year_is_the_union_of_its_quarters_and_of_its_weeks(year: int) -> None:
+    quarters = [parse_period(q) for q in periods_in(str(year), "quarter")]
+    assert quarters[0].start == date(year, 1, 1) and quarters[-1].end == date(year, 12, 31)
+    for before, after in zip(quarters, quarters[1:], strict=False):
+        assert after.start == before.end + timedelta(days=1)
+    weeks = [parse_period(w) for w in periods_in(str(year), "week")]
+    assert len(weeks) == iso_weeks_in(year)
+    assert sum(len(periods_in(q.code, "week")) for q in quarters) == len(weeks)
+    for before, after in zip(weeks, weeks[1:], strict=False):
+        assert after.start == before.end + timedelta(days=1)
+
+
+def test_today_lies_in_a_year_a_quarter_and_a_week() -> None:
+    assert current_periods(date(2019, 12, 30)) == {
+        "year": "2019", "quarter": "2019Q4", "week": "2020W01"}
+    assert current_periods(date(2021, 7, 5)) == {
+        "year": "2021", "quarter": "2021Q3", "week": "2021W27"}
+
+
+def test_a_weekly_report_is_due_by_the_monday_after_its_week() -> None:
+    assert last_monday_on_time("2021W05") == date(2021, 2, 8)
+    with pytest.raises(ValueError):
+        last_monday_on_time("2021Q1")
+
+
+@pytest.mark.parametrize("code", ["", "21", "2021Q5", "2021Q0", "2021W00", "2021W53", "2021w05",
+                                  "2021-Q3", "2021Q3 ", "２０２１", "1899"])
+def test_anything_else_is_refused_in_both_languages(code: str) -> None:
+    with pytest.raises(PeriodError) as refused:
+        parse_period(code)
+    assert "期间" in str(refused.value) or "周" in str(refused.value) or "年" in str(refused.value)
+    assert "period" in str(refused.value) or "week" in str(refused.value)
+
+
+def test_period_type() -> None:
+    assert [period_type(p) for p in ("2014", "2021Q3", "2021W05")] == ["year", "quarter", "week"]
