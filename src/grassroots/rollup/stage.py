@@ -99,6 +99,9 @@ def _form_spec(catalog: Catalog, form: Form, period: str) -> dict[str, object]:
         "previous": catalog.compared_measures(form.code, "yoy"),
         "comparable": catalog.compared_measures(form.code, "yoy_comparable"),
         "sub_periods": _sub_periods(form, period),
+        # the count of the units expected below each unit, shared by forms of one shape
+        "expected_as": ("expected_mixed" if mixed
+                        else f"expected_level{form.row_level_number}"),
         **_picked(form, catalog),
     }
 
