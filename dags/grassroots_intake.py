@@ -16,7 +16,8 @@ downstream DAG which periods received new accepted submissions.
    warehouse: a yearly, nightly or on-submission run republishing it) is left for the
    next intake run, with a log line naming that run.
 3. **announce**: when at least one period accepted a new submission, emit one event
-   of the asset `grassroots://submissions` whose extra is `{"periods": [...]}`;
+   of the asset `grassroots://submissions` whose extra is `{"periods": [...]}` (the
+   periods the accepted returns are for, a root file's own among them);
    `grassroots_on_submission` is scheduled on that asset. No new file, no event
    (the task is skipped).
 
@@ -72,7 +73,9 @@ def grassroots_intake() -> None:
 
     @task(outlets=[SUBMISSIONS])
     def announce(results: list[dict]) -> list[str]:
-        periods = sorted({r["period"] for r in results if r.get("accepted", 0) > 0})
+        # the periods of the accepted returns: a root file read by one period's ingest
+        # names its own period
+        periods = sorted({p for r in results for p in r.get("accepted_periods", [])})
         if not periods:
             raise AirflowSkipException("no new accepted submission")
         get_current_context()["outlet_events"][SUBMISSIONS].extra = {"periods": periods}

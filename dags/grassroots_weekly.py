@@ -10,8 +10,8 @@ through `grassroots_intake` and `grassroots_on_submission`, which republishes th
 its quarter and its year as well. Trigger with conf `{"period": "2021W05"}` to
 (re)publish a given week (or `{"period": "2021Q3"}`: a quarter and its year) by hand;
 backfill past weeks with `airflow backfill create --dag-id grassroots_weekly
---from-date 2021-01-04T07:00:00+08:00 --to-date 2021-12-27T07:00:00+08:00
---max-active-runs 1` (README, "The pipeline").
+--from-date 2021-01-11T07:00:00+08:00 --to-date 2022-01-03T07:00:00+08:00
+--max-active-runs 1` (2021W01 to 2021W52; README, "Quarters and weeks").
 
 1. **last_week**: the week to publish: the `period` param, else the ISO week before the
    run's logical date in Asia/Shanghai.

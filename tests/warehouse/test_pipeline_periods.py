@@ -103,3 +103,13 @@ def test_a_bad_period_code_is_refused_before_any_work(settings: Settings) -> Non
             pipeline.ingest(code, settings)
     # nothing was read nor recorded: the warehouse is as empty as it was made
     assert not sa.inspect(wh.engine(settings.warehouse_url)).has_table("submission")
+
+
+def test_an_ingest_names_the_periods_its_accepted_returns_are_for(settings: Settings) -> None:
+    # a file in the landing root names its own period, read by whichever ingest runs first
+    write_csv(settings.landing_dir / f"village_annual__{DALAT}__2020.csv", "village_annual",
+              [village_row(f"{WANGAIZHAO[:9]}201")])
+
+    assert pipeline.ingest("2021W05", settings)["accepted_periods"] == ["2020"]
+    assert pipeline.ingest("2021", settings)["accepted_periods"] == ["2021"]
+    assert pipeline.ingest("2021", settings)["accepted_periods"] == []
