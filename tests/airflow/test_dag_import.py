@@ -142,6 +142,8 @@ def test_weekly_runs_on_monday_at_seven_in_shanghai_and_maps_per_period(dagbag):
     serialized = coerce_to_core_timetable(dag.timetable).serialize()
     assert (serialized["expression"], serialized["timezone"]) == ("0 7 * * 1", "Asia/Shanghai")
     assert (dag.catchup, dag.max_active_runs) == (False, 1)
+    # a backfilled run before the start date would run no task: past weeks are backfilled
+    assert dag.start_date <= datetime(2013, 1, 1, tzinfo=SHANGHAI)
     assert all(t.retries == 2 for t in dag.tasks)
     assert {t.task_id for t in dag.tasks} == {"last_week", "periods"} | REPUBLISH_TASKS
     assert dag.get_task("periods").upstream_task_ids == {"last_week"}
