@@ -168,17 +168,20 @@ def run_county(period: str, county_code: str, settings: Settings | None = None,
                run_id: str | None = None, *, wait: float | None = None) -> dict:
     """After one county resubmits: ingest the period, check the county's returns,
     recompute only its subtree and ancestors, publish; then republish the next period if
-    it is published (its change on the previous year reads this one).
+    it is published (its change on the previous year reads this one); then, for a week
+    or a quarter, check, roll up and publish the quarter and year it lies in (they take
+    its rows), and the next of each when it is published.
 
     Falls back to checking and rolling up the whole period when the county's run cannot
     stand for it: no release to build on, a tree that changed (a register was loaded), or
     new returns waiting outside the county.
 
-    Holds the leases of the period and of the next one (which it may republish) from
-    start to end, under ``run_id`` or an id of its own."""
+    Holds the leases of the period, of those it lies in and of the next of each (which
+    it may republish) from start to end, under ``run_id`` or an id of its own."""
     settings = settings or Settings.from_env()
     holder = run_id or runlock.new_holder()
-    periods = [period, following_period(period)]
+    periods = [p for inner in (period, *containing_periods(period))
+               for p in (inner, following_period(inner))]
     with _run_lease(settings, periods, holder, wait):
         return _run_county(period, county_code, settings, run_id, holder)
 
@@ -203,15 +206,34 @@ def _run_county(period: str, county_code: str, settings: Settings, run_id: str |
     else:
         result["rollup"] = rollup_stage.rollup(engine, period)
     result["publish"] = publish_stage.publish(engine, period, run_id=run_id)
-    following = following_period(period)
+    following = _republish_if_published(engine, following_period(period), run_id)
+    if following is not None:
+        result["republished_following"] = following
+    containing = {}
+    for longer in containing_periods(period):
+        # its own returns may wait for their checks: the whole period is checked first
+        validate(longer, settings, holder=holder)
+        rollup_stage.rollup(engine, longer)
+        containing[longer] = publish_stage.publish(engine, longer, run_id=run_id)
+        following = _republish_if_published(engine, following_period(longer), run_id)
+        if following is not None:
+            containing[following_period(longer)] = following
+    if containing:
+        result["republished_containing"] = containing
+    return result
+
+
+def _republish_if_published(engine: Engine, period: str, run_id: str | None) -> dict | None:
+    """Roll up and publish ``period`` again when it has a current release (the next year's
+    change on this one reads the rows just published); None when it has none."""
     r = wh.release.c
     with engine.connect() as conn:
-        published_after = conn.execute(sa.select(r.release_id).where(
-            r.period == following, r.status == "current")).first()
-    if published_after:
-        rollup_stage.rollup(engine, following)
-        result["republished_following"] = publish_stage.publish(engine, following, run_id=run_id)
-    return result
+        published = conn.execute(sa.select(r.release_id).where(
+            r.period == period, r.status == "current")).first()
+    if not published:
+        return None
+    rollup_stage.rollup(engine, period)
+    return publish_stage.publish(engine, period, run_id=run_id)
 
 
 def publish(period: str, settings: Settings | None = None, run_id: str | None = None, *,

@@ -113,3 +113,22 @@ def test_an_ingest_names_the_periods_its_accepted_returns_are_for(settings: Sett
     assert pipeline.ingest("2021W05", settings)["accepted_periods"] == ["2020"]
     assert pipeline.ingest("2021", settings)["accepted_periods"] == ["2021"]
     assert pipeline.ingest("2021", settings)["accepted_periods"] == []
+
+
+def test_a_county_run_of_a_week_republishes_its_quarter_and_year(settings: Settings) -> None:
+    pipeline.run("2021", settings)
+    year = _facts(settings, "2021")
+
+    result = pipeline.run_county("2021W05", DALAT, settings)
+
+    assert sorted(result["republished_containing"]) == ["2021", "2021Q1"]
+    r = wh.release.c
+    with wh.connect(settings.warehouse_url).connect() as conn:
+        current = dict(conn.execute(sa.select(r.period, r.release_id).where(
+            r.status == "current")).all())
+    assert current == {"2021W05": result["publish"]["release_id"],
+                       **{p: done["release_id"]
+                          for p, done in result["republished_containing"].items()}}
+    assert _facts(settings, "2021") == year
+    # a year's county run takes nothing along
+    assert "republished_containing" not in pipeline.run_county("2021", DALAT, settings)
