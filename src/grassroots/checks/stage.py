@@ -29,7 +29,8 @@ from grassroots.core.periods import period_year, previous_period
 
 log = logging.getLogger(__name__)
 
-_PANDAS_TYPES = {"integer": "Int64", "boolean": "Int64", "number": "float64"}
+_PANDAS_TYPES = {"integer": "Int64", "boolean": "Int64", "number": "float64",
+                 "date": "datetime64[ns]"}
 
 # the rule of a form's completeness warning ("units not submitted"), after the form code
 COMPLETENESS = ".completeness.missing_units"
@@ -250,6 +251,8 @@ def _typed_frame(form: Form, table: pa.Table) -> pd.DataFrame:
         kind = "Int64" if name in counted else kinds.get(name, "inferred")
         if kind == "float64":
             data[name] = _floats(column.to_numpy())
+        elif kind == "datetime64[ns]":
+            data[name] = _dates(column)
         elif kind == "Int64":
             data[name] = _integers(column)
         elif kind is None or pa.types.is_string(column.type) or pa.types.is_large_string(
@@ -262,6 +265,16 @@ def _typed_frame(form: Form, table: pa.Table) -> pd.DataFrame:
         else:  # context columns: inferred as from Python's values
             data[name] = pd.Series(column.to_numpy())
     return pd.DataFrame(data, copy=False)
+
+
+def _dates(column: pa.ChunkedArray) -> pd.Series:
+    """A date column as datetime64 (NaT for NULL), which compares with another date
+    column in the rules: PostgreSQL hands dates over as Arrow dates, SQLite as the ISO
+    texts it stores them as."""
+    if pa.types.is_date(column.type) or pa.types.is_timestamp(column.type):
+        return pd.Series(column.cast(pa.timestamp("ns")).to_numpy(), dtype="datetime64[ns]")
+    return pd.to_datetime(pd.Series(column.to_numpy(zero_copy_only=False), dtype=object),
+                          format="%Y-%m-%d")
 
 
 def _integers(column: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
