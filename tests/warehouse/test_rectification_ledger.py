@@ -26,11 +26,13 @@ from grassroots.config import Settings
 from grassroots.hierarchy import trees
 from grassroots.reports.template import write_template
 from tests.builders import (
+    DALAT,
     SHULINZHAO,
     WANGAIZHAO,
     new_warehouse_url,
     small_register,
     village,
+    village_row,
     write_csv,
 )
 
@@ -239,3 +241,59 @@ def test_the_feedback_workbook_shows_dates_as_written_in_the_template(
     row = [c.value for c in sheet[3]]
     assert row[header.index("advised_on")] == "2021-01-04"
     assert row[header.index("state_on")] == "2021-02-01"
+
+
+def _annual(code: str, org_class: str, rectification: str = "none") -> dict[str, object]:
+    if org_class == "3":
+        return village_row(code, star_rating=3, org_class="3", problem_type="weak_lax",
+                           rectification=rectification, rectification_target="yes",
+                           first_secretary="yes", helper_enterprises=2, dev_projects=3)
+    return village_row(code)
+
+
+def _warnings(settings: Settings, rule: str) -> list[dict]:
+    i = wh.validation_issue.c
+    with wh.connect(settings.warehouse_url).connect() as conn:
+        return [dict(r) for r in conn.execute(
+            sa.select(i.issue_id, i.period, i.unit_code, i.value, i.message_zh, i.message_en,
+                      i.state, i.severity)
+            .where(i.rule == rule).order_by(i.issue_id)).mappings()]
+
+
+def test_class3_villages_without_a_plan_and_converted_ones_the_ledger_disagrees_with(
+        settings: Settings) -> None:
+    """The year's village returns against the year's ledgers: a class-3 village with no
+    plan is listed in one warning per county, restated as plans arrive and resolved when
+    the last one does; a village converted by its return but not by the latest ledger
+    that has it is warned of on its return row until a later ledger agrees."""
+    missing_rule = "rectification_ledger.completeness.missing_units"
+    converted_rule = "village_annual.rectification.converted_in_ledger"
+    write_csv(settings.landing_dir / "2021" / f"village_annual__{DALAT}__2021.csv", "village_annual",
+              [_annual(W1, "3", "converted"), _annual(W2, "3", "in_progress"),
+               _annual(W3, "1"), _annual(S1, "1")])
+    pipeline.run("2021", settings)
+    pipeline.run("2021", settings)  # the returns checked: their class-3 villages counted
+    [missing] = _warnings(settings, missing_rule)
+    assert (missing["period"], missing["unit_code"], missing["value"], missing["severity"]) == (
+        "2021", DALAT, "2", "warning")
+    assert W1 in missing["message_zh"] and W2 in missing["message_zh"]
+    assert "三类村" in missing["message_zh"] and "class-3" in missing["message_en"]
+
+    # Q2: W1's plan, still under way
+    write_csv(ledger_path(settings, WANGAIZHAO, "2021Q2"), "rectification_ledger", [plan(W1)])
+    pipeline.run("2021Q2", settings)
+    pipeline.run("2021", settings)
+    [restated] = _warnings(settings, missing_rule)
+    assert restated["issue_id"] == missing["issue_id"] and restated["value"] == "1"
+    assert W2 in restated["message_zh"] and W1 not in restated["message_zh"]
+    [disagrees] = _warnings(settings, converted_rule)
+    assert (disagrees["unit_code"], disagrees["state"], disagrees["severity"]) == (
+        W1, "open", "warning")
+
+    # Q3: W1 converted, W2's plan in: nothing missing, nothing disagrees
+    write_csv(ledger_path(settings, WANGAIZHAO, "2021Q3"), "rectification_ledger", [
+        plan(W1, state="converted", state_on="2021-08-01"), plan(W2)])
+    pipeline.run("2021Q3", settings)
+    pipeline.run("2021", settings)
+    assert [w["state"] for w in _warnings(settings, missing_rule)] == ["resolved"]
+    assert [w["state"] for w in _warnings(settings, converted_rule)] == ["resolved"]

@@ -745,8 +745,11 @@ def _pair_measures(
                              f"longer than {_MAX_COLUMN} characters")
         if code not in private and target in measures and measures[target].expression != expression:
             raise ValueError(f"indicator {indicator.code}: measure {target!r} declared twice")
+        # a paired measure adds up over time as the measure it guards (a ledger's states
+        # are each unit's latest quarter's in a year)
         measures[target] = Measure(target, form.code, expression, whole=measures[code].whole,
-                                   base=None if code in private else code)
+                                   base=None if code in private else code,
+                                   time_aggregation=measures[code].time_aggregation)
         return target
 
     return replace(indicator, numerator=paired(indicator.numerator),

@@ -25,6 +25,7 @@ RATED_FIELDS = ("star_rating", "org_class")
 # an earlier one, and a rating of an earlier stage stays given
 RATING_STATUSES = ("accepted", "superseded")
 FINAL_STAGE = "final"
+LEDGER_FORM = "rectification_ledger"
 
 
 def rating_form(catalog: Catalog | None = None) -> Form:
@@ -137,6 +138,10 @@ def counted_rows(form: Form, columns: Sequence[str], catalog: Catalog | None = N
         return picked | {"standards": rating_row_columns_sql("r.unit_code"),
                          "rank": (stage_rank_sql("r", catalog), stage_rank_sql("later", catalog)),
                          "statuses": RATING_STATUSES}
+    if form.code == LEDGER_FORM:
+        # a plan's rows: no village return's standards or ratings beside them (the rollup
+        # adds the ledger's own columns, warehouse.ledger_row_columns_sql)
+        return picked
     if form.row_level_number == LEVEL_NUMBERS["village"]:
         picked["standards"] = standard_columns_sql("r.unit_code")
         if RATING_FORM in catalog.forms:

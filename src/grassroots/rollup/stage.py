@@ -48,9 +48,13 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
 
 def _picked(form: Form, catalog: Catalog) -> dict[str, object]:
     """How the rows of ``form`` that count are picked, and the columns beside them
-    (catalog.ratings.counted_rows): the standards, the latest star ratings."""
-    return ratings.counted_rows(form, [c.name for c in wh.staging_tables[form.code].columns],
-                                catalog)
+    (catalog.ratings.counted_rows): the standards, the latest star ratings; beside a
+    ledger row, its plan's conversion date (warehouse.ledger_row_columns_sql)."""
+    picked = ratings.counted_rows(form, [c.name for c in wh.staging_tables[form.code].columns],
+                                  catalog)
+    if form.code == wh.LEDGER_FORM:
+        picked["standards"] = {**picked["standards"], **wh.ledger_row_columns_sql()}
+    return picked
 
 
 def period_bounds(period: str) -> dict[str, date]:

@@ -2,8 +2,9 @@
 
 The form ``rectification_ledger`` (CONTRACT.md §6) gets its staging table, whose dates
 are the first ``date`` columns of the warehouse; the wide tables ``fact_area`` and
-``fact_village`` its counts of rows expected and reporting, NULL in the rows already
-there (no ledger was rolled up into them).
+``fact_village`` its counts of rows expected and reporting and the measures of its
+indicators (``ledger_*``), NULL in the rows already there (no ledger was rolled up into
+them).
 
 Revision ID: 0008
 Revises: 0007
@@ -25,6 +26,8 @@ UNIT_CODE = sa.String(length=12).with_variant(sa.String(length=12, collation="C"
 
 TEXTS = ("problem", "measures", "responsible", "county_leader", "first_secretary")
 DATES = ("proposed_on", "advised_on", "approved_on", "deadline")
+MEASURES = ("ledger_targets", "ledger_overdue", "ledger_due", "ledger_converted_on_time",
+            "ledger_closed", "ledger_days_to_conversion__num", "ledger_days_to_conversion__den")
 
 
 def upgrade() -> None:
@@ -51,6 +54,8 @@ def upgrade() -> None:
                                        nullable=True))
         op.add_column(table, sa.Column("rectification_ledger__expected", sa.Integer(),
                                        nullable=True))
+        for name in MEASURES:
+            op.add_column(table, sa.Column(name, sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
