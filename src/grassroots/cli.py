@@ -110,6 +110,7 @@ def cmd_template(args: argparse.Namespace) -> int:
     from grassroots.catalog import load_catalog
     from grassroots.hierarchy import registers, trees
     from grassroots.intake import stage as intake
+    from grassroots.reports import ledger
     from grassroots.reports.template import write_template
 
     settings, engine = pipeline.open_warehouse(_settings(args))
@@ -130,7 +131,16 @@ def cmd_template(args: argparse.Namespace) -> int:
         return 1
     division = registers.official_by_code().get(args.unit)
     unit_name = division.name if division else dict(units).get(args.unit, "")
-    out = write_template(form, args.unit, unit_name, args.period, Path(args.out), units)
+    rows = None
+    if form.code == ledger.LEDGER_FORM:
+        # the whole ledger is sent again each quarter: it starts from the last one's plans
+        # and the class-3 villages still without one (every village when there are none)
+        planned, rows = ledger.template_rows(engine, args.unit, args.period)
+        if planned:
+            units = planned
+        else:
+            rows = None
+    out = write_template(form, args.unit, unit_name, args.period, Path(args.out), units, rows)
     print(f"wrote {out}: {form.code} for {args.unit} {unit_name}, period {args.period}, "
           f"{len(units)} {' or '.join(form.row_levels)} rows")
     return 0

@@ -92,6 +92,7 @@ def village_row(row_id: int = 1, **overrides: Any) -> dict[str, Any]:
         "office_funding_minimum": float("nan"),
         "activity_funding_minimum": 30 * 0.03,
         "income_operating_change_ratio": float("nan"),
+        "ledger_converted": None,  # no ledger of the year has the village
         # no earlier values, too few peers: nothing to compare with
         **dict.fromkeys(VILLAGE.outlier_columns.values(), float("nan")),
     }
@@ -318,6 +319,9 @@ WARNING_CASES = [
         (village_row, dict(income_operating_change_ratio=0.19)),
         "income_operating",
     ),
+    # converted by the return, in progress in the year's latest ledger that has it
+    ("rectification.converted_in_ledger", (converted_row, dict(ledger_converted=0)),
+     "rectification"),
     # every outlier check: the value beyond the high end of its expected range (1) ...
     *[(f"{field}.outlier_{kind}", (village_row, {column: 1.2}), field)
       for (field, kind), column in VILLAGE.outlier_columns.items()],

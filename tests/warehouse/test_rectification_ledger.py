@@ -297,3 +297,31 @@ def test_class3_villages_without_a_plan_and_converted_ones_the_ledger_disagrees_
     pipeline.run("2021", settings)
     assert [w["state"] for w in _warnings(settings, missing_rule)] == ["resolved"]
     assert [w["state"] for w in _warnings(settings, converted_rule)] == ["resolved"]
+
+
+def test_a_quarters_template_starts_from_the_last_ledger_and_the_plans_still_missing(
+        settings: Settings, tmp_path: Path) -> None:
+    write_csv(ledger_path(settings, WANGAIZHAO, Q1), "rectification_ledger", [
+        plan(W1, problem=HOSTILE), plan(W2, state="closed", state_on="2021-03-01")])
+    pipeline.run(Q1, settings)
+    write_csv(settings.landing_dir / "2021" / f"village_annual__{DALAT}__2021.csv", "village_annual",
+              [_annual(W1, "3", "in_progress"), _annual(W2, "1"), _annual(W3, "3", "in_progress"),
+               _annual(S1, "3", "in_progress")])
+    pipeline.run("2021", settings)
+
+    out = tmp_path / "q2.xlsx"
+    assert cli.main(["template", "--form", "rectification_ledger", "--unit", WANGAIZHAO,
+                     "--period", "2021Q2", "--out", str(out),
+                     "--warehouse", settings.warehouse_url]) == 0
+    data = openpyxl.load_workbook(out)["data"]
+    codes = FORM.field_codes
+    rows = [dict(zip(codes, (c.value for c in row), strict=True))
+            for row in data.iter_rows(min_row=3)]
+    # W1 and W2 (closed: the whole ledger is sent again), then W3, class 3 without a plan;
+    # S1 is another township's
+    assert [r["unit_code"] for r in rows] == [W1, W2, W3]
+    assert (rows[0]["problem"], rows[0]["state"], rows[1]["state"]) == (HOSTILE, "整顿中", "销号")
+    assert data.cell(3, codes.index("problem") + 1).data_type == "s"  # text, not a formula
+    assert rows[0]["approved_on"].date() == date(2021, 1, 20)
+    assert data.cell(3, codes.index("approved_on") + 1).number_format == "yyyy-mm-dd"
+    assert rows[2]["unit_name"] == "村203" and rows[2]["state"] is None

@@ -13,7 +13,7 @@ and what the review page can show.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -203,3 +203,24 @@ def write_overdue(plans: list[OverduePlan], period: str, unit_label: str, cutoff
     sheet.freeze_panes = f"A{OVERDUE_HEADER_ROW + 1}"
     cells.save(workbook, out)
     return out
+
+
+def template_rows(engine: Engine, unit_code: str, period: str
+                  ) -> tuple[list[tuple[str, str]], list[dict]]:
+    """What a township's or county's ledger template for ``period`` starts from: every
+    plan of the villages under it in its latest ledger before the period (all its fields,
+    closed ones too: the whole ledger is sent again each quarter), then the class-3
+    villages of the latest year's village returns that have none (code and name only).
+    Empty when there is neither: the template then lists every village."""
+    p = parse_period(period)
+    params = {"period": period, "unit_code": unit_code, "first_quarter": "0000Q1",
+              "last_quarter": quarter_of(p.start - timedelta(days=1)),
+              "year": str(p.year), "previous_year": str(p.year - 1)}
+    with engine.connect() as conn:
+        plans = conn.execute(sa.text(wh.render_sql("ledger/template_rows.sql")),
+                             params).mappings().all()
+    form = load_catalog().forms[LEDGER_FORM]
+    units = [(r["unit_code"], r["unit_name"] or "") for r in plans]
+    # codes and dates as staged: the template writes labels and date cells from them
+    rows = [{f.code: r[f.code] for f in form.fields if r[f.code] is not None} for r in plans]
+    return units, rows
