@@ -296,6 +296,11 @@ def test_class3_villages_without_a_plan_and_converted_ones_the_ledger_disagrees_
     pipeline.run("2021Q3", settings)
     pipeline.run("2021", settings)
     assert [w["state"] for w in _warnings(settings, missing_rule)] == ["resolved"]
+    i = wh.validation_issue.c
+    with wh.connect(settings.warehouse_url).connect() as conn:
+        reason = conn.execute(sa.select(i.reason).where(
+            i.issue_id == missing["issue_id"])).scalar()
+    assert "三类村均已有整顿方案" in reason
     assert [w["state"] for w in _warnings(settings, converted_rule)] == ["resolved"]
 
 
@@ -325,3 +330,23 @@ def test_a_quarters_template_starts_from_the_last_ledger_and_the_plans_still_mis
     assert rows[0]["approved_on"].date() == date(2021, 1, 20)
     assert data.cell(3, codes.index("approved_on") + 1).number_format == "yyyy-mm-dd"
     assert rows[2]["unit_name"] == "村203" and rows[2]["state"] is None
+
+
+def test_the_day_numbers_the_rollup_subtracts_are_the_calendars(settings: Settings) -> None:
+    """ledger/history.sql's day_number, the same SQL on both warehouses, against Python's
+    calendar: days between dates across month ends, leap days and centuries."""
+    import random
+
+    from grassroots.warehouse.sql import _jinja
+
+    day_number = _jinja.get_template("ledger/history.sql").module.day_number
+    statement = sa.text(f"select {day_number(':a')} - {day_number(':b')}").bindparams(
+        sa.bindparam("a", type_=sa.Date), sa.bindparam("b", type_=sa.Date))
+    pick = random.Random(2021)
+    days = [date(1999, 12, 31), date(2000, 2, 29), date(2000, 3, 1), date(2100, 3, 1),
+            date(2021, 1, 1), date(2020, 12, 31)]
+    days += [date.fromordinal(pick.randint(date(1949, 10, 1).toordinal(),
+                                           date(2099, 12, 31).toordinal())) for _ in range(60)]
+    with wh.connect(settings.warehouse_url).connect() as conn:
+        for a, b in zip(days, reversed(days), strict=True):
+            assert conn.execute(statement, {"a": a, "b": b}).scalar() == (a - b).days, (a, b)

@@ -195,10 +195,10 @@ def _ledger_converted(engine: Engine, unit_codes: pd.Series, period: str) -> pd.
             states = dict(conn.execute(
                 sa.text(wh.render_sql("ledger/latest_states.sql")),
                 {"period": period, **sub_period_params(period)}).all())
-    converted = unit_codes.map(
-        lambda code: None if code not in states
-        else int(states[code] in ("converted", "consolidated", "closed")))
-    return converted.astype("Int64")
+    # a lookup by dict, not a function per village: the national return has 500 k
+    converted = {code: int(state in ("converted", "consolidated", "closed"))
+                 for code, state in states.items()}
+    return unit_codes.map(converted).astype("Int64")
 
 
 # the ledger's rule refusing a plan of a village merged away (its message is told which
@@ -712,9 +712,13 @@ def _store(engine: Engine, period: str, records: list[dict], now: datetime,
             ids = [r.issue_id for r in gone if r.state == state and not r.rule.endswith(COMPLETENESS)]
             _resolve(conn, ids, state, now,
                      "检查不再发现此问题 / the checks no longer find this problem")
-            ids = [r.issue_id for r in gone if r.state == state and r.rule.endswith(COMPLETENESS)]
+            ids = [r.issue_id for r in gone if r.state == state
+                   and r.rule.endswith(COMPLETENESS) and r.rule != PLANS_MISSING]
             _resolve(conn, ids, state, now,
                      "应报单位均已报送 / every unit the register expects has submitted")
+            ids = [r.issue_id for r in gone if r.state == state and r.rule == PLANS_MISSING]
+            _resolve(conn, ids, state, now,
+                     "三类村均已有整顿方案 / every class-3 village has a plan in a ledger")
 
 
 def _resolve(conn: sa.Connection, ids: list[int], from_state: str, now: datetime,
