@@ -132,6 +132,7 @@ def cmd_template(args: argparse.Namespace) -> int:
     from grassroots.core.periods import PERIOD_EXAMPLE_OF, PERIOD_TYPE_ZH, period_type
     from grassroots.hierarchy import registers, trees
     from grassroots.intake import stage as intake
+    from grassroots.reports import ledger
     from grassroots.reports.template import write_template
 
     settings, engine = pipeline.open_warehouse(_settings(args))
@@ -160,7 +161,16 @@ def cmd_template(args: argparse.Namespace) -> int:
         return 1
     division = registers.official_by_code().get(args.unit)
     unit_name = division.name if division else dict(units).get(args.unit, "")
-    out = write_template(form, args.unit, unit_name, args.period, Path(args.out), units)
+    rows = None
+    if form.code == ledger.LEDGER_FORM:
+        # the whole ledger is sent again each quarter: it starts from the last one's plans
+        # and the class-3 villages still without one (every village when there are none)
+        planned, rows = ledger.template_rows(engine, args.unit, args.period)
+        if planned:
+            units = planned
+        else:
+            rows = None
+    out = write_template(form, args.unit, unit_name, args.period, Path(args.out), units, rows)
     print(f"wrote {out}: {form.code} for {args.unit} {unit_name}, period {args.period}, "
           f"{len(units)} {' or '.join(form.row_levels)} rows")
     return 0
@@ -474,6 +484,58 @@ def cmd_announce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from grassroots import pipeline
+    from grassroots.hierarchy.trees import unit_names
+    from grassroots.reports import ledger
+
+    settings, engine = pipeline.open_warehouse(_settings(args))
+    # piped or captured, the table is as wide as it needs (80 columns would cut the names)
+    tty = getattr(sys.stdout, "isatty", lambda: False)()
+    console = Console(file=sys.stdout, highlight=False, width=None if tty else 200)
+    if args.ledger_command == "history":
+        history = ledger.village_history(engine, args.unit, args.period)
+        name = unit_names(engine, {args.unit}).get(args.unit, "")
+        upto = f",截至{args.period} / up to {args.period}" if args.period else ""
+        table = Table(title=f"{args.unit} {name} 整顿台账历史 / rectification history{upto}")
+        for header in ("季度 / Quarter", "整顿状态 / State", "状态日期 / Since",
+                       "转化 / Converts", "报送单位 / Sent by", "文件 / File", "行 / Row"):
+            table.add_column(header)
+        for e in history:
+            table.add_row(e.period, e.state_label, e.state_on.isoformat(),
+                          "是" if e.converts else "", e.submitted_by or "", e.file_name,
+                          str(e.row_number))
+        console.print(table, markup=False)
+        converted = ledger.conversion_date(history)
+        if not history:
+            print("台账中没有该村的整顿方案 / no ledger has a plan of this village")
+        elif converted:
+            print(f"转化日期 / conversion date: {converted.isoformat()}")
+        return 0
+    if args.ledger_command == "overdue":
+        from datetime import date
+
+        today = date.today()
+        plans = ledger.overdue_plans(engine, args.period, args.unit, today)
+        cutoff = ledger.overdue_cutoff(args.period, today)
+        label = unit_names(engine, {args.unit}).get(args.unit, args.unit) if args.unit else ""
+        table = Table(title=f"{label}{args.period}逾期未转化 / overdue and not converted "
+                            f"(截止 / cut-off {cutoff.isoformat()})")
+        for (zh, en), _ in ledger.OVERDUE_COLUMNS:
+            table.add_column(f"{zh} / {en}")
+        for plan in plans:
+            table.add_row(*(str(v) for v in ledger.overdue_row(plan)))
+        console.print(table, markup=False)
+        print(f"共{len(plans)}个 / {len(plans)} plans overdue")
+        if args.out:
+            print(f"wrote {ledger.write_overdue(plans, args.period, label, cutoff, Path(args.out))}")
+        return 0
+    raise AssertionError(args.ledger_command)
+
+
 def cmd_register(args: argparse.Namespace) -> int:
     from grassroots import pipeline
     from grassroots.hierarchy import registers, trees
@@ -782,6 +844,21 @@ def build_parser() -> argparse.ArgumentParser:
                                  "final ratings (终评)")
     announcing.add_argument("--out", required=True, help="the workbook (.xlsx), written there")
     announcing.set_defaults(func=cmd_announce)
+
+    ledger = sub.add_parser("ledger", help="the rectification ledger (整顿台账, 一村一策)")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    history = with_warehouse(ledger_sub.add_parser(
+        "history", help="a village's states as its ledgers reported them"))
+    history.add_argument("--unit", required=True, help="the village's 12-digit code")
+    history.add_argument("--period", help="up to the end of this period (default: all)")
+    history.set_defaults(func=cmd_ledger)
+    overdue = with_warehouse(ledger_sub.add_parser(
+        "overdue", help="plans past their deadline and not converted, per township"))
+    overdue.add_argument("--period", required=True, help="2021, 2021Q3: at the period's end "
+                                                         "(today, for the current period)")
+    overdue.add_argument("--unit", help="only the villages under this unit (12-digit code)")
+    overdue.add_argument("--out", help="also write the list as a printable workbook (.xlsx)")
+    overdue.set_defaults(func=cmd_ledger)
 
     show = with_warehouse(sub.add_parser("show", help="print a unit's published figures"))
     show.add_argument("--period", type=_period_code, required=True)

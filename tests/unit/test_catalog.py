@@ -151,7 +151,7 @@ def test_a_form_declares_the_periods_it_is_sent_for(tmp_path: Path) -> None:
     assert {f.period_type for f in shipped.forms.values() if f.code.endswith("_annual")} == {"year"}
     quarterly = load_catalog(_quarterly_ratings(tmp_path, "last"))
     assert "rating_review" not in quarterly.forms_sent_for("2021")
-    assert list(quarterly.forms_sent_for("2021Q3")) == ["rating_review"]
+    assert sorted(quarterly.forms_sent_for("2021Q3")) == ["rating_review", "rectification_ledger"]
     assert quarterly.forms_sent_for("2021W05") == {}
     assert {m.time_aggregation for m in quarterly.measures if m.form == "rating_review"} == {"last"}
     assert quarterly.indicator("rated_advanced").time_aggregation == "last"
@@ -182,3 +182,30 @@ def test_a_period_type_must_be_one_of_the_three(tmp_path: Path) -> None:
     catalog = _broken(tmp_path, "rating_review", "expected: false", "expected: false\nperiod_type: month")
     with pytest.raises(CatalogError, match="period_type 'month' is not one of year, quarter, week"):
         load_catalog(catalog)
+
+
+@pytest.mark.parametrize("new, message", [
+    ("expect: {advised_on: {at_least: 3}}", "advised_on is a date: at_least compares it "
+                                            "with another date column"),
+    ("expect: {advised_on: {at_least: problem}}", "advised_on: at_least compares a date with "
+                                                  "a date"),
+])
+def test_a_date_is_compared_with_another_date_only(tmp_path: Path, new: str,
+                                                   message: str) -> None:
+    catalog = _broken(tmp_path, "rectification_ledger",
+                      "expect: {advised_on: {at_least: proposed_on}}", new)
+
+    with pytest.raises(CatalogError, match=message):
+        load_catalog(catalog)
+
+
+def test_the_ledger_compares_its_dates_in_the_order_of_the_three_steps() -> None:
+    form = load_catalog().forms["rectification_ledger"]
+    rules = {r.id: r for r in form.rules}
+    assert rules["rectification_ledger.advised_on.after_proposed"].expect == Predicate(
+        "advised_on", "at_least", "proposed_on")
+    assert rules["rectification_ledger.approved_on.after_advised"].expect == Predicate(
+        "approved_on", "at_least", "advised_on")
+    assert [f.code for f in form.fields if f.type == "date"] == [
+        "proposed_on", "advised_on", "approved_on", "deadline", "state_on"]
+    assert form.period_type == "quarter" and not form.expected and form.rows_below_submitter

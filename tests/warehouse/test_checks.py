@@ -92,6 +92,7 @@ def village_row(row_id: int = 1, **overrides: Any) -> dict[str, Any]:
         "office_funding_minimum": float("nan"),
         "activity_funding_minimum": 30 * 0.03,
         "income_operating_change_ratio": float("nan"),
+        "ledger_converted": None,  # no ledger of the year has the village
         # no earlier values, too few peers: nothing to compare with
         **dict.fromkeys(VILLAGE.outlier_columns.values(), float("nan")),
     }
@@ -318,6 +319,9 @@ WARNING_CASES = [
         (village_row, dict(income_operating_change_ratio=0.19)),
         "income_operating",
     ),
+    # converted by the return, in progress in the year's latest ledger that has it
+    ("rectification.converted_in_ledger", (converted_row, dict(ledger_converted=0)),
+     "rectification"),
     # every outlier check: the value beyond the high end of its expected range (1) ...
     *[(f"{field}.outlier_{kind}", (village_row, {column: 1.2}), field)
       for (field, kind), column in VILLAGE.outlier_columns.items()],
@@ -582,7 +586,8 @@ def test_suites_build_writes_what_check_then_accepts(tmp_path: Path) -> None:
     # every form has unit_name: every form's suite changes, no reconciliation suite does
     assert sorted(p.name for p in out.iterdir() if (out / p.name).read_text(encoding="utf-8")
                   != (EXPECTATIONS_DIR / p.name).read_text(encoding="utf-8")) == [
-        "county_annual.json", "rating_review.json", "township_annual.json", "village_annual.json"]
+        "county_annual.json", "rating_review.json", "rectification_ledger.json",
+        "township_annual.json", "village_annual.json"]
     assert "unit_name is not the name in the register" in (out / "county_annual.json").read_text(
         encoding="utf-8")
     assert cli.main(["suites", "check", "--catalog", str(catalog), "--expectations", str(out)]) == 0

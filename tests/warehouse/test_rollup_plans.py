@@ -18,10 +18,14 @@ import pytest
 
 from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
+from grassroots.core.periods import sub_period_params
 from grassroots.rollup import stage as rollup
 
 PARAMS = {"period": "2021", "previous_period": "2020", "year": 2021, "built_by": 1, "release_id": 1,
-          "county_code": "150621000000", "current_release_id": 1}
+          "county_code": "150621000000", "current_release_id": 1,
+          # the year's quarters (its ledgers) and days, as the rollup binds them
+          **sub_period_params("2021"),
+          **{k: v.isoformat() for k, v in rollup.period_bounds("2021").items()}}
 
 
 def _statements() -> dict[str, str]:

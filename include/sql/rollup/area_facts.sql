@@ -129,7 +129,7 @@ with units as (
 {{ f.code }}_accepted as (
 {{ rows.latest_accepted(f.table, ':period', rows.county_units() if scoped else none, standards=f.standards,
                         overrides=f.overrides, columns=f.columns, rank=f.rank, statuses=f.statuses,
-                        joins=f.joins) }}
+                        joins=f.joins, sub_periods=f.sub_periods) }}
 ),
 
 {{ f.code }}_summed as (

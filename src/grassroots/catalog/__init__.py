@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from grassroots.catalog.declarations import (
     AGGREGATIONS,
+    DATE_FORMAT_ZH,
     FIELD_TYPES,
     LEVEL_NUMBERS,
     LEVELS,
@@ -28,6 +29,7 @@ from grassroots.catalog.declarations import (
 
 __all__ = [
     "AGGREGATIONS",
+    "DATE_FORMAT_ZH",
     "FIELD_TYPES",
     "LEVELS",
     "LEVEL_NUMBERS",

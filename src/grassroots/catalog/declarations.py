@@ -25,7 +25,9 @@ from grassroots.core.periods import PERIOD_TYPES, YEAR, period_type
 LEVELS = {1: "region", 2: "city", 3: "county", 4: "township", 5: "village"}
 LEVEL_NUMBERS = {name: number for number, name in LEVELS.items()}
 
-FIELD_TYPES = {"unit_code", "text", "enum", "integer", "number", "boolean"}
+FIELD_TYPES = {"unit_code", "text", "enum", "integer", "number", "boolean", "date"}
+# How a date field is to be written, told to the clerk in templates and errors
+DATE_FORMAT_ZH = "年-月-日,如2021-03-05"
 SEVERITIES = ("error", "warning")  # error: the row is held back; warning: published, flagged
 # What a rule may say of a column (include/catalog/rules.yaml): without an operand, in a
 # predicate's place ...
@@ -544,6 +546,14 @@ def _check_predicate(p: Predicate, form: Form, context: set[str],
         _check_value(field, p.column, p.operand, fail)
     elif p.op in ("at_least", "at_most") and isinstance(p.operand, str) and expect:
         known(p.operand)
+        other = form.field(p.operand) if p.operand in form.field_codes else None
+        if (field is not None and field.type == "date") != (other is not None
+                                                            and other.type == "date"):
+            fail(f"{p.column}: {p.op} compares a date with a date, a number with a number")
+    elif p.op in ("at_least", "at_most", "between") and field is not None and field.type == "date":
+        # a date is compared with another date column only: a literal date in a rule
+        # would be a year's constant that the catalog cannot keep up to date
+        fail(f"{p.column} is a date: {p.op} compares it with another date column")
     elif p.op in ("at_least", "at_most") and not _is_number(p.operand):
         fail(f"{p.column}: {p.op} takes a number" + (" or (in expect) a column" if expect
                                                        else " (in when)"))
@@ -581,6 +591,8 @@ def _check_value(field: Field | None, column: str, value: Any,
     elif field.type in ("integer", "number"):
         if not _is_number(value):
             fail(f"{column} is a number: {value!r} is not")
+    elif field.type == "date":
+        fail(f"{column} is a date: compare it with another date column, not {value!r}")
     elif not isinstance(value, str):
         fail(f"{column} is a text: {value!r} is not")
 
@@ -733,8 +745,11 @@ def _pair_measures(
                              f"longer than {_MAX_COLUMN} characters")
         if code not in private and target in measures and measures[target].expression != expression:
             raise ValueError(f"indicator {indicator.code}: measure {target!r} declared twice")
+        # a paired measure adds up over time as the measure it guards (a ledger's states
+        # are each unit's latest quarter's in a year)
         measures[target] = Measure(target, form.code, expression, whole=measures[code].whole,
-                                   base=None if code in private else code)
+                                   base=None if code in private else code,
+                                   time_aggregation=measures[code].time_aggregation)
         return target
 
     return replace(indicator, numerator=paired(indicator.numerator),

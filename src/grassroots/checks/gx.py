@@ -7,7 +7,7 @@ per rule: ``error`` issues block the row, ``warning`` issues are published with 
 
 The frame handed to :func:`run_suite` carries, besides ``row_id``, ``submission_id``
 and the form's fields (unit_code/text/enum as str, integer and boolean as ``Int64``,
-number as ``float64``), context columns computed from the register, so that rules
+number as ``float64``, date as ``datetime64``), context columns computed from the register, so that rules
 about the unit are plain column rules:
 
 - ``unit_in_register``: 1 when the unit code is a unit of the form's row level valid
@@ -31,6 +31,7 @@ import logging
 import numbers
 import threading
 from dataclasses import dataclass
+from datetime import date
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -385,12 +386,15 @@ def _raised_exception(info: dict[str, Any] | None) -> str | None:
 
 
 def _as_text(value: Any) -> str | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NA or value is pd.NaT or (
+            isinstance(value, float) and value != value):
         return None
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if isinstance(value, float):
         return format(value, ".15g")  # 200.0 -> "200", 12.5 -> "12.5"
+    if isinstance(value, date):  # a pd.Timestamp is a datetime, so a date, too
+        return value.strftime("%Y-%m-%d")
     return str(value)
 
 
@@ -419,6 +423,8 @@ def _check_frame(form: Form, frame: pd.DataFrame) -> None:
             ok = pd.api.types.is_integer_dtype(dtype)
         elif field.type == "number":
             ok = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        elif field.type == "date":
+            ok = pd.api.types.is_datetime64_dtype(dtype)
         else:
             ok = pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
         if not ok:

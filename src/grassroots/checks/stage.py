@@ -25,11 +25,19 @@ from grassroots.checks import datadocs, outliers
 from grassroots.checks import gx as checks
 from grassroots.core.issues import BLOCKING_STATES
 from grassroots.core.locations import cell_location
-from grassroots.core.periods import period_year, previous_period
+from grassroots.core.periods import (
+    YEAR,
+    period_type,
+    period_year,
+    previous_period,
+    sub_period_params,
+)
+from grassroots.hierarchy.trees import unit_names
 
 log = logging.getLogger(__name__)
 
-_PANDAS_TYPES = {"integer": "Int64", "boolean": "Int64", "number": "float64"}
+_PANDAS_TYPES = {"integer": "Int64", "boolean": "Int64", "number": "float64",
+                 "date": "datetime64[ns]"}
 
 # the rule of a form's completeness warning ("units not submitted"), after the form code
 COMPLETENESS = ".completeness.missing_units"
@@ -59,6 +67,8 @@ def _load_frame(engine: Engine, form: Form, period: str, county_code: str | None
     if form.code == ratings.RATING_FORM:
         _add_rating_context(engine, frame, period)
     notes = outliers.add_outlier_columns(engine, form, frame, period, county_code)
+    if form.code == wh.LEDGER_FORM:
+        notes |= _add_ledger_context(engine, frame, period)
     return frame, notes
 
 
@@ -172,6 +182,54 @@ def _add_village_context(engine: Engine, frame: pd.DataFrame, period: str) -> No
     current = frame["income_operating"].astype("float64")
     # NaN where there is nothing to compare with: no return last year, or none income then
     frame["income_operating_change_ratio"] = (current / previous.where(previous > 0)).astype("float64")
+    frame["ledger_converted"] = _ledger_converted(engine, frame["unit_code"], period)
+
+
+def _ledger_converted(engine: Engine, unit_codes: pd.Series, period: str) -> pd.Series:
+    """1 where the village is converted, consolidated or closed in the latest ledger of
+    the year's quarters that has it, 0 where it is in another state there, NA where no
+    ledger of the year has it (Int64)."""
+    states: dict[str, str] = {}
+    if wh.LEDGER_FORM in load_catalog().forms and period_type(period) == YEAR:
+        with engine.connect() as conn:
+            states = dict(conn.execute(
+                sa.text(wh.render_sql("ledger/latest_states.sql")),
+                {"period": period, **sub_period_params(period)}).all())
+    # a lookup by dict, not a function per village: the national return has 500 k
+    converted = {code: int(state in ("converted", "consolidated", "closed"))
+                 for code, state in states.items()}
+    return unit_codes.map(converted).astype("Int64")
+
+
+# the ledger's rule refusing a plan of a village merged away (its message is told which
+# village it merged into, by the notes of _add_ledger_context)
+LEDGER_MERGED_RULE = "rectification_ledger.unit_code.merged"
+
+
+def _add_ledger_context(engine: Engine, frame: pd.DataFrame, period: str) -> outliers.Notes:
+    """``merged_into`` beside each ledger row: for a village no longer valid in the period,
+    the village the register says it merged into (its successor in the period's tree),
+    else None; and the note telling the rule's message that village's code and name, so
+    that the township knows whose plan the row is now."""
+    frame["merged_into"] = pd.Series(None, index=frame.index, dtype=object)
+    gone = frame.loc[frame["unit_in_register"] == 0, "unit_code"].dropna().unique().tolist()
+    if not gone:
+        return {}
+    p = wh.unit_predecessor.c
+    with engine.connect() as conn:
+        successors = dict(conn.execute(
+            sa.select(p.predecessor_code, sa.func.min(p.unit_code))
+            .where(p.period == period, p.predecessor_code.in_(gone))
+            .group_by(p.predecessor_code)).all())
+    names = unit_names(engine, set(successors.values()))
+    frame["merged_into"] = frame["unit_code"].map(successors).astype(object).where(
+        frame["unit_code"].isin(list(successors)), None)
+    notes: dict[int, tuple[str, str]] = {}
+    for row_id, code in zip(frame["row_id"], frame["merged_into"], strict=True):
+        if code is not None:
+            name = names.get(code, "")
+            notes[int(row_id)] = (f"已并入{code} {name}".strip(), f"merged into {code} {name}".strip())
+    return {LEDGER_MERGED_RULE: notes}
 
 
 def _add_rating_context(engine: Engine, frame: pd.DataFrame, period: str) -> None:
@@ -250,6 +308,8 @@ def _typed_frame(form: Form, table: pa.Table) -> pd.DataFrame:
         kind = "Int64" if name in counted else kinds.get(name, "inferred")
         if kind == "float64":
             data[name] = _floats(column.to_numpy())
+        elif kind == "datetime64[ns]":
+            data[name] = _dates(column)
         elif kind == "Int64":
             data[name] = _integers(column)
         elif kind is None or pa.types.is_string(column.type) or pa.types.is_large_string(
@@ -262,6 +322,16 @@ def _typed_frame(form: Form, table: pa.Table) -> pd.DataFrame:
         else:  # context columns: inferred as from Python's values
             data[name] = pd.Series(column.to_numpy())
     return pd.DataFrame(data, copy=False)
+
+
+def _dates(column: pa.ChunkedArray) -> pd.Series:
+    """A date column as datetime64 (NaT for NULL), which compares with another date
+    column in the rules: PostgreSQL hands dates over as Arrow dates, SQLite as the ISO
+    texts it stores them as."""
+    if pa.types.is_date(column.type) or pa.types.is_timestamp(column.type):
+        return pd.Series(column.cast(pa.timestamp("ns")).to_numpy(), dtype="datetime64[ns]")
+    return pd.to_datetime(pd.Series(column.to_numpy(zero_copy_only=False), dtype=object),
+                          format="%Y-%m-%d")
 
 
 def _integers(column: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
@@ -389,6 +459,50 @@ def _completeness(engine: Engine, form: Form, period: str, now: datetime,
     return records
 
 
+# Every class-3 village of a year's village returns has a rectification plan in a ledger
+# of one of the year's quarters (CONTRACT.md §6). Filed like a completeness warning: for
+# the year, on the ledger form, one per county (where the townships and the county who
+# owe the plans are answered for), without a submission, so that each year run restates
+# the list as ledgers arrive and resolves it once every plan is in: a missing plan never
+# vanishes because a quarter's ledger came later than the annual return. A warning, not
+# an error: the annual return is right as it is, and holding back the village's row would
+# hide its class-3 status from the figures the missing plan is about.
+PLANS_MISSING = f"{wh.LEDGER_FORM}{COMPLETENESS}"
+
+
+def _plans_missing(engine: Engine, catalog: Catalog, period: str, now: datetime,
+                   county_code: str | None = None) -> list[dict]:
+    """One warning per county (or for one county): the class-3 villages of the year's
+    village returns without a plan in any of the year's ledgers."""
+    if period_type(period) != YEAR or wh.LEDGER_FORM not in catalog.forms:
+        return []
+    form = catalog.forms[wh.LEDGER_FORM]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(wh.render_sql("ledger/class3_without_plan.sql",
+                                  county_level=wh.COUNTY_LEVEL)),
+            {"period": period, "county_code": county_code, **sub_period_params(period)}).all()
+    by_county: dict[str, list[str]] = {}
+    for row in rows:
+        by_county.setdefault(row.county_code, []).append(row.unit_code)
+    records = []
+    for county, units in sorted(by_county.items()):
+        shown = "、".join(units[:10]) + ("…" if len(units) > 10 else "")
+        records.append({
+            "submission_id": None, "period": period, "form_code": form.code, "unit_code": county,
+            "sheet": None, "row_number": None, "field": "unit_code", "value": str(len(units)),
+            "rule": PLANS_MISSING, "stage": "checks", "severity": "warning",
+            "message_zh": f"{form.name_zh}:本县{len(units)}个三类村(据{period}年村级年报)在"
+                          f"{period}年各季度台账中均无整顿方案({shown})",
+            "message_en": f"{form.code}: {len(units)} class-3 villages of this county's "
+                          f"{period} village returns have no plan in any of the year's "
+                          f"quarterly ledgers ({', '.join(units[:10])}"
+                          f"{', …' if len(units) > 10 else ''})",
+            "state": "open", "created_at": now,
+        })
+    return records
+
+
 def validate(engine: Engine, period: str, catalog: Catalog | None = None,
              county_code: str | None = None) -> dict[str, int]:
     """Run every form's suite, the cross-level reconciliation and the completeness check
@@ -455,6 +569,7 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
         # the units that sent nothing, looked up while the frames load
         missing = {form.code: beside.submit(_completeness, engine, form, period, now, county_code)
                    for form in sent.values()}
+        plans_missing = beside.submit(_plans_missing, engine, catalog, period, now, county_code)
         frames, reconciling, notes = _frames(engine, catalog, period, county_code)
         for form in sent.values():
             frame = frames[form.code]
@@ -469,6 +584,7 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
                 # (see _store)
                 records += missing[form.code].result()
 
+    records += plans_missing.result()
     _store(engine, period, records, now, county_code)
     totals = {"rows": 0, "errors": sum(1 for r in records if r["severity"] == "error"),
               "warnings": sum(1 for r in records if r["severity"] == "warning"),
@@ -603,9 +719,13 @@ def _store(engine: Engine, period: str, records: list[dict], now: datetime,
             ids = [r.issue_id for r in gone if r.state == state and not r.rule.endswith(COMPLETENESS)]
             _resolve(conn, ids, state, now,
                      "检查不再发现此问题 / the checks no longer find this problem")
-            ids = [r.issue_id for r in gone if r.state == state and r.rule.endswith(COMPLETENESS)]
+            ids = [r.issue_id for r in gone if r.state == state
+                   and r.rule.endswith(COMPLETENESS) and r.rule != PLANS_MISSING]
             _resolve(conn, ids, state, now,
                      "应报单位均已报送 / every unit the register expects has submitted")
+            ids = [r.issue_id for r in gone if r.state == state and r.rule == PLANS_MISSING]
+            _resolve(conn, ids, state, now,
+                     "三类村均已有整顿方案 / every class-3 village has a plan in a ledger")
 
 
 def _resolve(conn: sa.Connection, ids: list[int], from_state: str, now: datetime,

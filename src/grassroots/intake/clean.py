@@ -2,7 +2,8 @@
 
 Submissions are typed by hand: thousands separators, full-width digits and
 punctuation, units in the cell ("15万", "200平方米", "45岁"), percent signs, yes/no in
-Chinese or English, placeholders like "x" or "—". One function per field type;
+Chinese or English, placeholders like "x" or "—", dates as 2021-03-05, 2021/3/5,
+2021.3.5 or 2021年3月5日 (or a workbook's date cell). One function per field type;
 nothing is guessed silently: a cell that is not exactly a value is an error that
 names the rule, in Chinese and English.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from grassroots.catalog import Field
+from grassroots.catalog import DATE_FORMAT_ZH, Field
 
 # Compared after NFKC normalisation and lower-casing.
 PLACEHOLDERS = {
@@ -46,6 +47,10 @@ UNIT_SUFFIXES: dict[str, tuple[tuple[str, Decimal], ...]] = {
 }
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+# A date as people type it: 2021-03-05, 2021/3/5, 2021.3.5, 2021年3月5日 (after NFKC, so
+# full-width digits too); the separators of one date agree.
+_DATE = re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})$")
+_DATE_ZH = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?$")
 # "800余", "x多", "约15", "近20", "15左右": hedged figures a report may print
 _HEDGE_PREFIXES = ("大约", "将近", "约", "近")
 _HEDGE_SUFFIXES = ("左右", "以上", "多", "余")
@@ -130,11 +135,44 @@ def _parse_number(field: Field, raw: object, text: str) -> float:
     return float(Decimal(compact) * factor)
 
 
+def _parse_date(raw: object, text: str) -> date:
+    """A date cell: a workbook's date (midnight, if it has a time), or a text in one of
+    the forms people type; never a bare number (a CSV's 44260 may be a serial of either
+    of Excel's epochs, or no date at all)."""
+    if isinstance(raw, datetime):
+        if raw.time() != time(0):
+            raise _fail("type", f"“{raw:%Y-%m-%d %H:%M}”含时刻,应只填日期({DATE_FORMAT_ZH})",
+                        f"{raw:%Y-%m-%d %H:%M} has a time of day: enter the date alone "
+                        "(YYYY-MM-DD)")
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, time):
+        raise _fail("type", f"“{raw}”是时刻,不是日期({DATE_FORMAT_ZH})",
+                    f"{raw} is a time of day, not a date (YYYY-MM-DD)")
+    compact = text.replace(" ", "")
+    match = _DATE.match(compact)
+    parts = (match.group(1), match.group(3), match.group(4)) if match else None
+    if parts is None:
+        match = _DATE_ZH.match(compact)
+        parts = match.groups() if match else None
+    if parts is None:
+        raise _fail("type", f"“{text}”不是日期,应为{DATE_FORMAT_ZH}",
+                    f"{text!r} is not a date: write YYYY-MM-DD, e.g. 2021-03-05")
+    try:
+        return date(*map(int, parts))
+    except ValueError:
+        raise _fail("type", f"“{text}”不是有效日期(该月没有这一天)",
+                    f"{text!r} is not a valid date (no such day in that month)") from None
+
+
 def clean_cell(field: Field, raw: object) -> object:
     """The clean value of one cell for ``field``, or ``None`` when empty and optional.
 
     Raises ``CleanError`` naming the rule and the reason in Chinese and English.
     """
+    if field.type == "date" and isinstance(raw, datetime | date | time):
+        return _parse_date(raw, "")
     if isinstance(raw, datetime | date | time):
         raise _fail("type", "不应为日期或时间", "must not be a date or time")
     if raw is None or (isinstance(raw, float) and math.isnan(raw)):
@@ -166,6 +204,8 @@ def clean_cell(field: Field, raw: object) -> object:
         return text
     if kind == "text":
         return text
+    if kind == "date":
+        return _parse_date(raw, text)
     if kind == "enum":
         for code, label in field.values.items():
             if lowered == code.lower() or text == label:

@@ -32,7 +32,7 @@ from grassroots.catalog import (
     ratings,
 )
 from grassroots.core.numbers import amount, figure
-from grassroots.core.periods import period_year, previous_period
+from grassroots.core.periods import parse_period, period_year, previous_period
 
 # Sums of rows, so Σ over children's values is the parent's value.
 ADDITIVE_VALUES = {"count", "count_if", "sum"}
@@ -176,6 +176,8 @@ def _picked(form: Form, catalog: Catalog) -> dict[str, Any]:
     picked = ratings.counted_rows(form, [c.name for c in wh.staging_tables[form.code].columns],
                                   catalog)
     rank = picked["rank"]
+    if form.code == wh.LEDGER_FORM:
+        picked["standards"] = {**picked["standards"], **wh.ledger_row_columns_sql()}
     return picked | {"rank": rank[0] if rank else None,
                      "statuses": picked["statuses"] or ("accepted",)}
 
@@ -195,7 +197,8 @@ def _rows(
     found = conn.execute(
         sa.text(statement),
         {"period": period, "unit_code": unit["unit_code"], "year": period_year(period),
-         "limit": limit},
+         "limit": limit, "period_start": parse_period(period).start,
+         "period_end": parse_period(period).end},
     ).mappings().all()
     rows = [
         {

@@ -27,7 +27,7 @@ import os
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -392,6 +392,8 @@ def _display(field: Field, value: Any) -> Any:
         return field.values.get(str(value), value)
     if field.type == "boolean":
         return BOOLEAN_LABELS[bool(value)]
+    if field.type == "date" and isinstance(value, date):
+        return value.strftime("%Y-%m-%d")  # what the template asks for, never a serial
     return value
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from copy import copy
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from grassroots.catalog import Form
+from grassroots.catalog import DATE_FORMAT_ZH, Form
 from grassroots.core import cells
 
 DATA_SHEET = "data"
@@ -41,6 +42,12 @@ INSTRUCTIONS = (
     "请从第3行起填写，勿修改第1、2行和村/单位代码；下拉列表列请从列表中选择。"
     " / Fill in from row 3; do not change rows 1-2 or the unit codes; "
     "pick dropdown columns from the list."
+)
+# the dates' cells: what Excel shows and what the instructions ask for
+DATE_NUMBER_FORMAT = "yyyy-mm-dd"
+DATE_INSTRUCTIONS = (
+    f"日期列请填写日期,格式为{DATE_FORMAT_ZH}(也可写2021/3/5或2021年3月5日)。"
+    " / Date columns take dates as YYYY-MM-DD (2021/3/5 or 2021年3月5日 also read)."
 )
 
 _TRUE_WORDS = {"yes", "y", "true", "1", "是", "有"}
@@ -128,6 +135,10 @@ def _append_rows(
     probe = Cell(sheet)
     probe.number_format = "@"
     text_style = probe._style
+    probe = Cell(sheet)
+    probe.number_format = DATE_NUMBER_FORMAT
+    date_style = probe._style
+    date_at = [i for i, f in enumerate(fields) if f.type == "date"]
 
     for index, (code, name) in enumerate(units):
         values: list[Any] = [None] * width
@@ -146,6 +157,12 @@ def _append_rows(
             cell = Cell(sheet)
             cell._style = copy(text_style)
             values[code_at] = cells.put(cell, str(code))
+        for at in date_at:
+            if isinstance(values[at], date):
+                cell = Cell(sheet)
+                cell._style = copy(date_style)
+                cell.value = values[at]
+                values[at] = cell
         sheet.append(values)
 
 
@@ -193,6 +210,21 @@ def _converter(field: Any):
             return int(number) if number == number.to_integral_value() else number
 
         return number_value
+    if field.type == "date":
+
+        def date_value(value: Any) -> Any:
+            if value is None or value == "":
+                return None
+            if isinstance(value, datetime):
+                return value.date()
+            if isinstance(value, date):
+                return value
+            try:
+                return date.fromisoformat(str(value))
+            except ValueError:
+                return value  # as given: intake will say what is wrong with it
+
+        return date_value
     if field.type == "unit_code":
         return lambda value: None if value is None else str(value)
     return lambda value: value
@@ -229,6 +261,18 @@ def _add_validations(workbook: Workbook, sheet: Any, form: Form, last_row: int) 
                 allow_blank=not field.required,
                 error=f"请从列表中选择 / Pick a value from the list: {inline}"[:255],
             )
+        elif field.type == "date":
+            # Excel's own date check: a typed text that is no date is refused there,
+            # before intake would refuse it; the cells are formatted as dates
+            dv = DataValidation(
+                type="date",
+                operator="between",
+                formula1="DATE(1949,10,1)",
+                formula2="DATE(2099,12,31)",
+                allow_blank=not field.required,
+                error=f"应为日期,格式为{DATE_FORMAT_ZH} / Must be a date: YYYY-MM-DD"[:255],
+            )
+            sheet.column_dimensions[col].number_format = DATE_NUMBER_FORMAT
         elif field.type in ("integer", "number"):
             kind = "whole" if field.type == "integer" else "decimal"
             if field.at_most and field.at_most in columns:
@@ -290,7 +334,8 @@ def _add_validations(workbook: Workbook, sheet: Any, form: Form, last_row: int) 
         dv.showErrorMessage = True
         dv.errorTitle = title
         dv.promptTitle = title
-        dv.prompt = field.label_en[:255]
+        dv.prompt = (f"日期,格式为{DATE_FORMAT_ZH} / {field.label_en}: YYYY-MM-DD"
+                     if field.type == "date" else field.label_en)[:255]
         dv.showInputMessage = True
         dv.add(ref)
         sheet.add_data_validation(dv)
@@ -332,6 +377,8 @@ def _write_meta(
         ("generated_by", GENERATED_BY),
         ("instructions", INSTRUCTIONS),
     ]
+    if any(f.type == "date" for f in form.fields):
+        entries.append(("date_format", DATE_INSTRUCTIONS))
     cells.append(meta, ["key", "value"])
     for cell in meta[1]:
         cell.font, cell.fill, cell.border = _LABEL_FONT, _LABEL_FILL, _HEADER_BORDER

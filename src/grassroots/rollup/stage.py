@@ -49,9 +49,13 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
 def _picked(form: Form, catalog: Catalog, rated: bool = True) -> dict[str, object]:
     """How the rows of ``form`` that count are picked, and the columns beside them
     (catalog.ratings.counted_rows): the standards, the latest star ratings (none to join
-    where the period has no rating: ``rated`` false)."""
-    return ratings.counted_rows(form, [c.name for c in wh.staging_tables[form.code].columns],
-                                catalog, rated=rated)
+    where the period has no rating: ``rated`` false); beside a ledger row, its plan's
+    conversion date (warehouse.ledger_row_columns_sql)."""
+    picked = ratings.counted_rows(form, [c.name for c in wh.staging_tables[form.code].columns],
+                                  catalog, rated=rated)
+    if form.code == wh.LEDGER_FORM:
+        picked["standards"] = {**picked["standards"], **wh.ledger_row_columns_sql()}
+    return picked
 
 
 def any_rating(conn: sa.Connection, period: str) -> bool:

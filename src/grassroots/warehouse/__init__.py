@@ -81,6 +81,8 @@ from grassroots.warehouse.schema import (
     village_forms,
 )
 from grassroots.warehouse.sql import (
+    LEDGER_FORM,
+    ledger_row_columns_sql,
     render_sql,
 )
 from grassroots.warehouse.statistics import (
@@ -154,6 +156,8 @@ __all__ = [
     "ready",
     "release",
     "release_part",
+    "LEDGER_FORM",
+    "ledger_row_columns_sql",
     "render_sql",
     "setting_up",
     "setup_lock",

@@ -496,6 +496,7 @@ _SQL_TYPES = {
     "integer": sa.BigInteger,
     "number": sa.Float,
     "boolean": sa.Integer,  # 0/1: portable across SQLite and PostgreSQL
+    "date": sa.Date,  # SQLite keeps it as its ISO text, which orders and compares as dates
 }
 
 

@@ -15,3 +15,27 @@ _jinja = Environment(
 def render_sql(name: str, **context: object) -> str:
     """An SQL file of ``include/sql/``; Jinja fills in only catalog-declared structure."""
     return _jinja.get_template(name).render(**context)
+
+
+def render_macro(name: str, macro: str, *args: object) -> str:
+    """One macro of an SQL file of ``include/sql/`` called with ``args`` (SQL snippets
+    such as table aliases): a piece of SQL another statement places beside its own."""
+    return getattr(_jinja.get_template(name).module, macro)(*args).strip()
+
+
+# the form whose rows the rollup reads with the columns of ledger_row_columns_sql beside them
+LEDGER_FORM = "rectification_ledger"
+
+
+def ledger_row_columns_sql(row: str = "r", file: str = "s") -> dict[str, str]:
+    """The columns beside a ledger row (``row``, of the submission ``file``) that the
+    ledger's indicators read (``include/sql/ledger/history.sql``): the rolled-up period's
+    last day (``period_end``, a deadline is due by then), the plan's conversion date as
+    of the row's quarter (``conversion_on``) and the days from approval to it where it
+    falls in the rolled-up period (``conversion_days``). They read the bind parameters
+    ``period_start`` and ``period_end``."""
+    return {
+        "period_end": ":period_end",
+        "conversion_on": render_macro("ledger/history.sql", "conversion_on", row, file),
+        "conversion_days": render_macro("ledger/history.sql", "conversion_days", row, file),
+    }

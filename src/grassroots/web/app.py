@@ -41,7 +41,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from math import ceil
 from pathlib import Path
 from typing import Any
@@ -388,6 +388,8 @@ def create_app(
             if field.code not in shown["row"]:
                 continue
             value = shown["row"][field.code]
+            if isinstance(value, date):  # a date field: YYYY-MM-DD, as the template asks
+                value = value.strftime("%Y-%m-%d")
             fields.append({
                 "code": field.code, "label_zh": field.label_zh, "label_en": field.label_en,
                 "value": value, "value_label": field.values.get(str(value), "") if value is not None else "",
