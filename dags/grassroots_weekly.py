@@ -29,10 +29,14 @@ backfill past weeks with `airflow backfill create --dag-id grassroots_weekly
 5. **feedback** (mapped, beside the rollup): a workbook per submission with problems.
 6. **republish** (a mapped group per period, once every validation is done):
    **rollup** the accepted rows up the period's own tree, then **publish** them as a
-   new release in one transaction. A task that must follow the week's publish (the
-   overdue list) hangs on the group this DAG keeps as `published`.
-7. **summary**: one line naming the periods and any failed task, in the log and XCom.
-8. **release_periods**: the leases given back.
+   new release in one transaction.
+7. **overdue**: once the periods are published, the rectification plans overdue and not
+   converted as the week ends (deadline before its last day, each village's latest
+   ledger of the week's quarter), per township, written as the printable list
+   `<data>/reports/overdue/overdue_<week>.xlsx` (`grassroots ledger overdue` prints the
+   same).
+8. **summary**: one line naming the periods and any failed task, in the log and XCom.
+9. **release_periods**: the leases given back.
 
 A week or quarter for which no form is sent is published empty (the release says so).
 All steps are idempotent; failures log a one-line summary (`GRASSROOTS FAILURE`) and
@@ -102,9 +106,16 @@ def grassroots_weekly() -> None:
 
         return pipeline.with_published_following([week])
 
+    @task
+    def overdue(week: str) -> dict:
+        """The plans overdue and not converted as the week ends, as a printable list."""
+        from grassroots import pipeline
+
+        return pipeline.overdue_list(week)
+
     week = last_week()
-    # what must follow the week's publish goes after this group: `published >> task(week)`
-    published = republish_periods(periods(week))  # noqa: F841
+    published = republish_periods(periods(week))
+    published >> overdue(week)
 
 
 grassroots_weekly()

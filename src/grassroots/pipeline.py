@@ -29,7 +29,9 @@ from grassroots.catalog import load_catalog
 from grassroots.config import Settings
 from grassroots.core.periods import (
     PERIOD_TYPE_ZH,
+    QUARTER,
     WEEK,
+    containing,
     containing_periods,
     following_period,
     is_open,
@@ -153,6 +155,25 @@ def feedback(period: str, settings: Settings | None = None, *, holder: str | Non
     with _lease(settings, [period], holder, wait):
         written = feedback_stage.write_feedback_for_period(engine, period, settings.feedback_dir)
     return {"workbooks": len(written)}
+
+
+def overdue_list(week: str, settings: Settings | None = None) -> dict:
+    """The rectification plans overdue and not converted as the week ends (their deadline
+    before its last day, in each village's latest ledger of the week's quarter), written as
+    the printable list ``<data>/reports/overdue/overdue_<week>.xlsx``: what the weekly run
+    leaves for the organisation department each Monday. Reads published rows only."""
+    from grassroots.reports import ledger  # openpyxl: this task's alone
+
+    settings, engine = open_warehouse(settings)
+    ends = parse_period(week).end
+    quarter = containing(week, QUARTER)
+    plans = ledger.overdue_plans(engine, quarter, None, today=ends)
+    out = ledger.write_overdue(plans, quarter, "", ledger.overdue_cutoff(quarter, ends),
+                               settings.data_dir / "reports" / "overdue" / f"overdue_{week}.xlsx")
+    townships = len({p.township_code for p in plans})
+    log.info("overdue %s: %d plans in %d townships -> %s", week, len(plans), townships, out)
+    return {"week": week, "quarter": quarter, "plans": len(plans), "townships": townships,
+            "workbook": str(out)}
 
 
 def rollup(period: str, settings: Settings | None = None, *, holder: str | None = None,

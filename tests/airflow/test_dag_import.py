@@ -145,10 +145,16 @@ def test_weekly_runs_on_monday_at_seven_in_shanghai_and_maps_per_period(dagbag):
     # a backfilled run before the start date would run no task: past weeks are backfilled
     assert dag.start_date <= datetime(2013, 1, 1, tzinfo=SHANGHAI)
     assert all(t.retries == 2 for t in dag.tasks)
-    assert {t.task_id for t in dag.tasks} == {"last_week", "periods"} | REPUBLISH_TASKS
+    assert {t.task_id for t in dag.tasks} == {"last_week", "periods", "overdue"} | REPUBLISH_TASKS
     assert dag.get_task("periods").upstream_task_ids == {"last_week"}
-    _assert_validates_every_period_before_any_rollup(dag, "periods",
-                                                     before=frozenset({"last_week"}))
+    # the overdue list once the week, its quarter and its year are published
+    overdue = dag.get_task("overdue")
+    assert "last_week" in overdue.upstream_task_ids
+    assert {t for t in overdue.get_flat_relative_ids(upstream=True)} >= {
+        "republish.publish", "republish.rollup"}
+    # (the overdue list reads published rows only: it needs no lease)
+    _assert_validates_every_period_before_any_rollup(
+        dag, "periods", before=frozenset({"last_week", "overdue"}))
     # a week by hand, or a quarter; a year is the yearly DAG's
     assert all(_accepts(dag, "period", p) for p in (None, "2021W05", "2021Q3"))
     assert not any(_accepts(dag, "period", p) for p in ("2021", "2021W5", "W05"))

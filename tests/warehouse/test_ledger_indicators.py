@@ -226,6 +226,13 @@ def test_who_is_late_at_a_quarters_end_per_township(settings: Settings, tmp_path
     assert W2 in printed and "共1个 / 1 plans overdue" in printed
     sheet = openpyxl.load_workbook(out).active
     assert str(sheet.page_setup.paperSize) == sheet.PAPERSIZE_A4
+    # the weekly run's list: as each week ends, in the week's quarter
+    assert pipeline.overdue_list("2021W09", settings)["plans"] == 0  # 1-7 March: not yet due
+    weekly = pipeline.overdue_list("2021W12", settings)  # 22-28 March: W2 13 days late
+    assert (weekly["quarter"], weekly["plans"], weekly["townships"]) == ("2021Q1", 1, 1)
+    listed = openpyxl.load_workbook(weekly["workbook"]).active
+    assert listed["B5"].value == W2 and listed["I5"].value == 13
+    assert weekly["workbook"].endswith("reports/overdue/overdue_2021W12.xlsx")
     assert sheet.print_title_rows == "$3:$3"
     assert sheet["E3"].value == "整改责任人\nResponsible"
     responsible = sheet["E5"]  # row 4: the township's line

@@ -102,6 +102,16 @@ class OverduePlan:
     state_on: date
 
 
+def ledger_periods(engine: Engine) -> list[str]:
+    """The quarters an accepted ledger was sent for and the years they lie in, newest
+    first (a year after its quarters): the periods an overdue list can be asked of."""
+    s = wh.submission.c
+    with engine.connect() as conn:
+        quarters = set(conn.execute(sa.select(s.period).distinct().where(
+            s.form_code == LEDGER_FORM, s.status == "accepted")).scalars())
+    return sorted(quarters | {q[:4] for q in quarters}, reverse=True)
+
+
 def overdue_cutoff(period: str, today: date) -> date:
     """The day a deadline must be before to be overdue: the period's last day, or today
     for the period today lies in (its end has not come yet)."""

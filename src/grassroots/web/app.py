@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from math import ceil
@@ -66,6 +67,7 @@ from grassroots.core.numbers import amount
 from grassroots.hierarchy import scopes
 from grassroots.hierarchy.registers import official_by_code
 from grassroots.intake import status as intake
+from grassroots.reports import ledger
 from grassroots.review import actions as review
 from grassroots.signoff import actions as signoff
 
@@ -488,6 +490,7 @@ def create_app(
         return None
 
     register_signoff(app, render, link, engine, error_page, may_act)
+    register_overdue(app, render, link, engine)
     return app
 
 
@@ -599,6 +602,58 @@ def register_signoff(app: FastAPI, render: Any, link: Any, engine: Any, error_pa
             return _page(request, user, period, unit, 409, problem=str(exc), reason=reason)
         return RedirectResponse(link(request, "signoff", {"period": period, "unit": unit,
                                                           "done": action}), status_code=303)
+
+
+def register_overdue(app: FastAPI, render: Any, link: Any, engine: Any) -> None:
+    """The overdue plans page (``GET /overdue``): the rectification plans past their
+    deadline and not converted (``grassroots ledger overdue``), per township, of the
+    steward's scope; ``GET /overdue.xlsx`` the same as the printable list."""
+    from airflow.api_fastapi.core_api.security import get_user
+
+    def _plans(period: str, user: Any) -> tuple[list[ledger.OverduePlan], date, bool]:
+        db = engine()
+        today = datetime.now(SHANGHAI).date()
+        roots = scopes.scope_roots(db, user.get_name())
+        if roots is None:
+            plans = ledger.overdue_plans(db, period, None, today)
+        else:  # each assigned subtree's, every plan once
+            found = {p.unit_code: p for root in roots
+                     for p in ledger.overdue_plans(db, period, root, today)}
+            plans = sorted(found.values(),
+                           key=lambda x: (x.township_code, -x.days_overdue, x.unit_code))
+        return plans, ledger.overdue_cutoff(period, today), roots is not None
+
+    def _period(period: str) -> tuple[list[str], str]:
+        periods = ledger.ledger_periods(engine())
+        return periods, period if period in periods else (periods[0] if periods else "")
+
+    @app.get("/overdue", response_class=HTMLResponse, name="overdue")
+    def overdue_page(request: Request, user: Any = Depends(get_user), period: str = "") -> Response:
+        periods, period = _period(period)
+        plans, cutoff, scoped = _plans(period, user) if period else ([], None, False)
+        townships: dict[str, list[tuple]] = {}
+        for plan in plans:
+            townships.setdefault(f"{plan.township_name} {plan.township_code}".strip(), []).append(
+                ledger.overdue_row(plan)[1:])
+        return render(request, "overdue.html", user, periods=periods, period=period,
+                      cutoff=cutoff, scoped=scoped, count=len(plans), townships=townships,
+                      headings=[h for h, _ in ledger.OVERDUE_COLUMNS[1:]])
+
+    @app.get("/overdue.xlsx", name="overdue_workbook")
+    def overdue_workbook(request: Request, user: Any = Depends(get_user),
+                         period: str = "") -> Response:
+        periods, period = _period(period)
+        if not period:
+            raise HTTPException(404, "no ledger has been sent / 尚无整顿台账")
+        plans, cutoff, _ = _plans(period, user)
+        with tempfile.TemporaryDirectory() as folder:
+            path = ledger.write_overdue(plans, period, "", cutoff, Path(folder) / "overdue.xlsx")
+            content = path.read_bytes()
+        return Response(content, media_type=XLSX, headers={
+            "content-disposition": f'attachment; filename="overdue_{period}.xlsx"'})
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _split(message: str) -> tuple[str, str]:
