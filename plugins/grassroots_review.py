@@ -1,6 +1,6 @@
-"""The stewards' review and sign-off pages in Airflow: ``/grassroots/`` and
-``/grassroots/signoff`` in the API server, and menu entries "数据审核 / Review" and
-"逐级审核 / Sign-off" under Browse.
+"""The stewards' review, sign-off and overdue-plans pages in Airflow: ``/grassroots/``,
+``/grassroots/signoff`` and ``/grassroots/overdue`` in the API server, and menu entries
+"数据审核 / Review", "逐级审核 / Sign-off" and "逾期未转化 / Overdue plans" under Browse.
 
 Thin on purpose: the app is ``grassroots.web.app`` (tested without Airflow's plugin
 manager). Every Airflow process imports this file, so it imports nothing heavy and
@@ -51,5 +51,12 @@ class GrassrootsReviewPlugin(AirflowPlugin):
             "destination": "nav",
             "category": "browse",
             "url_route": "grassroots-signoff",
+        },
+        {
+            "name": "逾期未转化 / Overdue plans",
+            "href": f"{URL_PREFIX}/overdue",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "grassroots-overdue",
         },
     ]

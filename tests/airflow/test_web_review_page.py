@@ -571,11 +571,13 @@ def test_the_plugin_mounts_the_app_at_grassroots_and_adds_a_menu_entry():
     plugin = _load_plugin_module().GrassrootsReviewPlugin
 
     (app,) = plugin.fastapi_apps
-    review_view, signoff_view = plugin.external_views
+    review_view, signoff_view, overdue_view = plugin.external_views
     assert app["url_prefix"] == "/grassroots" and app["name"]
     assert review_view["name"] == "数据审核 / Review" and review_view["href"] == "/grassroots/"
     assert signoff_view["name"] == "逐级审核 / Sign-off"
     assert signoff_view["href"] == "/grassroots/signoff"
+    assert (overdue_view["name"], overdue_view["href"]) == ("逾期未转化 / Overdue plans",
+                                                            "/grassroots/overdue")
     for view in plugin.external_views:
         assert view["destination"] == "nav" and view["url_route"]
 
