@@ -51,6 +51,8 @@ unit = sa.Table(
     sa.Column("valid_to", sa.Integer),
     # a village's, from its county's register (NULL for the official units)
     sa.Column("predecessors", sa.Text),
+    # a village's: city / county when it is a key-contact village (CONTRACT.md §6), else NULL
+    sa.Column("key_contact", sa.String(10)),
     sa.Column("source_file", sa.Text),
     sa.Column("loaded_at", sa.DateTime(timezone=True)),
     # a village version once (the register's key); official units have no valid_from,
@@ -68,13 +70,13 @@ _view_metadata = sa.MetaData()
 # Published: one row per unit version, the columns BI reads.
 DIM_UNIT_COLUMNS = ("unit_code", "name", "level", "level_name", "parent_code", "region_code",
                     "city_code", "county_code", "township_code", "zone_type", "valid_from",
-                    "valid_to")
+                    "valid_to", "key_contact")
 dim_unit = sa.Table("dim_unit", _view_metadata,
                     *(c._copy() for c in unit.c if c.name in DIM_UNIT_COLUMNS))
 
 # One row per village version as loaded from a county register.
 REGISTER_COLUMNS = ("unit_code", "valid_from", "valid_to", "name", "parent_code", "county_code",
-                    "zone_type", "predecessors", "source_file", "loaded_at")
+                    "zone_type", "predecessors", "key_contact", "source_file", "loaded_at")
 unit_register = sa.Table("unit_register", _view_metadata,
                          *(unit.c[name]._copy() for name in REGISTER_COLUMNS))
 
@@ -107,6 +109,9 @@ period_village = sa.Table(
     # is checked against, stored so that validate needs no grouped pass over every unit
     # version to find it
     sa.Column("name", sa.Text),
+    # the version's key_contact (city, county; NULL: none): the key-contact villages of
+    # the period are counted and expected their weekly reports from here
+    sa.Column("key_contact", sa.String(10)),
     sa.Index("ix_period_village_parent", "period", "parent_code"),
 )
 
