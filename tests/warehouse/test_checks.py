@@ -582,7 +582,8 @@ def test_suites_build_writes_what_check_then_accepts(tmp_path: Path) -> None:
     # every form has unit_name: every form's suite changes, no reconciliation suite does
     assert sorted(p.name for p in out.iterdir() if (out / p.name).read_text(encoding="utf-8")
                   != (EXPECTATIONS_DIR / p.name).read_text(encoding="utf-8")) == [
-        "county_annual.json", "rating_review.json", "township_annual.json", "village_annual.json"]
+        "county_annual.json", "key_village_weekly.json", "rating_review.json",
+        "township_annual.json", "village_annual.json"]
     assert "unit_name is not the name in the register" in (out / "county_annual.json").read_text(
         encoding="utf-8")
     assert cli.main(["suites", "check", "--catalog", str(catalog), "--expectations", str(out)]) == 0

@@ -18,10 +18,13 @@ import pytest
 
 from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
+from grassroots.core.periods import sub_period_params
 from grassroots.rollup import stage as rollup
 
 PARAMS = {"period": "2021", "previous_period": "2020", "year": 2021, "built_by": 1, "release_id": 1,
-          "county_code": "150621000000", "current_release_id": 1}
+          "county_code": "150621000000", "current_release_id": 1,
+          # a year rolls up its weeks' reports too
+          **sub_period_params("2021"), **rollup.period_counts("2021")}
 
 
 def _statements() -> dict[str, str]:

@@ -1,7 +1,9 @@
 -- One row per unit of levels 1-4 of the period's tree, written by the rollup that builds
 -- the period's next release (built_by), with the part it belongs to (its county, or ''
 -- above the counties): for every form, the
--- units of the form's level expected and reporting below the unit and the additive sums
+-- rows of the form's level due (its units expected, once per period of the form in the
+-- period; and those units, `<form>__units`, for a form sent for shorter periods) and
+-- received below the unit and the additive sums
 -- of their accepted rows (the form's measures); beside them, the previous period's sums
 -- that year-on-year changes compare with:
 --   '<code>__previous': the previous period's rows on the previous period's own tree
@@ -62,6 +64,7 @@
 insert into fact_area (
     period, built_by, part, unit_code, level
     {%- for f in forms %}, {{ f.code }}__reporting, {{ f.code }}__expected
+    {%- if f.units %}, {{ f.units }}{% endif %}
     {%- for m in f.measures %}, {{ m.code }}{% endfor %}
     {%- if f.previous %}, {{ f.code }}__previous_rows{% for m in f.previous %}, {{ m.code }}__previous{% endfor %}{% endif %}
     {%- if f.comparable %}, {{ f.code }}__previous_comparable_rows{% for m in f.comparable %}, {{ m.code }}__previous_comparable{% endfor %}{% endif %}
@@ -98,13 +101,17 @@ with units as (
       and t.descendant_level = {{ f.row_level }}
     {%- elif f.village %}
     -- the villages counted under their townships first: a township's ancestors are a
-    -- few rows, a village's many
+    -- few rows, a village's many; only those the form is expected of (expected_where:
+    -- the key-contact villages), where it says
     select t.ancestor_code as unit_code, sum(below.villages) as expected_units
     from area_closure t
     join (
         select parent_code, count(*) as villages
         from period_village
         where period = :period
+          {%- if f.expected_where %}
+          and ({{ f.expected_where }})
+          {%- endif %}
           {{- in_county('parent_code', scoped) }}
         group by parent_code
     ) below
@@ -123,7 +130,7 @@ with units as (
 {{ f.code }}_accepted as (
 {{ rows.latest_accepted(f.table, ':period', rows.county_units() if scoped else none, standards=f.standards,
                         overrides=f.overrides, columns=f.columns, rank=f.rank, statuses=f.statuses,
-                        joins=f.joins) }}
+                        joins=f.joins, sub_periods=f.sub_periods) }}
 ),
 
 {{ f.code }}_summed as (
@@ -179,7 +186,11 @@ final as (
            {#- named as fact_area's columns: the rows may be read apart and inserted by name #}
            {%- for f in forms %},
            coalesce({{ f.code }}_s.reporting_units, 0) as {{ f.code }}__reporting,
-           coalesce({{ f.code }}_e.expected_units, 0) as {{ f.code }}__expected
+           {#- due once per period of the form lying in the period (`periods`, e.g. :week_count) #}
+           coalesce({{ f.code }}_e.expected_units, 0){% if f.periods %} * {{ f.periods }}{% endif %} as {{ f.code }}__expected
+           {%- if f.units %},
+           coalesce({{ f.code }}_e.expected_units, 0) as {{ f.units }}
+           {%- endif %}
            {%- for m in f.measures %},
            cast({{ f.code }}_s.m{{ loop.index }} as double precision) as {{ m.code }}
            {%- endfor %}

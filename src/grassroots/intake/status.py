@@ -56,7 +56,8 @@ def intake_status(engine: Engine, period: str, county_code: str | None = None,
     with engine.connect() as conn:
         for form in (f for f in catalog.forms.values() if f.expected):
             context = {"table": form.staging_table, "row_level": form.row_level_number,
-                       "village": form.row_level_number == wh.VILLAGE_LEVEL}
+                       "village": form.row_level_number == wh.VILLAGE_LEVEL,
+                       "expected_where": form.expected_where}
             for row in conn.execute(sa.text(wh.render_sql("intake/coverage_by_county.sql", **context)),
                                     params):
                 coverage.setdefault(row.county_code, {})[form.code] = (

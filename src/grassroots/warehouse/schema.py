@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from grassroots.catalog import Catalog, Form, load_catalog
+from grassroots.catalog.declarations import units_column
 from grassroots.core.periods import YEAR
 
 metadata = sa.MetaData()
@@ -190,6 +191,11 @@ submission = sa.Table(
     sa.Column("file_sha256", sa.String(64), nullable=False),
     sa.Column("file_size", sa.BigInteger, nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    # when the file landed: its modification time in the landing folder (a weekly report
+    # is received then, CONTRACT.md §6), and whether that was after its period's deadline
+    # (1 late, 0 on time; NULL for a period without one, core.periods.landed_late)
+    sa.Column("landed_at", sa.DateTime(timezone=True)),
+    sa.Column("landed_late", sa.Integer),
     sa.Column("row_count", sa.Integer),
     # set by the gate once the checks have run on a return's rows (NULL until then); a
     # register's on loading
@@ -335,8 +341,9 @@ def village_form(catalog: Catalog | None = None) -> Form:
 
 
 def form_columns(form: Form, catalog: Catalog | None = None) -> list[tuple[str, type]]:
-    """One form's columns in a unit's wide row, in order: the units of the form's level
-    expected and reporting below the unit, the form's measures (Σ over the reporting
+    """One form's columns in a unit's wide row, in order: the rows of the form's level
+    received and due below the unit (for a form sent for shorter periods than a year, the
+    units expected once per period of the form, and those units), the form's measures (Σ over the reporting
     rows), then for year-on-year changes the previous period's sums of the compared
     measures with the number of rows behind them: ``<code>__previous`` on the previous
     period's own tree, ``<code>__previous_comparable`` through the register's
@@ -344,6 +351,9 @@ def form_columns(form: Form, catalog: Catalog | None = None) -> list[tuple[str, 
     catalog = catalog or load_catalog()
     columns: list[tuple[str, type]] = [
         (f"{form.code}__reporting", sa.Integer), (f"{form.code}__expected", sa.Integer)]
+    if form.period_type != YEAR:
+        # the units expected, beside the rows due from them (each once per period of the form)
+        columns.append((units_column(form), sa.Integer))
     columns += [(m.code, sa.Float) for m in catalog.measures_of(form.code)]
     for aggregation, suffix in PREVIOUS_SUFFIXES.items():
         compared = catalog.compared_measures(form.code, aggregation)
