@@ -38,9 +38,12 @@
     of levels 1-4 in the tree of `period_param`, as `<tree>.ancestor_code` and
     `<tree>.ancestor_level`. A village (`village` true) reaches them through its township
     (`<tree>_village.parent_code`): its ancestors are its township's and the township
-    itself. The tables themselves, not the view unit_closure: their indexes find each
+    itself. A unit of levels 1-4 is of `row_level`, or of one of `levels` where given (a
+    responsibility list's: a township's, a county's or a city's). The tables themselves,
+    not the view unit_closure: their indexes find each
     row's ancestors, where a join on the view reads the view whole. -#}
-{%- macro join_area_ancestors(tree, code_column, row_level, village, period_param=':period') -%}
+{%- macro join_area_ancestors(tree, code_column, row_level, village, period_param=':period',
+                               levels=none) -%}
 {%- if village %}
     join period_village {{ tree }}_village
       on {{ tree }}_village.period = {{ period_param }}
@@ -52,7 +55,11 @@
     join area_closure {{ tree }}
       on {{ tree }}.period = {{ period_param }}
      and {{ tree }}.descendant_code = {{ code_column }}
+     {%- if levels %}
+     and {{ tree }}.descendant_level in ({{ levels | join(', ') }})
+     {%- else %}
      and {{ tree }}.descendant_level = {{ row_level }}
+     {%- endif %}
 {%- endif %}
 {%- endmacro -%}
 

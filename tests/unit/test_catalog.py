@@ -151,7 +151,7 @@ def test_a_form_declares_the_periods_it_is_sent_for(tmp_path: Path) -> None:
     assert {f.period_type for f in shipped.forms.values() if f.code.endswith("_annual")} == {"year"}
     quarterly = load_catalog(_quarterly_ratings(tmp_path, "last"))
     assert "rating_review" not in quarterly.forms_sent_for("2021")
-    assert list(quarterly.forms_sent_for("2021Q3")) == ["rating_review"]
+    assert list(quarterly.forms_sent_for("2021Q3")) == ["rating_review", "responsibility_list"]
     assert list(quarterly.forms_sent_for("2021W05")) == ["key_village_weekly"]
     assert {m.time_aggregation for m in quarterly.measures if m.form == "rating_review"} == {"last"}
     assert quarterly.indicator("rated_advanced").time_aggregation == "last"

@@ -18,7 +18,7 @@
 -- alone, its columns named as fact_area's (a full rollup reads it beside the villages').
 {%- import 'rollup/accepted_rows.sql' as rows %}
 {%- from 'scope.sql' import county_part_join, in_county, join_area_ancestors, tree_units %}
-{%- macro summed_on_tree(source, code_column, row_level, village, tree_period, measures, prefix, count_as) -%}
+{%- macro summed_on_tree(source, code_column, row_level, village, tree_period, measures, prefix, count_as, levels=none) -%}
     {%- if village %}
     -- the villages summed under their townships first, then the townships' sums under
     -- each ancestor: a township has a few ancestors, its villages many times as many
@@ -53,7 +53,7 @@
            round(cast(sum({{ m.expression }}) as numeric), 6) as {{ prefix }}{{ loop.index }}
            {%- endfor %}
     from {{ source }}
-    {{- join_area_ancestors('t', source ~ '.' ~ code_column, row_level, village, tree_period) }}
+    {{- join_area_ancestors('t', source ~ '.' ~ code_column, row_level, village, tree_period, levels) }}
     {%- endif %}
     {%- if scoped %}
     where t.ancestor_code in (select unit_code from units)
@@ -121,7 +121,7 @@ with units as (
     select t.ancestor_code as unit_code, count(*) as expected_units
     from area_closure t
     where t.period = :period
-      and t.descendant_level = {{ f.row_level }}
+      and t.descendant_level in ({{ f.levels | join(', ') }})
     {%- endif %}
       {{- in_county('t.ancestor_code', scoped) }}
     group by t.ancestor_code
@@ -130,13 +130,13 @@ with units as (
 {{ f.code }}_accepted as (
 {{ rows.latest_accepted(f.table, ':period', rows.county_units() if scoped else none, standards=f.standards,
                         overrides=f.overrides, columns=f.columns, rank=f.rank, statuses=f.statuses,
-                        joins=f.joins, sub_periods=f.sub_periods) }}
+                        joins=f.joins, sub_periods=f.sub_periods, whole_file=f.whole_file) }}
 ),
 
 {{ f.code }}_summed as (
     {#- a form whose rows are villages and townships (the star ratings) is summed from each
         row's township (`township_code`, beside its rows): a village's, a township itself #}
-{{ summed_on_tree(f.code ~ '_accepted', f.code_column, f.row_level, f.village, ':period', f.measures, 'm', 'reporting_units') }}
+{{ summed_on_tree(f.code ~ '_accepted', f.code_column, f.row_level, f.village, ':period', f.measures, 'm', 'reporting_units', f.levels) }}
 )
 {%- if f.previous or f.comparable %},
 

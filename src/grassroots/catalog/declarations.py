@@ -50,8 +50,6 @@ AGGREGATIONS = {
     # received (``<form>__reporting``); zero, not NULL, where nothing was received
     "expected_units", "expected_rows", "reporting_rows",
 }
-# the aggregations whose figures the rollup counts from the tree and the rows received
-TREE_COUNTS = ("expected_units", "expected_rows", "reporting_rows", "reporting_rate")
 # How the figures of a form sent for quarters or weeks make those of the longer periods
 # they lie in: ``sum`` (flows: every week's reports count in their quarter and year) or
 # ``last`` (states: a year's ledger is its last quarter's, each unit's latest row).
@@ -72,6 +70,9 @@ class Field:
     unit: str | None = None
     reconciliation: bool = False
     outliers: tuple[str, ...] = ()  # of OUTLIER_KINDS: what the value is compared with
+    # not a column of the file: the submitting unit's code, staged in every row (a
+    # responsibility list's rows are the submitter's own tasks)
+    from_submitter: bool = False
 
     @property
     def header_label(self) -> str:
@@ -149,6 +150,9 @@ class Form:
     rows_below_submitter: bool = False
     # the periods the form is sent for: year (2021), quarter (2021Q3) or week (2021W05)
     period_type: str = YEAR
+    # one row per unit (the latest row of a unit counts), or a list of rows per unit
+    # (``one_row_per_unit: false``: the latest file of a unit counts whole, each row once)
+    one_row_per_unit: bool = True
     # which villages of the period's tree are expected (``expected_where:``, SQL over the
     # tree's columns of a village, period_village's): the key-contact villages alone send
     # weekly reports. None: every unit of the row level
@@ -286,6 +290,7 @@ def _load_form(path: Path, shared: _Shared) -> Form:
                 unit=f.get("unit"),
                 reconciliation=f.get("reconciliation", False),
                 outliers=_outlier_kinds(f, raw, path),
+                from_submitter=f.get("from_submitter", False),
             )
         )
     form = Form(
@@ -303,6 +308,7 @@ def _load_form(path: Path, shared: _Shared) -> Form:
         rows_below_submitter=raw.get("rows_below_submitter", False),
         period_type=raw.get("period_type", YEAR),
         expected_where=raw.get("expected_where"),
+        one_row_per_unit=raw.get("one_row_per_unit", True),
     )
     _check_expected_where(form, path)
     if form.period_type not in PERIOD_TYPES:
@@ -464,7 +470,8 @@ def _placeholders(shared: _Shared, form: Form) -> dict[str, str]:
                                f"(a row level of {form.code})")
     # a form whose rows are of two levels names both: "村或乡镇" / "village or township"
     nouns = [shared.unit_nouns[level] for level in form.row_levels]
-    return {"form": form.code, "key": form.key,
+    # {unit}: the field naming the row's unit (a list's key is its task, not its unit)
+    return {"form": form.code, "key": form.key, "unit": "unit_code",
             "unit_zh": "或".join(n["zh"] for n in nouns),
             "unit_en": " or ".join(n["en"] for n in nouns)}
 

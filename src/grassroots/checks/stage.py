@@ -155,7 +155,8 @@ def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.S
             itself.c.period == period,
             itself.c.ancestor_code == table.c.unit_code,
             itself.c.descendant_code == table.c.unit_code,
-            itself.c.descendant_level == form.row_level_number,
+            # a unit of any level its rows may describe (a city's own responsibility list)
+            itself.c.descendant_level.in_(form.row_level_numbers),
         ))
     if county_code is not None:
         query = query.where(_submitted_in_county(period, county_code))

@@ -201,6 +201,8 @@ def form_units(engine: Engine, form: Form, unit_code: str, period: str) -> list[
     period: the units of each of the form's row levels under it, in code order (a township
     before its villages), without the unit itself where a form's rows describe units
     below their submitter (a rating is given from above)."""
+    if not form.one_row_per_unit:
+        return []  # a list's rows are the unit's own tasks, none known beforehand
     units = [unit for level in form.row_level_numbers
              for unit in units_below(engine, unit_code, period, level)]
     if form.rows_below_submitter:

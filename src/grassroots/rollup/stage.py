@@ -108,7 +108,9 @@ def _expected_spec(form: Form, period: str) -> dict[str, object]:
 
 
 def _form_spec(catalog: Catalog, form: Form, period: str) -> dict[str, object]:
-    mixed = len(form.row_level_numbers) > 1
+    # rows of villages and of their townships (the star ratings); a list of units of
+    # levels 1-4 (a responsibility list) sums each row at its own unit instead
+    mixed = len(form.row_level_numbers) > 1 and wh.VILLAGE_LEVEL in form.row_level_numbers
     return {
         **_expected_spec(form, period),
         "code": form.code, "table": form.staging_table, "row_level": form.row_level_number,
@@ -117,6 +119,11 @@ def _form_spec(catalog: Catalog, form: Form, period: str) -> dict[str, object]:
         # them), and every township and village below a unit is expected
         "mixed": mixed,
         "code_column": "township_code" if mixed else "unit_code",
+        # the levels of levels 1-4 a row may describe (a responsibility list's: a
+        # township's, a county's or a city's own)
+        "levels": [n for n in form.row_level_numbers if n != wh.VILLAGE_LEVEL],
+        # many rows per unit: its latest file counts whole
+        "whole_file": not form.one_row_per_unit,
         "measures": _measures(catalog, form, period),
         "previous": catalog.compared_measures(form.code, "yoy"),
         "comparable": catalog.compared_measures(form.code, "yoy_comparable"),
