@@ -23,6 +23,7 @@ from grassroots.catalog import load_catalog
 from grassroots.config import Settings
 from grassroots.core.periods import SHANGHAI
 from grassroots.hierarchy import trees
+from grassroots.intake.status import intake_status
 from grassroots.reports.template import write_template
 from tests.builders import (
     DALAT,
@@ -119,6 +120,13 @@ def test_a_report_is_received_when_its_file_landed_and_late_after_the_monday(
         (WANGAIZHAO, "2021W05", "accepted", 0), (SHULINZHAO, "2021W05", "accepted", 1)]
     assert [_aware(landed) for *_, landed, _ in recorded] == [
         shanghai(2021, 2, 8, 23, 59, 59), shanghai(2021, 2, 9, 0, 0, 0)]
+    # intake's coverage of the week: its key villages, expected of the weekly form alone
+    engine = wh.connect(settings.warehouse_url)
+    (county,) = intake_status(engine, "2021W05").counties
+    assert county.coverage == {FORM: (3, 3, 0)}  # W1, W2, S1 reported, none checked yet
+    trees.ensure_tree(engine, "2021")
+    (county,) = intake_status(engine, "2021").counties
+    assert FORM not in county.coverage and county.coverage["village_annual"][0] == 4
 
 
 def test_a_week_the_form_is_not_sent_for_is_refused_and_a_template_reads_back(

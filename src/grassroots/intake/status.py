@@ -54,7 +54,8 @@ def intake_status(engine: Engine, period: str, county_code: str | None = None,
     coverage: dict[str, dict[str, tuple[int, int, int]]] = {}
     missing: list[tuple[str, str, str]] = []
     with engine.connect() as conn:
-        for form in (f for f in catalog.forms.values() if f.expected):
+        # the forms sent for the period: a year expects no weekly report, a week no return
+        for form in (f for f in catalog.forms_sent_for(period).values() if f.expected):
             context = {"table": form.staging_table, "row_level": form.row_level_number,
                        "village": form.row_level_number == wh.VILLAGE_LEVEL,
                        "expected_where": form.expected_where}
