@@ -630,8 +630,10 @@ def test_suite_covers_every_declared_field(form_code: str) -> None:
             kwargs = by_rule[f"{rid}.at_most"]["kwargs"]
             assert (kwargs["column_A"], kwargs["column_B"]) == (field.at_most, field.code)
             assert kwargs["or_equal"] is True
-    for rule in ("in_register", "in_submitter_subtree", "once_per_submission"):
+    for rule in ("in_register", "in_submitter_subtree"):
         assert f"{form_code}.unit_code.{rule}" in by_rule
+    # a row once per submission by the form's key: its unit, or a list's task
+    assert f"{form_code}.{form.key}.once_per_submission" in by_rule
 
 
 @pytest.mark.parametrize("form_code", sorted(CATALOG.forms))
