@@ -13,6 +13,9 @@ import logging
 from airflow.sdk import Asset, TriggerRule, get_current_context, task, task_group
 
 REPORTING_TZ = "Asia/Shanghai"
+# A period code (``grassroots.core.periods``: 2021, 2021Q3, 2021W05), for the DAGs' params:
+# the DAG files import nothing of the package (its parse_period refuses a week 54 later)
+PERIOD_CODE = r"^[0-9]{4}(Q[1-4]|W[0-9]{2})?$"
 SUBMISSIONS = Asset(name="grassroots_submissions", uri="grassroots://submissions")
 
 log = logging.getLogger(__name__)
@@ -69,8 +72,10 @@ def give_back(periods: list[str]) -> dict:
     return pipeline.release_periods(periods, run_holder())
 
 
-def republish_periods(periods) -> None:
+def republish_periods(periods):  # noqa: ANN001, ANN201 (an XComArg in, a task group out)
     """Validate every period, then roll up and publish each one (mapped per period).
+    Returns the mapped group of the rollups and publishes, for a task that must follow
+    every period's publish (``published >> next_task``).
 
     Every validation finishes before any rollup starts, because a year's change on the
     previous year reads the previous year's validated rows. A period whose validation
@@ -160,6 +165,7 @@ def republish_periods(periods) -> None:
     summarised = summary(periods)
     [published, documented] >> summarised
     [summarised, fed_back] >> release_periods(periods).as_teardown(setups=claimed)
+    return published
 
 
 def _markdown_text(text: object) -> str:

@@ -2,18 +2,22 @@
 ### Grassroots intake: pick up new returns every ten minutes
 
 Every ten minutes, read what counties dropped in the landing folder for every open
-period (from `GRASSROOTS_FIRST_YEAR` to this year) that has a folder there, and tell
-the downstream DAG which periods received new accepted submissions.
+period (years, quarters and ISO weeks, from `GRASSROOTS_FIRST_YEAR` up to today's
+year, quarter and week in Asia/Shanghai) that has something there, and tell the
+downstream DAG which periods received new accepted submissions.
 
-1. **open_periods**: the open periods with a landing folder (files lying in the
-   landing root name their own period and are picked up with the first period).
+1. **open_periods**: the open periods with a landing folder (`landing/2021`,
+   `landing/2021Q3`, `landing/2021W05`) or a file in the landing root naming them
+   (`<form>__<unit>__<period>.csv`); files in the root are picked up with the first
+   period (a root file naming no period lists the current year, so that one does).
 2. **ingest** (mapped, one task per period, never per village): record, archive and
    stage the period's new files; a file already recorded (same SHA-256) is skipped,
    so a rerun changes nothing. A period that another run holds (its lease in the
    warehouse: a yearly, nightly or on-submission run republishing it) is left for the
    next intake run, with a log line naming that run.
 3. **announce**: when at least one period accepted a new submission, emit one event
-   of the asset `grassroots://submissions` whose extra is `{"periods": [...]}`;
+   of the asset `grassroots://submissions` whose extra is `{"periods": [...]}` (the
+   periods the accepted returns are for, a root file's own among them);
    `grassroots_on_submission` is scheduled on that asset. No new file, no event
    (the task is skipped).
 
@@ -50,15 +54,9 @@ log = logging.getLogger(__name__)
 def grassroots_intake() -> None:
     @task
     def open_periods() -> list[str]:
-        from grassroots.config import Settings
+        from grassroots import pipeline
 
-        settings = Settings.from_env()
-        last = datetime.now(ZoneInfo(REPORTING_TZ)).year
-        return [
-            str(year)
-            for year in range(settings.first_year, last + 1)
-            if (settings.landing_dir / str(year)).is_dir()
-        ]
+        return pipeline.open_periods()
 
     # One period at a time: every period's ingest also looks at the landing root.
     @task(max_active_tis_per_dagrun=1)
@@ -75,7 +73,9 @@ def grassroots_intake() -> None:
 
     @task(outlets=[SUBMISSIONS])
     def announce(results: list[dict]) -> list[str]:
-        periods = sorted({r["period"] for r in results if r.get("accepted", 0) > 0})
+        # the periods of the accepted returns: a root file read by one period's ingest
+        # names its own period
+        periods = sorted({p for r in results for p in r.get("accepted_periods", [])})
         if not periods:
             raise AirflowSkipException("no new accepted submission")
         get_current_context()["outlet_events"][SUBMISSIONS].extra = {"periods": periods}

@@ -1,9 +1,11 @@
 """
 ### Grassroots nightly: republish every period that changed since its release
 
-Every night at 02:00 Asia/Shanghai, republish each open period with a file received
-or a steward's action (waive, reject, reopen) newer than its current release, in the
-period itself or in the previous one (whose rows its year-on-year changes read), as
+Every night at 02:00 Asia/Shanghai, republish each open period (a year, quarter or
+week up to today's) with a file received or a steward's action (waive, reject, reopen)
+newer than its current release, in the period itself, in a shorter period lying in it
+(a week's file changes its quarter and its year, which roll up its rows) or in the
+previous one (whose rows its year-on-year changes read), as
 `grassroots.pipeline.changed_periods()` lists them. Periods never published count as
 changed; a night with nothing changed runs no period.
 

@@ -6,8 +6,10 @@ with `{"periods": [...]}` in its extra whenever new submissions are accepted. Se
 events queued while a run was busy are merged into one run.
 
 1. **periods**: the distinct periods named by the triggering asset events (or the
-   `period` param of a manual run), and the year after each one when that year is
-   published: its change on the previous year reads the period's rows.
+   `period` param of a manual run: a year `2021`, a quarter `2021Q3` or a week
+   `2021W05`), the longer periods each lies in (a week's quarter and year, a quarter's
+   year: their figures take its rows), and the same periods a year later when those
+   are published: their change on the previous year reads these rows.
 2. **claim_periods**: check the warehouse is at this version's schema revision (if
    not, fail at once: `grassroots db upgrade`), then take the leases of all the periods
    in the warehouse, together or not at all. While another run of any of them (this DAG's or another's) holds it,
@@ -33,7 +35,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from _grassroots_shared import REPORTING_TZ, SUBMISSIONS, log_failure, republish_periods
+from _grassroots_shared import (
+    PERIOD_CODE,
+    REPORTING_TZ,
+    SUBMISSIONS,
+    log_failure,
+    republish_periods,
+)
 from airflow.sdk import Param, dag, get_current_context, task
 
 
@@ -51,8 +59,9 @@ from airflow.sdk import Param, dag, get_current_context, task
     },
     params={
         "period": Param(
-            None, type=["null", "string"], pattern=r"^\d{4}$",
-            description="Manual run: the period to (re)publish.",
+            None, type=["null", "string"], pattern=PERIOD_CODE,
+            description="Manual run: the period to (re)publish (2021, 2021Q3 or 2021W05), "
+                        "with the quarter and year it lies in.",
         ),
     },
 )

@@ -21,6 +21,27 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(warehouse_url=getattr(args, "warehouse", None))
 
 
+def _period_code(value: str) -> str:
+    """An argument that must be a period code (2021, 2021Q3, 2021W05): anything else is
+    refused by argparse (exit 2) with ``parse_period``'s message in Chinese and English."""
+    from grassroots.core.periods import PeriodError, parse_period
+
+    try:
+        return parse_period(value).code
+    except PeriodError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _year_code(value: str) -> str:
+    """A period code that must be a year (the demo writes annual returns only)."""
+    code = _period_code(value)
+    if len(code) != 4:
+        raise argparse.ArgumentTypeError(
+            f"演示数据只有年报,期间应为年份,如2021 / the demo writes annual returns only: "
+            f"{value!r} is not a year like 2021")
+    return code
+
+
 def _print(result: object) -> None:
     print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
 
@@ -108,6 +129,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_template(args: argparse.Namespace) -> int:
     from grassroots import pipeline
     from grassroots.catalog import load_catalog
+    from grassroots.core.periods import PERIOD_EXAMPLE_OF, PERIOD_TYPE_ZH, period_type
     from grassroots.hierarchy import registers, trees
     from grassroots.intake import stage as intake
     from grassroots.reports.template import write_template
@@ -118,6 +140,14 @@ def cmd_template(args: argparse.Namespace) -> int:
         print(f"unknown form {args.form!r}; forms: {', '.join(catalog.forms)}", file=sys.stderr)
         return 2
     form = catalog.forms[args.form]
+    kind = period_type(args.period)
+    if form.period_type != kind:
+        # intake would refuse the filled template: its period is not the form's type
+        print(f"表单{form.code}按{PERIOD_TYPE_ZH[form.period_type]}报送,{args.period}是"
+              f"{PERIOD_TYPE_ZH[kind]} / form {form.code} is sent for a {form.period_type}: "
+              f"{args.period} is a {kind} (e.g. {PERIOD_EXAMPLE_OF[form.period_type]})",
+              file=sys.stderr)
+        return 2
     intake.load_landing_registers(engine, settings)
     trees.build_tree(engine, args.period)
     units = trees.form_units(engine, form, args.unit, args.period)
@@ -189,10 +219,25 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
     if args.json:
         _print(status.as_dict())
         return 0
-    forms = ("village_annual", "township_annual", "county_annual")
+    from grassroots.catalog import load_catalog
+    from grassroots.core.periods import PERIOD_TYPE_ZH, period_type
+
+    # the columns: the forms expected for the period's type (a week's forms, not a year's)
+    labels = {"village_annual": ("villages", 19), "township_annual": ("townships", 13),
+              "county_annual": ("county form", 12)}
+    forms = sorted((code for code, form in load_catalog().forms_sent_for(args.period).items()
+                    if form.expected), key=lambda f: (list(labels).index(f) if f in labels
+                                                      else len(labels), f))
+    widths = [labels.get(form, (form, max(len(form), 13)))[1] for form in forms]
     print(f"Intake, period {args.period}: units expected (from the registers) / in accepted "
           "files / passing the checks, and files by status")
-    print(f"  {'county':<13} {'name':<12} {'villages':>19} {'townships':>13} {'county form':>12}"
+    if not forms:
+        kind = period_type(args.period)
+        print(f"没有按{PERIOD_TYPE_ZH[kind]}报送的报表,不要求报送 / no form is sent for a "
+              f"{kind}: no return is expected")
+    heads = "".join(f" {labels.get(form, (form,))[0]:>{w}}" for form, w in zip(forms, widths,
+                                                                              strict=True))
+    print(f"  {'county':<13} {'name':<12}{heads}"
           f"  files: received accepted rejected superseded duplicate held")
     totals = dict.fromkeys(forms, (0, 0, 0))
     for c in status.counties:
@@ -203,12 +248,14 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
                                                       strict=True))
             cells.append(f"{expected:,}/{reported:,}/{accepted:,}")
         received = sum(c.files.values())
-        print(f"  {c.county_code:<13} {c.name:<12} {cells[0]:>19} {cells[1]:>13} {cells[2]:>12}"
+        row = "".join(f" {cell:>{w}}" for cell, w in zip(cells, widths, strict=True))
+        print(f"  {c.county_code:<13} {c.name:<12}{row}"
               f"  {received:>14} {c.files.get('accepted', 0):>8} {c.files.get('rejected', 0):>8}"
               f" {c.files.get('superseded', 0):>10} {c.files.get('duplicate', 0):>9}"
               f" {c.files.get('held', 0):>4}")
     cells = ["/".join(f"{n:,}" for n in totals[form]) for form in forms]
-    print(f"  {'all':<13} {'':<12} {cells[0]:>19} {cells[1]:>13} {cells[2]:>12}")
+    row = "".join(f" {cell:>{w}}" for cell, w in zip(cells, widths, strict=True))
+    print(f"  {'all':<13} {'':<12}{row}")
     by_form: dict[str, int] = {}
     for form, _, _ in status.missing:
         by_form[form] = by_form.get(form, 0) + 1
@@ -586,7 +633,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = with_warehouse(sub.add_parser("demo", help="write the calibrated demo registers and submissions"))
     demo.add_argument("--scale", choices=["seeds", "national"], default="seeds")
-    demo.add_argument("--period", help="one period only (e.g. 2021)")
+    demo.add_argument("--period", type=_year_code, help="one year only (e.g. 2021)")
     demo.add_argument("--landing", help="landing folder (default: data/landing)")
     demo.add_argument("--seed", type=int, default=20141020)
     demo.set_defaults(func=cmd_demo)
@@ -594,7 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     template = with_warehouse(sub.add_parser("template", help="write the xlsx template for a unit"))
     template.add_argument("--form", required=True)
     template.add_argument("--unit", required=True, help="12-digit code of the submitting unit")
-    template.add_argument("--period", required=True)
+    template.add_argument("--period", type=_period_code, required=True)
     template.add_argument("--out", required=True)
     template.set_defaults(func=cmd_template)
 
@@ -640,7 +687,7 @@ def build_parser() -> argparse.ArgumentParser:
     intake_sub = intake.add_subparsers(dest="intake_command", required=True)
     status = with_warehouse(intake_sub.add_parser(
         "status", help="per county: expected vs received vs accepted, and rejected files"))
-    status.add_argument("--period", required=True)
+    status.add_argument("--period", type=_period_code, required=True)
     status.add_argument("--county", help="one county's 12-digit code")
     status.add_argument("--missing", action="store_true", help="list every unit not yet submitted")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -657,7 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
     review = sub.add_parser("review", help="stewards: list, show, waive, reject or reopen issues")
     review_sub = review.add_subparsers(dest="review_command", required=True)
     listing = with_warehouse(review_sub.add_parser("list", help="issues, errors first"))
-    listing.add_argument("--period")
+    listing.add_argument("--period", type=_period_code)
     listing.add_argument("--county", help="a county's 12-digit code")
     listing.add_argument("--severity", choices=["error", "warning"])
     listing.add_argument("--state", default="open",
@@ -693,7 +740,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("run", "ingest, validate, docs, feedback, rollup and publish one period"),
     ]:
         p = with_warehouse(sub.add_parser(name, help=text))
-        p.add_argument("--period", required=True)
+        p.add_argument("--period", type=_period_code, required=True)
         p.add_argument("--wait", type=float, default=600, metavar="SECONDS",
                        help="while another run holds the period, wait up to this long for "
                             "it, then refuse (default 600; 0: refuse at once)")
@@ -714,7 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
     approve = with_warehouse(sub.add_parser(
         "approve", help="approve a period's data of a unit's subtree (township, county, city, "
         "region; 逐级审核)"))
-    approve.add_argument("--period", required=True)
+    approve.add_argument("--period", type=_period_code, required=True)
     approve.add_argument("--unit", help="12-digit code (with --level: the subtree to look in)")
     approve.add_argument("--level", choices=list(LEVEL_NUMBERS),
                          help="approve every unit of this level (within --unit's subtree, "
@@ -723,13 +770,13 @@ def build_parser() -> argparse.ArgumentParser:
     approve.set_defaults(func=cmd_signoff)
     unapprove = with_warehouse(sub.add_parser(
         "unapprove", help="undo a unit's approval and every approval above it"))
-    unapprove.add_argument("--period", required=True)
+    unapprove.add_argument("--period", type=_period_code, required=True)
     unapprove.add_argument("--unit", required=True, help="12-digit code")
     unapprove.add_argument("--reason", required=True, help="why (kept in the history)")
     unapprove.set_defaults(func=cmd_signoff)
     listing_approvals = with_warehouse(sub.add_parser(
         "approvals", help="each unit's sign-off: state, who, when, why"))
-    listing_approvals.add_argument("--period", required=True)
+    listing_approvals.add_argument("--period", type=_period_code, required=True)
     listing_approvals.add_argument("--unit", help="a unit's subtree (default: every unit that acted)")
     listing_approvals.add_argument("--json", action="store_true", help="machine-readable output")
     listing_approvals.set_defaults(func=cmd_signoff)
@@ -755,7 +802,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = with_warehouse(sub.add_parser(
         "explain", help="which units, submissions and rows made a published number"))
-    explain.add_argument("--period", required=True)
+    explain.add_argument("--period", type=_period_code, required=True)
     explain.add_argument("--unit", required=True, help="12-digit code")
     explain.add_argument("--indicator", required=True, help="indicator code (dim_indicator)")
     explain.add_argument("--depth", type=int, default=1,
@@ -768,7 +815,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     exporting = with_warehouse(sub.add_parser(
         "export", help="write a period's published tables: xlsx (a sheet per level) or CSV"))
-    exporting.add_argument("--period", required=True)
+    exporting.add_argument("--period", type=_period_code, required=True)
     exporting.add_argument("--level", action="append", required=True,
                            choices=["region", "city", "county", "township", "village"],
                            help="a level to export; repeat for more (one sheet or file each)")
@@ -780,7 +827,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     announcing = with_warehouse(sub.add_parser(
         "announce", help="write the announcement list (公示名单) of a unit's star ratings"))
-    announcing.add_argument("--period", required=True)
+    announcing.add_argument("--period", type=_period_code, required=True)
     announcing.add_argument("--unit", required=True, help="12-digit code")
     announcing.add_argument("--stage", required=True, choices=["self", "final"],
                             help="self: the units' self-ratings (自评); final: the county's "
@@ -789,7 +836,7 @@ def build_parser() -> argparse.ArgumentParser:
     announcing.set_defaults(func=cmd_announce)
 
     show = with_warehouse(sub.add_parser("show", help="print a unit's published figures"))
-    show.add_argument("--period", required=True)
+    show.add_argument("--period", type=_period_code, required=True)
     show.add_argument("--unit", required=True)
     show.set_defaults(func=cmd_show)
     return parser

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -26,7 +27,16 @@ from grassroots import runlock
 from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
 from grassroots.config import Settings
-from grassroots.core.periods import following_period
+from grassroots.core.periods import (
+    PERIOD_TYPE_ZH,
+    WEEK,
+    containing_periods,
+    following_period,
+    is_open,
+    is_period,
+    parse_period,
+    previous_period,
+)
 from grassroots.hierarchy import trees
 from grassroots.intake import landing as intake_landing
 from grassroots.intake import stage as intake
@@ -35,6 +45,14 @@ from grassroots.publish import stage as publish_stage
 from grassroots.rollup import stage as rollup_stage
 
 log = logging.getLogger(__name__)
+
+# Periods open and "today" are those of the reporting time zone (the DAGs' too).
+REPORTING_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def reporting_today() -> date:
+    """Today's date in Asia/Shanghai, where the periods begin and end."""
+    return datetime.now(REPORTING_TZ).date()
 
 
 def open_warehouse(settings: Settings | None = None,
@@ -53,12 +71,21 @@ def open_warehouse(settings: Settings | None = None,
 def _lease(settings: Settings, periods: list[str], holder: str | None,
            wait: float | None) -> AbstractContextManager[str]:
     """The periods' leases held for a stage (see the module's docstring)."""
+    _check_codes(periods)
     return runlock.holding(wh.engine(settings.warehouse_url), periods, holder, wait)
+
+
+def _check_codes(periods: list[str]) -> None:
+    """Refuse, before any work, a period that is not a code like 2021, 2021Q3 or 2021W05
+    (``core.periods.PeriodError``, in Chinese and English)."""
+    for period in periods:
+        parse_period(period)
 
 
 def _run_lease(settings: Settings, periods: list[str], holder: str,
                wait: float | None) -> AbstractContextManager[str]:
     """The periods' leases held for a whole run under ``holder``, given back at its end."""
+    _check_codes(periods)
     return runlock.holding(wh.engine(settings.warehouse_url), periods, holder, wait,
                            release_at_end=True)
 
@@ -70,6 +97,7 @@ def ingest(period: str, settings: Settings | None = None, files: list[Path] | No
     ``release``: give back ``holder``'s lease at the end (a run that only ingests, as
     intake's)."""
     settings = settings or Settings.from_env()
+    _check_codes([period])
     with runlock.holding(wh.engine(settings.warehouse_url), [period], holder, wait,
                          release_at_end=release):
         return _ingest(period, settings, files)
@@ -140,17 +168,20 @@ def run_county(period: str, county_code: str, settings: Settings | None = None,
                run_id: str | None = None, *, wait: float | None = None) -> dict:
     """After one county resubmits: ingest the period, check the county's returns,
     recompute only its subtree and ancestors, publish; then republish the next period if
-    it is published (its change on the previous year reads this one).
+    it is published (its change on the previous year reads this one); then, for a week
+    or a quarter, check, roll up and publish the quarter and year it lies in (they take
+    its rows), and the next of each when it is published.
 
     Falls back to checking and rolling up the whole period when the county's run cannot
     stand for it: no release to build on, a tree that changed (a register was loaded), or
     new returns waiting outside the county.
 
-    Holds the leases of the period and of the next one (which it may republish) from
-    start to end, under ``run_id`` or an id of its own."""
+    Holds the leases of the period, of those it lies in and of the next of each (which
+    it may republish) from start to end, under ``run_id`` or an id of its own."""
     settings = settings or Settings.from_env()
     holder = run_id or runlock.new_holder()
-    periods = [period, following_period(period)]
+    periods = [p for inner in (period, *containing_periods(period))
+               for p in (inner, following_period(inner))]
     with _run_lease(settings, periods, holder, wait):
         return _run_county(period, county_code, settings, run_id, holder)
 
@@ -175,15 +206,34 @@ def _run_county(period: str, county_code: str, settings: Settings, run_id: str |
     else:
         result["rollup"] = rollup_stage.rollup(engine, period)
     result["publish"] = publish_stage.publish(engine, period, run_id=run_id)
-    following = following_period(period)
+    following = _republish_if_published(engine, following_period(period), run_id)
+    if following is not None:
+        result["republished_following"] = following
+    containing = {}
+    for longer in containing_periods(period):
+        # its own returns may wait for their checks: the whole period is checked first
+        validate(longer, settings, holder=holder)
+        rollup_stage.rollup(engine, longer)
+        containing[longer] = publish_stage.publish(engine, longer, run_id=run_id)
+        following = _republish_if_published(engine, following_period(longer), run_id)
+        if following is not None:
+            containing[following_period(longer)] = following
+    if containing:
+        result["republished_containing"] = containing
+    return result
+
+
+def _republish_if_published(engine: Engine, period: str, run_id: str | None) -> dict | None:
+    """Roll up and publish ``period`` again when it has a current release (the next year's
+    change on this one reads the rows just published); None when it has none."""
     r = wh.release.c
     with engine.connect() as conn:
-        published_after = conn.execute(sa.select(r.release_id).where(
-            r.period == following, r.status == "current")).first()
-    if published_after:
-        rollup_stage.rollup(engine, following)
-        result["republished_following"] = publish_stage.publish(engine, following, run_id=run_id)
-    return result
+        published = conn.execute(sa.select(r.release_id).where(
+            r.period == period, r.status == "current")).first()
+    if not published:
+        return None
+    rollup_stage.rollup(engine, period)
+    return publish_stage.publish(engine, period, run_id=run_id)
 
 
 def publish(period: str, settings: Settings | None = None, run_id: str | None = None, *,
@@ -191,7 +241,12 @@ def publish(period: str, settings: Settings | None = None, run_id: str | None = 
     """The period's rolled-up release made current (read by fact_indicator), in one transaction."""
     settings, engine = open_warehouse(settings)
     with _lease(settings, [period], holder, wait):
-        return publish_stage.publish(engine, period, run_id=run_id)
+        result = publish_stage.publish(engine, period, run_id=run_id)
+    note = no_form_note(period)
+    if note:
+        log.warning("%s", note)
+        result = {**result, "note": note}
+    return result
 
 
 def rollback(period: str, settings: Settings | None = None, *, wait: float | None = None) -> dict:
@@ -247,11 +302,15 @@ def release_periods(periods: list[str], holder: str, settings: Settings | None =
     return {"released": runlock.release(wh.engine(settings.warehouse_url), periods, holder)}
 
 
-def changed_periods(settings: Settings | None = None) -> list[str]:
+def changed_periods(settings: Settings | None = None, today: date | None = None) -> list[str]:
     """Open periods with something newer than their current release: a file received or a
-    steward's action on an issue, in the period or in the previous one, whose rows its
-    year-on-year changes read (periods with files never published count as changed)."""
+    steward's action on an issue, in the period or in a shorter period lying in it (a year
+    rolls up its quarters' and weeks' rows, a quarter its weeks'), or in the previous one
+    (the same period a year earlier), whose rows its year-on-year changes read. Periods
+    never published count as changed once anything lies in them (a week's first file
+    makes its quarter and year changed too)."""
     settings, engine = open_warehouse(settings)
+    today = today or reporting_today()
     s, i, r, e = wh.submission.c, wh.validation_issue.c, wh.release.c, wh.validation_issue_event.c
     with engine.connect() as conn:
         # a duplicate changes nothing: it is not taken
@@ -264,37 +323,95 @@ def changed_periods(settings: Settings | None = None) -> list[str]:
             .group_by(i.period)).all())
         published = dict(conn.execute(
             sa.select(r.period, r.published_at).where(r.status == "current")).all())
-    last_open = datetime.now(UTC).year
 
-    def latest_change(period: str) -> datetime | None:
-        moments = [_aware(t) for t in (received.get(period), acted.get(period)) if t is not None]
-        return max(moments, default=None)
+    # each change counts for its period and for every longer period it lies in
+    changes: dict[str, datetime] = {}
+    for period, moment in [*received.items(), *acted.items()]:
+        if moment is None or not is_period(period):
+            continue
+        for affected in (period, *containing_periods(period)):
+            if affected not in changes or _aware(moment) > changes[affected]:
+                changes[affected] = _aware(moment)
 
     changed = []
-    for period in sorted(set(received) | set(acted) | set(published)):
-        if not settings.first_year <= int(period[:4]) <= last_open:
+    for period in sorted(set(changes) | set(published)):
+        if not is_open(period, settings.first_year, today):
             continue
-        own, released = latest_change(period), published.get(period)
+        own, released = changes.get(period), published.get(period)
         if released is None:
             if own is not None:
                 changed.append(period)
             continue
         # its year-on-year changes read the previous period's rows
-        before = latest_change(rollup_stage.previous_period(period))
+        before = changes.get(previous_period(period))
         if any(t is not None and t > _aware(released) for t in (own, before)):
             changed.append(period)
     return changed
 
 
 def with_published_following(periods: list[str], settings: Settings | None = None) -> list[str]:
-    """The periods, and the year after each one when that year has a current release: its
-    change on the previous year reads the period's rows, so it is republished too."""
+    """What republishing the periods takes: the periods, the longer periods they lie in
+    (a week's quarter and year, a quarter's year: their figures take its rows), and the
+    same periods a year later when those have a current release (their change on the
+    previous year reads these rows)."""
     settings, engine = open_warehouse(settings)
     r = wh.release.c
     with engine.connect() as conn:
         published = set(conn.execute(sa.select(r.period).where(r.status == "current")).scalars())
-    following = {following_period(p) for p in periods} & published
-    return sorted(set(periods) | following)
+    wanted = set(periods) | {longer for p in periods for longer in containing_periods(p)}
+    following = {following_period(p) for p in wanted} & published
+    return sorted(wanted | following)
+
+
+def open_periods(settings: Settings | None = None, today: date | None = None) -> list[str]:
+    """The open periods (``core.periods.is_open``: from the first year up to today's year,
+    quarter and week in Asia/Shanghai) that have something to ingest: a landing folder
+    named after them (``landing/2021``, ``landing/2021Q3``, ``landing/2021W05``) or a
+    file in the landing root naming them (``<form>__<unit>__<period>.<ext>``). A root
+    file whose name gives no period is read by any period's ingest: when there is one,
+    the current year is listed so that some ingest reads it."""
+    settings = settings or Settings.from_env()
+    today = today or reporting_today()
+    landing = settings.landing_dir
+    named, unnamed = set(), False
+    try:
+        entries = list(landing.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        entries = []
+    for entry in entries:
+        if entry.name.startswith((".", "register__")) or entry.name == "registers":
+            continue
+        if entry.is_dir():
+            named.add(entry.name)
+            continue
+        period = _period_in_file_name(entry.name)
+        if period is None:
+            unnamed = True
+        else:
+            named.add(period)
+    if unnamed:
+        named.add(str(today.year))
+    return sorted(p for p in named if is_open(p, settings.first_year, today))
+
+
+def _period_in_file_name(name: str) -> str | None:
+    """The period a landing file's name gives (``<form>__<unit>__<period>.<ext>``), if any."""
+    parts = name.rsplit(".", 1)[0].split("__")
+    return parts[-1] if len(parts) == 3 and is_period(parts[-1]) else None
+
+
+def no_form_note(period: str, catalog=None) -> str | None:  # noqa: ANN001 (a Catalog)
+    """What a release of ``period`` holds when no form is sent for its type nor for a
+    shorter one (a quarter or a week before the year-round forms): said in Chinese and
+    English, as the release is published all the same, empty and valid. None when some
+    form's rows make its figures."""
+    catalog = catalog or load_catalog()
+    if rollup_stage.rolled_up_forms(catalog, period):
+        return None
+    kind = parse_period(period).type
+    zh, en = ("", "") if kind == WEEK else ("或更短期间", " or a shorter period")
+    return (f"没有按{PERIOD_TYPE_ZH[kind]}{zh}报送的报表,{period}的发布为空 / no form is sent "
+            f"for a {kind}{en}: the release of {period} is empty")
 
 
 def _aware(moment: datetime) -> datetime:

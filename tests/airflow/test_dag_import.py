@@ -27,7 +27,8 @@ def dagbag():
 
 
 DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
-DAG_IDS = ["grassroots_intake", "grassroots_nightly", "grassroots_on_submission", DAG_ID]
+DAG_IDS = ["grassroots_intake", "grassroots_nightly", "grassroots_on_submission",
+           "grassroots_weekly", DAG_ID]
 SUBMISSIONS = "grassroots_submissions"  # uri grassroots://submissions
 
 
@@ -70,24 +71,28 @@ REPUBLISH_TASKS = {"claim_periods", "validate", "docs", "feedback", "republish.r
 
 def _assert_claims_its_periods_first_and_releases_them_last(dag, first: str, last: str,
                                                             source: str | None = None,
-                                                            after: frozenset = frozenset()) -> None:
+                                                            after: frozenset = frozenset(),
+                                                            before: frozenset = frozenset(),
+                                                            ) -> None:
     # a sensor that waits for another run of the periods holding no worker slot, as setup;
     # a teardown after every stage (failed or not) gives the leases back; ``after``: the
-    # tasks that follow it (they need no lease)
+    # tasks that follow it, ``before``: those that find the periods (they need no lease)
     claim, release = dag.get_task(first), dag.get_task(last)
     assert claim.is_setup and claim.mode == "reschedule"
     assert release.is_teardown and release.trigger_rule == "all_done_setup_success"
     assert first in release.upstream_task_ids
     assert after <= release.get_flat_relative_ids(upstream=False)
-    stages = {t.task_id for t in dag.tasks} - {first, last, source} - after
+    stages = {t.task_id for t in dag.tasks} - {first, last, source} - after - before
     assert stages <= claim.get_flat_relative_ids(upstream=False)
     assert stages <= release.get_flat_relative_ids(upstream=True)
 
 
-def _assert_validates_every_period_before_any_rollup(dag, source: str) -> None:
+def _assert_validates_every_period_before_any_rollup(dag, source: str,
+                                                     before: frozenset = frozenset()) -> None:
     assert dag.get_task("validate").upstream_task_ids == {source, "claim_periods"}
     _assert_claims_its_periods_first_and_releases_them_last(dag, "claim_periods",
-                                                            "release_periods", source)
+                                                            "release_periods", source,
+                                                            before=before)
     # a mapped group: every validation ends before any period's rollup starts ...
     assert dag.get_task("republish.rollup").upstream_task_ids == {source, "validate"}
     assert dag.get_task("republish.rollup").trigger_rule == "all_done"  # ... failed or not
@@ -108,6 +113,81 @@ def test_on_submission_is_triggered_by_the_submissions_asset_and_maps_per_period
     assert [a.name for a in dag.timetable.asset_condition.objects] == [SUBMISSIONS]
     assert {t.task_id for t in dag.tasks} == {"periods"} | REPUBLISH_TASKS
     _assert_validates_every_period_before_any_rollup(dag, "periods")
+
+
+def _accepts(dag, param: str, value: object) -> bool:
+    from airflow.sdk.exceptions import ParamValidationError
+
+    try:
+        dag.params.get_param(param).resolve(value)
+    except ParamValidationError:
+        return False
+    return True
+
+
+def test_on_submission_republishes_a_year_quarter_or_week_by_hand(dagbag):
+    dag = dagbag.dags["grassroots_on_submission"]
+
+    assert all(_accepts(dag, "period", p) for p in (None, "2021", "2021Q3", "2021W05"))
+    assert not any(_accepts(dag, "period", p) for p in ("21", "2021Q5", "2021W5", "2021-Q3"))
+
+
+def test_weekly_runs_on_monday_at_seven_in_shanghai_and_maps_per_period(dagbag):
+    from airflow.sdk import CronTriggerTimetable
+    from airflow.serialization.encoders import coerce_to_core_timetable
+
+    dag = dagbag.dags["grassroots_weekly"]
+
+    assert isinstance(dag.timetable, CronTriggerTimetable)
+    serialized = coerce_to_core_timetable(dag.timetable).serialize()
+    assert (serialized["expression"], serialized["timezone"]) == ("0 7 * * 1", "Asia/Shanghai")
+    assert (dag.catchup, dag.max_active_runs) == (False, 1)
+    # a backfilled run before the start date would run no task: past weeks are backfilled
+    assert dag.start_date <= datetime(2013, 1, 1, tzinfo=SHANGHAI)
+    assert all(t.retries == 2 for t in dag.tasks)
+    assert {t.task_id for t in dag.tasks} == {"last_week", "periods"} | REPUBLISH_TASKS
+    assert dag.get_task("periods").upstream_task_ids == {"last_week"}
+    _assert_validates_every_period_before_any_rollup(dag, "periods",
+                                                     before=frozenset({"last_week"}))
+    # a week by hand, or a quarter; a year is the yearly DAG's
+    assert all(_accepts(dag, "period", p) for p in (None, "2021W05", "2021Q3"))
+    assert not any(_accepts(dag, "period", p) for p in ("2021", "2021W5", "W05"))
+
+
+@pytest.fixture
+def weekly_module():
+    import importlib.util
+
+    sys.path.insert(0, str(DAGS_DIR))  # as Airflow puts the dags folder on the path
+    try:
+        spec = importlib.util.spec_from_file_location("grassroots_weekly_under_test",
+                                                      DAGS_DIR / "grassroots_weekly.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(DAGS_DIR))
+
+
+def test_a_scheduled_weekly_run_publishes_the_iso_week_before_it_in_shanghai(dagbag,
+                                                                              weekly_module):
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import TimeRestriction
+
+    timetable = coerce_to_core_timetable(dagbag.dags["grassroots_weekly"].timetable)
+    # the first run after Sunday 2021-02-07 noon in Shanghai: Monday 07:00 +08:00, which is
+    # still Sunday 23:00 in UTC
+    after = timetable.next_dagrun_info(
+        last_automated_data_interval=None,
+        restriction=TimeRestriction(datetime(2021, 2, 7, 12, tzinfo=SHANGHAI), None, True))
+    logical = after.logical_date
+
+    assert logical.astimezone(SHANGHAI) == datetime(2021, 2, 8, 7, tzinfo=SHANGHAI)
+    assert weekly_module.week_before_run({}, logical, None) == "2021W05"
+    assert weekly_module.week_before_run({"period": "2021Q3"}, logical, None) == "2021Q3"
+    # a manual run with no logical date: the week before it was triggered
+    assert weekly_module.week_before_run(
+        {"period": None}, None, datetime(2021, 1, 4, 1, tzinfo=SHANGHAI)) == "2020W53"
 
 
 def test_nightly_republishes_changed_periods_at_two_in_shanghai(dagbag):

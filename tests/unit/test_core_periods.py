@@ -10,7 +10,9 @@ from grassroots.core.periods import (
     SHANGHAI,
     PeriodError,
     containing,
+    containing_periods,
     current_periods,
+    is_open,
     iso_weeks_in,
     landed_late,
     last_monday_on_time,
@@ -19,6 +21,7 @@ from grassroots.core.periods import (
     period_type,
     period_year,
     periods_in,
+    week_before,
     week_of,
 )
 
@@ -119,3 +122,34 @@ def test_a_weeks_report_is_late_from_the_tuesday_after_it_in_shanghai() -> None:
     assert landed_late("2020Q4", datetime(2030, 1, 1, tzinfo=UTC)) is None
     assert landed_late(None, datetime(2030, 1, 1, tzinfo=UTC)) is None
     assert landed_late("2020W53", None) is None
+
+
+def test_a_period_lies_in_its_quarter_and_year_shortest_first() -> None:
+    assert containing_periods("2021W05") == ["2021Q1", "2021"]
+    assert containing_periods("2020W01") == ["2020Q1", "2020"]  # began on 2019-12-30
+    assert containing_periods("2021Q3") == ["2021"]
+    assert containing_periods("2021") == []
+
+
+def test_a_mondays_run_reports_the_week_before() -> None:
+    assert week_before(date(2021, 2, 8)) == "2021W05"  # a Monday
+    assert week_before(date(2021, 2, 14)) == "2021W05"  # the Sunday of the same week
+    assert week_before(date(2021, 1, 4)) == "2020W53"  # 2020 had 53 ISO weeks
+    assert week_before(date(2020, 1, 6)) == "2020W01"  # which began in 2019
+
+
+@given(st.dates(min_value=date(1990, 1, 1), max_value=date(2090, 12, 31)))
+def test_the_week_before_ends_the_day_before_todays_week_begins(day: date) -> None:
+    before = parse_period(week_before(day))
+    assert before.end == parse_period(week_of(day)).start - timedelta(days=1)
+
+
+def test_a_period_is_open_from_the_first_year_up_to_the_current_one_of_its_type() -> None:
+    today = date(2026, 12, 7)  # a Monday of 2026W50, in 2026Q4
+    assert all(is_open(p, 2013, today) for p in ("2013", "2026", "2026Q4", "2026W50",
+                                                 "2013W01", "2021Q3"))
+    assert not any(is_open(p, 2013, today) for p in ("2027", "2026W51", "2027Q1", "2012",
+                                                     "2012Q4", "2021Q5", "landing", ""))
+    # a week's year is its ISO year: 2027W01 begins on 2027-01-04, after 2026-12-31
+    assert is_open("2026W53", 2013, date(2026, 12, 31)) and not is_open("2027W01", 2013,
+                                                                        date(2026, 12, 31))

@@ -85,3 +85,48 @@ def test_a_file_name_cannot_drive_the_terminal(
 
     assert not any(ch in out for ch in "\x1b\x07\x9b")
     assert "village_annual__\\x1b]0;pwned\\x07\\x9b2J__2021.csv" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--period", "2021Q5"],
+    ["ingest", "--period", "2021W54"],
+    ["intake", "status", "--period", "21"],
+    ["export", "--period", "2021-Q3", "--level", "county", "--out", "x.xlsx"],
+    ["explain", "--period", "Q3", "--unit", DALAT, "--indicator", "villages"],
+    ["approve", "--period", "2021q3", "--unit", DALAT],
+], ids=lambda argv: argv[0])
+def test_a_bad_period_code_is_refused_by_argparse_in_both_languages(
+        data_dir: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --period:" in err and "Traceback" not in err
+    assert ("格式错误" in err and "is not a period code like 2021, 2021Q3 or 2021W05" in err) or (
+        "没有第54周" in err and "has no ISO week 54" in err)
+    assert not data_dir.exists()  # refused before anything was opened
+
+
+def test_a_week_is_run_and_its_intake_shown_with_no_form_expected(
+        data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from grassroots.catalog import load_catalog
+
+    small_register(data_dir / "landing", [village(201)])
+    assert cli.main(["run", "--period", "2021W05"]) == 0
+    assert cli.main(["intake", "status", "--period", "2021W05"]) == 0
+
+    out = capsys.readouterr().out
+    sent = [f for f, form in load_catalog().forms_sent_for("2021W05").items() if form.expected]
+    assert ("no form is sent for a week" in out) == (not sent)
+    assert "village_annual" not in out and "villages" not in out  # a year's forms, not a week's
+
+
+def test_a_template_for_a_period_not_of_its_forms_type_is_refused(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    small_register(data_dir / "landing", [village(201)])
+
+    assert cli.main(["template", "--form", "village_annual", "--unit", DALAT,
+                     "--period", "2021Q3", "--out", str(tmp_path / "t.xlsx")]) == 2
+    assert "form village_annual is sent for a year: 2021Q3 is a quarter" in capsys.readouterr().err
+    assert not (tmp_path / "t.xlsx").exists()

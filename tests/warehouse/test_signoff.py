@@ -287,3 +287,14 @@ def test_a_pass_approves_every_unit_of_a_level_that_can_be_and_lists_the_others(
         "units below have not approved" in r and WANGAIZHAO in r for r in county["refused"][DALAT])
     again = signoff.approve_units(engine, "2021", 4, "steward-zhao", "x", within=DALAT)
     assert again["approved"] == [] and SHULINZHAO not in again["refused"]
+
+
+def test_a_quarter_is_approved_without_the_years_returns(settings: Settings) -> None:
+    """A quarter's sign-off asks for the returns sent for quarters, not the annual ones:
+    no township return is missing from 2021Q1 (none is sent for a quarter)."""
+    engine = _engine(settings)
+    pipeline.run("2021Q1", settings)
+    done = signoff.approve(engine, "2021Q1", SHULINZHAO, "steward-li")
+    assert done["unit_code"] == SHULINZHAO
+    # the year still asks for its township return
+    assert [r for r in _refused(settings, SHULINZHAO) if "expected returns not accepted" in r]

@@ -81,9 +81,15 @@ with units as (
       and u.depth = 0
       {{- in_county('u.ancestor_code', scoped) }}
 )
-{%- for f in forms %},
+{#- the units expected below each unit are counted once per shape of form (its row
+    level, villages, villages and townships; the villages a form's expected_where picks;
+    a list's several levels): forms of one shape share the count #}
+{%- set expected = namespace(counted=[]) %}
+{%- for f in forms %}
+{%- if f.expected_as not in expected.counted %}
+{%- set expected.counted = expected.counted + [f.expected_as] %},
 
-{{ f.code }}_expected as (
+{{ f.expected_as }} as (
     {%- if f.mixed %}
     -- rows of villages and townships (the star ratings): every township and its villages
     -- may be rated, counted under the township first
@@ -125,7 +131,8 @@ with units as (
     {%- endif %}
       {{- in_county('t.ancestor_code', scoped) }}
     group by t.ancestor_code
-),
+)
+{%- endif %},
 
 {{ f.code }}_accepted as (
 {{ rows.latest_accepted(f.table, ':period', rows.county_units() if scoped else none, standards=f.standards,
@@ -209,7 +216,7 @@ final as (
            {%- endfor %}
     from units u
     {%- for f in forms %}
-    left join {{ f.code }}_expected {{ f.code }}_e on {{ f.code }}_e.unit_code = u.unit_code
+    left join {{ f.expected_as }} {{ f.code }}_e on {{ f.code }}_e.unit_code = u.unit_code
     left join {{ f.code }}_summed {{ f.code }}_s on {{ f.code }}_s.unit_code = u.unit_code
     {%- if f.previous %}
     left join {{ f.code }}_previous {{ f.code }}_p on {{ f.code }}_p.unit_code = u.unit_code

@@ -17,7 +17,7 @@ from typing import Any
 
 from grassroots.catalog.declarations import LEVEL_NUMBERS, Catalog, Form, load_catalog
 from grassroots.catalog.standards import standard_columns_sql
-from grassroots.core.periods import WEEK
+from grassroots.core.periods import WEEK, YEAR
 
 RATING_FORM = "rating_review"
 # the fields a rating gives, in the rated unit's own return and in a rating row
@@ -120,7 +120,7 @@ def rating_row_columns_sql(code_column: str) -> dict[str, str]:
 
 
 def counted_rows(form: Form, columns: Sequence[str], catalog: Catalog | None = None,
-                 ) -> dict[str, Any]:
+                 rated: bool = True) -> dict[str, Any]:
     """How the rows of ``form`` that count are picked and what stands beside them, for
     the rollup (``rollup/accepted_rows.sql``) and the explanation of a figure alike:
 
@@ -130,7 +130,13 @@ def counted_rows(form: Form, columns: Sequence[str], catalog: Catalog | None = N
       and over ``later``), from the submissions in ``statuses``;
     * ``overrides``: a village's return counts with its latest rating's stars and class
       (SQL per field, over ``r`` and ``joins``, the latest ratings joined beside ``r``),
-      ``columns`` being its staging table's."""
+      ``columns`` being its staging table's. With ``rated`` false (no rating was sent
+      in the period, so every latest rating is the return's own) the rows as they are.
+
+    Only the villages' annual return has the standards and the ratings beside it: the
+    forms of villages sent for quarters and weeks (a ledger, a weekly report) rate
+    nothing. A weekly report has its file's lateness beside it (``landed_late``, from
+    its submission ``s``)."""
     catalog = catalog or load_catalog()
     picked: dict[str, Any] = {"standards": {}, "rank": None, "statuses": None,
                               "overrides": None, "columns": None, "joins": ""}
@@ -138,14 +144,13 @@ def counted_rows(form: Form, columns: Sequence[str], catalog: Catalog | None = N
         return picked | {"standards": rating_row_columns_sql("r.unit_code"),
                          "rank": (stage_rank_sql("r", catalog), stage_rank_sql("later", catalog)),
                          "statuses": RATING_STATUSES}
-    if form.row_level_number == LEVEL_NUMBERS["village"]:
+    if form.row_level_number == LEVEL_NUMBERS["village"] and form.period_type == YEAR:
         picked["standards"] = standard_columns_sql("r.unit_code")
+        if rated and RATING_FORM in catalog.forms and set(RATED_FIELDS) <= set(columns):
+            picked |= {"overrides": rated_overrides(), "columns": list(columns),
+                       "joins": latest_ratings_join("r.unit_code", catalog=catalog)}
     if form.period_type == WEEK:
         # whether the row's file landed after its week's deadline (submission s, beside r
         # wherever rows are picked): what weekly_reports_late counts
         picked["standards"] = {**picked["standards"], "landed_late": "s.landed_late"}
-    if form.row_level_number == LEVEL_NUMBERS["village"]:
-        if RATING_FORM in catalog.forms:
-            picked |= {"overrides": rated_overrides(), "columns": list(columns),
-                       "joins": latest_ratings_join("r.unit_code", catalog=catalog)}
     return picked

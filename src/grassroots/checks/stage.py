@@ -476,6 +476,8 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
         }
 
     records: list[dict] = []
+    # the forms sent for this period: a year's checks never read a quarter's ledger
+    sent = catalog.forms_sent_for(period)
 
     def collect(form: Form, frame: pd.DataFrame, found: list, counted: bool = False,
                 notes: outliers.Notes | None = None) -> None:
@@ -511,9 +513,9 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
     with ThreadPoolExecutor(1) as beside:
         # the units that sent nothing, looked up while the frames load
         missing = {form.code: beside.submit(_completeness, engine, form, period, now, county_code)
-                   for form in catalog.forms.values()}
+                   for form in sent.values()}
         frames, reconciling, notes = _frames(engine, catalog, period, county_code)
-        for form in catalog.forms.values():
+        for form in sent.values():
             frame = frames[form.code]
             if not frame.empty:
                 collect(form, frame, checks.run_suite(form, frame), notes=notes[form.code])
@@ -531,7 +533,7 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
     totals = {"rows": 0, "errors": sum(1 for r in records if r["severity"] == "error"),
               "warnings": sum(1 for r in records if r["severity"] == "warning"),
               "rows_accepted": 0, "rows_with_errors": 0}
-    for form in catalog.forms.values():
+    for form in sent.values():
         frame = frames[form.code]
         if frame.empty:
             continue
@@ -558,12 +560,17 @@ def _frames(engine: Engine, catalog: Catalog, period: str, county_code: str | No
             ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, outliers.Notes]]:
     """Each form's rows, the reconciliation frame of each form that has one, and each
     form's notes of its outliers."""
-    forms = list(catalog.forms.values())
+    forms = list(catalog.forms_sent_for(period).values())
+    if not forms:
+        return {}, {}, {}
+    # the largest frame (the villages') and the reconciliation's counts, the longest reads,
+    # first and side by side; the smaller forms' after them
+    largest, *others = sorted(forms, key=lambda f: -f.row_level_number)
     with ThreadPoolExecutor(QUERY_THREADS) as pool:
-        # the villages' frame, the largest, first
-        loading = {form.code: pool.submit(_load_frame, engine, form, period, county_code)
-                   for form in sorted(forms, key=lambda f: -f.row_level_number)}
+        loading = {largest.code: pool.submit(_load_frame, engine, largest, period, county_code)}
         reconciling = pool.submit(reconciliation_frames, engine, forms, period, county_code)
+        loading |= {form.code: pool.submit(_load_frame, engine, form, period, county_code)
+                    for form in others}
         loaded = {form.code: loading[form.code].result() for form in forms}
         return ({code: frame for code, (frame, _) in loaded.items()}, reconciling.result(),
                 {code: notes for code, (_, notes) in loaded.items()})
@@ -586,7 +593,7 @@ def build_docs(engine: Engine, period: str, docs_dir: Path, catalog: Catalog | N
     runs: list[tuple[str, object]] = []
     differences: list[str] = []
     compared = 0
-    for form in catalog.forms.values():
+    for form in catalog.forms_sent_for(period).values():
         for suite, frame in ((form.code, frames[form.code]),
                              (f"{form.code}_reconciliation", reconciling.get(form.code))):
             if frame is None or frame.empty:

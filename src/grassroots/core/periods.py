@@ -210,3 +210,27 @@ def landed_late(period: str | None, landed_at: datetime | None) -> int | None:
     if period is None or landed_at is None or not is_period(period) or period_type(period) != WEEK:
         return None
     return int(landed_at >= on_time_before(period))
+
+
+def containing_periods(period: str) -> list[str]:
+    """The longer periods ``period`` lies in, shortest first: 2021W05 -> 2021Q1, 2021;
+    2021Q3 -> 2021; a year -> none. Their figures take its rows, so they change with it."""
+    rank = PERIOD_TYPES.index(period_type(period))
+    return [containing(period, kind) for kind in reversed(PERIOD_TYPES[:rank])]
+
+
+def week_before(day: date) -> str:
+    """The ISO week before the one holding ``day``: a Monday's run reports last week
+    (Monday 2021-02-08 -> 2021W05)."""
+    return week_of(day - timedelta(days=7))
+
+
+def is_open(period: str, first_year: int, today: date) -> bool:
+    """Whether returns for ``period`` are taken: a period code of a year from
+    ``first_year`` on, not after the period of its type that ``today`` lies in (codes of
+    one type sort in time order)."""
+    try:
+        parsed = parse_period(period)
+    except PeriodError:
+        return False
+    return parsed.year >= first_year and parsed.code <= current_periods(today)[parsed.type]

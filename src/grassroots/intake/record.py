@@ -7,7 +7,7 @@ an approved subtree held until that approval is undone."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,9 +47,12 @@ class IngestResult:
     # the closure's rows when the period's tree was (re)built, None when it stood as it was
     # (or no period's tree was asked for)
     tree_rows: int | None = None
+    # the periods of the accepted returns, in the order first seen: a file in the landing
+    # root names its own period, which need not be the one ingested
+    accepted_periods: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, int | None]:
-        return dict(self.__dict__)
+    def as_dict(self) -> dict[str, int | list[str] | None]:
+        return {**self.__dict__, "accepted_periods": list(self.accepted_periods)}
 
 
 _SUPERSEDE = (
@@ -237,6 +240,8 @@ def record_reads(engine: Engine, catalog: Catalog, reads: list[FileRead], result
                     "superseded_period": read.period, "by": submission_id}).rowcount
             accepted_keys.add(key)
             result.accepted += 1
+            if read.period not in result.accepted_periods:
+                result.accepted_periods.append(read.period)
             result.rows_staged += read.row_count or 0
             result.cell_errors += read.cell_errors
         trees.write_registers(

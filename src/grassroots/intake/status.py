@@ -54,7 +54,7 @@ def intake_status(engine: Engine, period: str, county_code: str | None = None,
     coverage: dict[str, dict[str, tuple[int, int, int]]] = {}
     missing: list[tuple[str, str, str]] = []
     with engine.connect() as conn:
-        # the forms sent for the period: a year expects no weekly report, a week no return
+        # only the forms sent for the period's type are expected (a week's, not a year's)
         for form in (f for f in catalog.forms_sent_for(period).values() if f.expected):
             context = {"table": form.staging_table, "row_level": form.row_level_number,
                        "village": form.row_level_number == wh.VILLAGE_LEVEL,
@@ -210,7 +210,7 @@ def intake_picture(engine: Engine, period: str, county_code: str | None = None) 
     places a file only by a unit of the period's tree. ``unplaced`` counts those that
     name no county."""
     status = intake_status(engine, period, county_code=county_code, with_missing=False)
-    forms = list(load_catalog().forms)
+    forms = list(load_catalog().forms_sent_for(period))
     refused: dict[str | None, int] = {}
     for row in _refused(engine, period):
         refused[row["county_code"]] = refused.get(row["county_code"], 0) + 1

@@ -48,11 +48,25 @@ def sync_indicators(engine: Engine, catalog: Catalog | None = None) -> int:
     return len(rows)
 
 
-def _picked(form: Form, catalog: Catalog) -> dict[str, object]:
+def _picked(form: Form, catalog: Catalog, rated: bool = True) -> dict[str, object]:
     """How the rows of ``form`` that count are picked, and the columns beside them
-    (catalog.ratings.counted_rows): the standards, the latest star ratings."""
+    (catalog.ratings.counted_rows): the standards, the latest star ratings (none to join
+    where the period has no rating: ``rated`` false)."""
     return ratings.counted_rows(form, [c.name for c in wh.staging_tables[form.code].columns],
-                                catalog)
+                                catalog, rated=rated)
+
+
+def any_rating(conn: sa.Connection, period: str) -> bool:
+    """Whether a rating row of the period counts: without one, every unit's latest rating
+    is its return's own and the rollup need not join the ratings beside every row."""
+    rating = wh.staging_tables.get(ratings.RATING_FORM)
+    if rating is None:
+        return False
+    s = wh.submission.c
+    return conn.execute(
+        sa.select(rating.c.unit_code).join(wh.submission, s.submission_id == rating.c.submission_id)
+        .where(s.period == period, s.status.in_(ratings.RATING_STATUSES),
+               rating.c.row_status == "accepted").limit(1)).first() is not None
 
 
 def period_bounds(period: str) -> dict[str, date]:
@@ -107,10 +121,11 @@ def _expected_spec(form: Form, period: str) -> dict[str, object]:
             "units": units_column(form) if form.period_type != YEAR else None}
 
 
-def _form_spec(catalog: Catalog, form: Form, period: str) -> dict[str, object]:
+def _form_spec(catalog: Catalog, form: Form, period: str, rated: bool = True) -> dict[str, object]:
     # rows of villages and of their townships (the star ratings); a list of units of
     # levels 1-4 (a responsibility list) sums each row at its own unit instead
     mixed = len(form.row_level_numbers) > 1 and wh.VILLAGE_LEVEL in form.row_level_numbers
+    levels = [n for n in form.row_level_numbers if n != wh.VILLAGE_LEVEL]
     return {
         **_expected_spec(form, period),
         "code": form.code, "table": form.staging_table, "row_level": form.row_level_number,
@@ -121,18 +136,24 @@ def _form_spec(catalog: Catalog, form: Form, period: str) -> dict[str, object]:
         "code_column": "township_code" if mixed else "unit_code",
         # the levels of levels 1-4 a row may describe (a responsibility list's: a
         # township's, a county's or a city's own)
-        "levels": [n for n in form.row_level_numbers if n != wh.VILLAGE_LEVEL],
+        "levels": levels,
         # many rows per unit: its latest file counts whole
         "whole_file": not form.one_row_per_unit,
         "measures": _measures(catalog, form, period),
         "previous": catalog.compared_measures(form.code, "yoy"),
         "comparable": catalog.compared_measures(form.code, "yoy_comparable"),
         "sub_periods": _sub_periods(form, period),
-        **_picked(form, catalog),
+        # the count of the units expected below each unit, shared by forms of one shape
+        # (a form expected of some villages alone, the key-contact ones, has its own; a
+        # list kept at several levels counts them all)
+        "expected_as": ("expected_mixed" if mixed
+                        else f"expected_{form.code}" if form.expected_where
+                        else f"expected_level{'_'.join(str(n) for n in levels)}"),
+        **_picked(form, catalog, rated),
     }
 
 
-def village_facts_sql(catalog: Catalog, scoped: bool, period: str) -> str:
+def village_facts_sql(catalog: Catalog, scoped: bool, period: str, rated: bool = True) -> str:
     """The statement that writes the villages' wide rows (``rollup/village_facts.sql``,
     from the villages' annual return, for a year; ``rollup/village_rows.sql``, rows
     without it, for a quarter or a week)."""
@@ -142,7 +163,7 @@ def village_facts_sql(catalog: Catalog, scoped: bool, period: str) -> str:
         return wh.render_sql("rollup/village_rows.sql", forms=others,
                              village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL,
                              scoped=scoped)
-    picked = _picked(village, catalog)
+    picked = _picked(village, catalog, rated)
     return wh.render_sql(
         "rollup/village_facts.sql", form=village.code, table=village.staging_table,
         standards=picked["standards"], measures=catalog.measures_of(village.code),
@@ -189,15 +210,17 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
     wh.without_jit(conn)
 
     period = params["period"]
+    rated = any_rating(conn, period)
 
     def area_sql(insert: bool) -> str:
         return wh.render_sql(
             "rollup/area_facts.sql",
-            forms=[_form_spec(catalog, f, period) for f in rolled_up_forms(catalog, period)],
+            forms=[_form_spec(catalog, f, period, rated)
+                   for f in rolled_up_forms(catalog, period)],
             county_level=wh.COUNTY_LEVEL, scoped=scoped, insert=insert,
         )
 
-    village_insert = sa.text(village_facts_sql(catalog, scoped, period))
+    village_insert = sa.text(village_facts_sql(catalog, scoped, period, rated))
     if scoped or not wh.has_other_connections(conn.engine):
         conn.execute(sa.text(area_sql(insert=True)), params)
         conn.execute(village_insert, params)

@@ -108,7 +108,8 @@ def _findings(conn: sa.Connection, period: str, level: int, within: str | None) 
 
     issues = grouped(wh.render_sql("signoff/open_issues.sql", everywhere=everywhere))
     missing: dict[str, list[dict]] = {}
-    for form in (f for f in load_catalog().forms.values() if f.expected):
+    # the returns expected in this period: a quarter's approval asks for no annual return
+    for form in (f for f in load_catalog().forms_sent_for(period).values() if f.expected):
         sql = wh.render_sql("signoff/missing_returns.sql", everywhere=everywhere,
                             table=form.staging_table, row_level=form.row_level_number,
                             village=form.row_level_number == wh.VILLAGE_LEVEL)
