@@ -38,9 +38,12 @@
     of levels 1-4 in the tree of `period_param`, as `<tree>.ancestor_code` and
     `<tree>.ancestor_level`. A village (`village` true) reaches them through its township
     (`<tree>_village.parent_code`): its ancestors are its township's and the township
-    itself. The tables themselves, not the view unit_closure: their indexes find each
+    itself. A unit of levels 1-4 is of `row_level`, or of one of `levels` where given (a
+    responsibility list's: a township's, a county's or a city's). The tables themselves,
+    not the view unit_closure: their indexes find each
     row's ancestors, where a join on the view reads the view whole. -#}
-{%- macro join_area_ancestors(tree, code_column, row_level, village, period_param=':period') -%}
+{%- macro join_area_ancestors(tree, code_column, row_level, village, period_param=':period',
+                               levels=none) -%}
 {%- if village %}
     join period_village {{ tree }}_village
       on {{ tree }}_village.period = {{ period_param }}
@@ -52,7 +55,11 @@
     join area_closure {{ tree }}
       on {{ tree }}.period = {{ period_param }}
      and {{ tree }}.descendant_code = {{ code_column }}
+     {%- if levels %}
+     and {{ tree }}.descendant_level in ({{ levels | join(', ') }})
+     {%- else %}
      and {{ tree }}.descendant_level = {{ row_level }}
+     {%- endif %}
 {%- endif %}
 {%- endmacro -%}
 
@@ -84,8 +91,8 @@ join release r
 {#- Macro: `select county_code, unit_code ... where ...` (the WHERE left open for the
     caller's further conditions as `and county.<column> ...`): each unit of `row_level`
     in the period's tree with its county; villages (`village` true) through their
-    townships. -#}
-{%- macro units_with_county(row_level, village) -%}
+    townships, only those `expected_where` picks when given (the key-contact villages). -#}
+{%- macro units_with_county(row_level, village, expected_where=none) -%}
     select county.ancestor_code as county_code,
            {{ 'v.unit_code' if village else 'county.descendant_code as unit_code' }}
     from area_closure county
@@ -98,6 +105,9 @@ join release r
       and county.ancestor_level = 3
       {%- if not village %}
       and county.descendant_level = {{ row_level }}
+      {%- endif %}
+      {%- if village and expected_where %}
+      and {{ expected_village('v.unit_code', expected_where) }} = 1
       {%- endif %}
 {%- endmacro -%}
 
@@ -123,4 +133,20 @@ left join approval_reach reach
     level whose approval covers the unit (CONTRACT.md §5), or 'none'. -#}
 {%- macro approval_label() -%}
 case reach.level when 1 then 'region' when 2 then 'city' when 3 then 'county' when 4 then 'township' else 'none' end
+{%- endmacro -%}
+
+{#- Macro: 1 when the village `code_column` is one a form is expected of in the tree of
+    `period_param` (its `condition`, the form's expected_where over the village's tree
+    columns: a key-contact village), else 0; 1 for a form without one. A subquery of its
+    own, so that the condition's bare column names are the tree's. -#}
+{%- macro expected_village(code_column, condition, period_param=':period') -%}
+{%- if condition -%}
+case when exists (
+           select 1 from period_village expected_village
+           where expected_village.period = {{ period_param }}
+             and expected_village.unit_code = {{ code_column }}
+             and ({{ condition }})) then 1 else 0 end
+{%- else -%}
+1
+{%- endif -%}
 {%- endmacro -%}

@@ -176,6 +176,50 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+WEEKLY_FORM = "key_village_weekly"
+
+
+def cmd_weekly_missing(args: argparse.Namespace) -> int:
+    """The key-contact villages without their weekly report for a week (CONTRACT.md §6)."""
+    from datetime import UTC, datetime
+
+    from grassroots import pipeline
+    from grassroots.catalog import load_catalog
+    from grassroots.checks import stage as validation
+    from grassroots.core.periods import WEEK, PeriodError, on_time_before, parse_period
+    from grassroots.hierarchy import trees
+
+    try:
+        week = parse_period(args.period)
+    except PeriodError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    if week.type != WEEK:
+        print(f"refused: 周报按周报送,期间应如2021W05 / weekly reports are sent for weeks: "
+              f"{args.period!r} is not a week like 2021W05", file=sys.stderr)
+        return 2
+    settings, engine = pipeline.open_warehouse(_settings(args))
+    trees.ensure_tree(engine, week.code)
+    form = load_catalog().forms[WEEKLY_FORM]
+    missing = validation.missing_reports(engine, form, week.code, args.unit)
+    due = on_time_before(week.code)
+    overdue = validation.weekly_due_passed(form, week.code, datetime.now(UTC))
+    print(f"{form.name_zh} {week.code}({week.start}至{week.end}),截止{due:%Y-%m-%d %H:%M}前"
+          f"(北京时间)/ {form.name_en} {week.code} ({week.start} to {week.end}), due before "
+          f"{due:%Y-%m-%d %H:%M} Asia/Shanghai"
+          + ("" if overdue else ";尚未到期 / not yet overdue"))
+    if not missing:
+        print("重点联系村周报均已报送 / every key-contact village's report has come")
+        return 0
+    print(f"未报送的重点联系村 {len(missing)} 个 / key-contact villages without their report: "
+          f"{len(missing)}")
+    print(f"  {'县 county':<14} {'乡镇 township':<14} {'村 village':<14} 名称 name")
+    for row in missing:
+        print(f"  {row['county_code']:<14} {row['township_code']:<14} {row['unit_code']:<14} "
+              f"{row['name']}")
+    return 0
+
+
 def cmd_intake_status(args: argparse.Namespace) -> int:
     from grassroots import pipeline
     from grassroots.intake import status as intake
@@ -710,6 +754,14 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--missing", action="store_true", help="list every unit not yet submitted")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=cmd_intake_status)
+
+    weekly = sub.add_parser("weekly", help="weekly reports of key-contact villages (重点联系村周报)")
+    weekly_sub = weekly.add_subparsers(dest="weekly_command", required=True)
+    weekly_missing = with_warehouse(weekly_sub.add_parser(
+        "missing", help="the key-contact villages without their report for a week"))
+    weekly_missing.add_argument("--period", required=True, help="the week, e.g. 2021W05")
+    weekly_missing.add_argument("--unit", help="only the villages under this unit (12-digit code)")
+    weekly_missing.set_defaults(func=cmd_weekly_missing)
 
     review = sub.add_parser("review", help="stewards: list, show, waive, reject or reopen issues")
     review_sub = review.add_subparsers(dest="review_command", required=True)

@@ -151,8 +151,9 @@ def test_a_form_declares_the_periods_it_is_sent_for(tmp_path: Path) -> None:
     assert {f.period_type for f in shipped.forms.values() if f.code.endswith("_annual")} == {"year"}
     quarterly = load_catalog(_quarterly_ratings(tmp_path, "last"))
     assert "rating_review" not in quarterly.forms_sent_for("2021")
-    assert sorted(quarterly.forms_sent_for("2021Q3")) == ["rating_review", "rectification_ledger"]
-    assert quarterly.forms_sent_for("2021W05") == {}
+    assert sorted(quarterly.forms_sent_for("2021Q3")) == [
+        "rating_review", "rectification_ledger", "responsibility_list"]
+    assert list(quarterly.forms_sent_for("2021W05")) == ["key_village_weekly"]
     assert {m.time_aggregation for m in quarterly.measures if m.form == "rating_review"} == {"last"}
     assert quarterly.indicator("rated_advanced").time_aggregation == "last"
     assert shipped.indicator("villages").time_aggregation is None
@@ -209,3 +210,38 @@ def test_the_ledger_compares_its_dates_in_the_order_of_the_three_steps() -> None
     assert [f.code for f in form.fields if f.type == "date"] == [
         "proposed_on", "advised_on", "approved_on", "deadline", "state_on"]
     assert form.period_type == "quarter" and not form.expected and form.rows_below_submitter
+
+
+def _edited_catalog(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(CATALOG_DIR, catalog)
+    path = catalog / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return catalog
+
+
+def test_the_weekly_reports_counts_say_how_they_add_up_over_time(tmp_path: Path) -> None:
+    shipped = load_catalog()
+    assert {i.code: (i.numerator, i.denominator) for i in shipped.indicators
+            if i.form == "key_village_weekly" and i.aggregation != "count_if"} == {
+        "key_villages": ("key_village_weekly__units", None),
+        "weekly_reports_due": ("key_village_weekly__expected", None),
+        "weekly_reports_received": ("key_village_weekly__reporting", None),
+        "weekly_report_rate": ("key_village_weekly__reporting", "key_village_weekly__expected"),
+    }
+    # the key villages are a state: a quarter's are not the sum of its weeks'
+    with pytest.raises(CatalogError, match="key_villages: expected_units adds up over time as "
+                                           "time_aggregation: last, not 'sum'"):
+        load_catalog(_edited_catalog(tmp_path, "indicators.yaml",
+                                     "aggregation: expected_units, time_aggregation: last",
+                                     "aggregation: expected_units, time_aggregation: sum"))
+
+
+def test_expected_where_reads_only_a_villages_tree_columns(tmp_path: Path) -> None:
+    assert load_catalog().forms["key_village_weekly"].expected_where == "key_contact is not null"
+    with pytest.raises(CatalogError, match=r"expected_where reads \['org_class'\]"):
+        load_catalog(_edited_catalog(tmp_path, "forms/key_village_weekly.yaml",
+                                     'expected_where: "key_contact is not null"',
+                                     'expected_where: "org_class = 1"'))

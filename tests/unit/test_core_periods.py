@@ -1,19 +1,22 @@
 """Period codes: years, quarters and ISO weeks, and how they lie in one another."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from grassroots.core.periods import (
+    SHANGHAI,
     PeriodError,
     containing,
     containing_periods,
     current_periods,
     is_open,
     iso_weeks_in,
+    landed_late,
     last_monday_on_time,
+    on_time_before,
     parse_period,
     period_type,
     period_year,
@@ -107,6 +110,18 @@ def test_anything_else_is_refused_in_both_languages(code: str) -> None:
 
 def test_period_type() -> None:
     assert [period_type(p) for p in ("2014", "2021Q3", "2021W05")] == ["year", "quarter", "week"]
+
+
+def test_a_weeks_report_is_late_from_the_tuesday_after_it_in_shanghai() -> None:
+    # 2020W53 ran from Monday 2020-12-28 to Sunday 2021-01-03
+    assert on_time_before("2020W53") == datetime(2021, 1, 5, 0, 0, tzinfo=SHANGHAI)
+    assert landed_late("2020W53", datetime(2021, 1, 4, 23, 59, 59, tzinfo=SHANGHAI)) == 0
+    # 16:00 UTC on the Monday is midnight in Shanghai
+    assert landed_late("2020W53", datetime(2021, 1, 4, 16, 0, 0, tzinfo=UTC)) == 1
+    assert landed_late("2020W53", datetime(2021, 1, 4, 15, 59, 59, tzinfo=UTC)) == 0
+    assert landed_late("2020Q4", datetime(2030, 1, 1, tzinfo=UTC)) is None
+    assert landed_late(None, datetime(2030, 1, 1, tzinfo=UTC)) is None
+    assert landed_late("2020W53", None) is None
 
 
 def test_a_period_lies_in_its_quarter_and_year_shortest_first() -> None:

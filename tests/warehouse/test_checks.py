@@ -586,7 +586,8 @@ def test_suites_build_writes_what_check_then_accepts(tmp_path: Path) -> None:
     # every form has unit_name: every form's suite changes, no reconciliation suite does
     assert sorted(p.name for p in out.iterdir() if (out / p.name).read_text(encoding="utf-8")
                   != (EXPECTATIONS_DIR / p.name).read_text(encoding="utf-8")) == [
-        "county_annual.json", "rating_review.json", "rectification_ledger.json",
+        "county_annual.json", "key_village_weekly.json", "rating_review.json",
+        "rectification_ledger.json",
         "township_annual.json", "village_annual.json"]
     assert "unit_name is not the name in the register" in (out / "county_annual.json").read_text(
         encoding="utf-8")
@@ -634,8 +635,10 @@ def test_suite_covers_every_declared_field(form_code: str) -> None:
             kwargs = by_rule[f"{rid}.at_most"]["kwargs"]
             assert (kwargs["column_A"], kwargs["column_B"]) == (field.at_most, field.code)
             assert kwargs["or_equal"] is True
-    for rule in ("in_register", "in_submitter_subtree", "once_per_submission"):
+    for rule in ("in_register", "in_submitter_subtree"):
         assert f"{form_code}.unit_code.{rule}" in by_rule
+    # a row once per submission by the form's key: its unit, or a list's task
+    assert f"{form_code}.{form.key}.once_per_submission" in by_rule
 
 
 @pytest.mark.parametrize("form_code", sorted(CATALOG.forms))

@@ -52,7 +52,7 @@ def test_spooled_rows_are_stored_as_bound_rows_are(tmp_path: Path) -> None:
                     spool_dir=tmp_path)
     register = registers.RegisterRows(DALAT, "register.csv", [
         (f"{WANGAIZHAO[:9]}201", "一村", 5, "村", WANGAIZHAO, "150000000000", "150600000000",
-         DALAT, WANGAIZHAO, "farming", 2014, None, None, "register.csv")])
+         DALAT, WANGAIZHAO, "farming", 2014, None, None, "city", "register.csv")])
     reads = [_return("a.csv", ROWS), _return("rejected.csv", ROWS[:1]), _return("b.csv", ROWS[1:]),
              FileRead("register", Path("register.csv"), None, form_code="register",
                       register=register)]

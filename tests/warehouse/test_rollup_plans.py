@@ -23,8 +23,9 @@ from grassroots.rollup import stage as rollup
 
 PARAMS = {"period": "2021", "previous_period": "2020", "year": 2021, "built_by": 1, "release_id": 1,
           "county_code": "150621000000", "current_release_id": 1,
-          # the year's quarters (its ledgers) and days, as the rollup binds them
-          **sub_period_params("2021"),
+          # the year's quarters (its ledgers), weeks (their reports) and days, as the
+          # rollup binds them
+          **sub_period_params("2021"), **rollup.period_counts("2021"),
           **{k: v.isoformat() for k, v in rollup.period_bounds("2021").items()}}
 
 

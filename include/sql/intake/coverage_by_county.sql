@@ -1,10 +1,11 @@
 -- One row per county of the period's tree, for one form: the units the register
 -- expects to appear in that form, those that appear in an accepted file, and those
 -- whose row also passed the checks. Completeness comes from the register, not from
--- what happened to arrive. Jinja fills in the form's table and row level (village: the villages' form).
+-- what happened to arrive. Jinja fills in the form's table and row level (village: the villages' form, with the
+-- condition `expected_where` on the villages it is expected of: the key-contact villages).
 {%- from 'scope.sql' import units_with_county %}
 with expected as (
-    {{ units_with_county(row_level, village) }}
+    {{ units_with_county(row_level, village, expected_where | default(none)) }}
 ),
 
 rows_in_accepted_files as (

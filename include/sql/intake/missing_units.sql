@@ -1,9 +1,10 @@
 -- One row per unit the register expects in one form that no accepted file of the period
--- reports: who has not submitted. Jinja fills in the form's table and row level (village: the villages' form) and, to
+-- reports: who has not submitted. Jinja fills in the form's table and row level (village: the villages' form, with the
+-- condition `expected_where` on the villages it is expected of: the key-contact villages) and, to
 -- check one county alone (county_only), limits the rows read to that county's.
 {%- from 'scope.sql' import units_with_county %}
 with expected as (
-    {{ units_with_county(row_level, village) }}
+    {{ units_with_county(row_level, village, expected_where | default(none)) }}
       {%- if county_only is defined and county_only %}
       and county.ancestor_code = :county_code
       {%- else %}

@@ -3,7 +3,8 @@
     accepted rows below the unit (a village's: its own row's). Ratios and weighted means
     are Σ numerator / Σ denominator × factor, never an average of averages; a zero
     denominator gives NULL, as does a unit with no row of the indicator's form reporting
-    (except the reporting rate). Year-on-year changes compare with the previous period's
+    (except the counts of the tree and of the rows received: the reporting rate, the
+    units expected, the rows due and received). Year-on-year changes compare with the previous period's
     sums. `i` is a dict (warehouse.indicator_specs): code, aggregation, numerator,
     denominator (measure columns), factor, of (the compared indicator's dict), previous
     (the column of the previous period's sum, or none), reporting, expected (the form's
@@ -23,7 +24,7 @@ case
 end
 {%- else -%}
 case
-    {%- if i.aggregation != 'reporting_rate' %}
+    {%- if i.aggregation not in ('reporting_rate', 'expected_units', 'expected_rows', 'reporting_rows') %}
     when v.{{ i.reporting }} = 0 then null
     {%- endif %}
     {%- if not i.denominator %}

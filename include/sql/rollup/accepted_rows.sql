@@ -25,7 +25,9 @@
     ledger in its year), the bind parameters of the first and the last of them: the rows
     of every one of those periods count, one per unit and period, each with
     `latest_in_period` 1 when no later period of them has a row of its unit (what a
-    `last` measure reads). -#}
+    `last` measure reads).
+    `whole_file`: for a form of many rows per unit (a responsibility list), every row of
+    a unit's latest file counts, not the latest row alone. -#}
 {%- macro counted_file(file, row, checked, statuses) -%}
     {%- if statuses %}
       and {{ file }}.status in ({% for st in statuses %}{% if not loop.first %}, {% endif %}'{{ st }}'{% endfor %})
@@ -39,7 +41,7 @@
 {%- endmacro -%}
 {%- macro latest_accepted(table, period_param, scope=none, checked=true, standards=none,
                           overrides=none, columns=none, rank=none, statuses=none, joins='',
-                          sub_periods=none) -%}
+                          sub_periods=none, whole_file=false) -%}
     {%- if sub_periods %}
     {%- set own_period = 's.period between ' ~ sub_periods[0] ~ ' and ' ~ sub_periods[1] %}
     {%- set later_period = 'later_file.period = s.period' %}
@@ -92,6 +94,8 @@
                  or ({{ rank[1] }} = {{ rank[0] }}
                      and (later.submission_id > r.submission_id
                           or (later.submission_id = r.submission_id and later.row_number > r.row_number)))))
+            {%- elif whole_file %}
+            and later.submission_id > r.submission_id)
             {%- else %}
             and (later.submission_id > r.submission_id
                  or (later.submission_id = r.submission_id and later.row_number > r.row_number)))

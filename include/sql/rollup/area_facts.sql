@@ -1,7 +1,9 @@
 -- One row per unit of levels 1-4 of the period's tree, written by the rollup that builds
 -- the period's next release (built_by), with the part it belongs to (its county, or ''
 -- above the counties): for every form, the
--- units of the form's level expected and reporting below the unit and the additive sums
+-- rows of the form's level due (its units expected, once per period of the form in the
+-- period; and those units, `<form>__units`, for a form sent for shorter periods) and
+-- received below the unit and the additive sums
 -- of their accepted rows (the form's measures); beside them, the previous period's sums
 -- that year-on-year changes compare with:
 --   '<code>__previous': the previous period's rows on the previous period's own tree
@@ -16,7 +18,7 @@
 -- alone, its columns named as fact_area's (a full rollup reads it beside the villages').
 {%- import 'rollup/accepted_rows.sql' as rows %}
 {%- from 'scope.sql' import county_part_join, in_county, join_area_ancestors, tree_units %}
-{%- macro summed_on_tree(source, code_column, row_level, village, tree_period, measures, prefix, count_as) -%}
+{%- macro summed_on_tree(source, code_column, row_level, village, tree_period, measures, prefix, count_as, levels=none) -%}
     {%- if village %}
     -- the villages summed under their townships first, then the townships' sums under
     -- each ancestor: a township has a few ancestors, its villages many times as many
@@ -51,7 +53,7 @@
            round(cast(sum({{ m.expression }}) as numeric), 6) as {{ prefix }}{{ loop.index }}
            {%- endfor %}
     from {{ source }}
-    {{- join_area_ancestors('t', source ~ '.' ~ code_column, row_level, village, tree_period) }}
+    {{- join_area_ancestors('t', source ~ '.' ~ code_column, row_level, village, tree_period, levels) }}
     {%- endif %}
     {%- if scoped %}
     where t.ancestor_code in (select unit_code from units)
@@ -62,6 +64,7 @@
 insert into fact_area (
     period, built_by, part, unit_code, level
     {%- for f in forms %}, {{ f.code }}__reporting, {{ f.code }}__expected
+    {%- if f.units %}, {{ f.units }}{% endif %}
     {%- for m in f.measures %}, {{ m.code }}{% endfor %}
     {%- if f.previous %}, {{ f.code }}__previous_rows{% for m in f.previous %}, {{ m.code }}__previous{% endfor %}{% endif %}
     {%- if f.comparable %}, {{ f.code }}__previous_comparable_rows{% for m in f.comparable %}, {{ m.code }}__previous_comparable{% endfor %}{% endif %}
@@ -79,7 +82,8 @@ with units as (
       {{- in_county('u.ancestor_code', scoped) }}
 )
 {#- the units expected below each unit are counted once per shape of form (its row
-    level, villages, villages and townships): forms of one shape share the count #}
+    level, villages, villages and townships; the villages a form's expected_where picks;
+    a list's several levels): forms of one shape share the count #}
 {%- set expected = namespace(counted=[]) %}
 {%- for f in forms %}
 {%- if f.expected_as not in expected.counted %}
@@ -103,13 +107,17 @@ with units as (
       and t.descendant_level = {{ f.row_level }}
     {%- elif f.village %}
     -- the villages counted under their townships first: a township's ancestors are a
-    -- few rows, a village's many
+    -- few rows, a village's many; only those the form is expected of (expected_where:
+    -- the key-contact villages), where it says
     select t.ancestor_code as unit_code, sum(below.villages) as expected_units
     from area_closure t
     join (
         select parent_code, count(*) as villages
         from period_village
         where period = :period
+          {%- if f.expected_where %}
+          and ({{ f.expected_where }})
+          {%- endif %}
           {{- in_county('parent_code', scoped) }}
         group by parent_code
     ) below
@@ -119,7 +127,7 @@ with units as (
     select t.ancestor_code as unit_code, count(*) as expected_units
     from area_closure t
     where t.period = :period
-      and t.descendant_level = {{ f.row_level }}
+      and t.descendant_level in ({{ f.levels | join(', ') }})
     {%- endif %}
       {{- in_county('t.ancestor_code', scoped) }}
     group by t.ancestor_code
@@ -129,13 +137,13 @@ with units as (
 {{ f.code }}_accepted as (
 {{ rows.latest_accepted(f.table, ':period', rows.county_units() if scoped else none, standards=f.standards,
                         overrides=f.overrides, columns=f.columns, rank=f.rank, statuses=f.statuses,
-                        joins=f.joins, sub_periods=f.sub_periods) }}
+                        joins=f.joins, sub_periods=f.sub_periods, whole_file=f.whole_file) }}
 ),
 
 {{ f.code }}_summed as (
     {#- a form whose rows are villages and townships (the star ratings) is summed from each
         row's township (`township_code`, beside its rows): a village's, a township itself #}
-{{ summed_on_tree(f.code ~ '_accepted', f.code_column, f.row_level, f.village, ':period', f.measures, 'm', 'reporting_units') }}
+{{ summed_on_tree(f.code ~ '_accepted', f.code_column, f.row_level, f.village, ':period', f.measures, 'm', 'reporting_units', f.levels) }}
 )
 {%- if f.previous or f.comparable %},
 
@@ -185,7 +193,11 @@ final as (
            {#- named as fact_area's columns: the rows may be read apart and inserted by name #}
            {%- for f in forms %},
            coalesce({{ f.code }}_s.reporting_units, 0) as {{ f.code }}__reporting,
-           coalesce({{ f.code }}_e.expected_units, 0) as {{ f.code }}__expected
+           {#- due once per period of the form lying in the period (`periods`, e.g. :week_count) #}
+           coalesce({{ f.code }}_e.expected_units, 0){% if f.periods %} * {{ f.periods }}{% endif %} as {{ f.code }}__expected
+           {%- if f.units %},
+           coalesce({{ f.code }}_e.expected_units, 0) as {{ f.units }}
+           {%- endif %}
            {%- for m in f.measures %},
            cast({{ f.code }}_s.m{{ loop.index }} as double precision) as {{ m.code }}
            {%- endfor %}

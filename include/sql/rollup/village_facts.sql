@@ -8,15 +8,15 @@
 -- predecessors on this period's tree ('<code>__previous_comparable').
 -- Jinja fills in the form's table, measures and columns, and the other forms of
 -- villages rolled up with it (`also`: their rows are written in by
--- village_form_facts.sql); values are bind parameters.
+-- village_form_facts.sql; each due as village_rows.sql says); values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
-{%- from 'scope.sql' import county_part_join, in_county, tree_units %}
+{%- from 'scope.sql' import county_part_join, expected_village, in_county, tree_units %}
 insert into fact_village (
     period, built_by, part, unit_code, level, {{ form }}__reporting, {{ form }}__expected
     {%- for m in measures %}, {{ m.code }}{% endfor %}
     {%- if previous %}, {{ form }}__previous_rows{% for m in previous %}, {{ m.code }}__previous{% endfor %}{% endif %}
     {%- if comparable %}, {{ form }}__previous_comparable_rows{% for m in comparable %}, {{ m.code }}__previous_comparable{% endfor %}{% endif %}
-    {%- for f in also %}, {{ f }}__reporting, {{ f }}__expected{% endfor %}
+    {%- for f in also %}, {{ f.code }}__reporting, {{ f.code }}__expected{% if f.units %}, {{ f.units }}{% endif %}{% endfor %}
 )
 with accepted as (
 {{ rows.latest_accepted(table, ':period', rows.county_units() if scoped else none, standards=standards,
@@ -137,10 +137,14 @@ final as (
            cast(pc.c{{ loop.index }} as double precision) as c{{ loop.index }}
            {%- endfor %}
            {%- endif %}
-           {#- the other forms of villages: none reporting until village_form_facts.sql #}
+           {#- the other forms of villages: none reporting until village_form_facts.sql; due
+               once per period of the form where the form is expected of the village #}
            {%- for f in also %},
-           0 as {{ f }}__reporting,
-           1 as {{ f }}__expected
+           0 as {{ f.code }}__reporting,
+           {{ expected_village('v.unit_code', f.expected_where) }}{% if f.periods %} * {{ f.periods }}{% endif %} as {{ f.code }}__expected
+           {%- if f.units %},
+           {{ expected_village('v.unit_code', f.expected_where) }} as {{ f.units }}
+           {%- endif %}
            {%- endfor %}
     from villages v
     {{ county_part_join('v.parent_code', county_level) }}

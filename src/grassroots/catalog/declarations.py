@@ -46,6 +46,11 @@ class CatalogError(ValueError):
     """A declaration in include/catalog/ that cannot be read as it stands."""
 AGGREGATIONS = {
     "count", "count_if", "sum", "ratio", "weighted_mean", "yoy", "yoy_comparable", "reporting_rate",
+    # counts of the tree and of the rows of a form, not of row values: the units the form is
+    # expected of in the period (``<form>__units``), the rows due from them (each unit once
+    # per period of the form lying in the period, ``<form>__expected``) and the rows
+    # received (``<form>__reporting``); zero, not NULL, where nothing was received
+    "expected_units", "expected_rows", "reporting_rows",
 }
 # How the figures of a form sent for quarters or weeks make those of the longer periods
 # they lie in: ``sum`` (flows: every week's reports count in their quarter and year) or
@@ -67,6 +72,9 @@ class Field:
     unit: str | None = None
     reconciliation: bool = False
     outliers: tuple[str, ...] = ()  # of OUTLIER_KINDS: what the value is compared with
+    # not a column of the file: the submitting unit's code, staged in every row (a
+    # responsibility list's rows are the submitter's own tasks)
+    from_submitter: bool = False
 
     @property
     def header_label(self) -> str:
@@ -144,6 +152,13 @@ class Form:
     rows_below_submitter: bool = False
     # the periods the form is sent for: year (2021), quarter (2021Q3) or week (2021W05)
     period_type: str = YEAR
+    # one row per unit (the latest row of a unit counts), or a list of rows per unit
+    # (``one_row_per_unit: false``: the latest file of a unit counts whole, each row once)
+    one_row_per_unit: bool = True
+    # which villages of the period's tree are expected (``expected_where:``, SQL over the
+    # tree's columns of a village, period_village's): the key-contact villages alone send
+    # weekly reports. None: every unit of the row level
+    expected_where: str | None = None
 
     @property
     def row_level_number(self) -> int:
@@ -176,6 +191,14 @@ class Form:
         compare with)."""
         return {(f.code, kind): outlier_column(f.code, kind)
                 for f in self.fields for kind in f.outliers}
+
+
+def units_column(form: Form) -> str:
+    """The wide rows' column of the units ``form`` is expected of in a period: its own
+    (``<form>__units``) for a form sent for shorter periods than a year, whose rows due
+    are those units once per period (``<form>__expected``); a year's form's units are its
+    rows due."""
+    return f"{form.code}__expected" if form.period_type == YEAR else f"{form.code}__units"
 
 
 def outlier_column(field_code: str, kind: str) -> str:
@@ -269,6 +292,7 @@ def _load_form(path: Path, shared: _Shared) -> Form:
                 unit=f.get("unit"),
                 reconciliation=f.get("reconciliation", False),
                 outliers=_outlier_kinds(f, raw, path),
+                from_submitter=f.get("from_submitter", False),
             )
         )
     form = Form(
@@ -285,7 +309,10 @@ def _load_form(path: Path, shared: _Shared) -> Form:
         expected=raw.get("expected", True),
         rows_below_submitter=raw.get("rows_below_submitter", False),
         period_type=raw.get("period_type", YEAR),
+        expected_where=raw.get("expected_where"),
+        one_row_per_unit=raw.get("one_row_per_unit", True),
     )
+    _check_expected_where(form, path)
     if form.period_type not in PERIOD_TYPES:
         raise CatalogError(f"{path}: period_type {form.period_type!r} is not one of "
                            f"{', '.join(PERIOD_TYPES)}")
@@ -312,6 +339,25 @@ def _load_form(path: Path, shared: _Shared) -> Form:
             raise CatalogError(f"{path}: rule {rule.id} is declared twice")
         seen.add(rule.id)
     return replace(form, rules=tuple(rules))
+
+
+# the columns of a village in the period's tree that ``expected_where`` may read
+TREE_VILLAGE_COLUMNS = ("unit_code", "parent_code", "name", "key_contact")
+_TREE_CONDITION_WORDS = {"is", "not", "null", "and", "or", "in"}
+
+
+def _check_expected_where(form: Form, path: Path) -> None:
+    """``expected_where`` is a condition over a village's tree columns, for forms of
+    villages expected of their units: it is pasted into the rollup's and the checks' SQL."""
+    if form.expected_where is None:
+        return
+    if form.row_level_number != LEVEL_NUMBERS["village"] or not form.expected:
+        raise CatalogError(f"{path}: expected_where is for forms of villages expected of them")
+    names = set(_IDENTIFIER.findall(_STRING_LITERAL.sub("", form.expected_where)))
+    unknown = {n for n in names if n.lower() not in _TREE_CONDITION_WORDS} - set(TREE_VILLAGE_COLUMNS)
+    if unknown or ";" in form.expected_where:
+        raise CatalogError(f"{path}: expected_where reads {sorted(unknown)}; it may read only "
+                           f"{', '.join(TREE_VILLAGE_COLUMNS)}")
 
 
 def _outlier_kinds(raw_field: dict[str, Any], raw_form: dict[str, Any], path: Path) -> tuple[str, ...]:
@@ -426,7 +472,8 @@ def _placeholders(shared: _Shared, form: Form) -> dict[str, str]:
                                f"(a row level of {form.code})")
     # a form whose rows are of two levels names both: "村或乡镇" / "village or township"
     nouns = [shared.unit_nouns[level] for level in form.row_levels]
-    return {"form": form.code, "key": form.key,
+    # {unit}: the field naming the row's unit (a list's key is its task, not its unit)
+    return {"form": form.code, "key": form.key, "unit": "unit_code",
             "unit_zh": "或".join(n["zh"] for n in nouns),
             "unit_en": " or ".join(n["en"] for n in nouns)}
 
@@ -611,9 +658,16 @@ def _time_aggregation(raw: dict[str, Any], form: Form) -> str | None:
             f"indicator {raw['code']}: form {form.code} is sent for {form.period_type}s, so the "
             f"indicator declares time_aggregation: {' or '.join(TIME_AGGREGATIONS)} (how its "
             f"figures make the longer periods'), not {declared!r}")
-    if raw["aggregation"] in ("yoy", "yoy_comparable", "reporting_rate"):
+    if raw["aggregation"] in ("yoy", "yoy_comparable"):
         raise CatalogError(f"indicator {raw['code']}: {raw['aggregation']} is for forms sent for "
                            "years")
+    # the units expected are a state (a year's are those valid in it); the rows due and
+    # received, and their rate, add up over the periods of the form
+    fixed = {"expected_units": "last", "expected_rows": "sum", "reporting_rows": "sum",
+             "reporting_rate": "sum"}.get(raw["aggregation"])
+    if fixed is not None and declared != fixed:
+        raise CatalogError(f"indicator {raw['code']}: {raw['aggregation']} adds up over time as "
+                           f"time_aggregation: {fixed}, not {declared!r}")
     return declared
 
 
@@ -773,6 +827,12 @@ def _formula(raw: dict[str, Any]) -> str:
         return f"Σ {describe(num)} / Σ {describe(den)} × {raw.get('factor', 1)}"
     if agg == "weighted_mean":
         return f"Σ({raw['value']} × {raw['weight']}) / Σ {raw['weight']}"
+    if agg == "expected_units":
+        return f"units {raw['form']} is expected of in the period's tree"
+    if agg == "expected_rows":
+        return f"units {raw['form']} is expected of × its periods lying in the period"
+    if agg == "reporting_rows":
+        return f"accepted {raw['form']} rows, one per unit and period of the form"
     if agg == "yoy":
         return f"({raw['of']} − {raw['of']} of the previous period) / previous × 100"
     if agg == "yoy_comparable":
@@ -837,6 +897,10 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
             private |= {numerator, denominator}
         elif agg in ("yoy", "yoy_comparable"):
             of = raw["of"]
+        elif agg in ("expected_units", "expected_rows", "reporting_rows"):
+            # counted by the rollup from the tree and the rows received (form_columns)
+            numerator = {"expected_units": units_column(form), "expected_rows": f"{form_code}__expected",
+                         "reporting_rows": f"{form_code}__reporting"}[agg]
         elif agg == "reporting_rate":
             # both measures are computed by the rollup from the tree, not from row expressions
             numerator = f"{form_code}__reporting"
@@ -865,7 +929,8 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR) -> Catalog:
     codes = {i.code for i in indicators}
     for i in indicators:
         for ref in (i.numerator, i.denominator):
-            if ref and ref not in measures and not ref.endswith(("__reporting", "__expected")):
+            if ref and ref not in measures and not ref.endswith(("__reporting", "__expected",
+                                                                 "__units")):
                 raise ValueError(f"indicator {i.code}: unknown measure {ref!r}")
         if i.of and i.of not in codes:
             raise ValueError(f"indicator {i.code}: compares unknown indicator {i.of!r}")

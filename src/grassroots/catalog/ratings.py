@@ -17,7 +17,7 @@ from typing import Any
 
 from grassroots.catalog.declarations import LEVEL_NUMBERS, Catalog, Form, load_catalog
 from grassroots.catalog.standards import standard_columns_sql
-from grassroots.core.periods import YEAR
+from grassroots.core.periods import WEEK, YEAR
 
 RATING_FORM = "rating_review"
 # the fields a rating gives, in the rated unit's own return and in a rating row
@@ -125,8 +125,8 @@ def counted_rows(form: Form, columns: Sequence[str], catalog: Catalog | None = N
     """How the rows of ``form`` that count are picked and what stands beside them, for
     the rollup (``rollup/accepted_rows.sql``) and the explanation of a figure alike:
 
-    * ``standards``: columns beside each row (SQL over ``r``): the village's minimum
-      standards; beside a rating row its township and the village's self-rating;
+    * ``standards``: columns beside each row (SQL over ``r`` and its submission ``s``):
+      the village's minimum standards, a weekly report's lateness; beside a rating row its township and the village's self-rating;
     * ``rank``: for the ratings, one row per unit of the highest stage (SQL over ``r``
       and over ``later``), from the submissions in ``statuses``;
     * ``overrides``: a village's return counts with its latest rating's stars and class
@@ -136,7 +136,8 @@ def counted_rows(form: Form, columns: Sequence[str], catalog: Catalog | None = N
 
     Only the villages' annual return has the standards and the ratings beside it: the
     forms of villages sent for quarters and weeks (a ledger, a weekly report) rate
-    nothing."""
+    nothing. A weekly report has its file's lateness beside it (``landed_late``, from
+    its submission ``s``)."""
     catalog = catalog or load_catalog()
     picked: dict[str, Any] = {"standards": {}, "rank": None, "statuses": None,
                               "overrides": None, "columns": None, "joins": ""}
@@ -149,4 +150,8 @@ def counted_rows(form: Form, columns: Sequence[str], catalog: Catalog | None = N
         if rated and RATING_FORM in catalog.forms and set(RATED_FIELDS) <= set(columns):
             picked |= {"overrides": rated_overrides(), "columns": list(columns),
                        "joins": latest_ratings_join("r.unit_code", catalog=catalog)}
+    if form.period_type == WEEK:
+        # whether the row's file landed after its week's deadline (submission s, beside r
+        # wherever rows are picked): what weekly_reports_late counts
+        picked["standards"] = {**picked["standards"], "landed_late": "s.landed_late"}
     return picked

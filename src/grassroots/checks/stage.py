@@ -26,12 +26,15 @@ from grassroots.checks import gx as checks
 from grassroots.core.issues import BLOCKING_STATES
 from grassroots.core.locations import cell_location
 from grassroots.core.periods import (
+    WEEK,
     YEAR,
+    on_time_before,
     period_type,
     period_year,
     previous_period,
     sub_period_params,
 )
+from grassroots.hierarchy import trees
 from grassroots.hierarchy.trees import unit_names
 
 log = logging.getLogger(__name__)
@@ -133,6 +136,7 @@ def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.S
             # a village's township: its outlier checks' peers are its county's villages
             *([village.c.parent_code.label("township_code")]
               if form.row_level_number == wh.VILLAGE_LEVEL else []),
+            *([_expected_unit(form, table, period).label("unit_expected")] if form.expected_where else []),
         )
         .join(s, s.c.submission_id == table.c.submission_id)
         .outerjoin(village, sa.and_(village.c.period == period,
@@ -157,11 +161,22 @@ def frame_query(form: Form, period: str, county_code: str | None = None) -> sa.S
             itself.c.period == period,
             itself.c.ancestor_code == table.c.unit_code,
             itself.c.descendant_code == table.c.unit_code,
-            itself.c.descendant_level == form.row_level_number,
+            # a unit of any level its rows may describe (a city's own responsibility list)
+            itself.c.descendant_level.in_(form.row_level_numbers),
         ))
     if county_code is not None:
         query = query.where(_submitted_in_county(period, county_code))
     return query
+
+
+def _expected_unit(form: Form, table: sa.Table, period: str) -> sa.ColumnElement[int]:
+    """1 where the row's village is one its form is expected of in the period's tree (the
+    form's ``expected_where``: a key-contact village), else 0. A subquery of its own, so
+    that the condition's bare column names are the tree's."""
+    tree = wh.period_village.alias("expected_village")
+    return sa.case((sa.exists().where(tree.c.period == period,
+                                      tree.c.unit_code == table.c.unit_code,
+                                      sa.text(f"({form.expected_where})")), 1), else_=0)
 
 
 def _add_village_context(engine: Engine, frame: pd.DataFrame, period: str) -> None:
@@ -426,22 +441,62 @@ def _issue_record(form: Form, period: str, file_name: str, sheet: str | None, ke
     }
 
 
+def missing_units(engine: Engine, form: Form, period: str,
+                  county_code: str | None = None) -> list[tuple[str, str]]:
+    """(county, unit) of each unit the register expects in ``form`` for the period (a
+    weekly report: each key-contact village) that no accepted file of it reports, in
+    code order; with ``county_code``, that county's alone."""
+    context = {"table": form.staging_table, "row_level": form.row_level_number,
+               "village": form.row_level_number == wh.VILLAGE_LEVEL,
+               "county_only": county_code is not None, "expected_where": form.expected_where}
+    with engine.connect() as conn:
+        wh.without_parallel_workers(conn)  # read beside the frames (see validate)
+        return [(row.county_code, row.unit_code) for row in conn.execute(
+            sa.text(wh.render_sql("intake/missing_units.sql", **context)),
+            {"period": period, "county_code": county_code})]
+
+
+def missing_reports(engine: Engine, form: Form, period: str,
+                    unit_code: str | None = None) -> list[dict[str, str]]:
+    """The units ``form`` expects for the period that sent nothing (a week's key-contact
+    villages without their report), under ``unit_code`` when given (any level, itself
+    included), each with its county, township (a village's) and name, in code order."""
+    rows = missing_units(engine, form, period)
+    v, c = wh.period_village.c, wh.unit_closure.c
+    with engine.connect() as conn:
+        townships = dict(conn.execute(sa.select(v.unit_code, v.parent_code).where(
+            v.period == period, v.unit_code.in_(sorted({unit for _, unit in rows})))).all())
+        below = None if unit_code is None else set(conn.execute(
+            sa.select(c.descendant_code).where(c.period == period, c.ancestor_code == unit_code)
+        ).scalars())
+    rows = [(county, unit) for county, unit in rows if below is None or unit in below]
+    names = trees.unit_names(engine, {unit for _, unit in rows})
+    return [{"county_code": county, "township_code": townships.get(unit, ""),
+             "unit_code": unit, "name": names.get(unit, "")} for county, unit in rows]
+
+
+def weekly_due_passed(form: Form, period: str, now: datetime) -> bool:
+    """Whether a form's reports for ``period`` are overdue by ``now``: a week's once the
+    Monday after it has ended (Asia/Shanghai); a year's or a quarter's at once (their
+    completeness is stated from the first return on, as before)."""
+    return form.period_type != WEEK or now >= on_time_before(period)
+
+
 def _completeness(engine: Engine, form: Form, period: str, now: datetime,
                   county_code: str | None = None) -> list[dict]:
     """One warning per county (or for one county) and form: the units its register
-    expects that sent nothing (none for a form not expected of every unit)."""
-    if not form.expected:
+    expects that sent nothing (none for a form not expected of every unit; for a weekly
+    report, none before the Monday after the week has ended, and each missing village
+    named with its name)."""
+    if (not form.expected or period_type(period) != form.period_type
+            or not weekly_due_passed(form, period, now)):
         return []
-    context = {"table": form.staging_table, "row_level": form.row_level_number,
-               "village": form.row_level_number == wh.VILLAGE_LEVEL,
-               "county_only": county_code is not None}
-    with engine.connect() as conn:
-        wh.without_parallel_workers(conn)  # read beside the frames (see validate)
-        rows = conn.execute(sa.text(wh.render_sql("intake/missing_units.sql", **context)),
-                            {"period": period, "county_code": county_code}).all()
+    rows = missing_units(engine, form, period, county_code)
+    names = (trees.unit_names(engine, {unit for _, unit in rows})
+             if form.period_type == WEEK else {})
     by_county: dict[str, list[str]] = {}
-    for row in rows:
-        by_county.setdefault(row.county_code, []).append(row.unit_code)
+    for county, unit in rows:
+        by_county.setdefault(county, []).append(f"{unit} {names[unit]}" if unit in names else unit)
     records = []
     for county, units in sorted(by_county.items()):
         shown = "、".join(units[:10]) + ("…" if len(units) > 10 else "")
@@ -579,9 +634,10 @@ def validate(engine: Engine, period: str, catalog: Catalog | None = None,
                 collect(form, reconciling[form.code],
                         checks.run_rules(f"{form.code}_reconciliation", reconciling[form.code]),
                         counted=True)
-            if not frame.empty:
+            if not frame.empty or form.period_type == WEEK:
                 # every run states the current count, also on a waived or rejected warning
-                # (see _store)
+                # (see _store); a week's key villages are missing whether or not any
+                # report of the week came
                 records += missing[form.code].result()
 
     records += plans_missing.result()

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
 YEAR, QUARTER, WEEK = "year", "quarter", "week"
 PERIOD_TYPES = (YEAR, QUARTER, WEEK)
 PERIOD_TYPE_ZH = {YEAR: "年度", QUARTER: "季度", WEEK: "周"}
+# Asia/Shanghai: UTC+8 all year (China has kept no summer time since 1991), so a fixed
+# offset needs no time-zone database
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 PERIOD_PATTERN = re.compile(r"^(?P<year>[0-9]{4})(?:Q(?P<quarter>[1-4])|W(?P<week>[0-9]{2}))?$")
 PERIOD_EXAMPLE_OF = {YEAR: "2021", QUARTER: "2021Q3", WEEK: "2021W05"}
@@ -193,6 +196,20 @@ def last_monday_on_time(period: str) -> date:
     if week.type != WEEK:
         raise ValueError(f"{period} is not a week")
     return week.end + timedelta(days=1)
+
+
+def on_time_before(period: str) -> datetime:
+    """The instant from which a week's report is late: the Tuesday after the week at
+    00:00 Asia/Shanghai (on time through 23:59:59 of ``last_monday_on_time``)."""
+    return datetime.combine(last_monday_on_time(period) + timedelta(days=1), time(0), SHANGHAI)
+
+
+def landed_late(period: str | None, landed_at: datetime | None) -> int | None:
+    """1 when a file for ``period`` landed after its deadline, 0 when on time; None for a
+    period without one (years and quarters) or a file whose landing time is unknown."""
+    if period is None or landed_at is None or not is_period(period) or period_type(period) != WEEK:
+        return None
+    return int(landed_at >= on_time_before(period))
 
 
 def containing_periods(period: str) -> list[str]:

@@ -20,10 +20,16 @@ from typing import NamedTuple
 from grassroots.catalog import LEVEL_NUMBERS, LEVELS
 from grassroots.core.spool import Spooled
 
-REGISTER_COLUMNS = ["unit_code", "name", "parent_code", "zone_type", "valid_from", "valid_to", "predecessors"]
+REGISTER_COLUMNS = ["unit_code", "name", "parent_code", "zone_type", "valid_from", "valid_to", "predecessors",
+                    "key_contact"]
 ZONE_TYPES = {"farming": "农区", "pastoral": "牧区", "mixed": "半农半牧区"}
 ZONE_BY_LABEL = {label: code for code, label in ZONE_TYPES.items()} | {"半农半牧": "mixed"}
 VILLAGE_LEVEL = LEVEL_NUMBERS["village"]
+# The optional column ``key_contact`` (CONTRACT.md §6): a key-contact village of the city
+# (B类) or of the county (C类), whose township or county reports on it every week.
+KEY_CONTACTS = {"city": "市级重点联系村", "county": "县级重点联系村"}
+KEY_CONTACT_BY_LABEL = ({label: code for code, label in KEY_CONTACTS.items()}
+                        | {"市级": "city", "县级": "county", "B类": "city", "C类": "county"})
 
 
 class Division(NamedTuple):
@@ -53,6 +59,7 @@ class RegisterEntry(NamedTuple):
     valid_from: int
     valid_to: int | None  # inclusive; None = still valid
     predecessors: tuple[str, ...] = ()
+    key_contact: str | None = None  # city / county (KEY_CONTACTS); None: not a key-contact village
 
     def valid_in(self, year: int) -> bool:
         return self.valid_from <= year and (self.valid_to is None or year <= self.valid_to)
@@ -122,6 +129,21 @@ def _parse_year(value: str, path: str, row: int, column: str, required: bool) ->
     return int(value)
 
 
+def _key_contact(value: str | None, source: str, row_number: int) -> str | None:
+    """A row's ``key_contact``: ``city``, ``county`` (or their Chinese labels), or blank."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    code = KEY_CONTACT_BY_LABEL.get(value, value)
+    if code not in KEY_CONTACTS:
+        raise RegisterError(
+            f"{source}: row {row_number}, column key_contact: {value!r} 不是“市级重点联系村”"
+            f"(city)或“县级重点联系村”(county),不是重点联系村请留空 / is not city (市级重点联系村, "
+            "B) or county (县级重点联系村, C); leave it blank for a village that is not a key-contact village"
+        )
+    return code
+
+
 def parse_register(text: str, source: str = "<register>") -> list[RegisterEntry]:
     """Parse a register CSV (header ``unit_code,name,parent_code,zone_type,valid_from,valid_to[,predecessors]``).
 
@@ -137,6 +159,7 @@ def parse_register(text: str, source: str = "<register>") -> list[RegisterEntry]
     at_code, at_name, at_parent, at_zone, at_from = (
         position[name] for name in ("unit_code", "name", "parent_code", "zone_type", "valid_from"))
     at_to, at_predecessors = position.get("valid_to"), position.get("predecessors")
+    at_key = position.get("key_contact")  # optional: registers made before it have none
     width = len(header)
     entries = []
     by_code = official_by_code()
@@ -174,8 +197,10 @@ def parse_register(text: str, source: str = "<register>") -> list[RegisterEntry]
             raise RegisterError(f"{source}: row {row_number}: valid_to before valid_from / 截止年份早于起始年份")
         listed = row[at_predecessors] if at_predecessors is not None else None
         predecessors = tuple(p.strip() for p in listed.split(";") if p.strip()) if listed else ()
+        key_contact = _key_contact(row[at_key] if at_key is not None else None, source, row_number)
         entries.append(
-            RegisterEntry(code, (row[at_name] or "").strip(), parent, zone, valid_from, valid_to, predecessors)
+            RegisterEntry(code, (row[at_name] or "").strip(), parent, zone, valid_from, valid_to,
+                          predecessors, key_contact)
         )
     return entries
 
@@ -201,7 +226,8 @@ def write_register(path: Path, entries: list[RegisterEntry]) -> None:
         for e in entries:
             writer.writerow(
                 [e.unit_code, e.name, e.parent_code, e.zone_type, e.valid_from,
-                 "" if e.valid_to is None else e.valid_to, ";".join(e.predecessors)]
+                 "" if e.valid_to is None else e.valid_to, ";".join(e.predecessors),
+                 e.key_contact or ""]
             )
 
 
@@ -229,7 +255,7 @@ class CheckedRegister:
         return RegisterRows(self.county, self.source_file, [
             (e.unit_code, e.name, VILLAGE_LEVEL, LEVELS[VILLAGE_LEVEL], e.parent_code,
              *chains[e.parent_code], self.county, e.parent_code, e.zone_type, e.valid_from,
-             e.valid_to, ";".join(e.predecessors) or None, self.source_file)
+             e.valid_to, ";".join(e.predecessors) or None, e.key_contact, self.source_file)
             for e in self.entries
         ])
 
@@ -277,7 +303,7 @@ def check_register(path: Path, data: bytes | None = None) -> CheckedRegister:
 # a village's row of ``unit``, in the order of ``RegisterRows``' tuples
 VILLAGE_COLUMNS = ("unit_code", "name", "level", "level_name", "parent_code", "region_code",
                     "city_code", "county_code", "township_code", "zone_type", "valid_from",
-                    "valid_to", "predecessors", "source_file", "loaded_at")
+                    "valid_to", "predecessors", "key_contact", "source_file", "loaded_at")
 # the columns of ``RegisterRows.rows``
 VILLAGE_ROW_COLUMNS = VILLAGE_COLUMNS[:-1]
 

@@ -201,11 +201,27 @@ def form_units(engine: Engine, form: Form, unit_code: str, period: str) -> list[
     period: the units of each of the form's row levels under it, in code order (a township
     before its villages), without the unit itself where a form's rows describe units
     below their submitter (a rating is given from above)."""
+    if not form.one_row_per_unit:
+        return []  # a list's rows are the unit's own tasks, none known beforehand
     units = [unit for level in form.row_level_numbers
              for unit in units_below(engine, unit_code, period, level)]
     if form.rows_below_submitter:
         units = [unit for unit in units if unit[0] != unit_code]
+    if form.expected_where:
+        expected = expected_villages(engine, form, period)
+        units = [unit for unit in units if unit[0] in expected]
     return sorted(units)
+
+
+def expected_villages(engine: Engine, form: Form, period: str) -> set[str]:
+    """The villages of the period's tree that ``form`` is expected of (its
+    ``expected_where``: the key-contact villages), every village where it has none."""
+    v = wh.period_village.c
+    query = sa.select(v.unit_code).where(v.period == period)
+    if form.expected_where:
+        query = query.where(sa.text(f"({form.expected_where})"))
+    with engine.connect() as conn:
+        return set(conn.execute(query).scalars())
 
 
 def unit_names(engine: Engine, codes: set[str]) -> dict[str, str]:

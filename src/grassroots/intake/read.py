@@ -89,6 +89,8 @@ def _header_names(form: Form) -> dict[str, str]:
     """What a header cell may say for each field: its code, its label, its label with unit."""
     names = {}
     for f in form.fields:
+        if f.from_submitter:
+            continue  # the submitter's code, not a column of the file
         for name in (f.code, f.label_zh, f.header_label):
             names[name] = f.code
     return names
@@ -141,7 +143,8 @@ def parse_submission(path: Path, catalog: Catalog, data: bytes | None = None) ->
     repeated = sorted({c for c in mapped if c and mapped.count(c) > 1})
     if repeated:
         raise FileRejected(f"重复的列:{'、'.join(repeated)} / columns given twice: {', '.join(repeated)}")
-    missing = [f.code for f in form.fields if f.required and f.code not in mapped]
+    missing = [f.code for f in form.fields
+               if f.required and not f.from_submitter and f.code not in mapped]
     if missing:
         raise FileRejected(f"缺少必填列:{'、'.join(missing)} / missing required columns: {', '.join(missing)}")
     positions = {code: i for i, code in enumerate(mapped) if code}
@@ -168,6 +171,11 @@ def parse_submission(path: Path, catalog: Catalog, data: bytes | None = None) ->
         cells_by_row.append(cells)
     if not row_numbers:
         raise FileRejected("表头下没有数据行 / no data rows under the header")
+    own = [i for i, f in enumerate(form.fields) if f.from_submitter]
+    if own:
+        # the rows are the submitter's own (a responsibility list): its code in each
+        cells_by_row = [tuple(unit_code if i in own else c for i, c in enumerate(cells))
+                        for cells in cells_by_row]
     notes = _formula_notes(form, table, positions)
     return ParsedFile(form, unit_code, period, table.sheet, row_numbers, cells_by_row, notes)
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form
+from grassroots.core.periods import landed_late
 from grassroots.core.spool import Spooled
 from grassroots.hierarchy import trees
 from grassroots.intake.landing import SeenFiles
@@ -308,6 +309,9 @@ def _submission_values(read: FileRead, duplicate: bool = False,
     that is in the same batch (set once its id is known)."""
     accepted = read.rejection is None and not duplicate
     register = read.kind == "register"
+    # the file's modification time as read: when it landed (None where it was unreadable)
+    landed_at = (datetime.fromtimestamp(read.stamp[1] // 1000 / 1e6, UTC)
+                 if read.stamp is not None else None)
     if duplicate:
         status, reason = "duplicate", None if original is None else _duplicate_reason(original)
     else:
@@ -315,7 +319,9 @@ def _submission_values(read: FileRead, duplicate: bool = False,
     return {
         "form_code": read.form_code, "unit_code": read.unit_code, "period": read.period,
         "file_name": read.path.name, "file_sha256": read.digest, "file_size": read.size,
-        "received_at": datetime.now(UTC), "row_count": read.row_count if accepted else None,
+        "received_at": datetime.now(UTC), "landed_at": landed_at,
+        "landed_late": landed_late(read.period, landed_at),
+        "row_count": read.row_count if accepted else None,
         # a register's villages are all taken; a return's are counted once validated
         "rows_accepted": read.row_count if accepted and register else None,
         "status": status, "reason": reason, "archive_path": read.archived,

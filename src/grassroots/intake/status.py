@@ -57,7 +57,8 @@ def intake_status(engine: Engine, period: str, county_code: str | None = None,
         # only the forms sent for the period's type are expected (a week's, not a year's)
         for form in (f for f in catalog.forms_sent_for(period).values() if f.expected):
             context = {"table": form.staging_table, "row_level": form.row_level_number,
-                       "village": form.row_level_number == wh.VILLAGE_LEVEL}
+                       "village": form.row_level_number == wh.VILLAGE_LEVEL,
+                       "expected_where": form.expected_where}
             for row in conn.execute(sa.text(wh.render_sql("intake/coverage_by_county.sql", **context)),
                                     params):
                 coverage.setdefault(row.county_code, {})[form.code] = (

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from copy import copy
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -79,6 +80,8 @@ def write_template(
     """
     if rows is not None and len(rows) != len(units):
         raise ValueError(f"rows ({len(rows)}) must be parallel to units ({len(units)})")
+    # the submitter's own code is no column of the file (intake stages it in every row)
+    form = replace(form, fields=tuple(f for f in form.fields if not f.from_submitter))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
 

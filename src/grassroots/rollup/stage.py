@@ -15,12 +15,14 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, Measure, load_catalog, ratings
+from grassroots.catalog.declarations import units_column
 from grassroots.core.periods import (
     PERIOD_TYPES,
     YEAR,
     parse_period,
     period_type,
     period_year,
+    periods_in,
     previous_period,
     sub_period_params,
 )
@@ -104,22 +106,53 @@ def _measures(catalog: Catalog, form: Form, period: str) -> list[Measure]:
             if m.time_aggregation == "last" else m for m in measures]
 
 
+def period_counts(period: str) -> dict[str, int]:
+    """How many periods of each shorter type lie in ``period`` (the bind parameters
+    ``quarter_count``, ``week_count``): a form sent for them is due that many times."""
+    rank = PERIOD_TYPES.index(period_type(period))
+    return {f"{kind}_count": len(periods_in(period, kind)) for kind in PERIOD_TYPES[rank + 1:]}
+
+
+def _expected_spec(form: Form, period: str) -> dict[str, object]:
+    """How a form's rows due are counted in ``period`` (the SQL's `expected_where`,
+    `periods`, `units`): the villages its ``expected_where`` picks (all of its level
+    without one), once per period of the form lying in ``period`` (the bind parameter
+    ``:<type>_count``), and for a form sent for shorter periods than a year the units
+    themselves beside them (``<form>__units``)."""
+    sub = _sub_periods(form, period)
+    return {"code": form.code, "expected_where": form.expected_where,
+            "periods": f":{form.period_type}_count" if sub else None,
+            "units": units_column(form) if form.period_type != YEAR else None}
+
+
 def _form_spec(catalog: Catalog, form: Form, period: str, rated: bool = True) -> dict[str, object]:
-    mixed = len(form.row_level_numbers) > 1
+    # rows of villages and of their townships (the star ratings); a list of units of
+    # levels 1-4 (a responsibility list) sums each row at its own unit instead
+    mixed = len(form.row_level_numbers) > 1 and wh.VILLAGE_LEVEL in form.row_level_numbers
+    levels = [n for n in form.row_level_numbers if n != wh.VILLAGE_LEVEL]
     return {
+        **_expected_spec(form, period),
         "code": form.code, "table": form.staging_table, "row_level": form.row_level_number,
         "village": form.row_level_number == wh.VILLAGE_LEVEL,
         # rows of two levels are summed from their township (``township_code`` beside
         # them), and every township and village below a unit is expected
         "mixed": mixed,
         "code_column": "township_code" if mixed else "unit_code",
+        # the levels of levels 1-4 a row may describe (a responsibility list's: a
+        # township's, a county's or a city's own)
+        "levels": levels,
+        # many rows per unit: its latest file counts whole
+        "whole_file": not form.one_row_per_unit,
         "measures": _measures(catalog, form, period),
         "previous": catalog.compared_measures(form.code, "yoy"),
         "comparable": catalog.compared_measures(form.code, "yoy_comparable"),
         "sub_periods": _sub_periods(form, period),
         # the count of the units expected below each unit, shared by forms of one shape
+        # (a form expected of some villages alone, the key-contact ones, has its own; a
+        # list kept at several levels counts them all)
         "expected_as": ("expected_mixed" if mixed
-                        else f"expected_level{form.row_level_number}"),
+                        else f"expected_{form.code}" if form.expected_where
+                        else f"expected_level{'_'.join(str(n) for n in levels)}"),
         **_picked(form, catalog, rated),
     }
 
@@ -129,7 +162,7 @@ def village_facts_sql(catalog: Catalog, scoped: bool, period: str, rated: bool =
     from the villages' annual return, for a year; ``rollup/village_rows.sql``, rows
     without it, for a quarter or a week)."""
     village = wh.village_form(catalog)
-    others = [f.code for f in _other_village_forms(catalog, period)]
+    others = [_expected_spec(f, period) for f in _other_village_forms(catalog, period)]
     if period_type(period) != YEAR:
         return wh.render_sql("rollup/village_rows.sql", forms=others,
                              village_level=wh.VILLAGE_LEVEL, county_level=wh.COUNTY_LEVEL,
@@ -290,7 +323,8 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
     of the period wait for validation: they would silently be left out."""
     catalog = catalog or load_catalog()
     params = {"period": period, "previous_period": previous_period(period),
-              "year": period_year(period), **sub_period_params(period), **period_bounds(period)}
+              "year": period_year(period), **sub_period_params(period), **period_counts(period),
+              **period_bounds(period)}
     with engine.begin() as conn:
         pending = unvalidated_rows(conn, period, catalog)
         if pending:
@@ -336,7 +370,7 @@ def rollup_county(engine: Engine, period: str, county_code: str,
     catalog = catalog or load_catalog()
     params = {"period": period, "previous_period": previous_period(period),
               "year": period_year(period), "county_code": county_code,
-              **sub_period_params(period), **period_bounds(period)}
+              **sub_period_params(period), **period_counts(period), **period_bounds(period)}
     sums = [pair for form in catalog.forms.values() for pair in wh.summed_columns(form, catalog)]
     with engine.begin() as conn:
         wh.period_lock(conn, period)

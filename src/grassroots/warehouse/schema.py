@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from grassroots.catalog import Catalog, Form, load_catalog
+from grassroots.catalog.declarations import units_column
 from grassroots.core.periods import YEAR
 
 metadata = sa.MetaData()
@@ -51,6 +52,8 @@ unit = sa.Table(
     sa.Column("valid_to", sa.Integer),
     # a village's, from its county's register (NULL for the official units)
     sa.Column("predecessors", sa.Text),
+    # a village's: city / county when it is a key-contact village (CONTRACT.md §6), else NULL
+    sa.Column("key_contact", sa.String(10)),
     sa.Column("source_file", sa.Text),
     sa.Column("loaded_at", sa.DateTime(timezone=True)),
     # a village version once (the register's key); official units have no valid_from,
@@ -68,13 +71,13 @@ _view_metadata = sa.MetaData()
 # Published: one row per unit version, the columns BI reads.
 DIM_UNIT_COLUMNS = ("unit_code", "name", "level", "level_name", "parent_code", "region_code",
                     "city_code", "county_code", "township_code", "zone_type", "valid_from",
-                    "valid_to")
+                    "valid_to", "key_contact")
 dim_unit = sa.Table("dim_unit", _view_metadata,
                     *(c._copy() for c in unit.c if c.name in DIM_UNIT_COLUMNS))
 
 # One row per village version as loaded from a county register.
 REGISTER_COLUMNS = ("unit_code", "valid_from", "valid_to", "name", "parent_code", "county_code",
-                    "zone_type", "predecessors", "source_file", "loaded_at")
+                    "zone_type", "predecessors", "key_contact", "source_file", "loaded_at")
 unit_register = sa.Table("unit_register", _view_metadata,
                          *(unit.c[name]._copy() for name in REGISTER_COLUMNS))
 
@@ -107,6 +110,9 @@ period_village = sa.Table(
     # is checked against, stored so that validate needs no grouped pass over every unit
     # version to find it
     sa.Column("name", sa.Text),
+    # the version's key_contact (city, county; NULL: none): the key-contact villages of
+    # the period are counted and expected their weekly reports from here
+    sa.Column("key_contact", sa.String(10)),
     sa.Index("ix_period_village_parent", "period", "parent_code"),
 )
 
@@ -185,6 +191,11 @@ submission = sa.Table(
     sa.Column("file_sha256", sa.String(64), nullable=False),
     sa.Column("file_size", sa.BigInteger, nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    # when the file landed: its modification time in the landing folder (a weekly report
+    # is received then, CONTRACT.md §6), and whether that was after its period's deadline
+    # (1 late, 0 on time; NULL for a period without one, core.periods.landed_late)
+    sa.Column("landed_at", sa.DateTime(timezone=True)),
+    sa.Column("landed_late", sa.Integer),
     sa.Column("row_count", sa.Integer),
     # set by the gate once the checks have run on a return's rows (NULL until then); a
     # register's on loading
@@ -330,8 +341,9 @@ def village_form(catalog: Catalog | None = None) -> Form:
 
 
 def form_columns(form: Form, catalog: Catalog | None = None) -> list[tuple[str, type]]:
-    """One form's columns in a unit's wide row, in order: the units of the form's level
-    expected and reporting below the unit, the form's measures (Σ over the reporting
+    """One form's columns in a unit's wide row, in order: the rows of the form's level
+    received and due below the unit (for a form sent for shorter periods than a year, the
+    units expected once per period of the form, and those units), the form's measures (Σ over the reporting
     rows), then for year-on-year changes the previous period's sums of the compared
     measures with the number of rows behind them: ``<code>__previous`` on the previous
     period's own tree, ``<code>__previous_comparable`` through the register's
@@ -339,6 +351,9 @@ def form_columns(form: Form, catalog: Catalog | None = None) -> list[tuple[str, 
     catalog = catalog or load_catalog()
     columns: list[tuple[str, type]] = [
         (f"{form.code}__reporting", sa.Integer), (f"{form.code}__expected", sa.Integer)]
+    if form.period_type != YEAR:
+        # the units expected, beside the rows due from them (each once per period of the form)
+        columns.append((units_column(form), sa.Integer))
     columns += [(m.code, sa.Float) for m in catalog.measures_of(form.code)]
     for aggregation, suffix in PREVIOUS_SUFFIXES.items():
         compared = catalog.compared_measures(form.code, aggregation)
