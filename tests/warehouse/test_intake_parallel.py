@@ -27,7 +27,8 @@ from grassroots.intake.read import Reader, read_task
 from tests.builders import DALAT, SHULINZHAO, WANGAIZHAO, small_register, village, village_row
 from tests.malformed import corpus
 
-VOLATILE = {"received_at", "created_at", "loaded_at", "archive_path"}
+# landed_at: the file's modification time, each copy's own
+VOLATILE = {"received_at", "created_at", "loaded_at", "archive_path", "landed_at"}
 V1, V2 = f"{WANGAIZHAO[:9]}201", f"{WANGAIZHAO[:9]}202"
 NAME = f"village_annual__{DALAT}__2021.csv"
 

@@ -16,7 +16,8 @@ from grassroots.intake import stage as intake
 from tests.builders import SHULINZHAO, small_register, village
 from tests.malformed import corpus
 
-VOLATILE = {"received_at", "created_at", "loaded_at", "archive_path"}
+# landed_at: the file's modification time, each copy's own
+VOLATILE = {"received_at", "created_at", "loaded_at", "archive_path", "landed_at"}
 
 
 def _ingest_corpus(root: Path, url: str | None, files: list[tuple[str, bytes]]) -> dict[str, list[tuple]]:
