@@ -10,7 +10,15 @@
 -- villages rolled up with it (`also`: their rows are written in by
 -- village_form_facts.sql; each due as village_rows.sql says); values are bind parameters.
 {%- import 'rollup/accepted_rows.sql' as rows %}
-{%- from 'scope.sql' import county_part_join, expected_village, in_county, tree_units %}
+{%- from 'scope.sql' import county_part_join, in_county, tree_units %}
+{#- whether each village is one a form of `also` is expected of (its expected_where, on
+    the village's own period_village row, read once beside its row, not looked up again) #}
+{%- macro expected_flags(forms) -%}
+{%- for f in forms if f.expected_where %}, case when ({{ f.expected_where }}) then 1 else 0 end as {{ f.code }}__expected_here{% endfor %}
+{%- endmacro %}
+{%- macro village_expected(f) -%}
+{%- if f.expected_where %}v.{{ f.code }}__expected_here{% else %}1{% endif %}
+{%- endmacro %}
 insert into fact_village (
     period, built_by, part, unit_code, level, {{ form }}__reporting, {{ form }}__expected
     {%- for m in measures %}, {{ m.code }}{% endfor %}
@@ -38,6 +46,7 @@ villages as (
     -- through, where joining them to the villages would store all of them first
     select o.unit_code, u.parent_code, 1 as reporting
            {%- for m in measures %}, o.m{{ loop.index }}{% endfor %}
+           {{- expected_flags(also) }}
     from own o
     join period_village u
       on u.period = :period
@@ -46,6 +55,7 @@ villages as (
     -- and those without one: not reporting, measures NULL
     select u.unit_code, u.parent_code, 0 as reporting
            {%- for m in measures %}, null{% endfor %}
+           {{- expected_flags(also) }}
     from period_village u
     where u.period = :period
       {{- in_county('u.parent_code', scoped) }}
@@ -141,9 +151,9 @@ final as (
                once per period of the form where the form is expected of the village #}
            {%- for f in also %},
            0 as {{ f.code }}__reporting,
-           {{ expected_village('v.unit_code', f.expected_where) }}{% if f.periods %} * {{ f.periods }}{% endif %} as {{ f.code }}__expected
+           {{ village_expected(f) }}{% if f.periods %} * {{ f.periods }}{% endif %} as {{ f.code }}__expected
            {%- if f.units %},
-           {{ expected_village('v.unit_code', f.expected_where) }} as {{ f.units }}
+           {{ village_expected(f) }} as {{ f.units }}
            {%- endif %}
            {%- endfor %}
     from villages v
