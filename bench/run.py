@@ -11,21 +11,30 @@ of the national demo.
    --scale national``) is generated once into ``--cache`` and reused by later runs.
 2. A scale 1/k takes every k-th county (sorted by code) of the cache: its register and its
    three returns are copied into the scale's landing folder. Every warehouse of a scale
-   then reads the same files (hard links into its own data folder).
+   then reads the same files (hard links into its own data folder). A year of
+   rectification ledgers is generated for those counties (seeded, before any clock):
+   one plan per class-3 village of the county's village return, the county's whole
+   ledger each quarter, in the landing's quarter folders.
 3. Each measured step runs in a fresh ``python`` subprocess; its seconds are timed around
    the call inside the child (imports excluded) and its peak memory is the larger of the
    largest process's ``ru_maxrss`` (``os.wait4``) and the most resident memory the child
    and its own children (intake's workers) held at once, sampled every 0.1 s.
-4. The floor reads every landing file and nothing else: workbooks with calamine (every
-   sheet, ``to_python``), CSV files with the ``csv`` module (calamine reads no CSV).
+4. The floor reads every file the year's ingest reads (the landing root and the period's
+   folder) and nothing else: workbooks with calamine (every sheet, ``to_python``), CSV
+   files with the ``csv`` module (calamine reads no CSV); the ledger floor, the same for
+   the quarters' ledger files.
 5. Steps per warehouse: ingest, validate, rollup, publish (their sum is the total), docs
    (GX renders the Data Docs of the checks; beside the rollup in the DAGs, so not in the
    total but shown), then one county resubmits its village return (one value changed)
    and ``run_county`` runs (the incremental run, to published tables); then the approval
-   pass: every township of the scale approves, then every county (``approve_units``).
+   pass: every township of the scale approves, then every county (``approve_units``);
+   then the ledger: each quarter's ledgers ingested, validated, rolled up and published,
+   then the year rolled up and published again, its regions' ``ledger_targets`` checked
+   against the plans generated (not in the total; compared with the ledger floor).
 6. The table: seconds, rows per second (rows = return rows staged by ingest, the same
-   count for every step of a scale), the ratio to the floor and peak MiB; then time per
-   village per scale for the linearity check (target: within +/-25 % of the mean).
+   count for every step of a scale; the ledger's: its four quarters' rows), the ratio to
+   the floor and peak MiB; then time per village per scale for the linearity check
+   (target: within +/-25 % of the mean), and the ledger's seconds per 1,000 plans.
 7. ``--repeat N``: every scale measured N times, in rounds that visit the scales
    smallest first and largest first in turn; each figure is the median over the rounds
    (a ratio: the median of each round's ratio to that round's floor), with the range.
@@ -622,6 +631,8 @@ def _run_scale(k: int, chosen: list[str], args: argparse.Namespace, work: Path,
         out["ledger_floor"] = _run_child(
             "floor", ["--landing", str(landing), "--folders", ",".join(_quarters(args.period))],
             scale_dir / "logs" / "ledger-floor")
+        print(f"   ledger floor {out['ledger_floor']['seconds']:8.2f} s "
+              f"{out['ledger_floor']['peak_mib']:7.0f} MiB", flush=True)
     warehouses = ["sqlite", "postgres"] if args.warehouse == "both" else [args.warehouse]
     for warehouse in warehouses:
         data_dir = scale_dir / warehouse
