@@ -11,21 +11,30 @@ of the national demo.
    --scale national``) is generated once into ``--cache`` and reused by later runs.
 2. A scale 1/k takes every k-th county (sorted by code) of the cache: its register and its
    three returns are copied into the scale's landing folder. Every warehouse of a scale
-   then reads the same files (hard links into its own data folder).
+   then reads the same files (hard links into its own data folder). A year of
+   rectification ledgers is generated for those counties (seeded, before any clock):
+   one plan per class-3 village of the county's village return, the county's whole
+   ledger each quarter, in the landing's quarter folders.
 3. Each measured step runs in a fresh ``python`` subprocess; its seconds are timed around
    the call inside the child (imports excluded) and its peak memory is the larger of the
    largest process's ``ru_maxrss`` (``os.wait4``) and the most resident memory the child
    and its own children (intake's workers) held at once, sampled every 0.1 s.
-4. The floor reads every landing file and nothing else: workbooks with calamine (every
-   sheet, ``to_python``), CSV files with the ``csv`` module (calamine reads no CSV).
+4. The floor reads every file the year's ingest reads (the landing root and the period's
+   folder) and nothing else: workbooks with calamine (every sheet, ``to_python``), CSV
+   files with the ``csv`` module (calamine reads no CSV); the ledger floor, the same for
+   the quarters' ledger files.
 5. Steps per warehouse: ingest, validate, rollup, publish (their sum is the total), docs
    (GX renders the Data Docs of the checks; beside the rollup in the DAGs, so not in the
    total but shown), then one county resubmits its village return (one value changed)
    and ``run_county`` runs (the incremental run, to published tables); then the approval
-   pass: every township of the scale approves, then every county (``approve_units``).
+   pass: every township of the scale approves, then every county (``approve_units``);
+   then the ledger: each quarter's ledgers ingested, validated, rolled up and published,
+   then the year rolled up and published again, its regions' ``ledger_targets`` checked
+   against the plans generated (not in the total; compared with the ledger floor).
 6. The table: seconds, rows per second (rows = return rows staged by ingest, the same
-   count for every step of a scale), the ratio to the floor and peak MiB; then time per
-   village per scale for the linearity check (target: within +/-25 % of the mean).
+   count for every step of a scale; the ledger's: its four quarters' rows), the ratio to
+   the floor and peak MiB; then time per village per scale for the linearity check
+   (target: within +/-25 % of the mean), and the ledger's seconds per 1,000 plans.
 7. ``--repeat N``: every scale measured N times, in rounds that visit the scales
    smallest first and largest first in turn; each figure is the median over the rounds
    (a ratio: the median of each round's ratio to that round's floor), with the range.
@@ -44,19 +53,20 @@ import itertools
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 RESULT_MARK = "BENCH-RESULT "
-STAGES = ("ingest", "validate", "rollup", "publish", "docs", "incremental", "approval")
+STAGES = ("ingest", "validate", "rollup", "publish", "docs", "incremental", "approval", "ledger")
 PIPELINE_STAGES = ("ingest", "validate", "rollup", "publish")  # the full run, summed as "total"
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
@@ -66,11 +76,13 @@ SET_ASIDE = "set-aside"  # earlier rounds' data folders, deleted at the end of t
 # --------------------------------------------------------------------------- child side
 
 
-def _floor(landing: Path) -> dict:
-    """Read every landing file, cell values only; nothing parsed, checked or stored."""
+def _floor(landing: Path, folders: list[str]) -> dict:
+    """Read every file in the landing's ``folders`` ("." its root), cell values only;
+    nothing parsed, checked or stored."""
     from python_calamine import CalamineWorkbook
 
-    files = sorted(p for p in landing.rglob("*") if p.is_file())
+    files = sorted(p for folder in folders if (landing / folder).is_dir()
+                   for p in (landing / folder).iterdir() if p.is_file())
     rows = 0
     started = time.perf_counter()
     for path in files:
@@ -97,6 +109,55 @@ def _approval_pass(period: str, settings) -> dict:  # noqa: ANN001
         result[f"{name}_approved"] = len(done["approved"])
         result[f"{name}_refused"] = len(done["refused"])
     return result
+
+
+def _ledger_year(period: str, settings) -> dict:  # noqa: ANN001
+    """The year's quarterly ledgers through the pipeline, a quarter at a time as they
+    arrive (ingest, validate, rollup, publish), then the year rolled up and published
+    again: its ledger figures take each plan's state in the fourth quarter's ledger."""
+    from grassroots import pipeline
+    from grassroots.core.periods import QUARTER, periods_in
+
+    result = {}
+    for quarter in periods_in(period, QUARTER):
+        ingest = pipeline.ingest(quarter, settings)
+        pipeline.validate(quarter, settings)
+        pipeline.rollup(quarter, settings)
+        pipeline.publish(quarter, settings, run_id="bench-ledger")
+        result[quarter] = {"accepted": ingest["accepted"], "rejected": ingest["rejected"],
+                           "rows_staged": ingest["rows_staged"]}
+    pipeline.rollup(period, settings)
+    pipeline.publish(period, settings, run_id="bench-ledger")
+    return result
+
+
+def _ledger_figures(settings, period: str) -> dict:  # noqa: ANN001
+    """The ledger's files and rows accepted in the year's quarters, and the year's
+    published ledger figures summed over the regions (level 1)."""
+    import sqlalchemy as sa
+
+    from grassroots import warehouse as wh
+    from grassroots.core.periods import QUARTER, periods_in
+
+    table = wh.staging_tables[LEDGER_FORM]
+    s, f = wh.submission.c, wh.fact_indicator.c
+    engine = wh.connect(settings.warehouse_url)
+    with engine.connect() as conn:
+        accepted = (sa.select(s.submission_id)
+                    .where(s.form_code == LEDGER_FORM, s.status == "accepted",
+                           s.period.in_(periods_in(period, QUARTER))))
+        files = conn.execute(sa.select(sa.func.count()).select_from(accepted.subquery())
+                             ).scalar_one()
+        rows = dict(conn.execute(
+            sa.select(table.c.row_status, sa.func.count())
+            .where(table.c.submission_id.in_(accepted)).group_by(table.c.row_status)).all())
+        figures = dict(conn.execute(
+            sa.select(f.indicator_code, sa.func.sum(f.value))
+            .where(f.period == period, f.level == 1, f.indicator_code.like("ledger_%"),
+                   f.indicator_code.not_in(["ledger_on_time_rate", "ledger_days_to_conversion"]))
+            .group_by(f.indicator_code)).all())
+    return {"files": files, "rows": sum(rows.values()), "rows_accepted": rows.get("accepted", 0),
+            "regions": {code: int(value or 0) for code, value in sorted(figures.items())}}
 
 
 def _village_rows(settings, period: str) -> int:  # noqa: ANN001
@@ -175,7 +236,7 @@ def _driver_modules(url: str) -> list[str]:
 
 def _child(args: argparse.Namespace) -> dict:
     if args.child == "floor":
-        return _floor(Path(args.landing))
+        return _floor(Path(args.landing), args.folders.split(","))
     # The modules the stages import when first called (pandas with validate, GX with the
     # docs) as well: imports are not counted, and pandas' alone is a noticeable share of
     # validate at the small scales.
@@ -200,6 +261,7 @@ def _child(args: argparse.Namespace) -> dict:
         "incremental": lambda: pipeline.run_county(args.period, args.county, settings,
                                                    run_id="bench-incremental"),
         "approval": lambda: _approval_pass(args.period, settings),
+        "ledger": lambda: _ledger_year(args.period, settings),
     }[args.child]
     with _TreeMemory() as memory:
         started = time.perf_counter()
@@ -208,7 +270,21 @@ def _child(args: argparse.Namespace) -> dict:
     out = {"seconds": seconds, "result": result, "tree_peak_mib": memory.peak_kib / 1024}
     if args.child == "ingest":
         out["village_rows"] = _village_rows(settings, args.period)
+    if args.child == "ledger":
+        out["ledger"] = _ledger_figures(settings, args.period)
+        print(_check_ledger(out["ledger"], args.period, args.plans), flush=True)
     return out
+
+
+def _check_ledger(figures: dict, period: str, plans: int) -> str:
+    """The year's ``ledger_targets`` summed over the regions is every plan generated (each
+    plan counted once, at its county's ledger of the fourth quarter): said, or the stage
+    fails."""
+    targets = figures["regions"].get("ledger_targets", 0)
+    if targets != plans:
+        raise SystemExit(f"ledger: {period}'s ledger_targets summed over the regions is "
+                         f"{targets:,}, not the {plans:,} plans generated")
+    return f"ledger_targets {period}, summed over the regions: {targets:,} = the plans generated"
 
 
 # --------------------------------------------------------------------------- parent side
@@ -332,6 +408,158 @@ def _resubmit(landing: Path, period: str, chosen: list[str]) -> str:
     return code
 
 
+# --------------------------------------------------------------------------- the ledgers
+
+LEDGER_FORM = "rectification_ledger"
+LEDGER_MANIFEST = "ledger.json"  # beside the scale's landing folder (a file in it would be ingested)
+_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华建文辉玲红鹏飞斌宇浩凯健俊峰雪梅琳晨阳海波宁春"
+# each problem type's problem found and measures (the four types of village_annual)
+_PROBLEMS = {
+    "weak_lax": ("班子软弱涣散,组织生活不规范", "调整充实村两委班子,规范“三会一课”"),
+    "finance_disorder": ("村级财务管理混乱,账目不清", "清理村级账目,实行村账乡代管"),
+    "underdeveloped": ("集体经济薄弱,发展思路不清", "落实帮扶项目,发展壮大村级集体经济"),
+    "conflicts": ("矛盾纠纷较多,群众信访突出", "排查化解矛盾纠纷,县乡领导包案"),
+}
+
+
+def _person(rng: random.Random) -> str:
+    return rng.choice(_SURNAMES) + "".join(rng.choices(_GIVEN, k=rng.choice((1, 2))))
+
+
+def _class3_villages(path: Path) -> tuple[list[dict], bool]:
+    """A county's village return read as intake reads it: its class-3 villages (code, name,
+    problem type, the return's rectification state), in code order, and whether the file
+    (a CSV) writes its choices as Chinese labels. A row intake could not clean has no plan."""
+    from grassroots.catalog import load_catalog
+    from grassroots.intake.clean import CleanError, clean_cell
+    from grassroots.intake.read import parse_submission
+
+    parsed = parse_submission(path, load_catalog())
+    fields = {f.code: (i, f) for i, f in enumerate(parsed.form.fields)}
+
+    def value(cells: tuple, code: str) -> object:
+        index, field = fields[code]
+        return clean_cell(field, cells[index])
+
+    villages, chinese = [], False
+    for cells in parsed.cells:
+        try:
+            if str(value(cells, "org_class")) != "3":
+                continue
+            village = {code: value(cells, code) for code in
+                       ("unit_code", "unit_name", "problem_type", "rectification")}
+        except CleanError:
+            continue
+        chinese |= not str(cells[fields["problem_type"][0]]).isascii()
+        villages.append(village)
+    return sorted(villages, key=lambda v: v["unit_code"]), chinese
+
+
+def _plan_history(village: dict, year: int, rng: random.Random) -> tuple[dict, list[tuple]]:
+    """One plan's fixed fields and its states over the year, each (state, since): its three
+    steps in the first quarter, under way from their end; converted within the year when
+    the village return says so (a quarter of them after their deadline), then some
+    consolidated and some of those closed; the others under way all year (overdue when
+    their deadline has passed)."""
+    day = date(year, 1, 1)
+    proposed = day + timedelta(days=rng.randint(3, 45))
+    advised = proposed + timedelta(days=rng.randint(3, 14))
+    approved = advised + timedelta(days=rng.randint(3, 20))
+    started = approved + timedelta(days=rng.randint(0, 7))
+    months = rng.choice((5, 6, 6, 8, 9, 9, 11, 14))  # some due only next year
+    deadline = date(year + (approved.month + months - 1) // 12,
+                    (approved.month + months - 1) % 12 + 1, 1) - timedelta(days=1)
+    history = [("in_progress", started)]
+    year_end = date(year, 12, 31)
+    if village["rectification"] == "converted":
+        last = date(year, 12, 20)
+        early = started + timedelta(days=45)
+        late = rng.random() < 0.25 and deadline < last
+        low, high = (deadline + timedelta(days=1), last) if late else (early, min(deadline, last))
+        converted = low + timedelta(days=rng.randint(0, max(0, (high - low).days)))
+        history.append(("converted", converted))
+        consolidated = converted + timedelta(days=rng.randint(30, 90))
+        if rng.random() < 0.6 and consolidated <= year_end:
+            history.append(("consolidated", consolidated))
+            closed = consolidated + timedelta(days=rng.randint(20, 60))
+            if rng.random() < 0.5 and closed <= year_end:
+                history.append(("closed", closed))
+    problem, measures = _PROBLEMS.get(village["problem_type"], _PROBLEMS["weak_lax"])
+    plan = {
+        "unit_code": village["unit_code"], "unit_name": village["unit_name"],
+        "problem_type": village["problem_type"] or "weak_lax", "problem": problem,
+        "measures": measures, "responsible": _person(rng), "first_secretary": _person(rng),
+        "proposed_on": proposed, "advised_on": advised, "approved_on": approved,
+        "deadline": deadline,
+    }
+    return plan, history
+
+
+def _county_ledgers(task: tuple[Path, str, str, int]) -> dict:
+    """A county's whole ledger for each quarter of the year (every plan, closed ones
+    included, in its state at the quarter's end), in the form of its village return:
+    xlsx from the template, or CSV (with Chinese labels where the return has them)."""
+    from grassroots.core.periods import QUARTER, parse_period, periods_in
+    from grassroots.demo.files import Job, write_job
+    from grassroots.hierarchy.registers import official_by_code
+
+    landing, county, period, seed = task
+    returns = sorted((landing / period).glob(f"village_annual__{county}__{period}.*"))
+    if not returns:
+        return {"county": county, "files": 0, "plans": 0}
+    villages, chinese = _class3_villages(returns[0])
+    if not villages:
+        return {"county": county, "files": 0, "plans": 0}
+    # each county's own stream: its files are the same at every scale
+    rng = random.Random(f"{seed}:{county}:{LEDGER_FORM}")
+    leaders = [_person(rng) for _ in range(max(1, len(villages) // 4))]
+    plans = []
+    for village in villages:
+        plan, history = _plan_history(village, int(period), rng)
+        plan["county_leader"] = rng.choice(leaders)
+        plans.append((plan, history))
+    name = official_by_code()[county].name if county in official_by_code() else county
+    as_csv = returns[0].suffix == ".csv"
+    files = 0
+    for quarter in periods_in(period, QUARTER):
+        end = parse_period(quarter).end
+        rows = []
+        for plan, history in plans:
+            state, since = [h for h in history if h[1] <= end][-1]
+            rows.append({**plan, "state": state, "state_on": since})
+        path = landing / quarter / f"{LEDGER_FORM}__{county}__{quarter}.{'csv' if as_csv else 'xlsx'}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_job(Job(LEDGER_FORM, county, name, quarter, path,
+                      [(r["unit_code"], r["unit_name"]) for r in rows], rows, as_csv, chinese))
+        files += 1
+    states = [history[-1][0] for _, history in plans]
+    return {"county": county, "files": files, "plans": len(plans),
+            "states": {s: states.count(s) for s in sorted(set(states))}}
+
+
+def _write_ledgers(landing: Path, period: str, chosen: list[str], seed: int) -> dict:
+    """The year's rectification ledgers of the scale's counties, into the landing's quarter
+    folders (``<period>Q1`` .. ``Q4``); what was written, also kept in ``ledger.json``
+    beside the landing folder."""
+    if str(PROJECT_ROOT / "src") not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT / "src"))
+    from grassroots.demo.files import run_parallel, worker_count
+
+    started = time.perf_counter()
+    done = run_parallel(_county_ledgers, [(landing, code, period, seed) for code in chosen],
+                        worker_count(None))
+    states: dict[str, int] = {}
+    for county in done:
+        for state, count in county.get("states", {}).items():
+            states[state] = states.get(state, 0) + count
+    manifest = {"files": sum(c["files"] for c in done), "plans": sum(c["plans"] for c in done),
+                "counties": sum(1 for c in done if c["plans"]), "states_at_year_end": states,
+                "seconds": round(time.perf_counter() - started, 1)}
+    (landing.parent / LEDGER_MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
 def _pg_create(name: str) -> None:
     import psycopg
 
@@ -351,12 +579,20 @@ def _scale_label(k: int) -> str:
     return f"1/{k}" if k > 1 else "full"
 
 
-def _prepare_scale(k: int, national: Path, period: str, work: Path) -> dict:
-    """The scale's landing folder, built once for all its rounds."""
+def _prepare_scale(k: int, national: Path, period: str, work: Path, seed: int) -> dict:
+    """The scale's landing folder, built once for all its rounds: the counties' files
+    and the year's ledgers generated for them."""
     landing = work / f"scale-{k}" / "landing"
     chosen = _build_landing(national, period, k, landing)
+    ledger = _write_ledgers(landing, period, chosen, seed)
+    print(f"scale {_scale_label(k)}: {ledger['plans']:,} rectification plans in "
+          f"{ledger['files']:,} ledger files generated in {ledger['seconds']} s", flush=True)
     return {"scale": _scale_label(k), "k": k, "counties": len(chosen), "chosen": chosen,
-            "rounds": []}
+            "ledger": ledger, "rounds": []}
+
+
+def _quarters(period: str) -> list[str]:
+    return [f"{period}Q{n}" for n in range(1, 5)]
 
 
 def _set_aside(work: Path, name: str) -> Path:
@@ -378,16 +614,25 @@ def _round_order(scales: list[int], rounds: int) -> list[list[int]]:
 
 
 def _run_scale(k: int, chosen: list[str], args: argparse.Namespace, work: Path,
-               round_index: int = 0) -> dict:
-    """One round of a scale: its floor, then every step on each warehouse."""
+               round_index: int = 0, plans: int = 0) -> dict:
+    """One round of a scale: its floors, then every step on each warehouse."""
     label = _scale_label(k)
     scale_dir = work / f"scale-{k}"
     landing = scale_dir / "landing"
     _warm(landing)
     print(f"\n== scale {label}: {len(chosen)} counties", flush=True)
-    floor = _run_child("floor", ["--landing", str(landing)], scale_dir / "logs")
+    # what the year's ingest reads (the registers in the root, the period's folder); the
+    # ledgers' floor reads their quarter folders alone
+    floor = _run_child("floor", ["--landing", str(landing), "--folders", f".,{args.period}"],
+                       scale_dir / "logs")
     print(f"   floor  {floor['seconds']:8.2f} s  {floor['peak_mib']:7.0f} MiB", flush=True)
     out = {"floor": floor, "warehouses": {}}
+    if "ledger" in STAGES[:STAGES.index(args.until) + 1]:
+        out["ledger_floor"] = _run_child(
+            "floor", ["--landing", str(landing), "--folders", ",".join(_quarters(args.period))],
+            scale_dir / "logs" / "ledger-floor")
+        print(f"   ledger floor {out['ledger_floor']['seconds']:8.2f} s "
+              f"{out['ledger_floor']['peak_mib']:7.0f} MiB", flush=True)
     warehouses = ["sqlite", "postgres"] if args.warehouse == "both" else [args.warehouse]
     for warehouse in warehouses:
         data_dir = scale_dir / warehouse
@@ -412,12 +657,21 @@ def _run_scale(k: int, chosen: list[str], args: argparse.Namespace, work: Path,
                 if stage == "incremental":
                     county = _resubmit(data_dir / "landing", args.period, chosen)
                     extra += ["--county", county]
+                if stage == "ledger":
+                    extra += ["--plans", str(plans)]
                 profile = (args.profile / f"{label.replace('/', '_')}-{warehouse}"
                            f"{f'-round{round_index + 1}' if args.repeat > 1 else ''}"
                            if args.profile else None)
                 steps[stage] = _run_child(stage, extra, data_dir / "logs", profile)
                 print(f"   {warehouse:8} {stage:11} {steps[stage]['seconds']:8.2f} s "
                       f"{steps[stage]['peak_mib']:7.0f} MiB", flush=True)
+                if stage == "ledger":
+                    figures = steps[stage]["ledger"]
+                    print(f"   {warehouse:8} ledger: {figures['files']:,} files, "
+                          f"{figures['rows_accepted']:,} of {figures['rows']:,} rows accepted; "
+                          f"{args.period} at region level: "
+                          + ", ".join(f"{c} {v:,}" for c, v in figures["regions"].items())
+                          + f" (plans generated: {plans:,})", flush=True)
         finally:
             if warehouse == "postgres" and not args.keep:
                 _pg_drop(db_name)
@@ -440,13 +694,19 @@ def _scale_summary(res: dict) -> dict:
     floors = [r["floor"]["seconds"] for r in rounds]
     out: dict = {"floor": _summary(floors, floors, [r["floor"]["peak_mib"] for r in rounds]),
                  "warehouses": {}}
+    # the ledger stage is compared with the floor of its own files (the quarters' ledgers)
+    ledger_floors = [r["ledger_floor"]["seconds"] for r in rounds if "ledger_floor" in r]
+    if rounds and len(ledger_floors) == len(rounds):
+        out["ledger_floor"] = _summary(ledger_floors, ledger_floors,
+                                       [r["ledger_floor"]["peak_mib"] for r in rounds])
     whs = list(rounds[0]["warehouses"]) if rounds else []
     for wh in whs:
         steps = [r["warehouses"][wh] for r in rounds]
         summary = {}
         for stage in STAGES:
             if all(stage in st for st in steps):
-                summary[stage] = _summary([st[stage]["seconds"] for st in steps], floors,
+                summary[stage] = _summary([st[stage]["seconds"] for st in steps],
+                                          ledger_floors if stage == "ledger" else floors,
                                           [st[stage]["peak_mib"] for st in steps])
         if all(s in summary for s in PIPELINE_STAGES):  # not with --until
             summary["total"] = _summary(
@@ -478,16 +738,24 @@ def _table(results: list[dict]) -> str:
         villages = ingest.get("village_rows") or 0
         res["villages"] = villages
         files = res["rounds"][0]["floor"]["files"] if rounds else 0
+        ledger = res.get("ledger") or {}
+        # the ledger's rows/s: the rows of its four quarters' files (every plan each quarter)
+        ledger_rows = ledger.get("plans", 0) * 4
         lines.append(f"scale {res['scale']}: {res['counties']:,} counties, {villages:,} villages, "
                      f"{rows:,} return rows, {files:,} files"
+                     + (f"; ledger: {ledger.get('files', 0):,} files, {ledger.get('plans', 0):,} "
+                        f"plans ({ledger_rows:,} rows)" if "ledger_floor" in summary else "")
                      + (f"; median of {rounds} rounds" if rounds > 1 else ""))
         lines.append(f"{'stage':<12} {'warehouse':<9} {'seconds':>9} {'rows/s':>10} "
                      f"{'x floor':>8} {'peak MiB':>9}" + ("  range (s)" if rounds > 1 else ""))
         lines.append(_line("floor", "-", summary["floor"], rows, rounds))
+        if "ledger_floor" in summary:
+            lines.append(_line("ledger floor", "-", summary["ledger_floor"], ledger_rows, rounds))
         for wh, steps in summary["warehouses"].items():
             for stage in (*STAGES, "total"):
                 if stage in steps:
-                    lines.append(_line(stage, wh, steps[stage], rows, rounds))
+                    lines.append(_line(stage, wh, steps[stage],
+                                       ledger_rows if stage == "ledger" else rows, rounds))
         lines.append("")
     # linearity: time per village of the full run (ingest..publish) per warehouse
     whs = sorted({wh for summary in summaries for wh in summary["warehouses"]})
@@ -517,6 +785,17 @@ def _table(results: list[dict]) -> str:
             else:
                 text.append(f"{ms:>8.3f} ({100 * (ms / means[wh] - 1):+5.1f} %)")
         lines.append(f"{scale:<6} {villages:>9,} {floor_ms:>8.3f} " + " ".join(text))
+    ledger_lines = []
+    for res, summary in zip(results, summaries, strict=True):
+        plans = (res.get("ledger") or {}).get("plans", 0)
+        cells = [summary["warehouses"].get(wh, {}).get("ledger") for wh in whs]
+        if plans and any(cells):
+            ledger_lines.append(f"{res['scale']:<6} {plans:>9,} " + " ".join(
+                f"{1000 * c['seconds'] / plans:>18.2f}" if c else f"{'-':>18}" for c in cells))
+    if ledger_lines:
+        lines += ["", "ledger: seconds per 1,000 plans (the four quarters and the year)",
+                  f"{'scale':<6} {'plans':>9} " + " ".join(f"{wh:>18}" for wh in whs),
+                  *ledger_lines]
     return "\n".join(lines)
 
 
@@ -544,6 +823,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--county", help=argparse.SUPPRESS)
+    parser.add_argument("--folders", help=argparse.SUPPRESS)
+    parser.add_argument("--plans", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -556,13 +837,15 @@ def main(argv: list[str] | None = None) -> int:
     national = _ensure_cache(args.cache, args.period, args.seed)
     started = datetime.now(UTC)
     try:
-        prepared = {k: _prepare_scale(k, national, args.period, args.work) for k in scales}
+        prepared = {k: _prepare_scale(k, national, args.period, args.work, args.seed)
+                    for k in scales}
         for round_index, order in enumerate(_round_order(scales, args.repeat)):
             if args.repeat > 1:
                 print(f"\n#### round {round_index + 1} of {args.repeat}", flush=True)
             for k in order:
                 prepared[k]["rounds"].append(
-                    _run_scale(k, prepared[k]["chosen"], args, args.work, round_index))
+                    _run_scale(k, prepared[k]["chosen"], args, args.work, round_index,
+                               prepared[k]["ledger"]["plans"]))
         results = [prepared[k] for k in scales]
     finally:
         # Only now: for a while after tens of thousands of files are deleted, creating
