@@ -36,8 +36,9 @@ grassroots db upgrade >> "$LOG" 2>&1 || fail "grassroots db upgrade"
 # Seed 001's round in one county (宁城县, 2014): its weekly reports and quarterly ledgers
 # and responsibility lists go first, so that the yearly run of 2014 below takes them into
 # the year's figures. Through the command line, one process for the 52 weeks and one for
-# the 4 quarters: a week takes a few seconds there, while a run of grassroots_weekly
-# through `airflow dags test` costs some 10 s more each, and that DAG does not ingest.
+# the 4 quarters: a week takes 2-4 s there, while a run of grassroots_weekly through
+# `airflow dags test` costs some 10 s more each, and that DAG does not ingest. Together
+# they add about 3-4 minutes (220 s on a shared, busy 2-core machine).
 ROUND_COUNTY=150429000000
 echo "==> seed 001's round in 宁城县 ($ROUND_COUNTY), 2014: 52 weeks, then 4 quarters"
 started=$SECONDS
