@@ -98,6 +98,21 @@ def _stage(args: argparse.Namespace) -> int:
         _print(pipeline.rollback(args.period, settings, wait=wait))
     elif args.command == "publish":
         _print(pipeline.publish(args.period, settings, run_id=args.run_id, wait=wait))
+    elif args.command == "run" and args.each:
+        if args.county:
+            print("--each 不能与 --county 同用 / --each does not go with --county", file=sys.stderr)
+            return 2
+        from grassroots.core.periods import periods_in
+
+        try:
+            periods = periods_in(args.period, args.each)
+        except ValueError:
+            kind_zh = {"quarter": "季度", "week": "周"}[args.each]
+            print(f"{args.period}中没有{kind_zh} / no {args.each} lies in {args.period}",
+                  file=sys.stderr)
+            return 2
+        # one process for them all: a week's run takes a second or two, a process's start more
+        _print({p: pipeline.run(p, settings, wait=wait) for p in periods})
     elif args.command == "run" and args.county:
         result = pipeline.run_county(args.period, args.county, settings, run_id=args.run_id,
                                      wait=wait)
@@ -813,6 +828,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--county", help="only this county resubmitted: recompute its "
                            "subtree and ancestors, keep the rest of the current release")
+            p.add_argument("--each", choices=["quarter", "week"],
+                           help="run each quarter or week lying in the period instead, in "
+                                "order, in this one process (2014 --each week: 2014W01 to "
+                                "2014W52); the period itself is not run")
         if name == "docs":
             p.add_argument("--county", help="only the returns sent in this county")
         if name == "publish":

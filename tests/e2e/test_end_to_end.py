@@ -36,6 +36,8 @@ SIGNED_OFF: dict[str, int] = {}
 DALAT = "150621000000"
 GANZI = "513300000000"
 XIXIU = "520402000000"
+NINGCHENG = "150429000000"  # seed 001's county: its round's weeks and quarters of 2014
+ROUND_QUARTERS = ["2014Q1", "2014Q2", "2014Q3", "2014Q4"]
 
 # (period, unit, indicator, published value, decimals it is compared to: None = exactly)
 FIGURES = [
@@ -142,6 +144,12 @@ def _run_the_dag_for_every_seed_year(
     _run([airflow, "db", "migrate"], env, log)
     _run([sys.executable, "-m", "grassroots.cli", "db", "upgrade"], env, log)
     timings["db migrate"] = time.perf_counter() - started
+    # as scripts/demo.sh: seed 001's weeks and quarters first, for the year to take them in
+    started = time.perf_counter()
+    for each in ("week", "quarter"):
+        _run([sys.executable, "-m", "grassroots.cli", "run", "--period", "2014", "--each", each],
+             env, log)
+    timings["2014 weeks and quarters"] = time.perf_counter() - started
     for period in SEED_PERIODS:
         started = time.perf_counter()
         _run([airflow, "dags", "test", DAG_ID, logical_date(period),
@@ -185,7 +193,8 @@ def published(
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                sa.select(fact).where(fact.c.unit_code.in_([INNER_MONGOLIA, DALAT, GANZI, XIXIU]))
+                sa.select(fact).where(
+                    fact.c.unit_code.in_([INNER_MONGOLIA, DALAT, GANZI, XIXIU, NINGCHENG]))
             ).all()
             SIGNED_OFF["county rows"] = conn.execute(sa.text(
                 "select count(*) from fact_indicator where period = '2014' "
@@ -232,3 +241,51 @@ def test_the_seed_share_is_published_with_its_count(published, period, unit, ind
 
 def test_every_seed_year_is_published(published):
     assert {period for period, _, _ in published} >= set(SEED_PERIODS)
+
+
+# --------------------------------------------------------------------------- seed 001's round
+
+
+def _figure(published: dict, period: str, indicator: str, part: int = 0) -> float:
+    assert (period, NINGCHENG, indicator) in published, f"no {indicator} for 宁城县 in {period}"
+    value = published[(period, NINGCHENG, indicator)][part]
+    assert value is not None, (period, indicator)
+    return float(value)
+
+
+def test_seed_001s_county_converts_its_68_plans_over_the_quarters(published):
+    # the annual return and the ledger agree: 68 class-3 villages, every one converted
+    assert _figure(published, "2014", "class3_villages") == 68
+    assert _figure(published, "2014", "converted_villages") == 68
+    assert _figure(published, "2014", "ledger_targets") == 68
+    assert _figure(published, "2014", "ledger_overdue") == 0
+    assert _figure(published, "2014", "ledger_due") == 68
+    assert 0 < _figure(published, "2014", "ledger_closed") < 68
+    # a few converted after their deadline
+    assert 60 <= _figure(published, "2014", "ledger_converted_on_time") < 68
+    assert _figure(published, "2014", "ledger_days_to_conversion", part=2) == 68
+    for quarter in ROUND_QUARTERS:
+        assert _figure(published, quarter, "ledger_targets") == 68, quarter
+    converted = [_figure(published, q, "ledger_days_to_conversion", part=2)
+                 for q in ROUND_QUARTERS]
+    # none in the first quarter; one plan relapsed and converted twice
+    assert converted[0] == 0 and sum(converted) == 68 + 1
+    assert _figure(published, "2014Q3", "ledger_closed") == 0
+    assert _figure(published, "2014Q4", "ledger_closed") == _figure(published, "2014", "ledger_closed")
+
+
+def test_seed_001s_key_contact_villages_report_weekly(published):
+    assert _figure(published, "2014", "key_villages") == 6 + 21
+    due = _figure(published, "2014", "weekly_reports_due")
+    received = _figure(published, "2014", "weekly_reports_received")
+    assert due == 27 * 52 and 0 < received < due
+    assert _figure(published, "2014", "weekly_reports_late") > 0
+    week = _figure(published, "2014W10", "weekly_reports_received")
+    assert week == 27 and _figure(published, "2014W05", "weekly_reports_received") == 0
+    assert sum(_figure(published, q, "weekly_reports_received") for q in ROUND_QUARTERS) == received
+
+
+def test_seed_001s_responsibility_lists(published):
+    listed = _figure(published, "2014", "tasks_listed")
+    assert listed == sum(_figure(published, q, "tasks_listed") for q in ROUND_QUARTERS) > 0
+    assert 0 < _figure(published, "2014", "tasks_done") < listed

@@ -121,8 +121,9 @@ def test_summary_and_layout(seeds: tuple[Path, DemoSummary]) -> None:
     assert summary.periods == ["2013", "2014", "2017", "2020", "2021"]
     assert summary.counties == 103 + 18 + 1
     assert summary.registers == 122
-    # village, township, county per return; Ganzi's counties' three rating returns each
-    assert summary.files == 3 * (103 + 2 + 18 + 2) + 3 * 18
+    # village, township, county per return; Ganzi's counties' three rating returns each;
+    # seed 001's county: 4 ledgers, 51 weekly reports, 4 lists of it and its 15 townships
+    assert summary.files == 3 * (103 + 2 + 18 + 2) + 3 * 18 + 4 + 51 + 4 * 16
     assert summary.village_rows == 11_165 + 134 + 132 + 2_734 + 218 + 182
     assert "122 counties" in str(summary)
     registers = sorted(landing.glob("register__*.csv"))
@@ -309,6 +310,17 @@ def test_inner_mongolia_2014(landing: Path, rows_by_period: dict[str, list[dict]
     # the totals are spread, not piled on one county
     assert max(c["leaders_assigned"] for c in counties) < 100
     assert len({c["class3_villages"] for c in counties}) > 10
+    # seed 001's county (宁城县): its 68 class-3 villages, every one converted, and the
+    # register's key-contact villages among them
+    ningcheng = [r for r in class3 if r["unit_code"][:6] == "150429"]
+    assert len(ningcheng) == 68 and all(r["rectification"] == "converted" for r in ningcheng)
+    (county,) = [c for c in counties if c["unit_code"] == "150429000000"]
+    assert (county["class3_villages"], county["converted_villages"]) == (68, 68)
+    assert county["conversion_rate"] == Decimal("100.0")
+    register = read_register(landing / "register__150429000000.csv")
+    key = {e.unit_code: e.key_contact for e in register if e.key_contact}
+    assert Counter(key.values()) == {"city": 6, "county": 21}
+    assert set(key) <= {r["unit_code"] for r in ningcheng}
 
 
 def test_reconciliation_fields_match_the_villages(landing: Path, rows_by_period: dict) -> None:

@@ -122,6 +122,32 @@ def test_a_week_is_run_and_its_intake_shown_with_no_form_expected(
     assert "village_annual" not in out and "villages" not in out  # a year's forms, not a week's
 
 
+def test_run_each_quarter_runs_the_quarters_of_the_year_in_order(
+        data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    small_register(data_dir / "landing", [village(201)])
+    assert cli.main(["run", "--period", "2021", "--each", "quarter"]) == 0
+
+    runs = json.loads(capsys.readouterr().out)
+    assert list(runs) == ["2021Q1", "2021Q2", "2021Q3", "2021Q4"]
+    assert all(run["publish"]["release_id"] for run in runs.values())
+    engine = wh.connect(Settings.from_env().warehouse_url)
+    with engine.connect() as conn:
+        released = conn.execute(sa.text("select distinct period from release")).scalars().all()
+    assert sorted(released) == ["2021Q1", "2021Q2", "2021Q3", "2021Q4"]  # not the year itself
+
+
+def test_run_each_refuses_what_does_not_lie_in_the_period(
+        data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--period", "2021W05", "--each", "quarter"]) == 2
+    assert cli.main(["run", "--period", "2021", "--each", "week", "--county",
+                     DALAT]) == 2
+    err = capsys.readouterr().err
+    assert "no quarter lies in 2021W05" in err and "--each does not go with --county" in err
+    assert not (data_dir / "warehouse.sqlite").exists()
+
+
 def test_a_template_for_a_period_not_of_its_forms_type_is_refused(
         data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     small_register(data_dir / "landing", [village(201)])

@@ -39,6 +39,8 @@ class Job:
     rows: list[dict[str, Any]]
     csv: bool = False
     chinese: bool = False  # CSV with Chinese labels instead of codes
+    # when the file landed (epoch seconds): a weekly report is received, and late or not, by it
+    landed_at: float | None = None
 
 
 def _csv_value(form_field: Any, value: Any, chinese: bool) -> str:
@@ -71,6 +73,8 @@ def write_job(job: Job) -> int:
         write_template(
             form, job.unit_code, job.unit_name, job.period, job.path, job.units, job.rows
         )
+    if job.landed_at is not None:
+        os.utime(job.path, (job.landed_at, job.landed_at))
     return len(job.rows)
 
 

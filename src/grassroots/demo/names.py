@@ -47,3 +47,16 @@ def name_style(county_code: str) -> str:
     if county_code.startswith("52"):
         return "guizhou"
     return "han"
+
+_SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董程曹袁邓许沈曾彭吕苏卢蒋蔡贾"
+    "丁魏薛叶阎潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段钱汤尹常武乔贺"
+)
+_GIVEN = "国建立志明永海军平华文德成春玉桂英秀兰凤云红霞丽敏静宏伟刚强勇俊杰斌鹏辉涛磊峰庆福贵生林山东晓光利忠"
+
+
+def person_name(rng: np.random.Generator) -> str:
+    """A plausible Chinese personal name: a common surname and one or two given characters."""
+    surname = _SURNAMES[rng.integers(len(_SURNAMES))]
+    size = 1 if rng.random() < 0.3 else 2
+    return surname + "".join(_GIVEN[i] for i in rng.choice(len(_GIVEN), size=size, replace=False))

@@ -45,6 +45,9 @@ class Targets:
     class3_weights: np.ndarray | None = None
     problem_counts: dict[str, int] | None = None
     target_codes: frozenset[str] = frozenset()  # extra (non-class-3) rectification targets
+    # class 3 and converted for certain (a county's round told whole); the other class-3
+    # villages and conversions are drawn around them, so the totals stay as set
+    class3_codes: frozenset[str] = frozenset()
     converted: int | None = None
     p_converted: float = 0.8
     # support
@@ -100,7 +103,9 @@ def village_frame(
     extra = np.isin(codes, list(t.target_codes)) if t.target_codes else np.zeros(n, bool)
     w3 = np.ones(n) if t.class3_weights is None else np.asarray(t.class3_weights, float)
     org_class = np.ones(n, dtype=np.int64)
-    org_class[choose(rng, c3, np.where(extra, 0.0, w3))] = 3
+    fixed = np.isin(codes, list(t.class3_codes)) if t.class3_codes else np.zeros(n, bool)
+    org_class[fixed] = 3
+    org_class[choose(rng, c3 - int(fixed.sum()), np.where(extra | fixed, 0.0, w3))] = 3
     org_class[choose(rng, c2, np.where(org_class == 3, 0.0, np.where(extra, 4.0, 1.0)))] = 2
 
     star = np.select(
@@ -126,7 +131,12 @@ def village_frame(
     it, io = np.flatnonzero(target), np.flatnonzero(~target)
     k = t.converted if t.converted is not None else int(rng.binomial(len(it), t.p_converted))
     converted = np.zeros(n, bool)
-    converted[rng.choice(it, size=k, replace=False)] = True
+    if fixed.any():
+        converted[fixed] = True
+        rest = np.flatnonzero(target & ~fixed)
+        converted[rng.choice(rest, size=k - int(fixed.sum()), replace=False)] = True
+    else:
+        converted[rng.choice(it, size=k, replace=False)] = True
     rectification = np.where(converted, "converted", np.where(target, "in_progress", "none"))
 
     first_secretary = target.copy()

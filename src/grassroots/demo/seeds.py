@@ -18,6 +18,7 @@ from grassroots.demo.draws import allocate, expect, stream
 from grassroots.demo.files import VILLAGE_FORM, Job, county_jobs, run_parallel, write_jobs
 from grassroots.demo.registers import DALAT, GANZI, XIXIU, County, build_register, townships_of
 from grassroots.demo.returns import Targets, county_rows, township_rows, village_frame, village_rows
+from grassroots.demo.round001 import mark_round, round_county, round_jobs
 from grassroots.demo.summary import DemoSummary
 from grassroots.hierarchy.registers import load_official_divisions, write_register
 
@@ -140,14 +141,19 @@ def _dalat_register(rng: np.random.Generator) -> County:
     return county
 
 
-def _im_2014(counties: dict[str, County], seed: int) -> dict[str, tuple[list, list, dict]]:
-    """Inner Mongolia 2014, calibrated to seed 000 over all 103 counties."""
+def _im_2014(counties: dict[str, County], seed: int, round_code: str,
+             round_targets: frozenset[str]) -> dict[str, tuple[list, list, dict]]:
+    """Inner Mongolia 2014, calibrated to seed 000 over all 103 counties; seed 001's
+    county has exactly its round's class-3 villages, all converted, and the others are
+    drawn around them (the region's totals stay as published)."""
     rng = stream(seed, "im-2014")
     im = [c for code, c in sorted(counties.items()) if code.startswith("15")]
     villages = [v for c in im for v in c.valid_in(2014)]
     expect(len(villages) == IM_2014["villages"], "Inner Mongolia 2014: 11,165 villages")
     # counties differ: class-3 villages cluster in some banners
     propensity = {c.code: rng.gamma(2.0, 1.0) for c in im}
+    # none drawn in the round's county beyond its own targets
+    propensity[round_code] = 0.0
     weights = np.array([propensity[v.unit_code[:6] + "000000"] for v in villages])
     n = len(villages)
     c3 = IM_2014["class3"]
@@ -156,6 +162,7 @@ def _im_2014(counties: dict[str, County], seed: int) -> dict[str, tuple[list, li
         year=2014,
         class_counts=(n - c3 - c2, c2, c3),
         class3_weights=weights,
+        class3_codes=round_targets,
         problem_counts=dict(IM_2014["problems"]),
         converted=IM_2014["converted"],
         p_first_secretary_other=0.06,
@@ -414,11 +421,14 @@ def _rating_jobs(landing: Path, county: County, period: str,
 
 def generate_seeds(landing: Path, periods: list[str], seed: int, workers: int) -> DemoSummary:
     counties = _seed_registers(seed)
+    # seed 001's county: its key-contact villages in its register, whatever the periods
+    round_code = round_county(counties)
+    counties[round_code], round_targets = mark_round(counties[round_code], seed)
     wanted = set(periods)
     batches: dict[str, dict[str, tuple[list, list, dict]]] = defaultdict(dict)
     ganzi_ratings: dict[str, list[tuple[str, list[dict]]]] = {}
     if "2014" in wanted:
-        for code, data in _im_2014(counties, seed).items():
+        for code, data in _im_2014(counties, seed, round_code, round_targets).items():
             batches["2014"][code] = data
     if wanted & {"2020", "2021"}:
         for period, data in _dalat(counties[DALAT], seed).items():
@@ -456,6 +466,9 @@ def generate_seeds(landing: Path, periods: list[str], seed: int, workers: int) -
             )
             if period == "2017" and code in ganzi_ratings:
                 jobs += _rating_jobs(landing, counties[code], period, ganzi_ratings[code])
+            if period == "2014" and code == round_code:
+                # seed 001's quarterly ledgers, weekly reports and responsibility lists
+                jobs += round_jobs(landing, counties[code], villages, seed)
             written.add(code)
             stats["counties"] += 1
             stats["townships"] += len(towns)
