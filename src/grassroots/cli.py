@@ -185,7 +185,9 @@ def cmd_template(args: argparse.Namespace) -> int:
             units = planned
         else:
             rows = None
-    out = write_template(form, args.unit, unit_name, args.period, Path(args.out), units, rows)
+    # a ledger's rows are a start: the clerk adds plans and deletes villages without one
+    out = write_template(form, args.unit, unit_name, args.period, Path(args.out), units, rows,
+                         open_rows=True if form.code == ledger.LEDGER_FORM else None)
     print(f"wrote {out}: {form.code} for {args.unit} {unit_name}, period {args.period}, "
           f"{len(units)} {' or '.join(form.row_levels)} rows")
     return 0

@@ -22,6 +22,7 @@ from grassroots.demo import DALAT, GANZI, XIXIU, DemoSummary, generate_demo
 from grassroots.demo.draws import allocate, hit_weighted_total
 from grassroots.demo.national import _national_chunk, _NationalTask
 from grassroots.hierarchy.registers import read_register
+from grassroots.reports.template import DATA_SHEET, META_SHEET
 
 FORMS = load_catalog().forms
 VILLAGE = FORMS["village_annual"]
@@ -58,16 +59,19 @@ def read_submission(path: Path, form: Form) -> list[dict[str, Any]]:
             raw = list(csv.reader(handle))
         header, body = raw[0], raw[1:]
     else:
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("data").to_python()
-        header, body = [str(h) for h in sheet[0]], sheet[2:]
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(DATA_SHEET).to_python()
+        # row 1 the title, row 2 the Chinese headings
+        labels = {f.header_label: f.code for f in form.fields}
+        header, body = [labels.get(str(h), str(h)) for h in sheet[1]], sheet[2:]
     assert header == form.field_codes, path.name
     fields = form.fields
     return [{f.code: _cell(f, value) for f, value in zip(fields, row, strict=True)} for row in body]
 
 
 def read_meta(path: Path) -> dict[str, str]:
-    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("meta").to_python()
-    return {str(k): str(v) for k, v in sheet[1:]}
+    # keys as the template writes them: 表单代码(form)
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(META_SHEET).to_python()
+    return {str(k).rsplit("(", 1)[-1].rstrip(")"): str(v) for k, v in sheet[1:]}
 
 
 def submission(landing: Path, form: str, county: str, period: str) -> Path:

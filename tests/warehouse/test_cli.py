@@ -10,7 +10,9 @@ import sqlalchemy as sa
 
 from grassroots import cli
 from grassroots import warehouse as wh
+from grassroots.catalog import load_catalog
 from grassroots.config import Settings
+from grassroots.reports.template import DATA_SHEET
 from tests.builders import DALAT, SHULINZHAO, small_register, village, village_row
 
 
@@ -31,8 +33,10 @@ def test_a_filled_template_is_read_back_by_ingest(data_dir: Path, tmp_path: Path
                      "--period", "2021", "--out", str(out)]) == 0
 
     workbook = openpyxl.load_workbook(out)
-    sheet = workbook["data"]
-    codes = [c.value for c in sheet[1]]
+    sheet = workbook[DATA_SHEET]
+    # row 2: the Chinese headings (row 1 is the title)
+    labels = {f.header_label: f.code for f in load_catalog().forms["village_annual"].fields}
+    codes = [labels[c.value] for c in sheet[2]]
     prefilled = [sheet.cell(row=r, column=1).value for r in range(3, sheet.max_row + 1)]
     assert sorted(prefilled) == ["150621108201", "150621108202", f"{SHULINZHAO[:9]}201"]
     for r in range(3, 3 + len(prefilled)):

@@ -24,7 +24,7 @@ from grassroots.config import Settings
 from grassroots.core.periods import SHANGHAI
 from grassroots.hierarchy import trees
 from grassroots.intake.status import intake_status
-from grassroots.reports.template import write_template
+from grassroots.reports.template import DATA_SHEET, write_template
 from tests.builders import (
     DALAT,
     SHULINZHAO,
@@ -141,7 +141,7 @@ def test_a_week_the_form_is_not_sent_for_is_refused_and_a_template_reads_back(
     out = tmp_path / "template.xlsx"
     assert cli.main(["template", "--form", FORM, "--unit", WANGAIZHAO, "--period", "2021W05",
                      "--out", str(out), "--warehouse", settings.warehouse_url]) == 0
-    data = openpyxl.load_workbook(out)["data"]
+    data = openpyxl.load_workbook(out)[DATA_SHEET]
     # the township's key-contact villages alone, not W3
     assert [data.cell(r, 1).value for r in range(3, data.max_row + 1)] == [W1, W2]
     units = [(W1, "村201"), (W2, "村202")]

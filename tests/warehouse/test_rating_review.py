@@ -34,7 +34,7 @@ from grassroots.config import Settings
 from grassroots.hierarchy import trees
 from grassroots.reports import announce
 from grassroots.reports.explain import explain
-from grassroots.reports.template import write_template
+from grassroots.reports.template import DATA_SHEET, write_template
 from tests.builders import (
     DALAT,
     SHULINZHAO,
@@ -168,7 +168,7 @@ def test_templates_are_prefilled_with_the_rated_units_and_read_back(
     county_template = tmp_path / "county.xlsx"
     assert cli.main(["template", "--form", "rating_review", "--unit", DALAT, "--period", PERIOD,
                      "--out", str(county_template), "--warehouse", settings.warehouse_url]) == 0
-    data = openpyxl.load_workbook(county_template)["data"]
+    data = openpyxl.load_workbook(county_template)[DATA_SHEET]
     assert [data.cell(r, 1).value for r in range(3, data.max_row + 1)] == [
         WANGAIZHAO, W1, W2, SHULINZHAO, S1, S2]
 

@@ -24,7 +24,7 @@ from grassroots.catalog import load_catalog
 from grassroots.checks import stage as validation
 from grassroots.config import Settings
 from grassroots.hierarchy import trees
-from grassroots.reports.template import write_template
+from grassroots.reports.template import DATA_SHEET, INSTRUCTIONS_SHEET, write_template
 from tests.builders import (
     DALAT,
     SHULINZHAO,
@@ -174,7 +174,7 @@ def test_the_template_formats_dates_and_reads_them_back_from_xlsx(
                      "--period", Q1, "--out", str(out),
                      "--warehouse", settings.warehouse_url]) == 0
     book = openpyxl.load_workbook(out)
-    data = book["data"]
+    data = book[DATA_SHEET]
     assert [data.cell(r, 1).value for r in range(3, data.max_row + 1)] == [W1, W2, W3]
     dated = {str(v.sqref)[:1]: v for v in data.data_validations.dataValidation
              if v.type == "date"}
@@ -182,7 +182,8 @@ def test_the_template_formats_dates_and_reads_them_back_from_xlsx(
     assert sorted(dated) == ["I", "J", "K", "L", "N"]
     assert "年-月-日" in dated["N"].error and "YYYY-MM-DD" in dated["N"].error
     assert data.column_dimensions["N"].number_format == "yyyy-mm-dd"
-    assert "年-月-日" in dict(book["meta"].values)["date_format"]
+    instructions = {row[0]: row[1] for row in book[INSTRUCTIONS_SHEET].values}
+    assert "年-月-日" in instructions[FORM.field("state_on").header_label]
 
     engine = wh.connect(settings.warehouse_url)
     units = trees.form_units(engine, FORM, WANGAIZHAO, Q1)
@@ -192,7 +193,7 @@ def test_the_template_formats_dates_and_reads_them_back_from_xlsx(
             plan(W3, state="已转化", state_on=date(2021, 3, 31))]
     filled = ledger_path(settings, WANGAIZHAO, Q1, "xlsx")
     write_template(FORM, WANGAIZHAO, "王爱召镇", Q1, filled, units, rows)
-    written = openpyxl.load_workbook(filled)["data"]
+    written = openpyxl.load_workbook(filled)[DATA_SHEET]
     assert written["N3"].number_format == "yyyy-mm-dd" and written["N3"].is_date
     pipeline.run(Q1, settings)
 
@@ -318,7 +319,7 @@ def test_a_quarters_template_starts_from_the_last_ledger_and_the_plans_still_mis
     assert cli.main(["template", "--form", "rectification_ledger", "--unit", WANGAIZHAO,
                      "--period", "2021Q2", "--out", str(out),
                      "--warehouse", settings.warehouse_url]) == 0
-    data = openpyxl.load_workbook(out)["data"]
+    data = openpyxl.load_workbook(out)[DATA_SHEET]
     codes = FORM.field_codes
     rows = [dict(zip(codes, (c.value for c in row), strict=True))
             for row in data.iter_rows(min_row=3)]

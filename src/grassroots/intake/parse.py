@@ -14,8 +14,13 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
-DATA_SHEET = "data"
-META_SHEET = "meta"
+# the template's sheets by their names, today's (Chinese) and those of templates written
+# before them: both still read
+DATA_SHEETS = ("填报表", "data")
+META_SHEETS = ("表单信息", "meta")
+OTHER_SHEETS = ("填报说明", "下拉选项", "lists")
+# a meta key as today's template writes it, a Chinese label with the key in brackets
+_META_KEY = re.compile(r"[^(（]*[(（]([a-z_]+)[)）]\s*")
 # A county's village return has a few hundred rows; a national file would be ~10,000.
 MAX_ROWS = 100_000
 MAX_COLUMNS = 200
@@ -145,7 +150,8 @@ def _read_xlsx(data: bytes) -> RawTable:
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet_names = workbook.sheet_names
-        meta = _read_meta(workbook) if META_SHEET in sheet_names else {}
+        meta_sheet = next((n for n in META_SHEETS if n in sheet_names), None)
+        meta = _read_meta(workbook, meta_sheet) if meta_sheet else {}
         sheet_name = _pick_data_sheet(workbook, sheet_names)
         sheet = workbook.get_sheet_by_name(sheet_name)
         if sheet.total_height > MAX_ROWS + 10:
@@ -251,21 +257,24 @@ def _formula_cells(archive: zipfile.ZipFile, member: str | None) -> list[Formula
     return found
 
 
-def _read_meta(workbook) -> dict[str, str]:  # noqa: ANN001
+def _read_meta(workbook, name: str) -> dict[str, str]:  # noqa: ANN001
     meta = {}
-    for row in workbook.get_sheet_by_name(META_SHEET).to_python():
+    for row in workbook.get_sheet_by_name(name).to_python():
         if len(row) >= 2 and cell_text(row[0]):
-            meta[cell_text(row[0])] = cell_text(row[1])
+            key = cell_text(row[0])
+            labelled = _META_KEY.fullmatch(key)
+            meta[labelled[1] if labelled else key] = cell_text(row[1])
     return meta
 
 
 def _pick_data_sheet(workbook, names: list[str]) -> str:  # noqa: ANN001
-    if DATA_SHEET in names:
-        return DATA_SHEET
-    candidates = [n for n in names if n not in (META_SHEET, "lists")]
+    for name in DATA_SHEETS:
+        if name in names:
+            return name
+    candidates = [n for n in names if n not in META_SHEETS + OTHER_SHEETS]
     if len(candidates) == 1:
         return candidates[0]
     raise FileRejected(
-        f"找不到名为“{DATA_SHEET}”的数据工作表(现有:{'、'.join(names)}) / no data sheet named "
-        f"{DATA_SHEET!r} (sheets: {', '.join(names)})"
+        f"找不到名为“{DATA_SHEETS[0]}”的数据工作表(现有:{'、'.join(names)}) / no data sheet "
+        f"named {DATA_SHEETS[0]!r} (sheets: {', '.join(names)})"
     )

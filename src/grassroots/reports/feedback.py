@@ -45,11 +45,13 @@ from grassroots.core import cells
 from grassroots.core.issues import BLOCKING_STATES
 from grassroots.core.issues import STATE_LABELS as ISSUE_STATE_LABELS
 from grassroots.core.locations import cell_location
-from grassroots.reports.template import BOOLEAN_LABELS, DATA_SHEET, FIRST_DATA_ROW
+from grassroots.reports.template import BOOLEAN_LABELS, FIRST_DATA_ROW
 
 log = logging.getLogger(__name__)
 
 SUMMARY_SHEET = "反馈 summary"
+# the submitted rows, field codes in row 1 and labels in row 2 (its own layout, not the template's)
+DATA_SHEET = "data"
 SUFFIX = "反馈"
 ROW_COLUMN = ("source_row", "原文件行号 Row in your file")
 

@@ -2,11 +2,19 @@
 
 Layout (``grassroots.ingest`` depends on it):
 
-* sheet ``data`` (first, active): row 1 the field codes in form order, row 2 the Chinese
-  labels (with the unit), data from row 3; ``unit_code`` and ``unit_name`` pre-filled as
-  text for every expected unit; dropdowns for enum and yes/no columns; range checks where
-  the form declares them; panes frozen at A3.
-* sheet ``meta``: a ``key | value`` table naming form, form version, unit and period.
+* sheet ``填报表`` (first, active): row 1 a title naming the unit, the form and the period,
+  row 2 the Chinese column headings (with the unit), data from row 3; ``unit_code`` and
+  ``unit_name`` pre-filled as text for every expected unit; dropdowns of Chinese labels for
+  enum and yes/no columns; range checks where the form declares them, their messages
+  naming fields by their Chinese labels; panes frozen at A3. The sheet is protected without
+  a password: the title, the headings and the pre-filled codes and names are locked, every
+  cell to fill is not (and 审阅 → 撤销工作表保护 lifts it, should a clerk need to).
+* sheet ``填报说明``: what to fill, column by column, and how to send the file back.
+* sheet ``表单信息``: a ``key | value`` table naming form, form version, unit and period
+  (each key a Chinese label with its code in brackets, ``表单代码(form)``), locked.
+
+Templates written before (sheets ``data`` and ``meta``, field codes in row 1) still read:
+the reader finds the heading row and the meta keys in either layout.
 
 The same function writes the demo's filled returns (``rows``), so values are written as a
 person would type them: Chinese labels for enums, 是/否 for booleans, numbers as numbers.
@@ -24,44 +32,62 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from grassroots.catalog import DATE_FORMAT_ZH, Form
 from grassroots.core import cells
+from grassroots.core.periods import QUARTER, WEEK, parse_period
 
-DATA_SHEET = "data"
-META_SHEET = "meta"
-LISTS_SHEET = "lists"
-HEADER_ROWS = 2  # row 1: field codes, row 2: Chinese labels
+DATA_SHEET = "填报表"
+INSTRUCTIONS_SHEET = "填报说明"
+META_SHEET = "表单信息"
+LISTS_SHEET = "下拉选项"
+HEADER_ROWS = 2  # row 1: the title, row 2: the Chinese column headings
 FIRST_DATA_ROW = HEADER_ROWS + 1
 GENERATED_BY = "grassroots"
 YES_LABEL, NO_LABEL = "是", "否"
 BOOLEAN_LABELS = {True: YES_LABEL, False: NO_LABEL}
-INSTRUCTIONS = (
-    "请从第3行起填写，勿修改第1、2行和村/单位代码；下拉列表列请从列表中选择。"
-    " / Fill in from row 3; do not change rows 1-2 or the unit codes; "
-    "pick dropdown columns from the list."
-)
+# the meta sheet's keys (what the reader looks up) with the Chinese a person reads
+META_KEYS_ZH = {"form": "表单代码", "form_version": "表单版本", "form_name": "表单名称",
+                "unit_code": "填报单位代码", "unit_name": "填报单位名称", "period": "报送期间",
+                "generated_by": "生成程序"}
+# rows a clerk may add below the pre-filled ones in a form of many rows per unit (a
+# ledger): the cells there are left unlocked
+OPEN_ROWS = 500
 # the dates' cells: what Excel shows and what the instructions ask for
 DATE_NUMBER_FORMAT = "yyyy-mm-dd"
-DATE_INSTRUCTIONS = (
-    f"日期列请填写日期,格式为{DATE_FORMAT_ZH}(也可写2021/3/5或2021年3月5日)。"
-    " / Date columns take dates as YYYY-MM-DD (2021/3/5 or 2021年3月5日 also read)."
-)
 
 _TRUE_WORDS = {"yes", "y", "true", "1", "是", "有"}
 _FALSE_WORDS = {"no", "n", "false", "0", "否", "无"}
 
-_CODE_FONT = Font(name="Calibri", size=9, color="FF595959")
 _LABEL_FONT = Font(name="Calibri", size=11, bold=True)
-_CODE_FILL = PatternFill("solid", fgColor="FFE7E6E6")
 _LABEL_FILL = PatternFill("solid", fgColor="FFDDEBF7")
 _KEY_FILL = PatternFill("solid", fgColor="FFFFF2CC")
 _THIN = Side(style="thin", color="FFBFBFBF")
 _HEADER_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _WRAP = Alignment(wrap_text=True, vertical="center", horizontal="center")
+_TITLE_FONT = Font(name="Calibri", size=14, bold=True)
+_TEXT_WRAP = Alignment(wrap_text=True, vertical="top")
+_UNLOCKED = Protection(locked=False)
+
+
+def period_label(period: str) -> str:
+    """The period as a clerk reads it: 2021年, 2021年第3季度, 2021年第5周(2月1日至2月7日)."""
+    p = parse_period(period)
+    if p.type == QUARTER:
+        return f"{p.year}年第{p.number}季度"
+    if p.type == WEEK:
+        return (f"{p.year}年第{p.number}周({p.start.month}月{p.start.day}日至"
+                f"{p.end.month}月{p.end.day}日)")
+    return f"{p.year}年"
+
+
+def title_of(form: Form, unit_code: str, unit_name: str, period: str) -> str:
+    """The data sheet's first row: whose return of which form for which period."""
+    return (f"{unit_name}({unit_code}) {period_label(period)} {form.name_zh} / "
+            f"{form.name_en}, {period}")
 
 
 def write_template(
@@ -72,12 +98,18 @@ def write_template(
     out: Path,
     units: list[tuple[str, str]],
     rows: list[dict] | None = None,
+    open_rows: bool | None = None,
 ) -> Path:
     """Write the template (or, with ``rows``, a filled return) and return its path.
 
     ``units`` are the expected reporting rows, ``(12-digit code, name)``, in order; ``rows``
     is parallel to ``units`` and maps field codes to values (codes or labels, bools, numbers).
+    ``open_rows``: whether the clerk may add and delete rows (their codes and names
+    unlocked, the checks reaching ``OPEN_ROWS`` rows further): by default a form of many
+    rows per unit; a ledger's rows, only a suggestion of the villages to plan for, too.
     """
+    if open_rows is None:
+        open_rows = not form.one_row_per_unit
     if rows is not None and len(rows) != len(units):
         raise ValueError(f"rows ({len(rows)}) must be parallel to units ({len(units)})")
     # the submitter's own code is no column of the file (intake stages it in every row)
@@ -89,17 +121,13 @@ def write_template(
     data = workbook.active
     data.title = DATA_SHEET
     fields = form.fields
-    codes = [f.code for f in fields]
 
-    cells.append(data, codes)
+    title = cells.write(data, 1, 1, title_of(form, unit_code, unit_name, period))
+    title.font, title.alignment = _TITLE_FONT, Alignment(vertical="center")
+    if len(fields) > 1:
+        data.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(fields))
+    data.row_dimensions[1].height = 28
     cells.append(data, [f.header_label for f in fields])
-    for cell in data[1]:
-        cell.font, cell.fill, cell.border, cell.alignment = (
-            _CODE_FONT,
-            _CODE_FILL,
-            _HEADER_BORDER,
-            _WRAP,
-        )
     for cell in data[2]:
         cell.font, cell.fill, cell.border, cell.alignment = (
             _LABEL_FONT,
@@ -109,13 +137,17 @@ def write_template(
         )
     data.row_dimensions[2].height = 45
 
-    _append_rows(data, form, units, rows)
+    _append_rows(data, form, units, rows, open_rows)
 
     last_row = max(FIRST_DATA_ROW, HEADER_ROWS + len(units))
+    if open_rows:
+        last_row += OPEN_ROWS
     _add_validations(workbook, data, form, last_row)
     _set_widths(data, form, units)
+    _protect(data, form, fixed_units=bool(units) and not open_rows)
     data.freeze_panes = f"A{FIRST_DATA_ROW}"
 
+    _write_instructions(workbook, form, unit_code, unit_name, period)
     _write_meta(workbook, form, unit_code, unit_name, period)
     workbook.active = 0
     # fixed timestamps: ingest records the same bytes once, so regenerating a template or
@@ -125,7 +157,8 @@ def write_template(
 
 
 def _append_rows(
-    sheet: Any, form: Form, units: Sequence[tuple[str, str]], rows: list[dict] | None
+    sheet: Any, form: Form, units: Sequence[tuple[str, str]], rows: list[dict] | None,
+    open_rows: bool = False,
 ) -> None:
     fields = form.fields
     converters = [_converter(f) for f in fields]
@@ -137,6 +170,8 @@ def _append_rows(
     # which looks the format up in the workbook's tables for every cell.
     probe = Cell(sheet)
     probe.number_format = "@"
+    if open_rows:  # a row the clerk may delete: its pre-filled code and name unlocked
+        probe.protection = _UNLOCKED
     text_style = probe._style
     probe = Cell(sheet)
     probe.number_format = DATE_NUMBER_FORMAT
@@ -156,6 +191,12 @@ def _append_rows(
                 values[name_at] = str(name)
         # a register's or a row's text stays that text, whatever it starts with
         values = cells.row(sheet, values)
+        if open_rows and name_at is not None and values[name_at] is not None:
+            cell = values[name_at]
+            if not isinstance(cell, Cell):
+                cell = cells.put(Cell(sheet), cell)
+            cell.protection = _UNLOCKED
+            values[name_at] = cell
         if code_at is not None:
             cell = Cell(sheet)
             cell._style = copy(text_style)
@@ -236,6 +277,7 @@ def _converter(field: Any):
 def _add_validations(workbook: Workbook, sheet: Any, form: Form, last_row: int) -> None:
     """One DataValidation per column, over the whole data range: cheap at any size."""
     columns = {f.code: get_column_letter(i) for i, f in enumerate(form.fields, start=1)}
+    labels_of = {f.code: f.label_zh for f in form.fields}
     lists_sheet = None
     list_columns = 0
     for field in form.fields:
@@ -291,9 +333,10 @@ def _add_validations(workbook: Workbook, sheet: Any, form: Form, last_row: int) 
                     formula1=f"AND({','.join(checks)})",
                     allow_blank=not field.required,
                     error=(
-                        f"应为{lower}至{field.at_most}之间的数 / "
-                        f"Must be between {lower} and {field.at_most}"
-                    ),
+                        f"“{field.label_zh}”应为{lower}至“{labels_of[field.at_most]}”之间的数 / "
+                        f"{field.label_en}: between {lower} and "
+                        f"{form.field(field.at_most).label_en}"
+                    )[:255],
                 )
             elif field.min is not None and field.max is not None:
                 dv = DataValidation(
@@ -337,8 +380,7 @@ def _add_validations(workbook: Workbook, sheet: Any, form: Form, last_row: int) 
         dv.showErrorMessage = True
         dv.errorTitle = title
         dv.promptTitle = title
-        dv.prompt = (f"日期,格式为{DATE_FORMAT_ZH} / {field.label_en}: YYYY-MM-DD"
-                     if field.type == "date" else field.label_en)[:255]
+        dv.prompt = f"{_requirement(field, labels_of)} / {field.label_en}"[:255]
         dv.showInputMessage = True
         dv.add(ref)
         sheet.add_data_validation(dv)
@@ -366,10 +408,103 @@ def _set_widths(sheet: Any, form: Form, units: Iterable[tuple[str, str]]) -> Non
         sheet.column_dimensions[get_column_letter(i)].width = width + 2
 
 
+def _protect(sheet: Any, form: Form, fixed_units: bool) -> None:
+    """Lock the title, the headings and the pre-filled codes and names; leave every cell
+    to fill open. No password: protection keeps a slip from overwriting a code, and a
+    clerk who must change the sheet lifts it under 审阅 → 撤销工作表保护.
+
+    A written cell carries its own style (locked); an empty one takes its column's, so the
+    columns to fill are unlocked as columns, and so is every cell typed into them later."""
+    keep = {"unit_code", "unit_name"} if fixed_units else set()
+    for i, field in enumerate(form.fields, start=1):
+        if field.code not in keep:
+            sheet.column_dimensions[get_column_letter(i)].protection = _UNLOCKED
+    protection = sheet.protection
+    protection.sheet = True
+    # resizing, formatting, sorting and filtering stay allowed: only the contents are kept
+    protection.formatCells = protection.formatColumns = protection.formatRows = False
+    protection.sort = protection.autoFilter = False
+
+
+def _requirement(field: Any, labels_of: dict[str, str]) -> str:
+    """What a column takes, in plain Chinese (the dropdowns' prompts, the instructions)."""
+    unit = f",单位:{field.unit}" if field.unit else ""
+    if field.type == "enum":
+        return "从下拉列表中选择:" + "、".join(field.values.values())
+    if field.type == "boolean":
+        return f"从下拉列表中选择“{YES_LABEL}”或“{NO_LABEL}”"
+    if field.type == "date":
+        return f"日期,格式为{DATE_FORMAT_ZH},如2021-03-05"
+    if field.type == "unit_code":
+        return "12位单位代码(文字,勿删去开头的0)"
+    if field.type in ("integer", "number"):
+        kind = "整数" if field.type == "integer" else "数字(可有小数)"
+        bounds = []
+        if field.min is not None:
+            bounds.append(f"不小于{_num(field.min)}")
+        if field.max is not None:
+            bounds.append(f"不大于{_num(field.max)}")
+        if field.at_most:
+            bounds.append(f"不大于“{labels_of.get(field.at_most, field.at_most)}”")
+        return kind + (",".join(["", *bounds]) if bounds else "") + unit
+    return "文字" + unit
+
+
+def _write_instructions(
+    workbook: Workbook, form: Form, unit_code: str, unit_name: str, period: str
+) -> None:
+    """The sheet a clerk reads first: what to fill, column by column, and how to send it."""
+    sheet = workbook.create_sheet(INSTRUCTIONS_SHEET, index=1)
+    labels_of = {f.code: f.label_zh for f in form.fields}
+    file_name = f"{form.code}__{unit_code}__{period}.xlsx"
+    lines: list[tuple[str, str]] = [
+        ("填报单位", f"{unit_name}({unit_code})"),
+        ("表单", f"{form.name_zh} / {form.name_en}"),
+        ("报送期间", f"{period_label(period)}({period})"),
+        ("", ""),
+        ("怎样填写", f"1. 在“{DATA_SHEET}”工作表中从第{FIRST_DATA_ROW}行起填写,每行一个单位"
+                   f"{'(已列出应填报的单位)' if form.one_row_per_unit else '或一项'}。"),
+        ("", "2. 标题、列名和已填好的单位代码、名称已锁定,不需要也不能修改。"),
+        ("", "3. 有下拉箭头的列请从列表中选择;数字列只填数字,单位见列名括号内"
+             "(如万元、人、平方米);日期列按“年-月-日”填写。"),
+        ("", "4. 每列的要求见下表;填错时Excel会提示,交回后系统还会逐项检查并告知哪一行哪一列有问题。"),
+        ("怎样交回", f"5. 保存为.xlsx格式(不要另存为.xls或.et),文件名保持为 {file_name},"
+                   "按要求交回上级组织部门(或放入报送文件夹)。"),
+        ("", "6. 交回后如需更正,改好后把整个文件再交一次,以最后交回的为准。"),
+        ("", "7. 工作表保护没有密码;确需调整表格时,可在“审阅→撤销工作表保护”中解除。"),
+        ("", "How to fill in: enter data from row 3 of the first sheet; headings, codes and names "
+             "are locked (no password); pick dropdown columns from the list; save as .xlsx under "
+             f"the same file name ({file_name}) and send it back; to correct it, send the "
+             "whole file again (the last one counts)."),
+        ("", ""),
+    ]
+    for key, text in lines:
+        cells.append(sheet, [key, text])
+    for row in sheet.iter_rows(min_row=1, max_row=len(lines), max_col=2):
+        row[0].font = _LABEL_FONT
+        row[1].alignment = _TEXT_WRAP
+    header_row = len(lines) + 1
+    cells.append(sheet, ["列名", "填写要求", "必填", "English"])
+    for cell in sheet[header_row]:
+        cell.font, cell.fill, cell.border = _LABEL_FONT, _LABEL_FILL, _HEADER_BORDER
+    for field in form.fields:
+        cells.append(sheet, [field.header_label, _requirement(field, labels_of),
+                             "必填" if field.required else "可空", field.label_en])
+    for row in sheet.iter_rows(min_row=header_row + 1, max_col=4):
+        for cell in row:
+            cell.alignment, cell.border = _TEXT_WRAP, _HEADER_BORDER
+    sheet.column_dimensions["A"].width = 22
+    sheet.column_dimensions["B"].width = 70
+    sheet.column_dimensions["C"].width = 8
+    sheet.column_dimensions["D"].width = 36
+    sheet.protection.sheet = True
+    sheet.protection.formatColumns = sheet.protection.formatRows = False
+
+
 def _write_meta(
     workbook: Workbook, form: Form, unit_code: str, unit_name: str, period: str
 ) -> None:
-    meta = workbook.create_sheet(META_SHEET, index=1)
+    meta = workbook.create_sheet(META_SHEET, index=2)
     entries: list[tuple[str, Any]] = [
         ("form", form.code),
         ("form_version", str(form.version)),
@@ -378,17 +513,15 @@ def _write_meta(
         ("unit_name", unit_name),
         ("period", str(period)),
         ("generated_by", GENERATED_BY),
-        ("instructions", INSTRUCTIONS),
     ]
-    if any(f.type == "date" for f in form.fields):
-        entries.append(("date_format", DATE_INSTRUCTIONS))
-    cells.append(meta, ["key", "value"])
+    cells.append(meta, ["项目(key)", "内容(value)"])
     for cell in meta[1]:
         cell.font, cell.fill, cell.border = _LABEL_FONT, _LABEL_FILL, _HEADER_BORDER
     for key, value in entries:
-        cells.append(meta, [key, value])
+        cells.append(meta, [f"{META_KEYS_ZH[key]}({key})", value])
     for row in meta.iter_rows(min_row=2, max_col=2):
         row[0].fill = _KEY_FILL
         row[1].number_format = "@"  # keeps unit codes and periods as text in Excel
-    meta.column_dimensions["A"].width = 16
+    meta.column_dimensions["A"].width = 24
     meta.column_dimensions["B"].width = 60
+    meta.protection.sheet = True
