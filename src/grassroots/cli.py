@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -48,19 +47,26 @@ def _print(result: object) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from grassroots import pipeline
+    from grassroots.core import terminal
     from grassroots.core.numbers import amount, figure
 
     rows = pipeline.published_figures(args.period, args.unit, _settings(args))
     if not rows:
-        print(f"nothing published for unit {args.unit} in period {args.period}", file=sys.stderr)
+        print(f"{args.period}期间单位{args.unit}无已发布数据 / nothing published for unit "
+              f"{args.unit} in period {args.period}", file=sys.stderr)
         return 1
-    print(f"Published figures, unit {args.unit}, period {args.period} (release {rows[0]['release_id']})")
+    body = []
     for r in rows:
         value = figure(r["value"], r["unit"]) + (" 万元" if r["unit"] == "万元" else "")
         ratio = ""
         if r["denominator"] is not None:
-            ratio = f"  ({amount(r['numerator'])} / {amount(r['denominator'])})"
-        print(f"  {r['indicator_code']:<34} {r['name_zh']:<16} {value:>16}{ratio}")
+            ratio = f"{amount(r['numerator'])} / {amount(r['denominator'])}"
+        body.append((r["indicator_code"], r["name_zh"], r["name_en"], value, ratio))
+    terminal.print_table(terminal.table(
+        ("指标代码 / Indicator", "名称 / Name", "英文名 / Name (English)", "数值 / Value",
+         "分子 / 分母 / Numerator / denominator"), body, right={3, 4},
+        title=f"已发布数据 / Published figures: 单位 / unit {args.unit}, 期间 / period "
+              f"{args.period}, 版本 / release {rows[0]['release_id']}"))
     return 0
 
 
@@ -213,10 +219,12 @@ def cmd_weekly_missing(args: argparse.Namespace) -> int:
         return 0
     print(f"未报送的重点联系村 {len(missing)} 个 / key-contact villages without their report: "
           f"{len(missing)}")
-    print(f"  {'县 county':<14} {'乡镇 township':<14} {'村 village':<14} 名称 name")
-    for row in missing:
-        print(f"  {row['county_code']:<14} {row['township_code']:<14} {row['unit_code']:<14} "
-              f"{row['name']}")
+    from grassroots.core import terminal
+
+    terminal.print_table(terminal.table(
+        ("县 / County", "乡镇 / Township", "村 / Village", "名称 / Name"),
+        ((row["county_code"], row["township_code"], row["unit_code"], row["name"])
+         for row in missing)))
     return 0
 
 
@@ -230,25 +238,29 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
         _print(status.as_dict())
         return 0
     from grassroots.catalog import load_catalog
+    from grassroots.core import terminal
     from grassroots.core.periods import PERIOD_TYPE_ZH, period_type
 
     # the columns: the forms expected for the period's type (a week's forms, not a year's)
-    labels = {"village_annual": ("villages", 19), "township_annual": ("townships", 13),
-              "county_annual": ("county form", 12)}
-    forms = sorted((code for code, form in load_catalog().forms_sent_for(args.period).items()
-                    if form.expected), key=lambda f: (list(labels).index(f) if f in labels
-                                                      else len(labels), f))
-    widths = [labels.get(form, (form, max(len(form), 13)))[1] for form in forms]
-    print(f"Intake, period {args.period}: units expected (from the registers) / in accepted "
-          "files / passing the checks, and files by status")
+    labels = {"village_annual": "村 / villages", "township_annual": "乡镇 / townships",
+              "county_annual": "县级表 / county form"}
+    sent = {code: form for code, form in load_catalog().forms_sent_for(args.period).items()
+            if form.expected}
+    forms = sorted(sent, key=lambda f: (list(labels).index(f) if f in labels else len(labels), f))
+    print(f"报送情况,期间{args.period}:应报单位数(依名册)/ 已报(在接受的文件中)/ 通过检查,"
+          f"及各状态文件数 / Intake, period {args.period}: units expected (from the registers) "
+          "/ in accepted files / passing the checks, and files by status")
     if not forms:
         kind = period_type(args.period)
         print(f"没有按{PERIOD_TYPE_ZH[kind]}报送的报表,不要求报送 / no form is sent for a "
               f"{kind}: no return is expected")
-    heads = "".join(f" {labels.get(form, (form,))[0]:>{w}}" for form, w in zip(forms, widths,
-                                                                              strict=True))
-    print(f"  {'county':<13} {'name':<12}{heads}"
-          f"  files: received accepted rejected superseded duplicate held")
+    file_states = (("received", "收到文件 / files received"), ("accepted", "接受 / accepted"),
+                   ("rejected", "拒收 / rejected"), ("superseded", "被替代 / superseded"),
+                   ("duplicate", "重复 / duplicate"), ("held", "暂缓 / held"))
+    headers = ["县代码 / County", "名称 / Name",
+               *(labels.get(f) or f"{sent[f].name_zh} / {sent[f].name_en}" for f in forms),
+               *(zh_en for _, zh_en in file_states)]
+    body = []
     totals = dict.fromkeys(forms, (0, 0, 0))
     for c in status.counties:
         cells = []
@@ -258,26 +270,29 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
                                                       strict=True))
             cells.append(f"{expected:,}/{reported:,}/{accepted:,}")
         received = sum(c.files.values())
-        row = "".join(f" {cell:>{w}}" for cell, w in zip(cells, widths, strict=True))
-        print(f"  {c.county_code:<13} {c.name:<12}{row}"
-              f"  {received:>14} {c.files.get('accepted', 0):>8} {c.files.get('rejected', 0):>8}"
-              f" {c.files.get('superseded', 0):>10} {c.files.get('duplicate', 0):>9}"
-              f" {c.files.get('held', 0):>4}")
-    cells = ["/".join(f"{n:,}" for n in totals[form]) for form in forms]
-    row = "".join(f" {cell:>{w}}" for cell, w in zip(cells, widths, strict=True))
-    print(f"  {'all':<13} {'':<12}{row}")
+        body.append([c.county_code, c.name, *cells, f"{received:,}",
+                     *(f"{c.files.get(state, 0):,}" for state, _ in file_states[1:])])
+    body.append(["合计 / all", "", *("/".join(f"{n:,}" for n in totals[form]) for form in forms),
+                 *[""] * len(file_states)])
+    numbers = set(range(2, len(headers)))
+    terminal.print_table(terminal.table(headers, body, right=numbers))
     by_form: dict[str, int] = {}
     for form, _, _ in status.missing:
         by_form[form] = by_form.get(form, 0) + 1
-    print("Not yet submitted: " + (", ".join(f"{n:,} units of {f}" for f, n in by_form.items())
-                                   or "every expected unit has submitted"))
+    print("尚未报送 / not yet submitted: " + (
+        ", ".join(f"{sent[f].name_zh if f in sent else f} {n:,}个单位 / {n:,} units of {f}"
+                  for f, n in by_form.items())
+        or "应报单位均已报送 / every expected unit has submitted"))
     if args.missing:
-        for form, county, unit in status.missing:
-            print(f"  {form:<16} {county}  {unit}")
-    print(f"Rejected files: {len(status.rejected)}")
+        terminal.print_table(terminal.table(
+            ("表单 / Form", "县 / County", "单位 / Unit"),
+            ((f"{sent[form].name_zh} / {form}" if form in sent else form, county, unit)
+             for form, county, unit in status.missing)))
+    print(f"拒收文件 / Rejected files: {len(status.rejected):,}")
     for r in status.rejected:
-        print(f"  #{r['submission_id']} {r['file_name']} ({r['unit_code'] or 'unit unknown'}): {r['reason']}")
-    print(f"重复文件(不再读取) / Duplicate files (not taken again): {len(status.duplicates)}")
+        print(f"  #{r['submission_id']} {r['file_name']} "
+              f"({r['unit_code'] or '单位不明 / unit unknown'}): {r['reason']}")
+    print(f"重复文件(不再读取) / Duplicate files (not taken again): {len(status.duplicates):,}")
     for d in status.duplicates:
         print(f"  #{d['submission_id']} {d['file_name']} ({d['unit_code']}): 与 #{d['duplicate_of']} "
               f"相同 / the same file as #{d['duplicate_of']}")
@@ -316,11 +331,22 @@ def cmd_review(args: argparse.Namespace) -> int:
                 state=None if args.state == "any" else args.state, form_code=args.form,
                 limit=args.limit,
             )
-            print(f"{total:,} issues ({len(rows):,} shown)")
-            for r in rows:
-                where = f"{r['unit_code'] or '':<12} row {r['row_number'] or '-':>5} {r['field'] or '':<22}"
-                print(f"  #{r['issue_id']:<7} {r['period']} {r['severity']:<7} {r['state']:<8} "
-                      f"{where} {r['message_en']}")
+            from grassroots.core import terminal
+            from grassroots.core.issues import SEVERITY_LABELS, STATE_LABELS
+
+            def label(labels: dict[str, tuple[str, str]], code: str) -> str:
+                return " / ".join(labels[code]) if code in labels else code
+
+            print(f"共{total:,}个问题(显示{len(rows):,}个)/ {total:,} issues "
+                  f"({len(rows):,} shown)")
+            terminal.print_table(terminal.table(
+                ("编号 / Issue", "期间 / Period", "严重程度 / Severity", "状态 / State",
+                 "单位 / Unit", "行 / Row", "字段 / Field", "问题 / Problem"),
+                ((f"#{r['issue_id']}", r["period"], label(SEVERITY_LABELS, r["severity"]),
+                  label(STATE_LABELS, r["state"]), r["unit_code"] or "",
+                  r["row_number"] or "-", r["field"] or "",
+                  f"{r['message_zh']} / {r['message_en']}") for r in rows),
+                right={5}))
             return 0
         if args.review_command == "show":
             from grassroots.checks.datadocs import issue_page
@@ -364,19 +390,30 @@ def cmd_signoff(args: argparse.Namespace) -> int:
             if args.json:
                 _print(rows)
                 return 0
-            print(f"审核 / Sign-off, period {args.period}: {len(rows)} units")
+            from grassroots.catalog import LEVELS
+            from grassroots.core import terminal
+
+            terminal.print_table(terminal.table(
+                ("单位 / Unit", "名称 / Name", "层级 / Level", "状态 / State", "操作人 / By",
+                 "时间 / At", "理由 / Reason"),
+                ((r["unit_code"], r["name"], f"{r['level_label']} / {LEVELS[r['level']]}",
+                  " / ".join(r["state_label"].split(" ", 1)), r["by"] or "",
+                  str(r["at"])[:16] if r["by"] else "", r["reason"] or "") for r in rows),
+                title=f"审核 / Sign-off, 期间 / period {args.period}: {len(rows):,}个单位 / "
+                      f"{len(rows):,} units"))
             for r in rows:
-                who = f"{r['by']} {str(r['at'])[:16]}" if r["by"] else ""
-                print(f"  {r['unit_code']} {r['name']:<12} {r['level_label']:<4} "
-                      f"{r['state_label']:<22} {who}  {r['reason'] or ''}")
                 since = r.get("since_approval")
                 if since:
-                    print(f"    审核后变化 / changed since approved (release "
-                          f"{since['approved_release']} -> {since['current_release']}): "
-                          f"{len(since['changed'])} figures")
-                    for c in since["changed"][:50]:
-                        print(f"      {c['unit_code']} {c['indicator_code']:<34} "
-                              f"{figure(c['approved'], ''):>14} -> {figure(c['now'], ''):>14}")
+                    shown = since["changed"][:50]
+                    terminal.print_table(terminal.table(
+                        ("单位 / Unit", "指标 / Indicator", "审核时 / Approved", "现在 / Now"),
+                        ((c["unit_code"], c["indicator_code"], figure(c["approved"], ""),
+                          figure(c["now"], "")) for c in shown), right={2, 3},
+                        title=f"{r['unit_code']} {r['name']} 审核后变化 / changed since "
+                              f"approved (版本 / release {since['approved_release']} -> "
+                              f"{since['current_release']}): {len(since['changed']):,}个数据 / "
+                              f"figures" + (f"(显示{len(shown)}个 / {len(shown)} shown)"
+                                            if len(shown) < len(since["changed"]) else "")))
             return 0
         if args.command == "unapprove":
             done = signoff.unapprove(engine, args.period, args.unit, _login_name(getpass),
@@ -467,11 +504,15 @@ def cmd_scope(args: argparse.Namespace) -> int:
         print("尚未分配任何范围：每位审核人可处理所有单位（首次 grassroots scope grant 后生效）/ "
               "no scope is assigned: every steward acts on every unit (scopes are in force "
               "from the first `grassroots scope grant`)")
-    for r in rows:
-        revoked = (f"  已收回 revoked {str(r['revoked_at'])[:16]} by {r['revoked_by']}"
-                   if r["revoked_at"] else "")
-        print(f"  {r['user_name']:<16} {r['unit_code']:<12} {r['name'] or '?'}  "
-              f"({r['granted_by']} {str(r['granted_at'])[:16]}){revoked}")
+    from grassroots.core import terminal
+
+    terminal.print_table(terminal.table(
+        ("审核人 / Steward", "单位 / Unit", "名称 / Name", "分配人 / Granted by",
+         "分配时间 / Granted at", "收回 / Revoked"),
+        ((r["user_name"], r["unit_code"], r["name"] or "?", r["granted_by"],
+          str(r["granted_at"])[:16],
+          f"已收回 / revoked {str(r['revoked_at'])[:16]} by {r['revoked_by']}"
+          if r["revoked_at"] else "") for r in rows)))
     return 0
 
 
@@ -492,7 +533,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.json:
         _print(explanation)
     else:
-        print(lineage.format_explanation(explanation))
+        from grassroots.core import terminal
+
+        # at a terminal, its width; piped, as wide as the tables need up to PIPED_WIDTH
+        width = shutil.get_terminal_size().columns if terminal.is_terminal(sys.stdout) else None
+        print(lineage.format_explanation(explanation, width))
     return 0
 
 
@@ -529,30 +574,23 @@ def cmd_announce(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
     from grassroots import pipeline
+    from grassroots.core import terminal
     from grassroots.hierarchy.trees import unit_names
     from grassroots.reports import ledger
 
     settings, engine = pipeline.open_warehouse(_settings(args))
-    # piped or captured, the table is as wide as it needs (80 columns would cut the names)
-    tty = getattr(sys.stdout, "isatty", lambda: False)()
-    console = Console(file=sys.stdout, highlight=False, width=None if tty else 200)
     if args.ledger_command == "history":
         history = ledger.village_history(engine, args.unit, args.period)
         name = unit_names(engine, {args.unit}).get(args.unit, "")
         upto = f",截至{args.period} / up to {args.period}" if args.period else ""
-        table = Table(title=f"{args.unit} {name} 整顿台账历史 / rectification history{upto}")
-        for header in ("季度 / Quarter", "整顿状态 / State", "状态日期 / Since",
-                       "转化 / Converts", "报送单位 / Sent by", "文件 / File", "行 / Row"):
-            table.add_column(header)
-        for e in history:
-            table.add_row(e.period, e.state_label, e.state_on.isoformat(),
-                          "是" if e.converts else "", e.submitted_by or "", e.file_name,
-                          str(e.row_number))
-        console.print(table, markup=False)
+        terminal.print_table(terminal.table(
+            ("季度 / Quarter", "整顿状态 / State", "状态日期 / Since", "转化 / Converts",
+             "报送单位 / Sent by", "文件 / File", "行 / Row"),
+            ((e.period, f"{e.state_label} / {e.state.replace('_', ' ')}",
+              e.state_on.isoformat(), "是 / yes" if e.converts else "", e.submitted_by or "",
+              e.file_name, e.row_number) for e in history),
+            title=f"{args.unit} {name} 整顿台账历史 / rectification history{upto}", right={6}))
         converted = ledger.conversion_date(history)
         if not history:
             print("台账中没有该村的整顿方案 / no ledger has a plan of this village")
@@ -566,13 +604,12 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         plans = ledger.overdue_plans(engine, args.period, args.unit, today)
         cutoff = ledger.overdue_cutoff(args.period, today)
         label = unit_names(engine, {args.unit}).get(args.unit, args.unit) if args.unit else ""
-        table = Table(title=f"{label}{args.period}逾期未转化 / overdue and not converted "
-                            f"(截止 / cut-off {cutoff.isoformat()})")
-        for (zh, en), _ in ledger.OVERDUE_COLUMNS:
-            table.add_column(f"{zh} / {en}")
-        for plan in plans:
-            table.add_row(*(str(v) for v in ledger.overdue_row(plan)))
-        console.print(table, markup=False)
+        headers = [f"{zh} / {en}" for (zh, en), _ in ledger.OVERDUE_COLUMNS]
+        terminal.print_table(terminal.table(
+            headers, (ledger.overdue_row(plan) for plan in plans),
+            title=f"{label}{args.period}逾期未转化 / overdue and not converted "
+                  f"(截止 / cut-off {cutoff.isoformat()})",
+            right={headers.index("逾期天数 / Days overdue")}))
         print(f"共{len(plans)}个 / {len(plans)} plans overdue")
         if args.out:
             print(f"wrote {ledger.write_overdue(plans, args.period, label, cutoff, Path(args.out))}")
@@ -919,20 +956,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# C0 and C1 control characters but tab and newline: in a file or a unit's name they would
-# move a terminal's cursor, rewrite what it shows or set its title
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 class _InertText:
     """A text stream whose control characters are written as visible escapes (``\\x1b``):
-    the commands print submitted names and values, which must not drive the terminal."""
+    the commands print submitted names and values, which must not drive the terminal.
+    ``unfiltered``: the stream itself, for the progress display's own cursor moves."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
+        self.unfiltered = stream
 
     def write(self, text: str) -> int:
-        self._stream.write(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+        from grassroots.core.terminal import inert
+
+        self._stream.write(inert(text))
         return len(text)
 
     def __getattr__(self, name: str) -> Any:

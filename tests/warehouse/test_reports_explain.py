@@ -211,11 +211,12 @@ def test_the_text_has_the_formula_the_sigma_line_and_the_rows(engine: Engine) ->
     assert "class3_villages 三类村数" in county
     assert "formula: number of rows where org_class = '3'" in county
     assert "Σ 2 townships" in county
-    assert "check: Σ value of the townships 2 vs value of 达拉特旗 2: ✓ equal" in county
+    assert "check: Σ value of the townships 2 vs value of 达拉特旗 2: ✓ 相等 / equal" in county
     assert f"next: grassroots explain --period 2020 --unit {WANGAIZHAO}" in county
     assert "value:   25.00%  = 5 / 20 × 100" in township
     sigma = next(line for line in township.splitlines() if "Σ 3 villages" in line)
-    assert sigma.split()[3:6] == ["25.00%", "5", "20"]  # recomputed from the sums
+    cells = [cell.strip() for cell in sigma.split("│")]
+    assert cells[3:6] == ["25.00%", "5", "20"]  # recomputed from the sums
     row = next(line for line in township.splitlines() if W202 in line and ".csv" in line)
     assert f"village_annual__{DALAT}__2020.csv" in row
     assert "committee_college=4" in row and "committee_members=10" in row
