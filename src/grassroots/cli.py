@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from grassroots.config import Settings
+from grassroots.core.terminal import Progress
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -64,7 +65,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         body.append((r["indicator_code"], r["name_zh"], r["name_en"], value, ratio))
     terminal.print_table(terminal.table(
         ("指标代码 / Indicator", "名称 / Name", "英文名 / Name (English)", "数值 / Value",
-         "分子 / 分母 / Numerator / denominator"), body, right={3, 4},
+         "分子 / 分母 / Numerator / denominator"), body, right={3, 4}, fold={1, 2},
         title=f"已发布数据 / Published figures: 单位 / unit {args.unit}, 期间 / period "
               f"{args.period}, 版本 / release {rows[0]['release_id']}"))
     return 0
@@ -82,10 +83,21 @@ def cmd_stage(args: argparse.Namespace) -> int:
 
 
 def _stage(args: argparse.Namespace) -> int:
+    from grassroots.core import terminal
+
+    # at a terminal, a progress display on standard error; piped or logged, nothing more
+    with terminal.progress_display() as progress:
+        result = _run_stage(args, progress)
+    _print(result)
+    return 0
+
+
+def _run_stage(args: argparse.Namespace, progress: Progress | None) -> dict:
     from grassroots import pipeline
 
     settings = _settings(args)
     wait = args.wait
+    told = progress or Progress()
     if args.command == "ingest":
         files = None
         if args.files:
@@ -99,35 +111,45 @@ def _stage(args: argparse.Namespace) -> int:
                 if source.resolve() != destination.resolve():
                     shutil.copyfile(source, destination)
                 files.append(destination)
-        _print(pipeline.ingest(args.period, settings, files=files, wait=wait))
-    elif args.command == "publish" and args.rollback:
-        _print(pipeline.rollback(args.period, settings, wait=wait))
-    elif args.command == "publish":
-        _print(pipeline.publish(args.period, settings, run_id=args.run_id, wait=wait))
-    elif args.command == "run" and args.county:
+        return pipeline.ingest(args.period, settings, files=files, wait=wait, progress=progress)
+    if args.command == "publish" and args.rollback:
+        told.stage(pipeline.STAGE_LABELS["rollback"])
+        return pipeline.rollback(args.period, settings, wait=wait)
+    if args.command == "publish":
+        told.stage(pipeline.STAGE_LABELS["publish"])
+        return pipeline.publish(args.period, settings, run_id=args.run_id, wait=wait)
+    if args.command == "run" and args.county:
+        told.stage(f"重算 {args.county} / recomputing {args.county}")
         result = pipeline.run_county(args.period, args.county, settings, run_id=args.run_id,
                                      wait=wait)
         # published first; then the Data Docs of the county's checks
+        told.stage(pipeline.STAGE_LABELS["docs"])
         result["docs"] = pipeline.docs(args.period, settings,
                                        args.county if result["scope"] == "county" else None,
                                        wait=wait)
-        _print(result)
-    elif args.command == "docs":
-        _print(pipeline.docs(args.period, settings, args.county, wait=wait))
-    elif args.command == "run":
-        _print(pipeline.run(args.period, settings, run_id=args.run_id, wait=wait))
-    else:
-        _print(getattr(pipeline, args.command)(args.period, settings, wait=wait))
-    return 0
+        return result
+    if args.command == "docs":
+        told.stage(pipeline.STAGE_LABELS["docs"])
+        return pipeline.docs(args.period, settings, args.county, wait=wait)
+    if args.command == "run":
+        return pipeline.run(args.period, settings, run_id=args.run_id, wait=wait,
+                            progress=progress)
+    told.stage(pipeline.STAGE_LABELS[args.command])
+    return getattr(pipeline, args.command)(args.period, settings, wait=wait)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from grassroots.core import terminal
     from grassroots.demo import generate_demo
+    from grassroots.pipeline import STAGE_LABELS
 
     settings = _settings(args)
     landing = Path(args.landing) if args.landing else settings.landing_dir
     periods = [args.period] if args.period else None
-    summary = generate_demo(landing, scale=args.scale, periods=periods, seed=args.seed)
+    with terminal.progress_display() as progress:
+        if progress is not None:
+            progress.stage(STAGE_LABELS["demo"])
+        summary = generate_demo(landing, scale=args.scale, periods=periods, seed=args.seed)
     print(summary)
     return 0
 
@@ -224,7 +246,7 @@ def cmd_weekly_missing(args: argparse.Namespace) -> int:
     terminal.print_table(terminal.table(
         ("县 / County", "乡镇 / Township", "村 / Village", "名称 / Name"),
         ((row["county_code"], row["township_code"], row["unit_code"], row["name"])
-         for row in missing)))
+         for row in missing), fold={3}))
     return 0
 
 
@@ -254,7 +276,7 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
         kind = period_type(args.period)
         print(f"没有按{PERIOD_TYPE_ZH[kind]}报送的报表,不要求报送 / no form is sent for a "
               f"{kind}: no return is expected")
-    file_states = (("received", "收到文件 / files received"), ("accepted", "接受 / accepted"),
+    file_states = (("received", "收到 / received"), ("accepted", "接受 / accepted"),
                    ("rejected", "拒收 / rejected"), ("superseded", "被替代 / superseded"),
                    ("duplicate", "重复 / duplicate"), ("held", "暂缓 / held"))
     headers = ["县代码 / County", "名称 / Name",
@@ -275,7 +297,7 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
     body.append(["合计 / all", "", *("/".join(f"{n:,}" for n in totals[form]) for form in forms),
                  *[""] * len(file_states)])
     numbers = set(range(2, len(headers)))
-    terminal.print_table(terminal.table(headers, body, right=numbers))
+    terminal.print_table(terminal.table(headers, body, right=numbers, fold={1}))
     by_form: dict[str, int] = {}
     for form, _, _ in status.missing:
         by_form[form] = by_form.get(form, 0) + 1
@@ -287,7 +309,7 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
         terminal.print_table(terminal.table(
             ("表单 / Form", "县 / County", "单位 / Unit"),
             ((f"{sent[form].name_zh} / {form}" if form in sent else form, county, unit)
-             for form, county, unit in status.missing)))
+             for form, county, unit in status.missing), fold={0}))
     print(f"拒收文件 / Rejected files: {len(status.rejected):,}")
     for r in status.rejected:
         print(f"  #{r['submission_id']} {r['file_name']} "
@@ -346,7 +368,7 @@ def cmd_review(args: argparse.Namespace) -> int:
                   label(STATE_LABELS, r["state"]), r["unit_code"] or "",
                   r["row_number"] or "-", r["field"] or "",
                   f"{r['message_zh']} / {r['message_en']}") for r in rows),
-                right={5}))
+                right={5}, fold={6, 7}))
             return 0
         if args.review_command == "show":
             from grassroots.checks.datadocs import issue_page
@@ -399,6 +421,7 @@ def cmd_signoff(args: argparse.Namespace) -> int:
                 ((r["unit_code"], r["name"], f"{r['level_label']} / {LEVELS[r['level']]}",
                   " / ".join(r["state_label"].split(" ", 1)), r["by"] or "",
                   str(r["at"])[:16] if r["by"] else "", r["reason"] or "") for r in rows),
+                fold={1, 6},
                 title=f"审核 / Sign-off, 期间 / period {args.period}: {len(rows):,}个单位 / "
                       f"{len(rows):,} units"))
             for r in rows:
@@ -512,7 +535,7 @@ def cmd_scope(args: argparse.Namespace) -> int:
         ((r["user_name"], r["unit_code"], r["name"] or "?", r["granted_by"],
           str(r["granted_at"])[:16],
           f"已收回 / revoked {str(r['revoked_at'])[:16]} by {r['revoked_by']}"
-          if r["revoked_at"] else "") for r in rows)))
+          if r["revoked_at"] else "") for r in rows), fold={2, 5}))
     return 0
 
 
@@ -548,13 +571,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     settings, engine = pipeline.open_warehouse(_settings(args))
     try:
         paths = export.export(
-            engine, args.period, args.level, args.format, Path(args.out), unit_code=args.unit
+            engine, args.period, args.level, args.format, args.out, unit_code=args.unit
         )
     except export.ExportError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
     for path in paths:
-        print(f"wrote {path}")
+        print(f"已写入 / wrote {path}")
     return 0
 
 
@@ -590,7 +613,8 @@ def cmd_ledger(args: argparse.Namespace) -> int:
             ((e.period, f"{e.state_label} / {e.state.replace('_', ' ')}",
               e.state_on.isoformat(), "是 / yes" if e.converts else "", e.submitted_by or "",
               e.file_name, e.row_number) for e in history),
-            title=f"{args.unit} {name} 整顿台账历史 / rectification history{upto}", right={6}))
+            title=f"{args.unit} {name} 整顿台账历史 / rectification history{upto}", right={6},
+            fold={4, 5}))
         converted = ledger.conversion_date(history)
         if not history:
             print("台账中没有该村的整顿方案 / no ledger has a plan of this village")
@@ -609,7 +633,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
             headers, (ledger.overdue_row(plan) for plan in plans),
             title=f"{label}{args.period}逾期未转化 / overdue and not converted "
                   f"(截止 / cut-off {cutoff.isoformat()})",
-            right={headers.index("逾期天数 / Days overdue")}))
+            right={headers.index("逾期天数 / Days overdue")}, fold={0, 2, 3, 4, 5, 6}))
         print(f"共{len(plans)}个 / {len(plans)} plans overdue")
         if args.out:
             print(f"wrote {ledger.write_overdue(plans, args.period, label, cutoff, Path(args.out))}")
@@ -920,7 +944,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a level to export; repeat for more (one sheet or file each)")
     exporting.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     exporting.add_argument("--out", required=True,
-                           help="the workbook; for CSV, one <stem>_<level>.csv per level beside it")
+                           help="the workbook (.xlsx); for CSV, the file of one level, or "
+                                "a folder (ending in /) for several: <period>_<level>.csv in it")
     exporting.add_argument("--unit", help="only this unit's subtree (12-digit code)")
     exporting.set_defaults(func=cmd_export)
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # piped or captured, a table is as wide as it needs up to this (80 would cut the names)
 PIPED_WIDTH = 200
+# a folded column (a name, a message) is folded no narrower than this, if its texts are
+FOLDED_WIDTH = 16
 
 
 def inert(text: str) -> str:
@@ -53,30 +55,44 @@ def console(stream: TextIO | None = None, width: int | None = None) -> Console:
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]], *,
-          title: str | None = None, right: Collection[int] = ()) -> Table:
+          title: str | None = None, right: Collection[int] = (),
+          fold: Collection[int] = ()) -> Table:
     """A table of ``rows`` under ``headers`` (each "中文 / English"), the columns whose
     indexes are in ``right`` (numbers) right-aligned. Cells are shown as given (None as
-    empty), their control characters as escapes, never read as markup."""
+    empty), their control characters as escapes, never read as markup. When the table is
+    wider than the screen, only the ``fold`` columns (names, messages) are folded onto
+    more lines: a code, a date or a number is never wrapped nor cut short."""
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
+    cells = [[Text(inert("" if cell is None else str(cell))) for cell in row] for row in rows]
     shown = Table(title=Text(inert(title)) if title else None, title_justify="left")
     for i, header in enumerate(headers):
-        shown.add_column(Text(inert(header)), justify="right" if i in right else "left")
-    for row in rows:
-        shown.add_row(*(Text(inert("" if cell is None else str(cell))) for cell in row))
+        justify = "right" if i in right else "left"
+        widest = max((cell_len(row[i].plain) for row in cells if i < len(row)), default=0)
+        if i in fold:
+            # folded only past eight Chinese characters: a short name stays on its line
+            shown.add_column(Text(inert(header)), justify=justify, overflow="fold",
+                             min_width=min(widest, FOLDED_WIDTH))
+        else:
+            shown.add_column(Text(inert(header)), justify=justify, no_wrap=True,
+                             min_width=widest)
+    for row in cells:
+        shown.add_row(*row)
     return shown
 
 
 def print_table(shown: Table, stream: TextIO | None = None) -> None:
     """Print a table made by ``table`` on ``stream`` (default: standard output)."""
-    console(stream).print(shown)
+    # too wide even so (codes and numbers are never wrapped): the lines run on, not cut
+    console(stream).print(shown, crop=False)
 
 
 def render(shown: Table, width: int | None = None) -> list[str]:
     """A table's lines as text, at most ``width`` columns wide (default ``PIPED_WIDTH``)."""
     out = StringIO()
-    console(out, width or PIPED_WIDTH).print(shown)
+    console(out, width or PIPED_WIDTH).print(shown, crop=False)
     return out.getvalue().rstrip("\n").split("\n")
 
 

@@ -368,10 +368,10 @@ def explain(
 # --- text -----------------------------------------------------------------------------
 
 
-def _table(headers: list[str], body: list[list[str]], right: set[int],
+def _table(headers: list[str], body: list[list[str]], right: set[int], fold: set[int],
            width: int | None) -> list[str]:
     # measured by display width: a Chinese name takes two columns a character
-    return terminal.render(terminal.table(headers, body, right=right), width)
+    return terminal.render(terminal.table(headers, body, right=right, fold=fold), width)
 
 
 def _sum(children: list[dict], part: str) -> float | None:
@@ -418,7 +418,7 @@ def _children_lines(
     expected = sum(c["expected_units"] or 0 for c in children)
     sigma.append(f"{amount(reporting)}/{amount(expected)}")
     lines = [indent + line for line in _table(headers, [*body, sigma], right={2, 3, 4, 5},
-                                              width=width and width - len(indent))]
+                                              fold={1}, width=width and width - len(indent))]
     for part in check["parts"]:
         if part["holds"]:
             mark = "✓ 相等 / equal"
@@ -503,6 +503,7 @@ def format_explanation(explanation: dict, width: int | None = None) -> str:
                 body.append(cells)
             lines += ["  " + line for line in _table(headers, body,
                                                      right={2, 5, 6} if ratio else {2, 5},
+                                                     fold={0, 4, len(headers) - 1},
                                                      width=width and width - 2)]
         if total > len(rows):
             lines.append(f"  … 另有{total - len(rows):,}行 / {total - len(rows):,} more "
