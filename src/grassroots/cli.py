@@ -78,7 +78,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
         return _stage(args)
     except runlock.PeriodBusy as busy:
         # another run of the period held it for longer than --wait: said, not a traceback
-        print(f"refused: {busy}", file=sys.stderr)
+        print(f"拒绝 / refused: {busy}", file=sys.stderr)
         return 1
 
 
@@ -166,7 +166,8 @@ def cmd_template(args: argparse.Namespace) -> int:
     settings, engine = pipeline.open_warehouse(_settings(args))
     catalog = load_catalog()
     if args.form not in catalog.forms:
-        print(f"unknown form {args.form!r}; forms: {', '.join(catalog.forms)}", file=sys.stderr)
+        print(f"没有表单{args.form!r} / unknown form {args.form!r}; 表单 / forms: "
+              f"{', '.join(catalog.forms)}", file=sys.stderr)
         return 2
     form = catalog.forms[args.form]
     kind = period_type(args.period)
@@ -182,6 +183,7 @@ def cmd_template(args: argparse.Namespace) -> int:
     units = trees.form_units(engine, form, args.unit, args.period)
     if not units:
         print(
+            f"{args.period}{args.unit}下没有应填报的单位,请先载入县的村名册 / "
             f"no {' or '.join(form.row_levels)} units under {args.unit} in {args.period}: "
             "load the county's village register first (grassroots register load FILE)",
             file=sys.stderr,
@@ -199,7 +201,8 @@ def cmd_template(args: argparse.Namespace) -> int:
         else:
             rows = None
     out = write_template(form, args.unit, unit_name, args.period, Path(args.out), units, rows)
-    print(f"wrote {out}: {form.code} for {args.unit} {unit_name}, period {args.period}, "
+    print(f"已写入 / wrote {out}: {form.name_zh} / {form.code} for {args.unit} {unit_name}, "
+          f"period {args.period}, "
           f"{len(units)} {' or '.join(form.row_levels)} rows")
     return 0
 
@@ -220,10 +223,10 @@ def cmd_weekly_missing(args: argparse.Namespace) -> int:
     try:
         week = parse_period(args.period)
     except PeriodError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 2
     if week.type != WEEK:
-        print(f"refused: 周报按周报送,期间应如2021W05 / weekly reports are sent for weeks: "
+        print(f"拒绝 / refused: 周报按周报送,期间应如2021W05 / weekly reports are sent for weeks: "
               f"{args.period!r} is not a week like 2021W05", file=sys.stderr)
         return 2
     settings, engine = pipeline.open_warehouse(_settings(args))
@@ -389,11 +392,12 @@ def cmd_review(args: argparse.Namespace) -> int:
                     print("未执行 / nothing done", file=sys.stderr)
                     return 1
         _print(action(engine, args.issue_id, _login_name(getpass), _with_note(args.reason, args.by)))
-        print(f"issue #{args.issue_id} {review.PAST[args.review_command]}: rerun the period "
+        print(f"问题 #{args.issue_id} 已处理,重新运行该期间后发布 / issue #{args.issue_id} "
+              f"{review.PAST[args.review_command]}: rerun the period "
               "(grassroots run --period P) to publish with it", file=sys.stderr)
         return 0
     except (review.ReviewError, scopes.ScopeError) as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 1
 
 
@@ -446,15 +450,15 @@ def cmd_signoff(args: argparse.Namespace) -> int:
         if args.level:
             return _approve_level(engine, args)
         if not args.unit:
-            print("refused: 需要 --unit 或 --level / --unit or --level is needed", file=sys.stderr)
+            print("拒绝 / refused: 需要 --unit 或 --level / --unit or --level is needed", file=sys.stderr)
             return 1
         done = signoff.approve(engine, args.period, args.unit, _login_name(getpass), args.reason)
     except signoff.ApprovalRefused as refused:
-        print(f"refused: {refused}", file=sys.stderr)
+        print(f"拒绝 / refused: {refused}", file=sys.stderr)
         _print_findings(refused.warnings, [])
         return 1
     except (signoff.SignoffError, scopes.ScopeError) as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 1
     print(f"已审核 / approved: {done['unit_code']} {done['name']}, period {done['period']}, "
           f"release {done['release_id']}")
@@ -515,7 +519,7 @@ def cmd_scope(args: argparse.Namespace) -> int:
                 print(f"已收回 / revoked: {args.user} -> {unit}")
             return 0
     except scopes.ScopeError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 1
     rows = scopes.assignments(engine, args.user, include_revoked=args.all)
     with engine.connect() as conn:
@@ -574,7 +578,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             engine, args.period, args.level, args.format, args.out, unit_code=args.unit
         )
     except export.ExportError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 1
     for path in paths:
         print(f"已写入 / wrote {path}")
@@ -590,9 +594,9 @@ def cmd_announce(args: argparse.Namespace) -> int:
         path = announce.write_announcement(engine, args.period, args.unit, args.stage,
                                            Path(args.out))
     except announce.NothingToAnnounce as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {path}")
+    print(f"已写入 / wrote {path}")
     return 0
 
 
@@ -636,7 +640,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
             right={headers.index("逾期天数 / Days overdue")}, fold={0, 2, 3, 4, 5, 6}))
         print(f"共{len(plans)}个 / {len(plans)} plans overdue")
         if args.out:
-            print(f"wrote {ledger.write_overdue(plans, args.period, label, cutoff, Path(args.out))}")
+            print(f"已写入 / wrote {ledger.write_overdue(plans, args.period, label, cutoff, Path(args.out))}")
         return 0
     raise AssertionError(args.ledger_command)
 
@@ -651,9 +655,9 @@ def cmd_register(args: argparse.Namespace) -> int:
         try:
             count = trees.load_register(engine, path)
         except registers.RegisterError as exc:
-            print(f"rejected: {exc}", file=sys.stderr)
+            print(f"拒收 / rejected: {exc}", file=sys.stderr)
             return 1
-        print(f"loaded {count} village versions from {path.name}")
+        print(f"已载入{count:,}个村版本 / loaded {count:,} village versions from {path.name}")
     return 0
 
 
@@ -1018,7 +1022,7 @@ def main(argv: list[str] | None = None) -> int:
         # a warehouse at another schema revision: said, with what to run, not a traceback
         migrate = sys.modules.get("grassroots.warehouse.migrate")
         if migrate and isinstance(exc, migrate.WarehouseRevisionError):
-            print(f"refused: {exc}", file=sys.stderr)
+            print(f"拒绝 / refused: {exc}", file=sys.stderr)
             return 1
         raise
     finally:
