@@ -22,6 +22,7 @@ from tests.builders import (
     village_row,
     write_csv,
 )
+from tests.terminal import assert_lined_up
 
 REGION = "150000000000"  # 内蒙古自治区
 W201, W202, W203 = (f"{WANGAIZHAO[:9]}{n}" for n in (201, 202, 203))
@@ -220,6 +221,11 @@ def test_the_text_has_the_formula_the_sigma_line_and_the_rows(engine: Engine) ->
     row = next(line for line in township.splitlines() if W202 in line and ".csv" in line)
     assert f"village_annual__{DALAT}__2020.csv" in row
     assert "committee_college=4" in row and "committee_members=10" in row
+    # the tables lined up by display width around the Chinese names, headed in both languages
+    assert_lined_up(county)
+    assert_lined_up(township, count=2)  # the villages, and the rows counted
+    assert "名称 / Name" in county and "已报/应报 / Reporting/expected" in county
+    assert "分子 / Numerator" in township and "计入 / Contribution" in township
 
 
 def test_what_cannot_be_explained_says_why(engine: Engine) -> None:
