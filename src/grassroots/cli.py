@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import shutil
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from grassroots.config import Settings
+from grassroots.core.terminal import Progress
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -48,19 +48,26 @@ def _print(result: object) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from grassroots import pipeline
+    from grassroots.core import terminal
     from grassroots.core.numbers import amount, figure
 
     rows = pipeline.published_figures(args.period, args.unit, _settings(args))
     if not rows:
-        print(f"nothing published for unit {args.unit} in period {args.period}", file=sys.stderr)
+        print(f"{args.period}期间单位{args.unit}无已发布数据 / nothing published for unit "
+              f"{args.unit} in period {args.period}", file=sys.stderr)
         return 1
-    print(f"Published figures, unit {args.unit}, period {args.period} (release {rows[0]['release_id']})")
+    body = []
     for r in rows:
         value = figure(r["value"], r["unit"]) + (" 万元" if r["unit"] == "万元" else "")
         ratio = ""
         if r["denominator"] is not None:
-            ratio = f"  ({amount(r['numerator'])} / {amount(r['denominator'])})"
-        print(f"  {r['indicator_code']:<34} {r['name_zh']:<16} {value:>16}{ratio}")
+            ratio = f"{amount(r['numerator'])} / {amount(r['denominator'])}"
+        body.append((r["indicator_code"], r["name_zh"], r["name_en"], value, ratio))
+    terminal.print_table(terminal.table(
+        ("指标代码 / Indicator", "名称 / Name", "英文名 / Name (English)", "数值 / Value",
+         "分子 / 分母 / Numerator / denominator"), body, right={3, 4}, fold={1, 2},
+        title=f"已发布数据 / Published figures: 单位 / unit {args.unit}, 期间 / period "
+              f"{args.period}, 版本 / release {rows[0]['release_id']}"))
     return 0
 
 
@@ -71,15 +78,40 @@ def cmd_stage(args: argparse.Namespace) -> int:
         return _stage(args)
     except runlock.PeriodBusy as busy:
         # another run of the period held it for longer than --wait: said, not a traceback
-        print(f"refused: {busy}", file=sys.stderr)
+        print(f"拒绝 / refused: {busy}", file=sys.stderr)
         return 1
 
 
 def _stage(args: argparse.Namespace) -> int:
+    from grassroots.core import terminal
+
+    if args.command == "run" and getattr(args, "each", None):
+        from grassroots.core.periods import periods_in
+
+        if args.county:
+            print("--each 不能与 --county 同用 / --each does not go with --county", file=sys.stderr)
+            return 2
+        try:
+            periods_in(args.period, args.each)
+        except ValueError:
+            kind_zh = {"quarter": "季度", "week": "周"}[args.each]
+            print(f"{args.period}中没有{kind_zh} / no {args.each} lies in {args.period}",
+                  file=sys.stderr)
+            return 2
+
+    # at a terminal, a progress display on standard error; piped or logged, nothing more
+    with terminal.progress_display() as progress:
+        result = _run_stage(args, progress)
+    _print(result)
+    return 0
+
+
+def _run_stage(args: argparse.Namespace, progress: Progress | None) -> dict:
     from grassroots import pipeline
 
     settings = _settings(args)
     wait = args.wait
+    told = progress or Progress()
     if args.command == "ingest":
         files = None
         if args.files:
@@ -93,50 +125,54 @@ def _stage(args: argparse.Namespace) -> int:
                 if source.resolve() != destination.resolve():
                     shutil.copyfile(source, destination)
                 files.append(destination)
-        _print(pipeline.ingest(args.period, settings, files=files, wait=wait))
-    elif args.command == "publish" and args.rollback:
-        _print(pipeline.rollback(args.period, settings, wait=wait))
-    elif args.command == "publish":
-        _print(pipeline.publish(args.period, settings, run_id=args.run_id, wait=wait))
-    elif args.command == "run" and args.each:
-        if args.county:
-            print("--each 不能与 --county 同用 / --each does not go with --county", file=sys.stderr)
-            return 2
+        return pipeline.ingest(args.period, settings, files=files, wait=wait, progress=progress)
+    if args.command == "publish" and args.rollback:
+        told.stage(pipeline.STAGE_LABELS["rollback"])
+        return pipeline.rollback(args.period, settings, wait=wait)
+    if args.command == "publish":
+        told.stage(pipeline.STAGE_LABELS["publish"])
+        return pipeline.publish(args.period, settings, run_id=args.run_id, wait=wait)
+    if args.command == "run" and args.each:
         from grassroots.core.periods import periods_in
 
-        try:
-            periods = periods_in(args.period, args.each)
-        except ValueError:
-            kind_zh = {"quarter": "季度", "week": "周"}[args.each]
-            print(f"{args.period}中没有{kind_zh} / no {args.each} lies in {args.period}",
-                  file=sys.stderr)
-            return 2
         # one process for them all: a week's run takes a second or two, a process's start more
-        _print({p: pipeline.run(p, settings, wait=wait) for p in periods})
-    elif args.command == "run" and args.county:
+        results = {}
+        for period in periods_in(args.period, args.each):
+            told.stage(period)
+            results[period] = pipeline.run(period, settings, wait=wait)
+        return results
+    if args.command == "run" and args.county:
+        told.stage(f"重算 {args.county} / recomputing {args.county}")
         result = pipeline.run_county(args.period, args.county, settings, run_id=args.run_id,
                                      wait=wait)
         # published first; then the Data Docs of the county's checks
+        told.stage(pipeline.STAGE_LABELS["docs"])
         result["docs"] = pipeline.docs(args.period, settings,
                                        args.county if result["scope"] == "county" else None,
                                        wait=wait)
-        _print(result)
-    elif args.command == "docs":
-        _print(pipeline.docs(args.period, settings, args.county, wait=wait))
-    elif args.command == "run":
-        _print(pipeline.run(args.period, settings, run_id=args.run_id, wait=wait))
-    else:
-        _print(getattr(pipeline, args.command)(args.period, settings, wait=wait))
-    return 0
+        return result
+    if args.command == "docs":
+        told.stage(pipeline.STAGE_LABELS["docs"])
+        return pipeline.docs(args.period, settings, args.county, wait=wait)
+    if args.command == "run":
+        return pipeline.run(args.period, settings, run_id=args.run_id, wait=wait,
+                            progress=progress)
+    told.stage(pipeline.STAGE_LABELS[args.command])
+    return getattr(pipeline, args.command)(args.period, settings, wait=wait)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from grassroots.core import terminal
     from grassroots.demo import generate_demo
+    from grassroots.pipeline import STAGE_LABELS
 
     settings = _settings(args)
     landing = Path(args.landing) if args.landing else settings.landing_dir
     periods = [args.period] if args.period else None
-    summary = generate_demo(landing, scale=args.scale, periods=periods, seed=args.seed)
+    with terminal.progress_display() as progress:
+        if progress is not None:
+            progress.stage(STAGE_LABELS["demo"])
+        summary = generate_demo(landing, scale=args.scale, periods=periods, seed=args.seed)
     print(summary)
     return 0
 
@@ -153,7 +189,8 @@ def cmd_template(args: argparse.Namespace) -> int:
     settings, engine = pipeline.open_warehouse(_settings(args))
     catalog = load_catalog()
     if args.form not in catalog.forms:
-        print(f"unknown form {args.form!r}; forms: {', '.join(catalog.forms)}", file=sys.stderr)
+        print(f"没有表单{args.form!r} / unknown form {args.form!r}; 表单 / forms: "
+              f"{', '.join(catalog.forms)}", file=sys.stderr)
         return 2
     form = catalog.forms[args.form]
     kind = period_type(args.period)
@@ -169,6 +206,7 @@ def cmd_template(args: argparse.Namespace) -> int:
     units = trees.form_units(engine, form, args.unit, args.period)
     if not units:
         print(
+            f"{args.period}{args.unit}下没有应填报的单位,请先载入县的村名册 / "
             f"no {' or '.join(form.row_levels)} units under {args.unit} in {args.period}: "
             "load the county's village register first (grassroots register load FILE)",
             file=sys.stderr,
@@ -188,7 +226,8 @@ def cmd_template(args: argparse.Namespace) -> int:
     # a ledger's rows are a start: the clerk adds plans and deletes villages without one
     out = write_template(form, args.unit, unit_name, args.period, Path(args.out), units, rows,
                          open_rows=True if form.code == ledger.LEDGER_FORM else None)
-    print(f"wrote {out}: {form.code} for {args.unit} {unit_name}, period {args.period}, "
+    print(f"已写入 / wrote {out}: {form.name_zh} / {form.code} for {args.unit} {unit_name}, "
+          f"period {args.period}, "
           f"{len(units)} {' or '.join(form.row_levels)} rows")
     return 0
 
@@ -209,10 +248,10 @@ def cmd_weekly_missing(args: argparse.Namespace) -> int:
     try:
         week = parse_period(args.period)
     except PeriodError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 2
     if week.type != WEEK:
-        print(f"refused: 周报按周报送,期间应如2021W05 / weekly reports are sent for weeks: "
+        print(f"拒绝 / refused: 周报按周报送,期间应如2021W05 / weekly reports are sent for weeks: "
               f"{args.period!r} is not a week like 2021W05", file=sys.stderr)
         return 2
     settings, engine = pipeline.open_warehouse(_settings(args))
@@ -230,10 +269,12 @@ def cmd_weekly_missing(args: argparse.Namespace) -> int:
         return 0
     print(f"未报送的重点联系村 {len(missing)} 个 / key-contact villages without their report: "
           f"{len(missing)}")
-    print(f"  {'县 county':<14} {'乡镇 township':<14} {'村 village':<14} 名称 name")
-    for row in missing:
-        print(f"  {row['county_code']:<14} {row['township_code']:<14} {row['unit_code']:<14} "
-              f"{row['name']}")
+    from grassroots.core import terminal
+
+    terminal.print_table(terminal.table(
+        ("县 / County", "乡镇 / Township", "村 / Village", "名称 / Name"),
+        ((row["county_code"], row["township_code"], row["unit_code"], row["name"])
+         for row in missing), fold={3}))
     return 0
 
 
@@ -247,25 +288,29 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
         _print(status.as_dict())
         return 0
     from grassroots.catalog import load_catalog
+    from grassroots.core import terminal
     from grassroots.core.periods import PERIOD_TYPE_ZH, period_type
 
     # the columns: the forms expected for the period's type (a week's forms, not a year's)
-    labels = {"village_annual": ("villages", 19), "township_annual": ("townships", 13),
-              "county_annual": ("county form", 12)}
-    forms = sorted((code for code, form in load_catalog().forms_sent_for(args.period).items()
-                    if form.expected), key=lambda f: (list(labels).index(f) if f in labels
-                                                      else len(labels), f))
-    widths = [labels.get(form, (form, max(len(form), 13)))[1] for form in forms]
-    print(f"Intake, period {args.period}: units expected (from the registers) / in accepted "
-          "files / passing the checks, and files by status")
+    labels = {"village_annual": "村 / villages", "township_annual": "乡镇 / townships",
+              "county_annual": "县级表 / county form"}
+    sent = {code: form for code, form in load_catalog().forms_sent_for(args.period).items()
+            if form.expected}
+    forms = sorted(sent, key=lambda f: (list(labels).index(f) if f in labels else len(labels), f))
+    print(f"报送情况,期间{args.period}:应报单位数(依名册)/ 已报(在接受的文件中)/ 通过检查,"
+          f"及各状态文件数 / Intake, period {args.period}: units expected (from the registers) "
+          "/ in accepted files / passing the checks, and files by status")
     if not forms:
         kind = period_type(args.period)
         print(f"没有按{PERIOD_TYPE_ZH[kind]}报送的报表,不要求报送 / no form is sent for a "
               f"{kind}: no return is expected")
-    heads = "".join(f" {labels.get(form, (form,))[0]:>{w}}" for form, w in zip(forms, widths,
-                                                                              strict=True))
-    print(f"  {'county':<13} {'name':<12}{heads}"
-          f"  files: received accepted rejected superseded duplicate held")
+    file_states = (("received", "收到 / received"), ("accepted", "接受 / accepted"),
+                   ("rejected", "拒收 / rejected"), ("superseded", "被替代 / superseded"),
+                   ("duplicate", "重复 / duplicate"), ("held", "暂缓 / held"))
+    headers = ["县代码 / County", "名称 / Name",
+               *(labels.get(f) or f"{sent[f].name_zh} / {sent[f].name_en}" for f in forms),
+               *(zh_en for _, zh_en in file_states)]
+    body = []
     totals = dict.fromkeys(forms, (0, 0, 0))
     for c in status.counties:
         cells = []
@@ -275,26 +320,29 @@ def cmd_intake_status(args: argparse.Namespace) -> int:
                                                       strict=True))
             cells.append(f"{expected:,}/{reported:,}/{accepted:,}")
         received = sum(c.files.values())
-        row = "".join(f" {cell:>{w}}" for cell, w in zip(cells, widths, strict=True))
-        print(f"  {c.county_code:<13} {c.name:<12}{row}"
-              f"  {received:>14} {c.files.get('accepted', 0):>8} {c.files.get('rejected', 0):>8}"
-              f" {c.files.get('superseded', 0):>10} {c.files.get('duplicate', 0):>9}"
-              f" {c.files.get('held', 0):>4}")
-    cells = ["/".join(f"{n:,}" for n in totals[form]) for form in forms]
-    row = "".join(f" {cell:>{w}}" for cell, w in zip(cells, widths, strict=True))
-    print(f"  {'all':<13} {'':<12}{row}")
+        body.append([c.county_code, c.name, *cells, f"{received:,}",
+                     *(f"{c.files.get(state, 0):,}" for state, _ in file_states[1:])])
+    body.append(["合计 / all", "", *("/".join(f"{n:,}" for n in totals[form]) for form in forms),
+                 *[""] * len(file_states)])
+    numbers = set(range(2, len(headers)))
+    terminal.print_table(terminal.table(headers, body, right=numbers, fold={1}))
     by_form: dict[str, int] = {}
     for form, _, _ in status.missing:
         by_form[form] = by_form.get(form, 0) + 1
-    print("Not yet submitted: " + (", ".join(f"{n:,} units of {f}" for f, n in by_form.items())
-                                   or "every expected unit has submitted"))
+    print("尚未报送 / not yet submitted: " + (
+        ", ".join(f"{sent[f].name_zh if f in sent else f} {n:,}个单位 / {n:,} units of {f}"
+                  for f, n in by_form.items())
+        or "应报单位均已报送 / every expected unit has submitted"))
     if args.missing:
-        for form, county, unit in status.missing:
-            print(f"  {form:<16} {county}  {unit}")
-    print(f"Rejected files: {len(status.rejected)}")
+        terminal.print_table(terminal.table(
+            ("表单 / Form", "县 / County", "单位 / Unit"),
+            ((f"{sent[form].name_zh} / {form}" if form in sent else form, county, unit)
+             for form, county, unit in status.missing), fold={0}))
+    print(f"拒收文件 / Rejected files: {len(status.rejected):,}")
     for r in status.rejected:
-        print(f"  #{r['submission_id']} {r['file_name']} ({r['unit_code'] or 'unit unknown'}): {r['reason']}")
-    print(f"重复文件(不再读取) / Duplicate files (not taken again): {len(status.duplicates)}")
+        print(f"  #{r['submission_id']} {r['file_name']} "
+              f"({r['unit_code'] or '单位不明 / unit unknown'}): {r['reason']}")
+    print(f"重复文件(不再读取) / Duplicate files (not taken again): {len(status.duplicates):,}")
     for d in status.duplicates:
         print(f"  #{d['submission_id']} {d['file_name']} ({d['unit_code']}): 与 #{d['duplicate_of']} "
               f"相同 / the same file as #{d['duplicate_of']}")
@@ -333,11 +381,22 @@ def cmd_review(args: argparse.Namespace) -> int:
                 state=None if args.state == "any" else args.state, form_code=args.form,
                 limit=args.limit,
             )
-            print(f"{total:,} issues ({len(rows):,} shown)")
-            for r in rows:
-                where = f"{r['unit_code'] or '':<12} row {r['row_number'] or '-':>5} {r['field'] or '':<22}"
-                print(f"  #{r['issue_id']:<7} {r['period']} {r['severity']:<7} {r['state']:<8} "
-                      f"{where} {r['message_en']}")
+            from grassroots.core import terminal
+            from grassroots.core.issues import SEVERITY_LABELS, STATE_LABELS
+
+            def label(labels: dict[str, tuple[str, str]], code: str) -> str:
+                return " / ".join(labels[code]) if code in labels else code
+
+            print(f"共{total:,}个问题(显示{len(rows):,}个)/ {total:,} issues "
+                  f"({len(rows):,} shown)")
+            terminal.print_table(terminal.table(
+                ("编号 / Issue", "期间 / Period", "严重程度 / Severity", "状态 / State",
+                 "单位 / Unit", "行 / Row", "字段 / Field", "问题 / Problem"),
+                ((f"#{r['issue_id']}", r["period"], label(SEVERITY_LABELS, r["severity"]),
+                  label(STATE_LABELS, r["state"]), r["unit_code"] or "",
+                  r["row_number"] or "-", r["field"] or "",
+                  f"{r['message_zh']} / {r['message_en']}") for r in rows),
+                right={5}, fold={6, 7}))
             return 0
         if args.review_command == "show":
             from grassroots.checks.datadocs import issue_page
@@ -358,11 +417,12 @@ def cmd_review(args: argparse.Namespace) -> int:
                     print("未执行 / nothing done", file=sys.stderr)
                     return 1
         _print(action(engine, args.issue_id, _login_name(getpass), _with_note(args.reason, args.by)))
-        print(f"issue #{args.issue_id} {review.PAST[args.review_command]}: rerun the period "
+        print(f"问题 #{args.issue_id} 已处理,重新运行该期间后发布 / issue #{args.issue_id} "
+              f"{review.PAST[args.review_command]}: rerun the period "
               "(grassroots run --period P) to publish with it", file=sys.stderr)
         return 0
     except (review.ReviewError, scopes.ScopeError) as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 1
 
 
@@ -381,19 +441,31 @@ def cmd_signoff(args: argparse.Namespace) -> int:
             if args.json:
                 _print(rows)
                 return 0
-            print(f"审核 / Sign-off, period {args.period}: {len(rows)} units")
+            from grassroots.catalog import LEVELS
+            from grassroots.core import terminal
+
+            terminal.print_table(terminal.table(
+                ("单位 / Unit", "名称 / Name", "层级 / Level", "状态 / State", "操作人 / By",
+                 "时间 / At", "理由 / Reason"),
+                ((r["unit_code"], r["name"], f"{r['level_label']} / {LEVELS[r['level']]}",
+                  " / ".join(r["state_label"].split(" ", 1)), r["by"] or "",
+                  str(r["at"])[:16] if r["by"] else "", r["reason"] or "") for r in rows),
+                fold={1, 6},
+                title=f"审核 / Sign-off, 期间 / period {args.period}: {len(rows):,}个单位 / "
+                      f"{len(rows):,} units"))
             for r in rows:
-                who = f"{r['by']} {str(r['at'])[:16]}" if r["by"] else ""
-                print(f"  {r['unit_code']} {r['name']:<12} {r['level_label']:<4} "
-                      f"{r['state_label']:<22} {who}  {r['reason'] or ''}")
                 since = r.get("since_approval")
                 if since:
-                    print(f"    审核后变化 / changed since approved (release "
-                          f"{since['approved_release']} -> {since['current_release']}): "
-                          f"{len(since['changed'])} figures")
-                    for c in since["changed"][:50]:
-                        print(f"      {c['unit_code']} {c['indicator_code']:<34} "
-                              f"{figure(c['approved'], ''):>14} -> {figure(c['now'], ''):>14}")
+                    shown = since["changed"][:50]
+                    terminal.print_table(terminal.table(
+                        ("单位 / Unit", "指标 / Indicator", "审核时 / Approved", "现在 / Now"),
+                        ((c["unit_code"], c["indicator_code"], figure(c["approved"], ""),
+                          figure(c["now"], "")) for c in shown), right={2, 3},
+                        title=f"{r['unit_code']} {r['name']} 审核后变化 / changed since "
+                              f"approved (版本 / release {since['approved_release']} -> "
+                              f"{since['current_release']}): {len(since['changed']):,}个数据 / "
+                              f"figures" + (f"(显示{len(shown)}个 / {len(shown)} shown)"
+                                            if len(shown) < len(since["changed"]) else "")))
             return 0
         if args.command == "unapprove":
             done = signoff.unapprove(engine, args.period, args.unit, _login_name(getpass),
@@ -403,15 +475,15 @@ def cmd_signoff(args: argparse.Namespace) -> int:
         if args.level:
             return _approve_level(engine, args)
         if not args.unit:
-            print("refused: 需要 --unit 或 --level / --unit or --level is needed", file=sys.stderr)
+            print("拒绝 / refused: 需要 --unit 或 --level / --unit or --level is needed", file=sys.stderr)
             return 1
         done = signoff.approve(engine, args.period, args.unit, _login_name(getpass), args.reason)
     except signoff.ApprovalRefused as refused:
-        print(f"refused: {refused}", file=sys.stderr)
+        print(f"拒绝 / refused: {refused}", file=sys.stderr)
         _print_findings(refused.warnings, [])
         return 1
     except (signoff.SignoffError, scopes.ScopeError) as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 1
     print(f"已审核 / approved: {done['unit_code']} {done['name']}, period {done['period']}, "
           f"release {done['release_id']}")
@@ -472,7 +544,7 @@ def cmd_scope(args: argparse.Namespace) -> int:
                 print(f"已收回 / revoked: {args.user} -> {unit}")
             return 0
     except scopes.ScopeError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 1
     rows = scopes.assignments(engine, args.user, include_revoked=args.all)
     with engine.connect() as conn:
@@ -484,11 +556,15 @@ def cmd_scope(args: argparse.Namespace) -> int:
         print("尚未分配任何范围：每位审核人可处理所有单位（首次 grassroots scope grant 后生效）/ "
               "no scope is assigned: every steward acts on every unit (scopes are in force "
               "from the first `grassroots scope grant`)")
-    for r in rows:
-        revoked = (f"  已收回 revoked {str(r['revoked_at'])[:16]} by {r['revoked_by']}"
-                   if r["revoked_at"] else "")
-        print(f"  {r['user_name']:<16} {r['unit_code']:<12} {r['name'] or '?'}  "
-              f"({r['granted_by']} {str(r['granted_at'])[:16]}){revoked}")
+    from grassroots.core import terminal
+
+    terminal.print_table(terminal.table(
+        ("审核人 / Steward", "单位 / Unit", "名称 / Name", "分配人 / Granted by",
+         "分配时间 / Granted at", "收回 / Revoked"),
+        ((r["user_name"], r["unit_code"], r["name"] or "?", r["granted_by"],
+          str(r["granted_at"])[:16],
+          f"已收回 / revoked {str(r['revoked_at'])[:16]} by {r['revoked_by']}"
+          if r["revoked_at"] else "") for r in rows), fold={2, 5}))
     return 0
 
 
@@ -509,7 +585,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.json:
         _print(explanation)
     else:
-        print(lineage.format_explanation(explanation))
+        from grassroots.core import terminal
+
+        # at a terminal, its width; piped, as wide as the tables need up to PIPED_WIDTH
+        width = shutil.get_terminal_size().columns if terminal.is_terminal(sys.stdout) else None
+        print(lineage.format_explanation(explanation, width))
     return 0
 
 
@@ -520,13 +600,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     settings, engine = pipeline.open_warehouse(_settings(args))
     try:
         paths = export.export(
-            engine, args.period, args.level, args.format, Path(args.out), unit_code=args.unit
+            engine, args.period, args.level, args.format, args.out, unit_code=args.unit
         )
     except export.ExportError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 1
     for path in paths:
-        print(f"wrote {path}")
+        print(f"已写入 / wrote {path}")
     return 0
 
 
@@ -539,37 +619,31 @@ def cmd_announce(args: argparse.Namespace) -> int:
         path = announce.write_announcement(engine, args.period, args.unit, args.stage,
                                            Path(args.out))
     except announce.NothingToAnnounce as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {path}")
+    print(f"已写入 / wrote {path}")
     return 0
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
     from grassroots import pipeline
+    from grassroots.core import terminal
     from grassroots.hierarchy.trees import unit_names
     from grassroots.reports import ledger
 
     settings, engine = pipeline.open_warehouse(_settings(args))
-    # piped or captured, the table is as wide as it needs (80 columns would cut the names)
-    tty = getattr(sys.stdout, "isatty", lambda: False)()
-    console = Console(file=sys.stdout, highlight=False, width=None if tty else 200)
     if args.ledger_command == "history":
         history = ledger.village_history(engine, args.unit, args.period)
         name = unit_names(engine, {args.unit}).get(args.unit, "")
         upto = f",截至{args.period} / up to {args.period}" if args.period else ""
-        table = Table(title=f"{args.unit} {name} 整顿台账历史 / rectification history{upto}")
-        for header in ("季度 / Quarter", "整顿状态 / State", "状态日期 / Since",
-                       "转化 / Converts", "报送单位 / Sent by", "文件 / File", "行 / Row"):
-            table.add_column(header)
-        for e in history:
-            table.add_row(e.period, e.state_label, e.state_on.isoformat(),
-                          "是" if e.converts else "", e.submitted_by or "", e.file_name,
-                          str(e.row_number))
-        console.print(table, markup=False)
+        terminal.print_table(terminal.table(
+            ("季度 / Quarter", "整顿状态 / State", "状态日期 / Since", "转化 / Converts",
+             "报送单位 / Sent by", "文件 / File", "行 / Row"),
+            ((e.period, f"{e.state_label} / {e.state.replace('_', ' ')}",
+              e.state_on.isoformat(), "是 / yes" if e.converts else "", e.submitted_by or "",
+              e.file_name, e.row_number) for e in history),
+            title=f"{args.unit} {name} 整顿台账历史 / rectification history{upto}", right={6},
+            fold={4, 5}))
         converted = ledger.conversion_date(history)
         if not history:
             print("台账中没有该村的整顿方案 / no ledger has a plan of this village")
@@ -583,16 +657,15 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         plans = ledger.overdue_plans(engine, args.period, args.unit, today)
         cutoff = ledger.overdue_cutoff(args.period, today)
         label = unit_names(engine, {args.unit}).get(args.unit, args.unit) if args.unit else ""
-        table = Table(title=f"{label}{args.period}逾期未转化 / overdue and not converted "
-                            f"(截止 / cut-off {cutoff.isoformat()})")
-        for (zh, en), _ in ledger.OVERDUE_COLUMNS:
-            table.add_column(f"{zh} / {en}")
-        for plan in plans:
-            table.add_row(*(str(v) for v in ledger.overdue_row(plan)))
-        console.print(table, markup=False)
+        headers = [f"{zh} / {en}" for (zh, en), _ in ledger.OVERDUE_COLUMNS]
+        terminal.print_table(terminal.table(
+            headers, (ledger.overdue_row(plan) for plan in plans),
+            title=f"{label}{args.period}逾期未转化 / overdue and not converted "
+                  f"(截止 / cut-off {cutoff.isoformat()})",
+            right={headers.index("逾期天数 / Days overdue")}, fold={0, 2, 3, 4, 5, 6}))
         print(f"共{len(plans)}个 / {len(plans)} plans overdue")
         if args.out:
-            print(f"wrote {ledger.write_overdue(plans, args.period, label, cutoff, Path(args.out))}")
+            print(f"已写入 / wrote {ledger.write_overdue(plans, args.period, label, cutoff, Path(args.out))}")
         return 0
     raise AssertionError(args.ledger_command)
 
@@ -607,9 +680,9 @@ def cmd_register(args: argparse.Namespace) -> int:
         try:
             count = trees.load_register(engine, path)
         except registers.RegisterError as exc:
-            print(f"rejected: {exc}", file=sys.stderr)
+            print(f"拒收 / rejected: {exc}", file=sys.stderr)
             return 1
-        print(f"loaded {count} village versions from {path.name}")
+        print(f"已载入{count:,}个村版本 / loaded {count:,} village versions from {path.name}")
     return 0
 
 
@@ -904,7 +977,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a level to export; repeat for more (one sheet or file each)")
     exporting.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     exporting.add_argument("--out", required=True,
-                           help="the workbook; for CSV, one <stem>_<level>.csv per level beside it")
+                           help="the workbook (.xlsx); for CSV, the file of one level, or "
+                                "a folder (ending in /) for several: <period>_<level>.csv in it")
     exporting.add_argument("--unit", help="only this unit's subtree (12-digit code)")
     exporting.set_defaults(func=cmd_export)
 
@@ -940,20 +1014,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# C0 and C1 control characters but tab and newline: in a file or a unit's name they would
-# move a terminal's cursor, rewrite what it shows or set its title
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 class _InertText:
     """A text stream whose control characters are written as visible escapes (``\\x1b``):
-    the commands print submitted names and values, which must not drive the terminal."""
+    the commands print submitted names and values, which must not drive the terminal.
+    ``unfiltered``: the stream itself, for the progress display's own cursor moves."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
+        self.unfiltered = stream
 
     def write(self, text: str) -> int:
-        self._stream.write(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+        from grassroots.core.terminal import inert
+
+        self._stream.write(inert(text))
         return len(text)
 
     def __getattr__(self, name: str) -> Any:
@@ -978,7 +1051,7 @@ def main(argv: list[str] | None = None) -> int:
         # a warehouse at another schema revision: said, with what to run, not a traceback
         migrate = sys.modules.get("grassroots.warehouse.migrate")
         if migrate and isinstance(exc, migrate.WarehouseRevisionError):
-            print(f"refused: {exc}", file=sys.stderr)
+            print(f"拒绝 / refused: {exc}", file=sys.stderr)
             return 1
         raise
     finally:

@@ -39,6 +39,7 @@ from grassroots.core.periods import (
     parse_period,
     previous_period,
 )
+from grassroots.core.terminal import Progress
 from grassroots.hierarchy import trees
 from grassroots.intake import landing as intake_landing
 from grassroots.intake import stage as intake
@@ -50,6 +51,13 @@ log = logging.getLogger(__name__)
 
 # Periods open and "today" are those of the reporting time zone (the DAGs' too).
 REPORTING_TZ = ZoneInfo("Asia/Shanghai")
+# each stage as a person watching its progress reads it
+STAGE_LABELS = {
+    "validate": "校验 / validating",
+    "docs": "校验报告 / Data Docs", "feedback": "反馈表 / feedback workbooks",
+    "rollup": "汇总 / rolling up", "publish": "发布 / publishing",
+    "rollback": "回退发布 / rolling back", "demo": "生成演示数据 / writing the demo",
+}
 
 
 def reporting_today() -> date:
@@ -94,18 +102,19 @@ def _run_lease(settings: Settings, periods: list[str], holder: str,
 
 def ingest(period: str, settings: Settings | None = None, files: list[Path] | None = None,
            *, holder: str | None = None, wait: float | None = None,
-           release: bool | None = None) -> dict:
+           release: bool | None = None, progress: Progress | None = None) -> dict:
     """Landing files of the period (and the registers) -> submission + staged rows.
     ``release``: give back ``holder``'s lease at the end (a run that only ingests, as
-    intake's)."""
+    intake's). ``progress``: told the files read as they are (the command line's display)."""
     settings = settings or Settings.from_env()
     _check_codes([period])
     with runlock.holding(wh.engine(settings.warehouse_url), [period], holder, wait,
                          release_at_end=release):
-        return _ingest(period, settings, files)
+        return _ingest(period, settings, files, progress)
 
 
-def _ingest(period: str, settings: Settings, files: list[Path] | None) -> dict:
+def _ingest(period: str, settings: Settings, files: list[Path] | None,
+            progress: Progress | None = None) -> dict:
     # the workers that read the files start first, and read while the warehouse opens
     # (intake opens it once they have their files, and loads the official units itself
     # while they read on)
@@ -115,6 +124,7 @@ def _ingest(period: str, settings: Settings, files: list[Path] | None) -> dict:
         return intake.ingest(
             wh.engine(settings.warehouse_url), settings, period, tree=True, workers=workers,
             landing=landing, opening=lambda: open_warehouse(settings, official_units=False),
+            progress=progress,
         ).as_dict()
 
 
@@ -278,21 +288,23 @@ def rollback(period: str, settings: Settings | None = None, *, wait: float | Non
 
 
 def run(period: str, settings: Settings | None = None, run_id: str | None = None, *,
-        wait: float | None = None) -> dict:
+        wait: float | None = None, progress: Progress | None = None) -> dict:
     """All the stages for one period, holding its lease from start to end under
     ``run_id`` (or an id of its own): another run of the period waits for this one, or
-    this one for it (up to ``wait`` seconds, then ``runlock.PeriodBusy``)."""
+    this one for it (up to ``wait`` seconds, then ``runlock.PeriodBusy``). ``progress``:
+    told each stage as it starts, and ingest's files read (the command line's display)."""
     settings = settings or Settings.from_env()
     holder = run_id or runlock.new_holder()
+    told = progress or Progress()
     with _run_lease(settings, [period], holder, wait):
-        return {
-            "ingest": ingest(period, settings, holder=holder),
-            "validate": validate(period, settings, holder=holder),
-            "docs": docs(period, settings, holder=holder),
-            "feedback": feedback(period, settings, holder=holder),
-            "rollup": rollup(period, settings, holder=holder),
-            "publish": publish(period, settings, run_id=run_id, holder=holder),
-        }
+        result = {"ingest": ingest(period, settings, holder=holder, progress=progress)}
+        for name, stage in (("validate", validate), ("docs", docs), ("feedback", feedback),
+                            ("rollup", rollup)):
+            told.stage(STAGE_LABELS[name])
+            result[name] = stage(period, settings, holder=holder)
+        told.stage(STAGE_LABELS["publish"])
+        result["publish"] = publish(period, settings, run_id=run_id, holder=holder)
+        return result
 
 
 def claim_periods(periods: list[str], holder: str, settings: Settings | None = None,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -14,6 +17,7 @@ from grassroots.catalog import load_catalog
 from grassroots.config import Settings
 from grassroots.reports.template import DATA_SHEET
 from tests.builders import DALAT, SHULINZHAO, small_register, village, village_row
+from tests.malformed import csv_bytes
 
 
 @pytest.fixture
@@ -160,3 +164,55 @@ def test_a_template_for_a_period_not_of_its_forms_type_is_refused(
                      "--period", "2021Q3", "--out", str(tmp_path / "t.xlsx")]) == 2
     assert "form village_annual is sent for a year: 2021Q3 is a quarter" in capsys.readouterr().err
     assert not (tmp_path / "t.xlsx").exists()
+
+
+class _Terminal(io.StringIO):
+    """Standard error as a terminal: someone is watching."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("watched", [True, False])
+def test_ingest_shows_files_read_at_a_terminal_and_nothing_more_when_not(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        watched: bool) -> None:
+    landing = data_dir / "landing"
+    small_register(landing, [village(201), village(202)])
+    for county in (DALAT, SHULINZHAO):
+        (landing / f"village_annual__{county}__2021.csv").write_text(
+            "unit_code\n", encoding="utf-8")
+    stderr = _Terminal() if watched else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+
+    assert cli.main(["ingest", "--period", "2021"]) == 0
+
+    shown = stderr.getvalue()
+    assert json.loads(capsys.readouterr().out)["files_seen"] == 3  # the JSON as before
+    if watched:
+        assert "读取文件 / reading files" in shown and "3/3" in shown
+    else:
+        assert shown == ""  # a log or a pipe gets no bars
+
+
+def test_export_writes_the_csv_named_by_out(data_dir: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    landing = data_dir / "landing"
+    small_register(landing, [village(201)])
+    (landing / f"village_annual__{DALAT}__2021.csv").write_bytes(
+        csv_bytes([village_row(village(201).unit_code)]))
+    assert cli.main(["run", "--period", "2021"]) == 0
+    capsys.readouterr()
+
+    out = tmp_path / "x.csv"
+    assert cli.main(["export", "--period", "2021", "--level", "village", "--format", "csv",
+                     "--out", str(out)]) == 0
+    assert f"已写入 / wrote {out}" in capsys.readouterr().out
+    assert out.exists() and not (tmp_path / "x_village.csv").exists()
+    assert cli.main(["export", "--period", "2021", "--level", "county", "--level", "village",
+                     "--format", "csv", "--out", str(out)]) == 1
+    assert "give --out a folder" in capsys.readouterr().err
+    assert cli.main(["export", "--period", "2021", "--level", "county", "--level", "village",
+                     "--format", "csv", "--out", f"{tmp_path / 'both'}/"]) == 0
+    assert sorted(p.name for p in (tmp_path / "both").iterdir()) == [
+        "2021_county.csv", "2021_village.csv"]

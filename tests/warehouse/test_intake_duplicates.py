@@ -196,7 +196,8 @@ def test_intake_status_shows_the_duplicates(warehouse, monkeypatch: pytest.Monke
     monkeypatch.setenv("GRASSROOTS_DATA_DIR", str(settings.data_dir))
     assert cli.main(["intake", "status", "--period", "2021"]) == 0
     out = capsys.readouterr().out
-    assert "duplicate" in out.splitlines()[1]
+    header = next(line for line in out.splitlines() if "┃" in line)  # the table's head
+    assert "重复 / duplicate" in header
     assert f"#2 {NAME} ({DALAT}): 与 #1 相同 / the same file as #1" in out
 
 

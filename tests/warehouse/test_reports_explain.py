@@ -22,6 +22,7 @@ from tests.builders import (
     village_row,
     write_csv,
 )
+from tests.terminal import assert_lined_up
 
 REGION = "150000000000"  # 内蒙古自治区
 W201, W202, W203 = (f"{WANGAIZHAO[:9]}{n}" for n in (201, 202, 203))
@@ -211,14 +212,20 @@ def test_the_text_has_the_formula_the_sigma_line_and_the_rows(engine: Engine) ->
     assert "class3_villages 三类村数" in county
     assert "formula: number of rows where org_class = '3'" in county
     assert "Σ 2 townships" in county
-    assert "check: Σ value of the townships 2 vs value of 达拉特旗 2: ✓ equal" in county
+    assert "check: Σ value of the townships 2 vs value of 达拉特旗 2: ✓ 相等 / equal" in county
     assert f"next: grassroots explain --period 2020 --unit {WANGAIZHAO}" in county
     assert "value:   25.00%  = 5 / 20 × 100" in township
     sigma = next(line for line in township.splitlines() if "Σ 3 villages" in line)
-    assert sigma.split()[3:6] == ["25.00%", "5", "20"]  # recomputed from the sums
+    cells = [cell.strip() for cell in sigma.split("│")]
+    assert cells[3:6] == ["25.00%", "5", "20"]  # recomputed from the sums
     row = next(line for line in township.splitlines() if W202 in line and ".csv" in line)
     assert f"village_annual__{DALAT}__2020.csv" in row
     assert "committee_college=4" in row and "committee_members=10" in row
+    # the tables lined up by display width around the Chinese names, headed in both languages
+    assert_lined_up(county)
+    assert_lined_up(township, count=2)  # the villages, and the rows counted
+    assert "名称 / Name" in county and "已报/应报 / Reporting/expected" in county
+    assert "分子 / Numerator" in township and "计入 / Contribution" in township
 
 
 def test_what_cannot_be_explained_says_why(engine: Engine) -> None:

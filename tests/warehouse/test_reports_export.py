@@ -346,9 +346,9 @@ def test_villages_show_the_name_and_parent_valid_in_the_period(
 def test_the_csv_holds_the_same_table_as_the_workbook(published: Published, tmp_path: Path) -> None:
     _, engine = published
     [xlsx] = export(engine, "2020", ["township"], "xlsx", tmp_path / "e.xlsx")
-    paths = export(engine, "2020", ["township", "county"], "csv", tmp_path / "out" / "e.csv")
+    paths = export(engine, "2020", ["township", "county"], "csv", f"{tmp_path / 'out'}/")
 
-    assert paths == [tmp_path / "out" / "e_township.csv", tmp_path / "out" / "e_county.csv"]
+    assert paths == [tmp_path / "out" / "2020_township.csv", tmp_path / "out" / "2020_county.csv"]
     assert paths[0].read_bytes().startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for Chinese
     with paths[0].open(encoding="utf-8-sig", newline="") as handle:
         from_csv = list(csv.reader(handle))
@@ -367,7 +367,7 @@ def test_sqlite_and_postgres_give_the_same_export(
     for kind in ("sqlite", "postgres"):
         _, engine = warehouses(kind)
         [xlsx] = export(engine, "2020", levels, "xlsx", tmp_path / kind / "e.xlsx")
-        csvs = export(engine, "2020", levels, "csv", tmp_path / kind / "e.csv")
+        csvs = export(engine, "2020", levels, "csv", f"{tmp_path / kind / 'csv'}/")
         sheets = {name: _sheet(xlsx, name) for name in SHEET_NAMES.values()}
         contents[kind] = (sheets, [p.read_bytes() for p in csvs])
     assert contents["sqlite"] == contents["postgres"]
@@ -400,6 +400,28 @@ def test_a_unit_outside_the_periods_tree_is_refused(published: Published, tmp_pa
     _, engine = published
     with pytest.raises(ExportError, match="not in the tree"):
         export(engine, "2020", ["village"], "csv", tmp_path / "e.csv", unit_code="110000000000")
+
+
+def test_one_csv_level_is_written_to_out_exactly_as_given(
+        published: Published, tmp_path: Path) -> None:
+    _, engine = published
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    [named] = export(engine, "2020", ["county"], "csv", tmp_path / "x.csv")
+    [inside] = export(engine, "2020", ["county"], "csv", folder)  # an existing folder
+
+    assert named == tmp_path / "x.csv" and inside == folder / "2020_county.csv"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "x.csv"]
+    assert named.read_bytes() == inside.read_bytes()
+
+
+def test_several_csv_levels_into_one_file_are_refused_naming_the_choices(
+        published: Published, tmp_path: Path) -> None:
+    _, engine = published
+    with pytest.raises(ExportError, match="give --out a folder") as refused:
+        export(engine, "2020", ["county", "village"], "csv", tmp_path / "x.csv")
+    assert "以/结尾" in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_period_with_nothing_published_is_refused(published: Published, tmp_path: Path) -> None:

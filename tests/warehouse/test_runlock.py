@@ -128,7 +128,7 @@ def test_a_run_that_will_not_wait_is_refused_naming_the_run_that_holds_the_perio
 
     assert cli.main(["run", "--period", "2020", "--warehouse", warehouse, "--wait", "0"]) == 1
     said = capsys.readouterr().err
-    assert said.startswith("refused: 期间 2020 正由运行 " + NIGHTLY + " 处理(自 ")
+    assert said.startswith("拒绝 / refused: 期间 2020 正由运行 " + NIGHTLY + " 处理(自 ")
     assert f"period 2020 is being processed by run {NIGHTLY} since 20" in said
     assert "Traceback" not in said
     # a stage on its own too, and it waited as long as it was told

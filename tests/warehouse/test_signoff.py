@@ -131,7 +131,7 @@ def test_the_command_line_lists_the_reasons_and_the_states(
     assert "refused" in err and "open errors" in err and V2 in err
     assert cli.main(["approvals", "--period", "2021", "--unit", WANGAIZHAO, "--warehouse", url]) == 0
     out = capsys.readouterr().out
-    assert WANGAIZHAO in out and "未审核 not approved" in out
+    assert WANGAIZHAO in out and "未审核 / not approved" in out
     # a pass over the county's townships: one approved, the other refused with why
     assert cli.main(["approve", "--period", "2021", "--level", "township", "--unit", DALAT,
                      "--reason", "乡镇年报另行报送", "--warehouse", url]) == 1

@@ -10,6 +10,8 @@ STATE_LABELS = {
     "rejected": ("已退回", "rejected"),
     "resolved": ("已解决", "resolved"),
 }
+# each severity as people read it: (Chinese, English)
+SEVERITY_LABELS = {"error": ("错误", "error"), "warning": ("警告", "warning")}
 BLOCKING_STATES = ("open", "rejected")
 TRANSITIONS = {
     "waive": ({"open"}, "waived"),

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, load_catalog
 from grassroots.config import Settings
+from grassroots.core.terminal import Progress
 from grassroots.hierarchy import trees
 from grassroots.intake.landing import Landing, SeenFiles, files_to_ingest, landing_files
 from grassroots.intake.read import (
@@ -54,6 +55,7 @@ def ingest(
     workers: ReadingWorkers | None = None,
     landing: Landing | None = None,
     opening: Callable[[], object] | None = None,
+    progress: Progress | None = None,
 ) -> IngestResult:
     """Pick up the registers and the period's landing files (or the ``files`` given);
     record, archive and stage them. The official units are loaded first into a
@@ -66,10 +68,13 @@ def ingest(
     ``opening``: makes the warehouse's schema or brings it up to date (``engine`` may
     have none yet), called once the workers have their files: they need only what
     earlier ingests recorded, which a new warehouse does not hold, and read while the
-    schema is made instead of idling until it is."""
+    schema is made instead of idling until it is.
+
+    ``progress``: told the files read of those to read, as they are recorded (the
+    command line's display at a terminal); none by default."""
     registers, submissions = landing or files_to_ingest(settings, period, files)
     result = _ingest_files(engine, settings, catalog or load_catalog(), registers, submissions,
-                           period, period if tree else None, workers, opening)
+                           period, period if tree else None, workers, opening, progress)
     with engine.begin() as conn:
         wh.analyze_grown(conn, wh.submission, wh.validation_issue, wh.unit,
                          *wh.staging_tables.values())
@@ -80,7 +85,8 @@ def ingest(
 def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, registers: list[Path],
                   submissions: list[Path], period: str, tree_period: str | None,
                   workers: ReadingWorkers | None = None,
-                  opening: Callable[[], object] | None = None) -> IngestResult:
+                  opening: Callable[[], object] | None = None,
+                  progress: Progress | None = None) -> IngestResult:
     """Registers first (a village's return is checked against its register), then returns;
     then ``tree_period``'s tree made to match the registers, if given (see ``_Tree``).
 
@@ -99,6 +105,8 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
             in_folder = (kind == "return" and path.parent.name == period
                          and path.parent.parent == settings.landing_dir)
             to_read.append((kind, path, period if in_folder else None))
+    if progress is not None:
+        progress.stage("读取文件 / reading files", total=len(to_read))
     # nothing to read (the landing folder as it was): no need to know what is recorded
     reader = Reader(catalog, settings.archive_dir, settings.first_year,
                     _recorded_files(engine) if to_read else frozenset(), datetime.now(UTC))
@@ -113,7 +121,8 @@ def _ingest_files(engine: Engine, settings: Settings, catalog: Catalog, register
             if opening is not None:
                 opening()
             with _OfficialUnits(engine) as official, _Tree(engine, tree_period) as tree:
-                _record_all(engine, catalog, file_reads, result, seen, official, tree)
+                _record_all(engine, catalog, file_reads, result, seen, official, tree,
+                            progress)
                 official.wait()
                 result.tree_rows = tree.rows(file_reads)
     finally:
@@ -202,8 +211,10 @@ class _Tree:
 
 
 def _record_all(engine: Engine, catalog: Catalog, file_reads: Reads, result: IngestResult,
-                seen: SeenFiles, official: _OfficialUnits, tree: _Tree) -> None:
+                seen: SeenFiles, official: _OfficialUnits, tree: _Tree,
+                progress: Progress | None = None) -> None:
     registers_to_analyse = False
+    done = 0
     for reads in batches(iter(file_reads)):
         if reads[0].kind == "register":
             registers_to_analyse = True
@@ -218,6 +229,9 @@ def _record_all(engine: Engine, catalog: Catalog, file_reads: Reads, result: Ing
                 registers_to_analyse = False
             tree.registers_recorded(file_reads)
         record_reads(engine, catalog, reads, result, seen)
+        done += len(reads)
+        if progress is not None:
+            progress.advance(done)
 
 
 def _recorded_files(engine: Engine) -> frozenset[str]:

@@ -15,7 +15,6 @@ rollup without the row check saying so.
 from __future__ import annotations
 
 import math
-import unicodedata
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +30,7 @@ from grassroots.catalog import (
     load_catalog,
     ratings,
 )
+from grassroots.core import terminal
 from grassroots.core.numbers import amount, figure
 from grassroots.core.periods import parse_period, period_year, previous_period
 
@@ -368,29 +368,10 @@ def explain(
 # --- text -----------------------------------------------------------------------------
 
 
-def _width(text: str) -> int:
-    # CJK characters take two terminal columns
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _ljust(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
-
-
-def _rjust(text: str, width: int) -> str:
-    return " " * max(0, width - _width(text)) + text
-
-
-def _table(headers: list[str], body: list[list[str]], right: set[int]) -> list[str]:
-    widths = [max(_width(row[i]) for row in [headers, *body]) for i in range(len(headers))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            _rjust(c, widths[i]) if i in right else _ljust(c, widths[i])
-            for i, c in enumerate(cells)
-        ).rstrip()
-
-    return [line(headers), line(["-" * w for w in widths]), *[line(r) for r in body]]
+def _table(headers: list[str], body: list[list[str]], right: set[int], fold: set[int],
+           width: int | None) -> list[str]:
+    # measured by display width: a Chinese name takes two columns a character
+    return terminal.render(terminal.table(headers, body, right=right, fold=fold), width)
 
 
 def _sum(children: list[dict], part: str) -> float | None:
@@ -400,19 +381,20 @@ def _sum(children: list[dict], part: str) -> float | None:
 
 
 def _children_lines(
-    explanation: dict, parent_name: str, children: list[dict], check: dict, indent: str
+    explanation: dict, parent_name: str, children: list[dict], check: dict, indent: str,
+    width: int | None,
 ) -> list[str]:
     indicator = explanation["indicator"]
     unit = indicator["unit"]
     ratio = indicator["aggregation"] not in ADDITIVE_VALUES
-    headers = ["code", "name", "value"]
+    headers = ["代码 / Code", "名称 / Name", "数值 / Value"]
     if ratio:
-        numerator_label, denominator_label = "numerator", "denominator"
+        numerator_label, denominator_label = "分子 / Numerator", "分母 / Denominator"
         if indicator["of"]:
             numerator_label = explanation["period"]
-            denominator_label = explanation.get("previous_period", "previous")
+            denominator_label = explanation.get("previous_period", "上期 / previous")
         headers += [numerator_label, denominator_label]
-    headers += ["reporting/expected"]
+    headers += ["已报/应报 / Reporting/expected"]
     body = []
     for c in children:
         cells = [c["unit_code"], c["name"] or "", figure(c["value"], unit)]
@@ -435,39 +417,41 @@ def _children_lines(
     reporting = sum(c["reporting_units"] or 0 for c in children)
     expected = sum(c["expected_units"] or 0 for c in children)
     sigma.append(f"{amount(reporting)}/{amount(expected)}")
-    lines = [indent + line for line in _table(headers, [*body, sigma], right={2, 3, 4, 5})]
+    lines = [indent + line for line in _table(headers, [*body, sigma], right={2, 3, 4, 5},
+                                              fold={1}, width=width and width - len(indent))]
     for part in check["parts"]:
         if part["holds"]:
-            mark = "✓ equal"
+            mark = "✓ 相等 / equal"
         else:
             # a note marks information (last year's tree), not a broken promise
-            mark = "differs" if part.get("note") else "✗ DIFFERENT"
+            mark = "不同 / differs" if part.get("note") else "✗ 不相等 / DIFFERENT"
         note = f"  ({part['note']})" if part.get("note") else ""
-        lines.append(f"{indent}check: Σ {part['part']} of the {noun} "
+        lines.append(f"{indent}核对 / check: Σ {part['part']} of the {noun} "
                      f"{amount(part['children_sum'])} vs {part['part']} of {parent_name} "
                      f"{amount(part['parent'])}: {mark}{note}")
     for c in children:
         if c.get("children"):
             lines += ["", f"{indent}{c['unit_code']} {c['name']}:"]
             lines += _children_lines(explanation, c["name"] or c["unit_code"], c["children"],
-                                     c["check"], indent + "    ")
+                                     c["check"], indent + "    ", width)
     return lines
 
 
-def format_explanation(explanation: dict) -> str:
-    """The text the CLI prints: formula, value, children with a Σ line, counted rows."""
+def format_explanation(explanation: dict, width: int | None = None) -> str:
+    """The text the CLI prints: formula, value, children with a Σ line, counted rows; its
+    tables at most ``width`` columns wide (default ``terminal.PIPED_WIDTH``)."""
     ind, unit = explanation["indicator"], explanation["unit"]
     lines = [
         f"{ind['code']} {ind['name_zh']} ({ind['name_en']}), period {explanation['period']}, "
         f"release {explanation['release_id']}",
-        f"unit:    {unit['code']} {unit['name']} ({unit['level_name']})",
-        f"formula: {ind['formula']}  [{ind['aggregation']}, {ind['form']} rows]",
+        f"单位 / unit:    {unit['code']} {unit['name']} ({unit['level_name']})",
+        f"公式 / formula: {ind['formula']}  [{ind['aggregation']}, {ind['form']} rows]",
     ]
     for code, expression in ind["measures"].items():
         # the units expected come from the tree, not from summing a row expression
         sigma = "" if code.endswith("__expected") else "Σ "
         lines.append(f"  measure {code} = {sigma}{expression}")
-    value = f"value:   {figure(explanation['value'], ind['unit'])}"
+    value = f"数值 / value:   {figure(explanation['value'], ind['unit'])}"
     if ind["of"]:
         value += (f"  ({ind['of']} {explanation['period']}: {amount(explanation['current_value'])}"
                   f", {explanation['previous_period']}: {amount(explanation['previous_value'])})")
@@ -475,19 +459,20 @@ def format_explanation(explanation: dict) -> str:
         factor = f" × {amount(ind['factor'])}" if ind["factor"] != 1 else ""
         value += (f"  = {amount(explanation['numerator'])} / {amount(explanation['denominator'])}"
                   f"{factor}")
-    value += (f"   (units reporting {amount(explanation['reporting_units'])} of "
-              f"{amount(explanation['expected_units'])} expected)")
+    value += (f"   (已报/应报单位 / units reporting {amount(explanation['reporting_units'])} "
+              f"of {amount(explanation['expected_units'])} expected)")
     lines.append(value)
     if explanation.get("flags"):
-        lines.append(f"flags:   {explanation['flags']}")
+        lines.append(f"标记 / flags:   {explanation['flags']}")
 
     children = explanation["children"]
     if children:
         level_name = LEVELS[children[0]["level"]]
-        lines += ["", f"{PLURALS[level_name].capitalize()} below {unit['name']} in "
+        lines += ["", f"{unit['name']}下级单位,{explanation['period']} / "
+                      f"{PLURALS[level_name].capitalize()} below {unit['name']} in "
                       f"{explanation['period']}:"]
         lines += _children_lines(explanation, unit["name"] or unit["code"], children,
-                                 explanation["check"], "  ")
+                                 explanation["check"], "  ", width)
 
     if explanation["rows_total"] is not None:
         rows, total = explanation["rows"], explanation["rows_total"]
@@ -496,17 +481,18 @@ def format_explanation(explanation: dict) -> str:
         check = explanation["rows_check"]
         sums = ", ".join(
             f"Σ {p['part']} {amount(p['rows_sum'])} vs published {amount(p['published'])} "
-            f"{'✓' if p['holds'] else '✗ DIFFERENT'}"
+            f"{'✓' if p['holds'] else '✗ 不相等 / DIFFERENT'}"
             for p in check["parts"]
         )
-        lines.append(f"Rows counted ({len(rows):,} shown of {total:,} accepted "
+        lines.append(f"计入的行 / Rows counted ({len(rows):,} shown of {total:,} accepted "
                      f"{explanation['rows_form']} rows; {sums}):")
         if rows:
             ratio = any(r["denominator_contribution"] is not None for r in rows)
-            headers = ["file", "sheet", "row", "unit", "name", "contribution"]
+            headers = ["文件 / File", "工作表 / Sheet", "行 / Row", "单位 / Unit", "名称 / Name",
+                       "计入 / Contribution"]
             if ratio:
-                headers.append("to denominator")
-            headers.append("fields")
+                headers.append("计入分母 / To denominator")
+            headers.append("字段 / Fields")
             body = []
             for r in rows:
                 cells = [r["file_name"], r["sheet"] or "—", str(r["row_number"]), r["unit_code"],
@@ -516,20 +502,24 @@ def format_explanation(explanation: dict) -> str:
                 cells.append(", ".join(f"{k}={_field(v)}" for k, v in r["fields"].items()))
                 body.append(cells)
             lines += ["  " + line for line in _table(headers, body,
-                                                     right={2, 5, 6} if ratio else {2, 5})]
+                                                     right={2, 5, 6} if ratio else {2, 5},
+                                                     fold={0, 4, len(headers) - 1},
+                                                     width=width and width - 2)]
         if total > len(rows):
-            lines.append(f"  … {total - len(rows):,} more (--rows N to show more)")
+            lines.append(f"  … 另有{total - len(rows):,}行 / {total - len(rows):,} more "
+                         "(--rows N to show more)")
         for r in not_counted:
             fields = ", ".join(f"{k}={_field(v)}" for k, v in r["fields"].items())
-            lines.append(f"  not counted: {r['file_name']} sheet {r['sheet'] or '—'} row "
+            lines.append(f"  未计入 / not counted: {r['file_name']} sheet {r['sheet'] or '—'} row "
                          f"{r['row_number']} (submission #{r['submission_id']}): {r['reason']}"
                          + (f"  [{fields}]" if fields else ""))
         if not rows and not not_counted:
-            lines.append("  none: no accepted row of this form under the unit")
+            lines.append("  无:该单位下没有此表的已接受行 / none: no accepted row of this form "
+                         "under the unit")
 
     if children:
         lead = next((c for c in children if c["value"] or c["numerator"]), children[0])
-        lines += ["", f"next: grassroots explain --period {explanation['period']} "
+        lines += ["", f"下一步 / next: grassroots explain --period {explanation['period']} "
                       f"--unit {lead['unit_code']} --indicator {ind['code']}"]
     return "\n".join(lines)
 

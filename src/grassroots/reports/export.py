@@ -141,16 +141,19 @@ def export(
     period: str,
     levels: list[str],
     fmt: str,
-    out: Path,
+    out: Path | str,
     unit_code: str | None = None,
 ) -> list[Path]:
     """Write the period's published tables of ``levels``; return the files written.
 
     ``fmt`` "xlsx": one workbook at ``out``, a sheet per level (in the order asked) and a
-    notes sheet. ``fmt`` "csv": a file per level, ``<out stem>_<level>.csv`` beside ``out``,
-    UTF-8 with a byte-order mark (without it Excel garbles Chinese). ``unit_code`` keeps only
-    that unit's subtree in the period's tree. Raises ExportError for an unknown level or
-    format, a period with nothing published, or a unit not in the period's tree.
+    notes sheet. ``fmt`` "csv": UTF-8 with a byte-order mark (without it Excel garbles
+    Chinese), a file per level: ``out`` itself for one level; with ``out`` a folder (one
+    that exists, or a name ending in "/"), ``<period>_<level>.csv`` in it for each level.
+    Several levels into one file name are refused (their columns differ: one CSV cannot
+    hold them). ``unit_code`` keeps only that unit's subtree in the period's tree. Raises
+    ExportError for an unknown level or format, several CSV levels into one file, a
+    period with nothing published, or a unit not in the period's tree.
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: use xlsx or csv / 格式应为 xlsx 或 csv")
@@ -160,13 +163,24 @@ def export(
         raise ExportError(
             f"levels must be among {', '.join(LEVELS.values())}, got {unknown or 'none'} / 层级无效"
         )
+    # a trailing "/" says a folder: Path drops it
+    folder = str(out).endswith(("/", os.sep)) or Path(out).is_dir()
     out = Path(out)
+    if fmt == "csv" and len(levels) > 1 and not folder:
+        raise ExportError(
+            f"{len(levels)}个层级各写一个CSV文件,--out 应为文件夹(以/结尾),或每次导出一个层级,"
+            f"或用 xlsx 写入一个工作簿 / {len(levels)} levels make {len(levels)} CSV files, "
+            f"not one {out.name}: give --out a folder (ending in /), export one --level at a "
+            "time, or use --format xlsx for one workbook with a sheet per level")
+    if fmt == "xlsx" and folder:
+        raise ExportError(f"{out} 是文件夹,--out 应为工作簿文件名(.xlsx) / {out} is a folder: "
+                          "--out names the workbook (.xlsx)")
     tables, releases, scope = _read(engine, period, levels, unit_code)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        return [
-            _write_csv(table, out.with_name(f"{out.stem}_{table.level}.csv")) for table in tables
-        ]
+        (out if folder else out.parent).mkdir(parents=True, exist_ok=True)
+        return [_write_csv(table, out / f"{period}_{table.level}.csv" if folder else out)
+                for table in tables]
+    out.parent.mkdir(parents=True, exist_ok=True)
     return [_write_xlsx(tables, _notes(period, tables, releases, scope), out)]
 
 
