@@ -185,6 +185,20 @@ def test_the_issue_shows_its_row_with_the_failing_cells_marked(settings, client_
     assert "星级" in html and "Star rating" in html  # the catalog's labels
     assert f'href="/issues/{female["issue_id"]}"' in html  # the other issue of the row
     assert _state_on_page(html) == "open"
+    # the row's values as the submitter typed them: labels, not the codes stored
+    values = dict(re.findall(r'data-field="(\w+)">\s*<td>.*?</td>\s*<td class="value">([^<]*)</td>',
+                             html, re.S))
+    assert values["org_class"] in ("一类", "二类", "三类")
+    assert values["first_secretary"] in ("是", "否")
+
+
+def test_a_missing_units_finding_reads_as_a_count_not_a_unit_code(settings, client_as):
+    missing = _issue(settings, MISSING)
+    html = client_as().get("/").text
+    row = html[html.index(f'data-issue="{missing["issue_id"]}"'):]
+    row = row[:row.index("</tr>")]
+    assert f"应报未报单位数 = <strong>{missing['value']}</strong>" in row
+    assert "村代码" not in row
 
 
 def test_an_issue_without_a_row_says_so(settings, client_as):

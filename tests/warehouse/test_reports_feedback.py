@@ -13,6 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from grassroots import pipeline
 from grassroots import warehouse as wh
+from grassroots.catalog import load_catalog
 from grassroots.config import Settings
 from grassroots.intake import stage as intake
 from grassroots.reports import feedback
@@ -94,9 +95,18 @@ def _cell(sheet: Worksheet, file_row: int, field: str):  # noqa: ANN202
 
 
 def _issue_table(path: Path) -> list[tuple]:
+    """The summary's issue rows, each with its field's code in place of the Chinese label
+    the sheet shows (every field of these issues is one of the village return's)."""
     rows = list(load_workbook(path)[feedback.SUMMARY_SHEET].iter_rows(values_only=True))
     start = next(n for n, row in enumerate(rows) if row[0] == "行号 Row")
-    return rows[start + 1 :]
+    assert rows[start][1:4] == ("列名 Column", "Column (English)", "填报值 Value")
+    fields = {f.label_zh: f for f in load_catalog().forms["village_annual"].fields}
+    table = []
+    for row in rows[start + 1:]:
+        field = fields[row[1]]  # a label, never a code
+        assert row[2] == field.label_en
+        table.append((row[0], field.code, *row[2:]))
+    return table
 
 
 def test_failing_cells_are_filled_and_carry_their_message(county, tmp_path: Path) -> None:
@@ -155,7 +165,7 @@ def test_the_summary_lists_every_issue_and_what_is_left_to_fix(county, tmp_path:
     assert summary["已豁免或已解决 Waived or resolved"] == 1
     table = {(row[0], row[1]): row for row in _issue_table(path)}
     assert set(table) == {(2, "party_members"), (3, "star_rating"), (4, "venue_area")}
-    assert table[(3, "star_rating")][2:5] == ("星级", "12", "错误 error")
+    assert table[(3, "star_rating")][2:5] == ("Star rating", "12", "错误 error")
     assert table[(3, "star_rating")][5] == "星级须为0–10的整数"  # the location is in row/column
     assert table[(4, "venue_area")][7] == "已豁免 waived"
     assert _cell(book["data"], 4, "venue_area").comment is None

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, Form, load_catalog, ratings, standards
+from grassroots.catalog.labels import MISSING_UNITS
 from grassroots.checks import datadocs, outliers
 from grassroots.checks import gx as checks
 from grassroots.core.issues import BLOCKING_STATES
@@ -43,7 +44,7 @@ _PANDAS_TYPES = {"integer": "Int64", "boolean": "Int64", "number": "float64",
                  "date": "datetime64[ns]"}
 
 # the rule of a form's completeness warning ("units not submitted"), after the form code
-COMPLETENESS = ".completeness.missing_units"
+COMPLETENESS = MISSING_UNITS  # (the catalog shows these findings as counts)
 
 
 def _submitted_in_county(period: str, county_code: str) -> sa.ColumnElement[bool]:

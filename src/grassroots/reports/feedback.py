@@ -40,7 +40,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
-from grassroots.catalog import Field, Form, load_catalog
+from grassroots.catalog import Field, Form, labels, load_catalog
 from grassroots.core import cells
 from grassroots.core.issues import BLOCKING_STATES
 from grassroots.core.issues import STATE_LABELS as ISSUE_STATE_LABELS
@@ -248,8 +248,8 @@ def _write_summary(
         sheet.append([])
         header = [
             "行号 Row",
-            "列代码 Column",
-            "列名 Label",
+            "列名 Column",
+            "Column (English)",
             "填报值 Value",
             "级别 Severity",
             "问题 Message",
@@ -272,9 +272,7 @@ def _write_summary(
                 sheet,
                 [
                     issue["row_number"],
-                    issue["field"],
-                    _label(form, issue["field"]),
-                    issue["value"],
+                    *labels.issue_field(form, issue["field"], issue["value"], issue["rule"]),
                     SEVERITY_LABELS.get(issue["severity"], issue["severity"]),
                     zh,
                     en,

@@ -60,7 +60,7 @@ from fastapi.responses import (
 from fastapi.templating import Jinja2Templates
 
 from grassroots import warehouse
-from grassroots.catalog import load_catalog
+from grassroots.catalog import labels, load_catalog
 from grassroots.config import Settings
 from grassroots.core.issues import BLOCKING_STATES, STATE_LABELS, STATES, TRANSITIONS
 from grassroots.core.numbers import amount
@@ -266,6 +266,11 @@ def create_app(
                 return field.label_zh, field.label_en
         return "", ""
 
+    def issue_field(issue: Any) -> tuple[str, str, str]:
+        """An issue's field and value as a person reads them (三类, not 3)."""
+        return labels.issue_field(forms.get(issue["form_code"]), issue["field"], issue["value"],
+                                  issue["rule"])
+
     def render(request: Request, template: str, user: Any, status_code: int = 200, **context: Any):
         return templates.TemplateResponse(
             request,
@@ -278,6 +283,7 @@ def create_app(
                 "max_reason": MAX_REASON,
                 "link": lambda name, query=None, **params: link(request, name, query, **params),
                 "field_label": field_label,
+                "issue_field": issue_field,
                 "forms": forms,
                 **context,
             },
@@ -394,7 +400,7 @@ def create_app(
                 value = value.strftime("%Y-%m-%d")
             fields.append({
                 "code": field.code, "label_zh": field.label_zh, "label_en": field.label_en,
-                "value": value, "value_label": field.values.get(str(value), "") if value is not None else "",
+                "value": labels.shown_value(field, value),
                 "failing": field.code in failing, "current": field.code == issue["field"],
             })
         feedback = shown["feedback_path"]

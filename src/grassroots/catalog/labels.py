@@ -1,0 +1,60 @@
+"""What a person reads for a stored value: the label the submitter typed (三类, 是), never
+the code the checks store (3, 1), and for an issue the field it names as a label.
+
+Every page, workbook and command that shows an issue's field and value goes through here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from grassroots.catalog.declarations import Field, Form
+
+# The rule suffix of the checks' "units without a return" findings: the count of units
+# in ``value``, stored under the field ``unit_code`` of the units' level
+MISSING_UNITS = ".completeness.missing_units"
+MISSING_UNITS_LABEL = ("应报未报单位数", "units without a return")
+YES, NO = "是", "否"
+_TRUE = {"1", "1.0", "true", "yes", "y", YES}
+_FALSE = {"0", "0.0", "false", "no", "n", NO}
+
+
+def shown_value(field: Field | None, value: Any) -> str:
+    """``value`` as the submitter would have typed it: an enum's label, 是/否 for a
+    yes/no, a date as YYYY-MM-DD; "" for none. A value the field does not know (a typed
+    label that failed its check) is shown as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return YES if value else NO
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)  # a text that matches nothing is shown exactly as it came
+    if field is None:
+        return text
+    key = text.strip()
+    if field.type == "enum":
+        if key in field.values:
+            return field.values[key]
+        if key.endswith(".0") and key[:-2] in field.values:
+            return field.values[key[:-2]]
+        return text
+    if field.type == "boolean":
+        word = key.lower()
+        return YES if word in _TRUE else NO if word in _FALSE else text
+    return text
+
+
+def issue_field(form: Form | None, field_code: str | None, value: Any,
+                rule: str | None = None) -> tuple[str, str, str]:
+    """An issue's field and value as shown: (Chinese label, English label, value). A
+    missing-units finding shows its count as such, not as a unit code."""
+    if rule and rule.endswith(MISSING_UNITS):
+        return (*MISSING_UNITS_LABEL, "" if value is None else str(value))
+    field = None
+    if form is not None and field_code in form.field_codes:
+        field = form.field(field_code)
+    if field is None:
+        return (field_code or "", field_code or "", shown_value(None, value))
+    return field.label_zh, field.label_en, shown_value(field, value)
