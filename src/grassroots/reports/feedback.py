@@ -43,6 +43,7 @@ from grassroots import warehouse as wh
 from grassroots.catalog import Field, Form, labels, load_catalog
 from grassroots.core import cells
 from grassroots.core.issues import BLOCKING_STATES
+from grassroots.core.issues import SEVERITY_LABELS as ISSUE_SEVERITY_LABELS
 from grassroots.core.issues import STATE_LABELS as ISSUE_STATE_LABELS
 from grassroots.core.locations import cell_location
 from grassroots.reports.template import BOOLEAN_LABELS, FIRST_DATA_ROW
@@ -55,7 +56,7 @@ DATA_SHEET = "data"
 SUFFIX = "反馈"
 ROW_COLUMN = ("source_row", "原文件行号 Row in your file")
 
-SEVERITY_LABELS = {"error": "错误 error", "warning": "警告 warning"}
+SEVERITY_LABELS = {s: f"{zh} {en}" for s, (zh, en) in ISSUE_SEVERITY_LABELS.items()}
 # as the review page names them
 STATE_LABELS = {state: f"{zh} {en}" for state, (zh, en) in ISSUE_STATE_LABELS.items()}
 REASON_LABEL = "处理意见 Reason given"

@@ -62,7 +62,13 @@ from fastapi.templating import Jinja2Templates
 from grassroots import warehouse
 from grassroots.catalog import labels, load_catalog
 from grassroots.config import Settings
-from grassroots.core.issues import BLOCKING_STATES, STATE_LABELS, STATES, TRANSITIONS
+from grassroots.core.issues import (
+    BLOCKING_STATES,
+    SEVERITY_LABELS,
+    STATE_LABELS,
+    STATES,
+    TRANSITIONS,
+)
 from grassroots.core.numbers import amount
 from grassroots.hierarchy import scopes
 from grassroots.hierarchy.registers import official_by_code
@@ -100,7 +106,6 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
 }
 
-SEVERITY_LABELS = {"error": ("错误", "error"), "warning": ("警告", "warning")}
 ACTION_LABELS = {
     "waive": ("豁免", "waive"),
     "reject": ("退回", "reject"),
