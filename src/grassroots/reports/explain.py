@@ -178,6 +178,7 @@ def _picked(form: Form, catalog: Catalog) -> dict[str, Any]:
     rank = picked["rank"]
     if form.code == wh.LEDGER_FORM:
         picked["standards"] = {**picked["standards"], **wh.ledger_row_columns_sql()}
+        picked["joins"] = f"{picked['joins'] or ''}\n{wh.ledger_row_joins_sql()}"
     return picked | {"rank": rank[0] if rank else None,
                      "statuses": picked["statuses"] or ("accepted",)}
 

@@ -57,6 +57,7 @@ def _picked(form: Form, catalog: Catalog, rated: bool = True) -> dict[str, objec
                                   catalog, rated=rated)
     if form.code == wh.LEDGER_FORM:
         picked["standards"] = {**picked["standards"], **wh.ledger_row_columns_sql()}
+        picked["joins"] = f"{picked['joins'] or ''}\n{wh.ledger_row_joins_sql()}"
     return picked
 
 

@@ -83,6 +83,7 @@ from grassroots.warehouse.schema import (
 from grassroots.warehouse.sql import (
     LEDGER_FORM,
     ledger_row_columns_sql,
+    ledger_row_joins_sql,
     render_sql,
 )
 from grassroots.warehouse.statistics import (
@@ -158,6 +159,7 @@ __all__ = [
     "release_part",
     "LEDGER_FORM",
     "ledger_row_columns_sql",
+    "ledger_row_joins_sql",
     "render_sql",
     "setting_up",
     "setup_lock",

@@ -27,15 +27,21 @@ def render_macro(name: str, macro: str, *args: object) -> str:
 LEDGER_FORM = "rectification_ledger"
 
 
-def ledger_row_columns_sql(row: str = "r", file: str = "s") -> dict[str, str]:
-    """The columns beside a ledger row (``row``, of the submission ``file``) that the
-    ledger's indicators read (``include/sql/ledger/history.sql``): the rolled-up period's
-    last day (``period_end``, a deadline is due by then), the plan's conversion date as
-    of the row's quarter (``conversion_on``) and the days from approval to it where it
-    falls in the rolled-up period (``conversion_days``). They read the bind parameters
-    ``period_start`` and ``period_end``."""
+def ledger_row_columns_sql(row: str = "r") -> dict[str, str]:
+    """The columns beside a ledger row (``row``) that the ledger's indicators read
+    (``include/sql/ledger/history.sql``): the rolled-up period's last day (``period_end``,
+    a deadline is due by then), the plan's conversion date as of the row's quarter
+    (``conversion_on``) and the days from approval to it where it falls in the rolled-up
+    period (``conversion_days``). They read the bind parameters ``period_start`` and
+    ``period_end``, and the join of :func:`ledger_row_joins_sql` beside the row."""
     return {
         "period_end": ":period_end",
-        "conversion_on": render_macro("ledger/history.sql", "conversion_on", row, file),
-        "conversion_days": render_macro("ledger/history.sql", "conversion_days", row, file),
+        "conversion_on": render_macro("ledger/history.sql", "conversion_on", row),
+        "conversion_days": render_macro("ledger/history.sql", "conversion_days", row),
     }
+
+
+def ledger_row_joins_sql(row: str = "r", file: str = "s") -> str:
+    """The join the columns of :func:`ledger_row_columns_sql` read, beside a ledger row
+    (``row``) of the submission ``file``: every plan's conversion dates, computed once."""
+    return render_macro("ledger/history.sql", "conversion_join", row, file)
