@@ -62,6 +62,7 @@ from grassroots.warehouse.schema import (
     landing_file,
     metadata,
     official_closure,
+    period_place,
     period_run_lock,
     period_tree,
     period_village,
@@ -97,6 +98,7 @@ from grassroots.warehouse.views import (
     create_views,
     indicator_rows,
     indicator_specs,
+    insert_period_places,
     integer_columns,
 )
 
@@ -143,6 +145,7 @@ __all__ = [
     "indexes_built_after",
     "indicator_rows",
     "indicator_specs",
+    "insert_period_places",
     "insert_rows",
     "insert_tuples",
     "integer_columns",
@@ -153,6 +156,7 @@ __all__ = [
     "period_run_lock",
     "period_tree",
     "period_village",
+    "period_place",
     "ready",
     "release",
     "release_part",
