@@ -91,6 +91,7 @@ from grassroots.warehouse.statistics import (
     analyze,
     analyze_changed,
     analyze_grown,
+    analyze_sampled,
 )
 from grassroots.warehouse.views import (
     create_tree_view,
@@ -123,6 +124,7 @@ __all__ = [
     "analyze",
     "analyze_changed",
     "analyze_grown",
+    "analyze_sampled",
     "approval",
     "approval_reach",
     "area_closure",

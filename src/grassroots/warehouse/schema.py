@@ -407,7 +407,7 @@ def summed_columns(form: Form, catalog: Catalog | None = None) -> list[tuple[str
     return pairs
 
 
-def _wide_table(name: str, forms: list[Form]) -> sa.Table:
+def _wide_table(name: str, forms: list[Form], *indexes: sa.Index) -> sa.Table:
     columns = [sa.Column(code, kind) for form in forms for code, kind in form_columns(form)]
     names = [c.name for c in columns]
     if len(set(names)) != len(names):
@@ -424,6 +424,7 @@ def _wide_table(name: str, forms: list[Form]) -> sa.Table:
         sa.Column("level", sa.Integer, nullable=False),
         *columns,
         sa.Index(f"ix_{name}_part", "period", "part", "built_by"),
+        *indexes,
     )
 
 
@@ -439,7 +440,9 @@ ABOVE_COUNTIES = ""
 
 _catalog_forms = list(load_catalog().forms.values())
 # One row per period, unit of levels 1-4 and rollup: every form's measures summed below it.
-fact_area = _wide_table("fact_area", _catalog_forms)
+# BI filters fact_indicator by level: without it, every indicator's branch reads them all.
+fact_area = _wide_table("fact_area", _catalog_forms,
+                        sa.Index("ix_fact_area_level", "level", "period"))
 # One row per period, village valid in the period and rollup: its own row's measures
 # (none: not reporting).
 fact_village = _wide_table("fact_village", village_forms())

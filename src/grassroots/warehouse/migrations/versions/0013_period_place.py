@@ -1,7 +1,8 @@
 """Each period's places (``period_place``): for every unit of levels 1-4 in the period's
 tree, its level, parent and the codes and names of its ancestors, which the wide views and
 ``fact_indicator`` (made again at the head) join so that BI filters them by any ancestor
-(issue 31). Written here for every period whose tree is built already.
+(issue 31). Written here for every period whose tree is built already. And
+``fact_area``'s index by level, for BI's filters on it.
 
 Revision ID: 0013
 Revises: 0012
@@ -43,6 +44,7 @@ def upgrade() -> None:
     op.create_index("ix_period_place_township", "period_place", ["township_code", "period"],
                     unique=False)
     op.create_index("ix_period_place_level", "period_place", ["level", "period"], unique=False)
+    op.create_index("ix_fact_area_level", "fact_area", ["level", "period"], unique=False)
     conn = op.get_bind()
     periods = conn.execute(sa.text("select distinct period from area_closure")).scalars().all()
     for period in sorted(periods):
