@@ -22,7 +22,9 @@ of the national demo.
    (GX renders the Data Docs of the checks; beside the rollup in the DAGs, so not in the
    total but shown), then one county resubmits its village return (one value changed)
    and ``run_county`` runs (the incremental run, to published tables); then the approval
-   pass: every township of the scale approves, then every county (``approve_units``).
+   pass: every township of the scale approves, then every county (``approve_units``);
+   then the bi stage: BI_QUERIES, dashboard queries filtered by ancestor, level and
+   indicator, each timed as the median of BI_RUNS (its seconds: the slowest's median).
 6. The table: seconds, rows per second (rows = return rows staged by ingest, the same
    count for every step of a scale), the ratio to the floor and peak MiB; then time per
    village per scale for the linearity check (target: within +/-25 % of the mean).
