@@ -151,13 +151,13 @@ case when exists (
 {#- Macro: the joins from a published row (alias v, of fact_area or, `village` true, of
     fact_village) to its place in its period's tree, `place` (period_place): a village's
     is its township's, through `place_village` (period_village); then how far sign-off
-    reaches for it, `reach`, a village through the same township.
-    A filter on an ancestor makes the left joins inner joins that the planner starts
-    from, through period_place's index of that ancestor. A village's own row of the tree
-    is an inner join: SQLite orders no table before a left join's right side, and would
-    read every village of the period to find one county's (a village a rebuilt tree has
-    left is not shown until the next rollup publishes without it). `level`, where given, is every row's level:
-    it lets that index find the units of one level under the ancestor. -#}
+    reaches for it, `reach`, a village through the same township. A filter on an
+    ancestor makes the left joins inner joins that the planner starts from, through
+    period_place's index of that ancestor. A village's own row of the tree is an inner
+    join: SQLite orders no table before a left join's right side, and would read every
+    village of the period to find one county's (a village a rebuilt tree has left is not
+    shown until the next rollup publishes without it). `level`, where given, is every
+    row's level: it lets that index find the units of one level under the ancestor. -#}
 {%- macro join_place(village, level=none) -%}
 {%- if village %}
 join period_village place_village
