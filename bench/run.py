@@ -28,6 +28,8 @@ of the national demo.
    total but shown), then one county resubmits its village return (one value changed)
    and ``run_county`` runs (the incremental run, to published tables); then the approval
    pass: every township of the scale approves, then every county (``approve_units``);
+   then the bi stage: BI_QUERIES, dashboard queries filtered by ancestor, level and
+   indicator, each timed as the median of BI_RUNS (its seconds: the slowest's median);
    then the ledger: each quarter's ledgers ingested, validated, rolled up and published,
    then the year rolled up and published again, its regions' ``ledger_targets`` checked
    against the plans generated (not in the total; compared with the ledger floor).
@@ -66,7 +68,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 RESULT_MARK = "BENCH-RESULT "
-STAGES = ("ingest", "validate", "rollup", "publish", "docs", "incremental", "approval", "ledger")
+STAGES = ("ingest", "validate", "rollup", "publish", "docs", "incremental", "approval", "bi",
+          "ledger")
 PIPELINE_STAGES = ("ingest", "validate", "rollup", "publish")  # the full run, summed as "total"
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
@@ -158,6 +161,63 @@ def _ledger_figures(settings, period: str) -> dict:  # noqa: ANN001
             .group_by(f.indicator_code)).all())
     return {"files": files, "rows": sum(rows.values()), "rows_accepted": rows.get("accepted", 0),
             "regions": {code: int(value or 0) for code, value in sorted(figures.items())}}
+# The bi stage's dashboard queries (README, "BI"): each filters a wide view or
+# fact_indicator by an ancestor, a level or an indicator, as a BI tool's filter does.
+# :county is the scale's first county with villages and a city, :city and :region its own;
+# :area_indicator and :village_indicator the catalog's first indicators of a county and
+# of a village.
+BI_QUERIES = {
+    "villages_of_county": "select * from v_village where period = :period and county_code = :county",
+    "townships_of_city": "select * from v_township where period = :period and city_code = :city",
+    "counties_of_region": "select * from v_county where period = :period and region_code = :region",
+    "county_row": "select * from v_county where period = :period and unit_code = :county",
+    "indicator_at_county_level": (
+        "select unit_code, value, flags from fact_indicator "
+        "where period = :period and level = 3 and indicator_code = :area_indicator"),
+    "village_indicator_by_township": (
+        "select township_code, township_name, sum(value), count(*) from fact_indicator "
+        "where period = :period and city_code = :city and level = 5 "
+        "and indicator_code = :village_indicator group by township_code, township_name"),
+    "county_all_indicators": (
+        "select * from fact_indicator where period = :period and county_code = :county "
+        "and level = 3"),
+}
+BI_RUNS = 5  # each query's seconds are the median of this many runs
+
+
+def _bi_queries(period: str, settings) -> dict:  # noqa: ANN001
+    """Every dashboard query of BI_QUERIES run BI_RUNS times; each one's median seconds,
+    its rows, and the slowest (the stage's seconds)."""
+    import statistics
+
+    import sqlalchemy as sa
+
+    from grassroots import warehouse as wh
+
+    engine = wh.connect(settings.warehouse_url)
+    with engine.connect() as conn:
+        county = conn.execute(sa.text(
+            "select county_code, city_code, region_code from period_place "
+            "where period = :period and level = 4 and city_code is not null "
+            "order by county_code limit 1"),
+            {"period": period}).one()
+        indicators = dict(conn.execute(sa.text(
+            "select from_level, min(indicator_code) from dim_indicator "
+            "where from_level in (3, 5) group by from_level")).all())
+        params = {"period": period, "county": county.county_code, "city": county.city_code,
+                  "region": county.region_code, "area_indicator": indicators[3],
+                  "village_indicator": indicators[5]}
+        queries = {}
+        for name, sql in BI_QUERIES.items():
+            times, rows = [], 0
+            for _ in range(BI_RUNS):
+                started = time.perf_counter()
+                rows = len(conn.execute(sa.text(sql), params).all())
+                times.append(time.perf_counter() - started)
+            queries[name] = {"seconds": statistics.median(times), "rows": rows}
+    slowest = max(queries, key=lambda name: queries[name]["seconds"])
+    return {"queries": queries, "slowest": slowest, "slowest_seconds": queries[slowest]["seconds"],
+            "params": params}
 
 
 def _village_rows(settings, period: str) -> int:  # noqa: ANN001
@@ -262,11 +322,14 @@ def _child(args: argparse.Namespace) -> dict:
                                                    run_id="bench-incremental"),
         "approval": lambda: _approval_pass(args.period, settings),
         "ledger": lambda: _ledger_year(args.period, settings),
+        "bi": lambda: _bi_queries(args.period, settings),
     }[args.child]
     with _TreeMemory() as memory:
         started = time.perf_counter()
         result = call()
         seconds = time.perf_counter() - started
+    if args.child == "bi":
+        seconds = result["slowest_seconds"]  # a query's median, not the runs together
     out = {"seconds": seconds, "result": result, "tree_peak_mib": memory.peak_kib / 1024}
     if args.child == "ingest":
         out["village_rows"] = _village_rows(settings, args.period)

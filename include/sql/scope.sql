@@ -111,25 +111,7 @@ join release r
       {%- endif %}
 {%- endmacro -%}
 
-{#- Macro: the join from a published row (alias v, of fact_area or, `village` true, of
-    fact_village) to how far sign-off reaches for its unit, as `reach.level` (NULL: no
-    approval in force); a village is reached through its township. -#}
-{%- macro join_approval_reach(village) -%}
-{%- if village %}
-left join period_village reach_village
-  on reach_village.period = v.period
- and reach_village.unit_code = v.unit_code
-left join approval_reach reach
-  on reach.period = v.period
- and reach.unit_code = reach_village.parent_code
-{%- else %}
-left join approval_reach reach
-  on reach.period = v.period
- and reach.unit_code = v.unit_code
-{%- endif %}
-{%- endmacro -%}
-
-{#- Macro: the `approval` of a published row joined by join_approval_reach: the highest
+{#- Macro: the `approval` of a published row joined by join_place: the highest
     level whose approval covers the unit (CONTRACT.md §5), or 'none'. -#}
 {%- macro approval_label() -%}
 case reach.level when 1 then 'region' when 2 then 'city' when 3 then 'county' when 4 then 'township' else 'none' end
@@ -149,4 +131,53 @@ case when exists (
 {%- else -%}
 1
 {%- endif -%}
+{%- endmacro -%}
+
+{#- Macro: the columns of a published row's place in its period's tree (joined by
+    join_place): its parent and the codes and names of its ancestors down to its own
+    level (a village's are its township's; NULL below a unit's level). -#}
+{%- macro place_columns(village) -%}
+{{ 'place_village.parent_code' if village else 'place.parent_code' }} as parent_code,
+           place.region_code,
+           place.region_name,
+           place.city_code,
+           place.city_name,
+           place.county_code,
+           place.county_name,
+           place.township_code,
+           place.township_name
+{%- endmacro -%}
+
+{#- Macro: the joins from a published row (alias v, of fact_area or, `village` true, of
+    fact_village) to its place in its period's tree, `place` (period_place): a village's
+    is its township's, through `place_village` (period_village); then how far sign-off
+    reaches for it, `reach`, a village through the same township. A filter on an
+    ancestor makes the left joins inner joins that the planner starts from, through
+    period_place's index of that ancestor. A village's own row of the tree is an inner
+    join: SQLite orders no table before a left join's right side, and would read every
+    village of the period to find one county's (a village a rebuilt tree has left is not
+    shown until the next rollup publishes without it). `level`, where given, is every
+    row's level: it lets that index find the units of one level under the ancestor. -#}
+{%- macro join_place(village, level=none) -%}
+{%- if village %}
+join period_village place_village
+  on place_village.period = v.period
+ and place_village.unit_code = v.unit_code
+left join period_place place
+  on place.period = v.period
+ and place.unit_code = place_village.parent_code
+left join approval_reach reach
+  on reach.period = v.period
+ and reach.unit_code = place_village.parent_code
+{%- else %}
+left join period_place place
+  on place.period = v.period
+ and place.unit_code = v.unit_code
+ {%- if level %}
+ and place.level = {{ level }}
+ {%- endif %}
+left join approval_reach reach
+  on reach.period = v.period
+ and reach.unit_code = v.unit_code
+{%- endif %}
 {%- endmacro -%}

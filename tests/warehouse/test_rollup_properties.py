@@ -3,7 +3,9 @@ level equals a direct computation from the village rows (counts, sums, ratios of
 weighted means), and SQLite and PostgreSQL publish identical tables. And with cells left
 empty (a waived value that could not be cleaned, an optional field), villages missing
 and zeros: every ratio's and weighted mean's numerator and denominator are sums over
-exactly the same village rows, at every level."""
+exactly the same village rows, at every level. And every row of the wide views and of
+fact_indicator carries its unit's place in the period's tree (level, parent, ancestors'
+codes and names)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from grassroots import warehouse as wh
-from grassroots.catalog import expression_fields, load_catalog
+from grassroots.catalog import LEVELS, expression_fields, load_catalog
 from grassroots.catalog.standards import standard_columns_sql
 from grassroots.config import CATALOG_DIR
 from grassroots.hierarchy import registers, trees
@@ -188,6 +190,67 @@ def _published_parts(engine: sa.Engine, period: str
                                       .where(f.period == period))}
 
 
+PLACE_LEVELS = ("region", "city", "county", "township")
+PLACE_COLUMNS = ("level", "parent_code", *(f"{name}_{part}" for name in PLACE_LEVELS
+                                           for part in ("code", "name")))
+
+
+def _expected_places(engine: sa.Engine, period: str) -> dict[str, dict[str, object]]:
+    """Each unit's place in the period's tree read from its parts (area_closure,
+    period_village) and its ancestors' names valid in the period's year (dim_unit)."""
+    a, v, u = wh.area_closure.c, wh.period_village.c, wh.dim_unit.c
+    year = int(period[:4])
+    with engine.connect() as conn:
+        names = {r.unit_code: r.name for r in conn.execute(sa.select(u.unit_code, u.name).where(
+            sa.or_(u.valid_from.is_(None), u.valid_from <= year),
+            sa.or_(u.valid_to.is_(None), u.valid_to >= year)))}
+        ancestors: dict[str, dict[int, str]] = defaultdict(dict)
+        levels, parents = {}, {}
+        for r in conn.execute(sa.select(a.descendant_code, a.descendant_level, a.ancestor_code,
+                                        a.ancestor_level, a.depth).where(a.period == period)):
+            ancestors[r.descendant_code][r.ancestor_level] = r.ancestor_code
+            levels[r.descendant_code] = r.descendant_level
+            if r.depth == 1:
+                parents[r.descendant_code] = r.ancestor_code
+        villages = conn.execute(sa.select(v.unit_code, v.parent_code).where(v.period == period)).all()
+    for village_code, township in villages:
+        ancestors[village_code] = ancestors[township]
+        levels[village_code] = wh.VILLAGE_LEVEL
+        parents[village_code] = township
+    places = {}
+    for code, found in ancestors.items():
+        place: dict[str, object] = {"level": levels[code], "parent_code": parents.get(code)}
+        for number, name in enumerate(PLACE_LEVELS, start=1):
+            place[f"{name}_code"] = found.get(number)
+            place[f"{name}_name"] = names[found[number]] if number in found else None
+        places[code] = place
+    return places
+
+
+def _check_places(engine: sa.Engine, period: str) -> None:
+    """Every row of every wide view and of fact_indicator carries its unit's place in the
+    period's tree; each view holds the units fact_indicator publishes at its level."""
+    expected = _expected_places(engine, period)
+    columns = ", ".join(PLACE_COLUMNS)
+    with engine.connect() as conn:
+        published = defaultdict(set)
+        for row in conn.execute(sa.text(
+                f"select unit_code, {columns} from fact_indicator where period = :period"),
+                {"period": period}).mappings():
+            assert dict(row) == {"unit_code": row["unit_code"], **expected[row["unit_code"]]}
+            published[row["level"]].add(row["unit_code"])
+        for level, level_name in LEVELS.items():
+            rows = conn.execute(sa.text(
+                f"select unit_code, unit_name, {columns} from v_{level_name} where period = :period"),
+                {"period": period}).mappings().all()
+            assert {r["unit_code"] for r in rows} == published[level], level_name
+            for r in rows:
+                place = expected[r["unit_code"]]
+                assert {c: r[c] for c in PLACE_COLUMNS} == place, r["unit_code"]
+                assert r["unit_name"] == (place[f"{level_name}_name"] if level < wh.VILLAGE_LEVEL
+                                          else f"村{r['unit_code'][-4:]}")
+
+
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory: pytest.TempPathFactory, new_postgres_url) -> list[sa.Engine]:
     sqlite_url = f"sqlite:///{tmp_path_factory.mktemp('property') / 'w.sqlite'}"
@@ -213,6 +276,7 @@ def test_published_values_equal_a_direct_computation_on_both_warehouses(engines,
     tables = []
     for engine in engines:
         _load(engine, period, rows)
+        _check_places(engine, period)
         published = _published(engine, period)
         for key, value in expected.items():
             got = published[key]

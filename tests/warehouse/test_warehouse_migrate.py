@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from grassroots import cli, pipeline
 from grassroots import warehouse as wh
+from grassroots.catalog import LEVELS
 from grassroots.config import Settings
 from grassroots.warehouse import migrate
 from tests.builders import DALAT, new_warehouse_url
@@ -141,6 +142,36 @@ def test_revision_0003_gives_the_paired_measures_the_values_they_pair(url: str) 
             "committee_members__where_committee_female, committee_female__where_committee_members, "
             "funding_standard_share__num, funding_standard_share__den from fact_area")).one()
     assert tuple(after) == (3.0, 3.0, 12.0, 4.0, None, None)
+
+
+def test_revision_0013_writes_the_places_of_every_period_whose_tree_is_built(url: str) -> None:
+    wh.upgrade_warehouse(url, "0012")
+    official = [  # (code, name, level, parent)
+        ("150000000000", "内蒙古自治区", 1, None), ("150600000000", "鄂尔多斯市", 2, "150000000000"),
+        (DALAT, "达拉特旗", 3, "150600000000"), ("150621108000", "树林召镇", 4, DALAT)]
+    with wh.engine(url).begin() as conn:
+        conn.execute(sa.table("unit", *map(sa.column, ("unit_code", "name", "level", "level_name"))).insert(),
+                     [{"unit_code": code, "name": name, "level": level, "level_name": LEVELS[level]}
+                      for code, name, level, _ in official])
+        conn.execute(sa.table("area_closure", *map(sa.column, (
+            "period", "ancestor_code", "descendant_code", "depth", "ancestor_level",
+            "descendant_level"))).insert(), [
+            {"period": period, "ancestor_code": official[a][0], "descendant_code": official[d][0],
+             "depth": d - a, "ancestor_level": a + 1, "descendant_level": d + 1}
+            for period in ("2020", "2021") for d in range(4) for a in range(d + 1)])
+    wh.upgrade_warehouse(url, "0013")
+    with wh.engine(url).connect() as conn:
+        places = conn.execute(sa.text(
+            "select period, unit_code, level, parent_code, name, region_name, city_code, "
+            "county_code, county_name, township_code from period_place "
+            "where unit_code in (:county, '150621108000') order by period, level"),
+            {"county": DALAT}).all()
+    county = (3, "150600000000", "达拉特旗", "内蒙古自治区", "150600000000", DALAT, "达拉特旗", None)
+    township = (4, DALAT, "树林召镇", "内蒙古自治区", "150600000000", DALAT, "达拉特旗",
+                "150621108000")
+    assert [tuple(p) for p in places] == [
+        (period, code, *place) for period in ("2020", "2021")
+        for code, place in ((DALAT, county), ("150621108000", township))]
 
 
 def test_revision_0004_keeps_every_submission_its_id_and_the_ids_drawn(url: str) -> None:

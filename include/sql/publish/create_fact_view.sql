@@ -5,15 +5,19 @@
 -- it) and one per village indicator over the villages (those of the forms rolled up for
 -- the period: a quarter has no annual return's figures). `flags` says how far sign-off
 -- reaches (`approval=none`, `township`, … `region`), then any other flag after a `;`.
--- BI reads it like a table. Jinja
+-- After the contract's columns, the unit's place in the period's tree as in the wide
+-- views (parent, the codes and names of its ancestors), so that BI filters it by any
+-- ancestor without a join. BI reads it like a table. Jinja
 -- fills in the view's name, the release status, the two tables and the catalog's
 -- indicators.
 {%- import 'publish/indicators.sql' as ind %}
-{%- from 'scope.sql' import release_status_rows, join_approval_reach, approval_label %}
+{%- from 'scope.sql' import release_status_rows, join_place, place_columns, approval_label %}
 {%- macro indicator_rows(i, table) -%}
 select v.period,
        v.unit_code,
-       v.level,
+       {#- a constant for the villages, so that a filter on another level leaves their
+           branches out when the query is planned rather than scanning them #}
+       {{ village_level if table == village_table else 'v.level' }} as level,
        cast('{{ i.code }}' as varchar(60)) as indicator_code,
        {{ ind.value(i, integer_columns) }} as value,
        {{ ind.numerator(i, integer_columns) }} as numerator,
@@ -21,9 +25,10 @@ select v.period,
        v.{{ i.expected }} as expected_units,
        v.{{ i.reporting }} as reporting_units,
        'approval=' || {{ approval_label() }} || coalesce(';' || {{ ind.flags(i) }}, '') as flags,
-       r.release_id
+       r.release_id,
+       {{ place_columns(table == village_table) }}
 {{ release_status_rows(table, status) }}
-{{ join_approval_reach(table == village_table) }}
+{{ join_place(table == village_table) }}
 {%- endmacro %}
 create view {{ view }} as
 {%- for i in indicators %}

@@ -126,18 +126,19 @@ def ensure_tree(engine: Engine, period: str) -> int | None:
 
 def build_tree(engine: Engine, period: str) -> int:
     """Store the tree valid in ``period`` (its units of levels 1-4 with their ancestors,
-    its villages under their townships, the villages' predecessors); return the row
-    count of its closure (``unit_closure``)."""
+    its villages under their townships, the villages' predecessors, the places of its
+    units of levels 1-4); return the row count of its closure (``unit_closure``)."""
 
     year = period_year(period)
     params = {"period": period, "year": year}
     r = wh.unit_register.c
     with engine.begin() as conn:
         state = _source_state(conn)
-        for table in (wh.period_village, wh.area_closure, wh.unit_predecessor):
+        for table in (wh.period_village, wh.area_closure, wh.unit_predecessor, wh.period_place):
             conn.execute(table.delete().where(table.c.period == period))
         for name in ("insert_period_villages", "insert_area_paths"):
             conn.execute(sa.text(wh.render_sql(f"hierarchy/{name}.sql")), params)
+        wh.insert_period_places(conn, period)
         merged = conn.execute(
             sa.select(r.unit_code, r.predecessors).where(
                 r.predecessors.is_not(None), r.valid_from <= year,
@@ -152,7 +153,8 @@ def build_tree(engine: Engine, period: str) -> int:
                 {"period": period, "unit_code": unit, "predecessor_code": predecessor}
                 for unit, predecessor in sorted(pairs)
             ])
-        wh.analyze(conn, wh.area_closure, wh.period_village, wh.unit_predecessor, sqlite=True)
+        wh.analyze(conn, wh.area_closure, wh.period_village, wh.unit_predecessor, wh.period_place,
+                   sqlite=True)
         rows = closure_rows(conn, period)
         conn.execute(wh.period_tree.delete().where(wh.period_tree.c.period == period))
         conn.execute(wh.period_tree.insert().values(

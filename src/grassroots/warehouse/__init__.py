@@ -62,6 +62,7 @@ from grassroots.warehouse.schema import (
     landing_file,
     metadata,
     official_closure,
+    period_place,
     period_run_lock,
     period_tree,
     period_village,
@@ -91,6 +92,7 @@ from grassroots.warehouse.statistics import (
     analyze,
     analyze_changed,
     analyze_grown,
+    analyze_sampled,
 )
 from grassroots.warehouse.views import (
     create_tree_view,
@@ -98,6 +100,7 @@ from grassroots.warehouse.views import (
     create_views,
     indicator_rows,
     indicator_specs,
+    insert_period_places,
     integer_columns,
 )
 
@@ -122,6 +125,7 @@ __all__ = [
     "analyze",
     "analyze_changed",
     "analyze_grown",
+    "analyze_sampled",
     "approval",
     "approval_reach",
     "area_closure",
@@ -144,6 +148,7 @@ __all__ = [
     "indexes_built_after",
     "indicator_rows",
     "indicator_specs",
+    "insert_period_places",
     "insert_rows",
     "insert_tuples",
     "integer_columns",
@@ -154,6 +159,7 @@ __all__ = [
     "period_run_lock",
     "period_tree",
     "period_village",
+    "period_place",
     "ready",
     "release",
     "release_part",

@@ -116,6 +116,35 @@ period_village = sa.Table(
     sa.Index("ix_period_village_parent", "period", "parent_code"),
 )
 
+# One row per period and unit of levels 1-4 in the tree valid in the period: its place in
+# it (level, parent, and the codes and names of its region, city, county and township down
+# to its own level, NULL below it), so that the wide views and fact_indicator join one row
+# per unit rather than one per ancestor. A village's place is its township's (through
+# period_village): a row per village would be most of building a period's tree again.
+# Indexed by each ancestor, so that a BI filter on one reaches the units under it at once.
+period_place = sa.Table(
+    "period_place",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("unit_code", UNIT_CODE, primary_key=True),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("parent_code", UNIT_CODE),
+    sa.Column("name", sa.Text),
+    sa.Column("region_code", UNIT_CODE),
+    sa.Column("region_name", sa.Text),
+    sa.Column("city_code", UNIT_CODE),
+    sa.Column("city_name", sa.Text),
+    sa.Column("county_code", UNIT_CODE),
+    sa.Column("county_name", sa.Text),
+    sa.Column("township_code", UNIT_CODE),
+    sa.Column("township_name", sa.Text),
+    sa.Index("ix_period_place_region", "region_code", "period", "level"),
+    sa.Index("ix_period_place_city", "city_code", "period", "level"),
+    sa.Index("ix_period_place_county", "county_code", "period", "level"),
+    sa.Index("ix_period_place_township", "township_code", "period"),
+    sa.Index("ix_period_place_level", "level", "period"),
+)
+
 # A view (created by ``create_tree_view``): one row per period, ancestor and descendant
 # in the tree valid in the period, villages included. Declared on metadata create_all
 # never sees, so that queries can name its columns.
@@ -292,6 +321,10 @@ _fact_columns = [
     ("reporting_units", sa.Integer),
     ("flags", sa.Text),
     ("release_id", sa.Integer),
+    # after the contract's columns, the unit's place in the period's tree (period_place)
+    ("parent_code", UNIT_CODE),
+    *((f"{name}_{part}", UNIT_CODE if part == "code" else sa.Text)
+      for name in ("region", "city", "county", "township") for part in ("code", "name")),
 ]
 
 
@@ -374,7 +407,7 @@ def summed_columns(form: Form, catalog: Catalog | None = None) -> list[tuple[str
     return pairs
 
 
-def _wide_table(name: str, forms: list[Form]) -> sa.Table:
+def _wide_table(name: str, forms: list[Form], *indexes: sa.Index) -> sa.Table:
     columns = [sa.Column(code, kind) for form in forms for code, kind in form_columns(form)]
     names = [c.name for c in columns]
     if len(set(names)) != len(names):
@@ -391,6 +424,7 @@ def _wide_table(name: str, forms: list[Form]) -> sa.Table:
         sa.Column("level", sa.Integer, nullable=False),
         *columns,
         sa.Index(f"ix_{name}_part", "period", "part", "built_by"),
+        *indexes,
     )
 
 
@@ -406,7 +440,9 @@ ABOVE_COUNTIES = ""
 
 _catalog_forms = list(load_catalog().forms.values())
 # One row per period, unit of levels 1-4 and rollup: every form's measures summed below it.
-fact_area = _wide_table("fact_area", _catalog_forms)
+# BI filters fact_indicator by level: without it, every indicator's branch reads them all.
+fact_area = _wide_table("fact_area", _catalog_forms,
+                        sa.Index("ix_fact_area_level", "level", "period"))
 # One row per period, village valid in the period and rollup: its own row's measures
 # (none: not reporting).
 fact_village = _wide_table("fact_village", village_forms())

@@ -45,6 +45,26 @@ def analyze(conn: sa.Connection, *tables: sa.Table, sqlite: bool = False,
             conn.execute(sa.text(f"analyze {quote(table.name)}{listed}"))
 
 
+# SQLite's sampled analyze reads this many entries of each index (PRAGMA
+# analysis_limit): estimates enough to choose where a join starts, in milliseconds
+# rather than a read of every village's index entries.
+SQLITE_SAMPLED_ENTRIES = 1000
+
+
+def analyze_sampled(conn: sa.Connection, *tables: sa.Table) -> None:
+    """SQLite's statistics of the tables from a sample of each index (nothing on
+    PostgreSQL, whose analyze samples anyway: ``analyze``)."""
+    if conn.dialect.name != "sqlite":
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    conn.execute(sa.text(f"pragma analysis_limit = {SQLITE_SAMPLED_ENTRIES}"))
+    try:
+        for table in tables:
+            conn.execute(sa.text(f"analyze {quote(table.name)}"))
+    finally:
+        conn.execute(sa.text("pragma analysis_limit = 0"))
+
+
 # A table's statistics are refreshed after a load that grew it by more than this share
 # of the rows its statistics counted (PostgreSQL's autovacuum analyses at 10 % too).
 STALE_STATISTICS_SHARE = 0.1

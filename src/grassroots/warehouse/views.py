@@ -64,6 +64,13 @@ def create_tree_view(conn: sa.Connection) -> None:
     conn.execute(sa.text(render_sql("hierarchy/create_tree_view.sql", village_level=VILLAGE_LEVEL)))
 
 
+def insert_period_places(conn: sa.Connection, period: str) -> None:
+    """Write ``period_place`` for the period from its ``area_closure`` (already written)."""
+    levels = [(level, name) for level, name in LEVELS.items() if level < VILLAGE_LEVEL]
+    conn.execute(sa.text(render_sql("hierarchy/insert_period_places.sql", levels=levels)),
+                 {"period": period})
+
+
 def indicator_rows(catalog: Catalog) -> list[dict[str, object]]:
     """``dim_indicator``'s rows: the catalog's indicator declarations."""
     return [
