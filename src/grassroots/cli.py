@@ -73,12 +73,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_stage(args: argparse.Namespace) -> int:
     from grassroots import runlock
+    from grassroots.rollup.stage import RollupError
 
     try:
         return _stage(args)
     except runlock.PeriodBusy as busy:
         # another run of the period held it for longer than --wait: said, not a traceback
         print(f"拒绝 / refused: {busy}", file=sys.stderr)
+        return 1
+    except RollupError as refused:
+        # rows wait for validation: the message names the periods to validate first
+        print(f"未汇总 / refused: {refused}", file=sys.stderr)
         return 1
 
 
