@@ -414,6 +414,8 @@ def explain(
             "rows_check": None,
             "rows_not_counted": [],
         }
+        # a week or quarter no form was sent for: published all the same, every value empty
+        explanation["note"] = published.empty_release_note(conn, period)
         if indicator.of:
             explanation["previous_period"] = previous_period(period)
             explanation["current_value"] = unit["numerator"]
@@ -545,6 +547,8 @@ def format_explanation(explanation: dict, width: int | None = None) -> str:
     lines.append(value)
     if explanation.get("flags"):
         lines.append(f"标记 / flags:   {explanation['flags']}")
+    if explanation.get("note"):
+        lines.append(f"说明 / note:    {explanation['note']}")
 
     children = explanation["children"]
     if children:

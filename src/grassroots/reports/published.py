@@ -21,10 +21,19 @@ def current_release(conn: Connection, period: str) -> int | None:
 
 
 def has_figures(conn: Connection, period: str) -> bool:
-    """Whether the period's current release holds any figure at all."""
+    """Whether the period's current release holds any figure at all: a release of a
+    period no form was sent for has its units' rows, every value empty."""
     f = wh.fact_indicator.c
-    return conn.execute(sa.select(f.unit_code).where(f.period == period).limit(1)
-                        ).first() is not None
+    return conn.execute(sa.select(f.unit_code).where(
+        f.period == period, f.value.is_not(None)).limit(1)).first() is not None
+
+
+def empty_release_note(conn: Connection, period: str) -> str | None:
+    """The plain statement that the period was published empty, None when it was never
+    published or holds a figure."""
+    if current_release(conn, period) is None or has_figures(conn, period):
+        return None
+    return nothing_published(conn, period)
 
 
 def nothing_published(conn: Connection, period: str, unit_code: str | None = None) -> str:
