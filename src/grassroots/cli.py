@@ -48,14 +48,25 @@ def _print(result: object) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from grassroots import pipeline
+    from grassroots import warehouse as wh
     from grassroots.core import terminal
     from grassroots.core.numbers import amount, figure
+    from grassroots.reports import published
 
-    rows = pipeline.published_figures(args.period, args.unit, _settings(args))
-    if not rows:
-        print(f"{args.period}期间单位{args.unit}无已发布数据 / nothing published for unit "
-              f"{args.unit} in period {args.period}", file=sys.stderr)
-        return 1
+    settings = _settings(args)
+    rows = pipeline.published_figures(args.period, args.unit, settings)
+    if all(r["value"] is None for r in rows):
+        with wh.connect(settings.warehouse_url).connect() as conn:
+            empty = published.empty_release_note(conn, args.period)
+            if empty:
+                # a valid release of a week or quarter no form was sent for: said plainly
+                print(empty)
+                return 0
+            if not rows:
+                # never published, or nothing of the unit's
+                print(published.nothing_published(conn, args.period, args.unit),
+                      file=sys.stderr)
+                return 1
     body = []
     for r in rows:
         value = figure(r["value"], r["unit"]) + (" 万元" if r["unit"] == "万元" else "")
@@ -73,12 +84,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_stage(args: argparse.Namespace) -> int:
     from grassroots import runlock
+    from grassroots.rollup.stage import RollupError
 
     try:
         return _stage(args)
     except runlock.PeriodBusy as busy:
         # another run of the period held it for longer than --wait: said, not a traceback
         print(f"拒绝 / refused: {busy}", file=sys.stderr)
+        return 1
+    except RollupError as refused:
+        # rows wait for validation: the message names the periods to validate first
+        print(f"未汇总 / refused: {refused}", file=sys.stderr)
         return 1
 
 
@@ -595,7 +611,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from grassroots import pipeline
-    from grassroots.reports import export
+    from grassroots.reports import export, published
 
     settings, engine = pipeline.open_warehouse(_settings(args))
     try:
@@ -605,6 +621,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     except export.ExportError as exc:
         print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 1
+    with engine.connect() as conn:
+        empty = published.empty_release_note(conn, args.period)
+    if empty:
+        print(empty, file=sys.stderr)  # the tables are written, every figure blank
     for path in paths:
         print(f"已写入 / wrote {path}")
     return 0

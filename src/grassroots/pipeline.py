@@ -130,16 +130,53 @@ def _ingest(period: str, settings: Settings, files: list[Path] | None,
 
 def validate(period: str, settings: Settings | None = None,
              county_code: str | None = None, *, holder: str | None = None,
-             wait: float | None = None) -> dict:
+             wait: float | None = None, held_too: bool = False) -> dict:
     """Every form's suite on the period's staged rows (or those sent in one county) ->
-    validation_issue, rows gated."""
+    validation_issue, rows gated; first, the shorter periods lying in it whose rows wait
+    for validation, whole (``_validate_inside``; ``validated_inside`` in the result)."""
     # pandas and pyarrow: imported by the tasks that check, not by every one that runs
     from grassroots.checks import stage as validation
 
     settings, engine = open_warehouse(settings)
+    inside = _validate_inside(engine, period, holder, wait, held_too)
     with _lease(settings, [period], holder, wait):
         trees.ensure_tree(engine, period)
-        return validation.validate(engine, period, county_code=county_code)
+        result = validation.validate(engine, period, county_code=county_code)
+    return {**result, "validated_inside": inside} if inside else result
+
+
+def _validate_inside(engine: Engine, period: str, holder: str | None, wait: float | None,
+                     held_too: bool) -> dict[str, dict]:
+    """The shorter periods lying in ``period`` whose rows its rollup reads and that wait
+    for validation (a year's quarters and weeks staged by intake and never checked),
+    validated whole, each under its own lease for the time it takes: without it the
+    period's rollup would refuse. Those ``holder`` holds already are left to the run, which
+    validates them in tasks of their own (the weekly DAG's mapped validations), unless
+    ``held_too`` (a run that validates its periods one after the other)."""
+    from grassroots.checks import stage as validation  # pandas, pyarrow (see validate)
+
+    if parse_period(period).type == WEEK:
+        return {}
+    with engine.connect() as conn:
+        pending = rollup_stage.unvalidated_by_period(conn, period, load_catalog())
+    pending.pop(period, None)
+    if not pending:
+        return {}
+    # a week lying in a quarter the run holds is that quarter's to validate, so that two
+    # of the run's tasks never check one week at once
+    quarters = {p: containing(p, QUARTER) for p in pending if parse_period(p).type == WEEK}
+    held = {h.period for h in runlock.holders(engine, [*pending, *quarters.values()])
+            if holder is not None and h.run_id == holder}
+    validated = {}
+    for inner in pending:
+        if not held_too and (inner in held or quarters.get(inner, period) in held - {period}):
+            continue
+        log.info("%s: validating %s first, its rows are not validated yet", period, inner)
+        with runlock.holding(engine, [inner], holder, wait,
+                             release_at_end=inner not in held):
+            trees.ensure_tree(engine, inner)
+            validated[inner] = validation.validate(engine, inner)
+    return validated
 
 
 def docs(period: str, settings: Settings | None = None, county_code: str | None = None, *,
@@ -242,8 +279,9 @@ def _run_county(period: str, county_code: str, settings: Settings, run_id: str |
         result["republished_following"] = following
     containing = {}
     for longer in containing_periods(period):
-        # its own returns may wait for their checks: the whole period is checked first
-        validate(longer, settings, holder=holder)
+        # its own returns may wait for their checks: the whole period is checked first,
+        # and any week or quarter in it left unchecked (this run holds the next week too)
+        validate(longer, settings, holder=holder, held_too=True)
         rollup_stage.rollup(engine, longer)
         containing[longer] = publish_stage.publish(engine, longer, run_id=run_id)
         following = _republish_if_published(engine, following_period(longer), run_id)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grassroots import pipeline
+from grassroots import cli, pipeline
 from grassroots import warehouse as wh
 from grassroots.config import Settings
+from grassroots.reports import explain as lineage
 from tests.builders import (
     DALAT,
     WANGAIZHAO,
@@ -132,3 +133,58 @@ def test_a_county_run_of_a_week_republishes_its_quarter_and_year(settings: Setti
     assert _facts(settings, "2021") == year
     # a year's county run takes nothing along
     assert "republished_containing" not in pipeline.run_county("2021", DALAT, settings)
+
+
+def test_a_week_and_a_quarter_published_empty_are_said_to_be_so_not_to_be_run(
+        settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # no form was sent for them (no key-contact village, no ledger, no list): published
+    # all the same, empty; the reports say so rather than asking for a run
+    for period in ("2021Q3", "2021W07"):
+        pipeline.run(period, settings)
+    url = ["--warehouse", settings.warehouse_url]
+    # the quarter's units have rows, every value empty; the week's none at all
+    assert {value for value, _, _ in _facts(settings, "2021Q3").values()} == {None}
+    assert _facts(settings, "2021W07") == {}
+    for period, exported in (("2021Q3", 0), ("2021W07", 1)):
+        assert cli.main(["show", "--period", period, "--unit", DALAT, *url]) == 0
+        said = capsys.readouterr().out
+        assert "发布为空" in said and "no form was sent" in said, said
+        assert "grassroots run" not in said
+        # the quarter's blank tables written, the week's refused: both say why
+        assert cli.main(["export", "--period", period, "--level", "county", "--format", "csv",
+                         "--out", str(tmp_path / "e.csv"), *url]) == exported
+        said = capsys.readouterr().err
+        assert "发布为空" in said and "no form was sent" in said and "grassroots run" not in said
+    # the quarter's list is rolled up for it: explained, empty, with the note
+    assert cli.main(["explain", "--period", "2021Q3", "--unit", DALAT, "--indicator",
+                     "tasks_listed", *url]) == 0
+    said = capsys.readouterr().out
+    assert "发布为空" in said and "no form was sent" in said and "grassroots run" not in said
+    # a week has no list's figure at all: said why, not to run it
+    assert cli.main(["explain", "--period", "2021W07", "--unit", DALAT, "--indicator",
+                     "tasks_listed", *url]) == 1
+    said = capsys.readouterr().err
+    assert "发布为空" in said and "no form was sent" in said and "grassroots run" not in said
+    # a period never run keeps the hint, in Chinese and English
+    assert cli.main(["show", "--period", "2021Q4", "--unit", DALAT, *url]) == 1
+    said = capsys.readouterr().err
+    assert "尚未发布" in said and "run grassroots run --period 2021Q4" in said
+    engine = wh.connect(settings.warehouse_url)
+    with pytest.raises(lineage.ExplainError, match="run grassroots run --period 2021Q4"):
+        lineage.explain(engine, "2021Q4", DALAT, "tasks_listed")
+    # an indicator of a form sent per quarter, asked of a week: said so
+    _week_with_a_report(settings)
+    with pytest.raises(lineage.ExplainError, match="sent per quarter: it is not published for a week"):
+        lineage.explain(engine, "2021W08", DALAT, "ledger_targets")
+
+
+def _week_with_a_report(settings: Settings) -> None:
+    """2021W08 with a figure: a key-contact village in a register of its own county's
+    township, its weekly report sent."""
+    small_register(settings.landing_dir, [village(201)._replace(key_contact="city"),
+                                          village(202)])
+    write_csv(settings.landing_dir / "2021W08" / f"key_village_weekly__{WANGAIZHAO}__2021W08.csv",
+              "key_village_weekly", [{"unit_code": f"{WANGAIZHAO[:9]}201", "unit_name": "村201",
+                                      "visits": 1, "problems_solved": 0, "problems_open": 0,
+                                      "progress": "走访"}])
+    pipeline.run("2021W08", settings)

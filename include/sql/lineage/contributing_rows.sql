@@ -1,9 +1,14 @@
 -- One row per staged row that the rollup counted for the unit asked about: for each unit of the
--- form's row level below it (itself included), the accepted row of the latest accepted
--- submission, picked exactly as rollup/accepted_rows.sql picks it, with what the row adds
--- to the indicator's numerator and denominator, and the totals over all counted rows
--- (before the limit). Jinja fills in only what the catalog declares (the form's table
--- and row level, the measures' expressions); values arrive as bind parameters.
+-- form's row levels below it (itself included), the accepted row of the latest accepted
+-- submission (every row of it, `whole_file`: a responsibility list), picked exactly as
+-- rollup/accepted_rows.sql picks it, with what the row adds to the indicator's numerator
+-- and denominator, and the totals over all counted rows (before the limit). For a form
+-- sent for shorter periods than the one asked about (`sub_periods`, the bind parameters
+-- of the first and last of them: a year's ledgers and weekly reports), the rows of every
+-- one of those periods, one per unit and period; with `latest` only each unit's row of
+-- its latest period (a `last` indicator: the state at the period's end). Jinja fills in
+-- only what the catalog declares (the form's table and row levels, the measures'
+-- expressions); values arrive as bind parameters.
 with ranked as (
     -- when two accepted files cover the same unit, the later submission counts (of the
     -- star ratings, the highest stage: `rank`); a village's stars and class are its latest
@@ -19,10 +24,19 @@ with ranked as (
            {%- endfor %}
            s.file_name,
            s.file_sha256,
+           s.period as submission_period,
+           {%- if whole_file %}
+           -- every row of the unit's latest file of the period
+           rank() over (
+               partition by r.unit_code, s.period
+               order by r.submission_id desc
+           ) as rank_in_unit
+           {%- else %}
            row_number() over (
-               partition by r.unit_code
+               partition by r.unit_code, s.period
                order by {% if rank %}{{ rank }} desc, {% endif %}r.submission_id desc, r.row_number desc
            ) as rank_in_unit
+           {%- endif %}
     from {{ table }} r
     -- the closure table itself, not a CTE: its primary key finds each row's place
     join unit_closure t
@@ -32,14 +46,30 @@ with ranked as (
      and t.descendant_level in ({{ levels | join(', ') }})
     join submission s on s.submission_id = r.submission_id
     {{ joins }}
+    {%- if sub_periods %}
+    where s.period between {{ sub_periods[0] }} and {{ sub_periods[1] }}
+    {%- else %}
     where s.period = :period
+    {%- endif %}
       and s.status in ({% for st in statuses %}{% if not loop.first %}, {% endif %}'{{ st }}'{% endfor %})
       and s.rows_accepted is not null
       and r.row_status = 'accepted'
 ),
 
+latest as (
+    -- 1 on a unit's rows of its latest period with rows (accepted_rows.sql's latest_in_period)
+    select ranked.*,
+           case when submission_period = max(submission_period) over (partition by unit_code)
+                then 1 else 0 end as latest_in_period
+    from ranked
+    where rank_in_unit = 1
+),
+
 counted as (
-    select * from ranked where rank_in_unit = 1
+    select * from latest
+    {%- if latest %}
+    where latest_in_period = 1
+    {%- endif %}
 ),
 
 contributions as (
@@ -69,5 +99,6 @@ final as (
 
 select * from final
 -- rows that move the number first: the class-3 villages of a count, say
-order by case when numerator_contribution <> 0 then 0 else 1 end, unit_code
+order by case when numerator_contribution <> 0 then 0 else 1 end, unit_code, submission_period,
+         submission_id, row_number
 limit :limit

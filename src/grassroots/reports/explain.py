@@ -32,7 +32,16 @@ from grassroots.catalog import (
 )
 from grassroots.core import terminal
 from grassroots.core.numbers import amount, figure
-from grassroots.core.periods import parse_period, period_year, previous_period
+from grassroots.core.periods import (
+    PERIOD_TYPE_ZH,
+    PERIOD_TYPES,
+    parse_period,
+    period_type,
+    period_year,
+    previous_period,
+    sub_period_params,
+)
+from grassroots.reports import published
 
 # Sums of rows, so Σ over children's values is the parent's value.
 ADDITIVE_VALUES = {"count", "count_if", "sum"}
@@ -55,13 +64,22 @@ def _compared(indicator: Indicator, catalog: Catalog) -> Indicator:
     return catalog.indicator(indicator.of) if indicator.of else indicator
 
 
-def _measure_parts(indicator: Indicator, catalog: Catalog) -> tuple[Indicator, str, str | None]:
+# Figures the rollup counts from the period's tree, not from any row: the units a form is
+# expected of (once per period of the form lying in the period, for expected_rows).
+FROM_TREE = {"expected_units", "expected_rows"}
+
+
+def _measure_parts(indicator: Indicator,
+                   catalog: Catalog) -> tuple[Indicator, str | None, str | None]:
     """The indicator whose rows count and the SQL each row adds to its numerator and
-    denominator (None: not a row expression)."""
+    denominator (None: not a row expression; a numerator None: the figure comes from the
+    tree, FROM_TREE)."""
     indicator = _compared(indicator, catalog)
-    if indicator.aggregation == "reporting_rate":
+    if indicator.aggregation in ("reporting_rate", "reporting_rows"):
         # every counted row is one unit reporting; units expected come from the tree
         return indicator, "1", None
+    if indicator.aggregation in FROM_TREE:
+        return indicator, None, None
     expressions = {m.code: m.expression for m in catalog.measures}
     numerator = expressions[indicator.numerator or indicator.code]
     denominator = expressions.get(indicator.denominator) if indicator.denominator else None
@@ -70,7 +88,7 @@ def _measure_parts(indicator: Indicator, catalog: Catalog) -> tuple[Indicator, s
 
 def _indicator_info(indicator: Indicator, catalog: Catalog) -> dict[str, Any]:
     counted, numerator, denominator = _measure_parts(indicator, catalog)
-    measures = {counted.numerator or counted.code: numerator}
+    measures = {counted.numerator or counted.code: numerator or counted.formula}
     if counted.denominator:
         measures[counted.denominator] = (
             denominator if denominator is not None
@@ -183,46 +201,57 @@ def _picked(form: Form, catalog: Catalog) -> dict[str, Any]:
                      "statuses": picked["statuses"] or ("accepted",)}
 
 
+def _sub_periods(form: Form, period: str) -> tuple[str, str] | None:
+    """The bind parameters of the first and last period of ``form`` lying in ``period``
+    when the form is sent for shorter periods than it (rollup.stage._sub_periods; the
+    layers keep reports from importing a stage)."""
+    if form.period_type == period_type(period):
+        return None
+    return (f":{form.period_type}_first", f":{form.period_type}_last")
+
+
+def _rolled_up(form: Form, period: str) -> bool:
+    """Whether ``form``'s rows make ``period``'s figures: sent for it or for shorter
+    periods lying in it (rollup.stage.rolled_up_forms)."""
+    return PERIOD_TYPES.index(form.period_type) >= PERIOD_TYPES.index(period_type(period))
+
+
+def _row_params(period: str, unit_code: str) -> dict[str, Any]:
+    bounds = parse_period(period)
+    return {"period": period, "unit_code": unit_code, "year": period_year(period),
+            "period_start": bounds.start, "period_end": bounds.end,
+            **sub_period_params(period)}
+
+
 def _rows(
     conn: Connection, period: str, unit: dict[str, Any], indicator: Indicator,
     catalog: Catalog, limit: int,
 ) -> dict[str, Any]:
     counted, numerator, denominator = _measure_parts(indicator, catalog)
     form = catalog.forms[counted.form]
-    fields = expression_fields(f"{numerator} {denominator or ''}", form.field_codes)
+    fields = expression_fields(f"{numerator or ''} {denominator or ''}", form.field_codes)
+    sub_periods = _sub_periods(form, period)
+    # over several shorter periods, a state (`last`) is each unit's latest period's row
+    latest = sub_periods is not None and counted.time_aggregation == "last"
     statement = wh.render_sql(
         "lineage/contributing_rows.sql", table=form.staging_table,
-        levels=form.row_level_numbers, numerator=numerator, denominator=denominator,
+        levels=form.row_level_numbers, numerator=numerator or "0", denominator=denominator,
+        sub_periods=sub_periods, latest=latest, whole_file=not form.one_row_per_unit,
         **_picked(form, catalog),
     )
-    found = conn.execute(
-        sa.text(statement),
-        {"period": period, "unit_code": unit["unit_code"], "year": period_year(period),
-         "limit": limit, "period_start": parse_period(period).start,
-         "period_end": parse_period(period).end},
-    ).mappings().all()
-    rows = [
-        {
-            "submission_id": r["submission_id"],
-            "file_name": r["file_name"],
-            "sha256": r["file_sha256"],
-            "sheet": r["sheet"],
-            "row_number": r["row_number"],
-            "unit_code": r["unit_code"],
-            "unit_name": r["register_name"] or r.get("unit_name"),
-            "contribution": r["numerator_contribution"],
-            "denominator_contribution": r["denominator_contribution"],
-            "fields": {code: r[code] for code in fields},
-        }
-        for r in found
-    ]
+    params = _row_params(period, unit["unit_code"])
+    found = conn.execute(sa.text(statement), params | {"limit": limit}).mappings().all()
+    rows = [_counted_row(r, fields, numerator is not None) for r in found]
     total = found[0]["total_rows"] if found else 0
     numerator_total = found[0]["numerator_total"] if found else None
     denominator_total = found[0]["denominator_total"] if found else None
     # the rows add up to the published numerator (to the value, for counts and sums; to
     # this period's value of the compared indicator, for a yoy)
     check = []
-    if indicator.of:
+    if numerator is None:
+        # units expected come from the tree: no row adds to them
+        pass
+    elif indicator.of:
         if counted.aggregation in ADDITIVE_VALUES:
             check.append({"part": f"{counted.code} {period}", "rows_sum": numerator_total or 0.0,
                           "published": unit["numerator"],
@@ -235,37 +264,64 @@ def _rows(
         check.append({"part": "denominator", "rows_sum": denominator_total or 0.0,
                       "published": unit["denominator"],
                       "holds": _close(denominator_total, unit["denominator"])})
+    rows_check: dict[str, Any] = {"holds": all(c["holds"] for c in check), "parts": check}
+    if numerator is None:
+        rows_check = {"holds": None, "parts": [], "note": (
+            f"{counted.code} 由本期单位树计算,不由报送行累加 / comes from the period's tree "
+            f"({counted.formula}), not from the rows: the rows show who reported")}
     result: dict[str, Any] = {
         "rows": rows,
         "rows_total": total,
         "rows_form": form.code,
         "rows_fields": fields,
-        "rows_check": {"holds": all(c["holds"] for c in check), "parts": check},
+        "rows_check": rows_check,
         "rows_not_counted": [],
     }
-    if unit["level"] == form.row_level_number:
-        # a unit's own rows: at most one counted, the others are worth a reason
-        counted_row = rows[0] if rows else None
+    if unit["level"] in form.row_level_numbers:
+        # a unit's own rows: few, each counted one listed, the others worth a reason
+        own = rows if total <= len(rows) else [
+            _counted_row(r, fields, numerator is not None) for r in conn.execute(
+                sa.text(statement), params | {"limit": total}).mappings()]
         result["rows_not_counted"] = _rows_not_counted(
-            conn, period, unit["unit_code"], form.code, fields, counted_row)
+            conn, period, unit["unit_code"], form, fields, own, sub_periods, period)
     return result
 
 
+def _counted_row(r: sa.RowMapping, fields: list[str], contributes: bool) -> dict[str, Any]:
+    return {
+        "submission_id": r["submission_id"],
+        "period": r["submission_period"],
+        "file_name": r["file_name"],
+        "sha256": r["file_sha256"],
+        "sheet": r["sheet"],
+        "row_number": r["row_number"],
+        "unit_code": r["unit_code"],
+        "unit_name": r["register_name"] or r.get("unit_name"),
+        "contribution": r["numerator_contribution"] if contributes else None,
+        "denominator_contribution": r["denominator_contribution"],
+        "fields": {code: r[code] for code in fields},
+    }
+
+
 def _rows_not_counted(
-    conn: Connection, period: str, unit_code: str, form_code: str, fields: list[str],
-    counted_row: dict[str, Any] | None,
+    conn: Connection, period: str, unit_code: str, form: Form, fields: list[str],
+    counted_rows: list[dict[str, Any]], sub_periods: tuple[str, str] | None,
+    asked: str,
 ) -> list[dict[str, Any]]:
-    """The unit's other rows in the period, each with why the rollup left it out."""
-    table = wh.staging_tables[form_code]
+    """The unit's other rows in the period (in the shorter periods lying in it, for a
+    form sent for them), each with why the rollup left it out."""
     found = conn.execute(
-        sa.text(wh.render_sql("lineage/rows_not_counted.sql", table=table.name)),
-        {"period": period, "unit_code": unit_code,
-         "counted_submission_id": counted_row["submission_id"] if counted_row else -1,
-         "counted_row_number": counted_row["row_number"] if counted_row else -1},
+        sa.text(wh.render_sql("lineage/rows_not_counted.sql", table=form.staging_table,
+                              sub_periods=sub_periods)),
+        _row_params(period, unit_code),
     ).mappings().all()
+    counted = {(r["submission_id"], r["row_number"]) for r in counted_rows}
+    counted_periods = {r["period"] for r in counted_rows}
     i = wh.validation_issue.c
     rows = []
     for r in found:
+        if (r["submission_id"], r["row_number"]) in counted:
+            continue
         if r["submission_status"] != "accepted":
             reason = f"file {r['submission_status']}"
             if r["submission_reason"]:
@@ -282,10 +338,15 @@ def _rows_not_counted(
             reason = f"row {r['row_status']}"
             if blocking:
                 reason += ": " + "; ".join(f"{b.message_en} [{b.state}]" for b in blocking)
-        else:
+        elif r["submission_period"] in counted_periods or not counted_periods:
             reason = "a later accepted file covers the same unit"
+        else:
+            latest = max(counted_periods)
+            reason = (f"{latest} 的行计入:本指标取{asked}期末状态 / the unit's row of {latest} "
+                      f"counts: the indicator takes each unit's state at the end of {asked}")
         rows.append({
             "submission_id": r["submission_id"],
+            "period": r["submission_period"],
             "file_name": r["file_name"],
             "sha256": r["file_sha256"],
             "sheet": r["sheet"],
@@ -320,8 +381,9 @@ def explain(
                 .limit(1)
             ).first()
             if not has_tree:
-                raise ExplainError(f"period {period} has no tree yet: run grassroots run "
-                                   f"--period {period}")
+                raise ExplainError(f"{period} 尚无单位树,请先运行 grassroots run --period "
+                                   f"{period} / period {period} has no tree yet: run "
+                                   f"grassroots run --period {period}")
             raise ExplainError(f"unit {unit_code} is not in the tree of {period} (no villages "
                                "valid under it that year, or a wrong code)")
         if unit["level"] > indicator.from_level:
@@ -329,8 +391,7 @@ def explain(
                 f"{indicator.code} comes from the {indicator.form} form and is published from "
                 f"{LEVELS[indicator.from_level]} level up; {unit_code} is a {unit['level_name']}")
         if raw is None or raw["release_id"] is None:
-            raise ExplainError(f"nothing published for {indicator.code} at {unit_code} in "
-                               f"{period}: run grassroots run --period {period}")
+            raise ExplainError(_no_figure(conn, period, unit_code, indicator, catalog))
         _child_tree(conn, period, children, indicator, catalog, depth)
         explanation: dict[str, Any] = {
             "period": period,
@@ -354,6 +415,8 @@ def explain(
             "rows_check": None,
             "rows_not_counted": [],
         }
+        # a week or quarter no form was sent for: published all the same, every value empty
+        explanation["note"] = published.empty_release_note(conn, period)
         if indicator.of:
             explanation["previous_period"] = previous_period(period)
             explanation["current_value"] = unit["numerator"]
@@ -364,6 +427,26 @@ def explain(
         if rows:
             explanation.update(_rows(conn, period, unit, indicator, catalog, limit))
     return explanation
+
+
+def _no_figure(conn: Connection, period: str, unit_code: str, indicator: Indicator,
+               catalog: Catalog) -> str:
+    """Why the unit has no figure of the indicator in the period, in Chinese and English:
+    the period never published, published empty, the form not sent for such a period, or
+    nothing of the form sent or due below the unit."""
+    if published.current_release(conn, period) is None or not published.has_figures(conn,
+                                                                                     period):
+        return published.nothing_published(conn, period)
+    form = catalog.forms[_compared(indicator, catalog).form]
+    kind = period_type(period)
+    if not _rolled_up(form, period):
+        return (f"{indicator.code} 来自按{PERIOD_TYPE_ZH[form.period_type]}报送的{form.name_zh},"
+                f"不按{PERIOD_TYPE_ZH[kind]}发布 / {indicator.code} comes from the "
+                f"{form.code} form, sent per {form.period_type}: it is not published for a "
+                f"{kind} ({period})")
+    return (f"{period} 已发布,但 {unit_code} 下没有报送或应报的{form.name_zh},{indicator.code} "
+            f"无数值 / {period} is published, but no {form.code} row was sent or is due below "
+            f"{unit_code}: {indicator.code} has no figure there")
 
 
 # --- text -----------------------------------------------------------------------------
@@ -465,6 +548,8 @@ def format_explanation(explanation: dict, width: int | None = None) -> str:
     lines.append(value)
     if explanation.get("flags"):
         lines.append(f"标记 / flags:   {explanation['flags']}")
+    if explanation.get("note"):
+        lines.append(f"说明 / note:    {explanation['note']}")
 
     children = explanation["children"]
     if children:
@@ -487,13 +572,19 @@ def format_explanation(explanation: dict, width: int | None = None) -> str:
         )
         lines.append(f"计入的行 / Rows counted ({len(rows):,} shown of {total:,} accepted "
                      f"{explanation['rows_form']} rows; {sums}):")
+        if check.get("note"):
+            lines.append(f"  {check['note']}")
         if rows:
             ratio = any(r["denominator_contribution"] is not None for r in rows)
+            # rows of the shorter periods lying in the period (a year's ledgers) say whose
+            periods = any(r["period"] != explanation["period"] for r in rows)
             headers = ["文件 / File", "工作表 / Sheet", "行 / Row", "单位 / Unit", "名称 / Name",
                        "计入 / Contribution"]
             if ratio:
                 headers.append("计入分母 / To denominator")
             headers.append("字段 / Fields")
+            if periods:
+                headers.insert(0, "期间 / Period")
             body = []
             for r in rows:
                 cells = [r["file_name"], r["sheet"] or "—", str(r["row_number"]), r["unit_code"],
@@ -501,17 +592,23 @@ def format_explanation(explanation: dict, width: int | None = None) -> str:
                 if ratio:
                     cells.append(amount(r["denominator_contribution"]))
                 cells.append(", ".join(f"{k}={_field(v)}" for k, v in r["fields"].items()))
+                if periods:
+                    cells.insert(0, r["period"])
                 body.append(cells)
-            lines += ["  " + line for line in _table(headers, body,
-                                                     right={2, 5, 6} if ratio else {2, 5},
-                                                     fold={0, 4, len(headers) - 1},
+            right = {2, 5, 6} if ratio else {2, 5}
+            fold = {0, 4, len(headers) - 1}
+            if periods:
+                right = {n + 1 for n in right}
+                fold = {1, 5, len(headers) - 1}
+            lines += ["  " + line for line in _table(headers, body, right=right, fold=fold,
                                                      width=width and width - 2)]
         if total > len(rows):
             lines.append(f"  … 另有{total - len(rows):,}行 / {total - len(rows):,} more "
                          "(--rows N to show more)")
         for r in not_counted:
             fields = ", ".join(f"{k}={_field(v)}" for k, v in r["fields"].items())
-            lines.append(f"  未计入 / not counted: {r['file_name']} sheet {r['sheet'] or '—'} row "
+            lines.append(f"  未计入 / not counted: {r['period']} {r['file_name']} sheet "
+                         f"{r['sheet'] or '—'} row "
                          f"{r['row_number']} (submission #{r['submission_id']}): {r['reason']}"
                          + (f"  [{fields}]" if fields else ""))
         if not rows and not not_counted:

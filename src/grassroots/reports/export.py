@@ -48,6 +48,7 @@ from grassroots.catalog import LEVEL_NUMBERS, LEVELS, load_catalog
 from grassroots.core.cells import clean, csv_field, looks_like_formula
 from grassroots.core.numbers import exact
 from grassroots.core.periods import period_year
+from grassroots.reports import published
 
 FORMATS = ("xlsx", "csv")
 
@@ -198,10 +199,8 @@ def _read(
         with engine.connect() as conn:
             releases = _releases(conn, period)
             if not releases:
-                raise ExportError(
-                    f"nothing published for period {period}: run `grassroots run --period "
-                    f"{period}` first / 该期间尚无发布数据"
-                )
+                # never published, or published empty (a week no form was sent for)
+                raise ExportError(published.nothing_published(conn, period))
             scope = "全部 all units"
             if unit_code is not None:
                 scope = _scope(conn, period, levels, unit_code)

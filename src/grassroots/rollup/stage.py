@@ -302,44 +302,70 @@ class RollupError(RuntimeError):
     """The period cannot be rolled up yet."""
 
 
-def unvalidated_rows(conn: sa.Connection, period: str, catalog: Catalog,
-                     outside_county: str | None = None) -> int:
-    """Rows of the period's accepted submissions that validation has not yet passed or
+def unvalidated_by_period(conn: sa.Connection, period: str, catalog: Catalog,
+                          outside_county: str | None = None) -> dict[str, int]:
+    """The rows the period's rollup would read that validation has not yet passed or
     failed (their files' ``rows_accepted`` not yet counted by the gate: a validation that
-    did not finish leaves them so); with ``outside_county``, only those of submissions
-    sent from outside that county."""
+    did not finish leaves them so), per period of their submissions: of every form rolled
+    up for ``period``, those sent for it and those sent for the shorter periods lying in
+    it (a year's quarters and weeks), picked as the rollup picks them. With
+    ``outside_county``, only those of submissions sent from outside that county."""
     s, c = wh.submission.c, wh.unit_closure.c
-    pending = 0
-    for form in catalog.forms.values():
+    bounds = sub_period_params(period)
+    pending: dict[str, int] = {}
+    for form in rolled_up_forms(catalog, period):
         table = wh.staging_tables[form.code]
+        if _sub_periods(form, period) is None:
+            in_period = s.period == period
+        else:
+            in_period = s.period.between(bounds[f"{form.period_type}_first"],
+                                         bounds[f"{form.period_type}_last"])
         query = (
-            sa.select(sa.func.count()).select_from(table)
+            sa.select(s.period, sa.func.count()).select_from(table)
             .join(wh.submission, s.submission_id == table.c.submission_id)
-            .where(s.period == period, s.status == "accepted", s.rows_accepted.is_(None))
+            .where(in_period, s.status == "accepted", s.rows_accepted.is_(None))
+            .group_by(s.period)
         )
         if outside_county is not None:
             query = query.where(s.unit_code.not_in(sa.select(c.descendant_code).where(
                 c.period == period, c.ancestor_code == outside_county)))
-        pending += conn.execute(query).scalar_one()
-    return pending
+        for submitted, rows in conn.execute(query):
+            pending[submitted] = pending.get(submitted, 0) + rows
+    return dict(sorted(pending.items()))
+
+
+def unvalidated_rows(conn: sa.Connection, period: str, catalog: Catalog,
+                     outside_county: str | None = None) -> int:
+    """How many rows the period's rollup would read are not validated yet
+    (:func:`unvalidated_by_period`, all periods together)."""
+    return sum(unvalidated_by_period(conn, period, catalog, outside_county).values())
+
+
+def not_validated_message(period: str, pending: dict[str, int]) -> str:
+    """Why the period cannot be rolled up yet, in Chinese and English: how many rows of
+    which periods wait for validation, and what to run."""
+    total = sum(pending.values())
+    zh = "、".join(f"{p}({n:,}行)" for p, n in pending.items())
+    en = ", ".join(f"{p}: {n:,}" for p, n in pending.items())
+    commands = "; ".join(f"grassroots validate --period {p}" for p in pending)
+    return (f"期间 {period} 汇总所读的 {total:,} 行尚未校验:{zh},请先对这些期间运行校验"
+            f"(本次未汇总)/ period {period}: {total:,} rows are not validated yet ({en}): "
+            f"run validate for {', '.join(pending)} first ({commands}); nothing was rolled up")
 
 
 def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[str, int]:
     """Build the period's next release: every unit's wide row in ``fact_area`` and
     ``fact_village``, written under a release in status ``building`` for publish to make
-    current. Refuses while rows
-    of the period wait for validation: they would silently be left out."""
+    current. Refuses while rows it would read (the period's, and those of the shorter
+    periods lying in it) wait for validation: they would silently be left out."""
     catalog = catalog or load_catalog()
     params = {"period": period, "previous_period": previous_period(period),
               "year": period_year(period), **sub_period_params(period), **period_counts(period),
               **period_bounds(period)}
     with engine.begin() as conn:
-        pending = unvalidated_rows(conn, period, catalog)
+        pending = unvalidated_by_period(conn, period, catalog)
         if pending:
-            raise RollupError(
-                f"period {period}: {pending:,} rows are not validated yet; run validate "
-                "first (nothing was rolled up)"
-            )
+            raise RollupError(not_validated_message(period, pending))
         release_id = _start_building(conn, period)
         params |= {"built_by": release_id, "release_id": release_id}
         wh.with_work_mem_for_whole_tables(conn)
