@@ -395,7 +395,7 @@ def cmd_review(args: argparse.Namespace) -> int:
             rows, total = review.list_issues(
                 engine, period=args.period, county_code=args.county, severity=args.severity,
                 state=None if args.state == "any" else args.state, form_code=args.form,
-                limit=args.limit,
+                rule=args.rule, limit=args.limit,
             )
             from grassroots.core import terminal
             from grassroots.core.issues import SEVERITY_LABELS, STATE_LABELS
@@ -421,6 +421,8 @@ def cmd_review(args: argparse.Namespace) -> int:
             shown["data_docs_path"] = issue_page(settings.docs_dir, shown["issue"])
             _print(shown)
             return 0
+        if args.all_matching or args.issue_id is None:
+            return _review_matching(args, engine, review)
         action = getattr(review, args.review_command)
         if args.review_command == "waive":
             # before acting: a value that could not be cleaned is published empty
@@ -440,6 +442,46 @@ def cmd_review(args: argparse.Namespace) -> int:
     except (review.ReviewError, scopes.ScopeError) as exc:
         print(f"拒绝 / refused: {exc}", file=sys.stderr)
         return 1
+
+
+BULK_VERBS = {"waive": ("豁免", "waive"), "reject": ("退回", "reject"),
+              "reopen": ("重新打开", "reopen")}
+
+
+def _review_matching(args: argparse.Namespace, engine, review) -> int:  # noqa: ANN001
+    """``review waive|reject|reopen --all-matching``: the count said, confirmed (asked at a
+    terminal, else ``--yes``), then every matching issue acted on at once."""
+    import getpass
+
+    if args.issue_id is not None or not args.all_matching:
+        print("拒绝 / refused: 请给出问题编号或 --all-matching,二者取一 / give an issue id or "
+              "--all-matching, not both", file=sys.stderr)
+        return 1
+    filters = {"period": args.period, "county_code": args.county, "rule": args.rule,
+               "form_code": args.form, "severity": args.severity}
+    filters = {k: v for k, v in filters.items() if v}
+    actor = _login_name(getpass)
+    zh, en = BULK_VERBS[args.review_command]
+    preview = review.preview_matching(engine, args.review_command, filters, actor)
+    print(f"将{zh} {preview['count']:,} 条问题 / will {en} {preview['count']:,} issues"
+          + (f"(另有 {preview['outside_scope']:,} 条不在您的负责范围内,不处理 / "
+             f"{preview['outside_scope']:,} outside your scope are left)"
+             if preview["outside_scope"] else ""), file=sys.stderr)
+    if preview["count"] and not args.yes:
+        if not sys.stdin.isatty():
+            print("未执行:不在终端时须加 --yes 确认 / nothing done: not at a terminal, "
+                  "confirm with --yes", file=sys.stderr)
+            return 1
+        if input(f"确认{zh}? / {en} them? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("未执行 / nothing done", file=sys.stderr)
+            return 1
+    done = review.act_on_matching(engine, args.review_command, filters, actor,
+                                  _with_note(args.reason, args.by),
+                                  expected_count=preview["count"])
+    print(f"已{zh} {done['count']:,} 条问题,重新运行该期间后发布 / {done['count']:,} issues "
+          f"{review.PAST[args.review_command]}: rerun the period (grassroots run --period P) "
+          "to publish with them", file=sys.stderr)
+    return 0
 
 
 def cmd_signoff(args: argparse.Namespace) -> int:
@@ -882,6 +924,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--state", default="open",
                          choices=["open", "waived", "rejected", "resolved", "any"])
     listing.add_argument("--form")
+    listing.add_argument("--rule", help="a rule id, e.g. village_annual.party_members.outlier_peers")
     listing.add_argument("--limit", type=int, default=50)
     listing.set_defaults(func=cmd_review)
     show_issue = with_warehouse(review_sub.add_parser("show", help="an issue, its row and history"))
@@ -891,14 +934,24 @@ def build_parser() -> argparse.ArgumentParser:
                        ("reject", "send it back to the submitter: the row stays out"),
                        ("reopen", "undo a waiver or rejection")]:
         p = with_warehouse(review_sub.add_parser(verb, help=text))
-        p.add_argument("issue_id", type=int)
+        p.add_argument("issue_id", type=int, nargs="?",
+                       help="the issue (or --all-matching with filters)")
         p.add_argument("--reason", required=True, help="why (kept in the issue's history)")
         p.add_argument("--by", help="acting on behalf of this steward: noted in the reason "
                        "(the actor recorded is always the login name that runs the command)")
-        if verb == "waive":
-            p.add_argument("--yes", action="store_true",
-                           help="do not ask (at a terminal) before waiving a value that could "
-                                "not be cleaned, which is published empty")
+        p.add_argument("--all-matching", action="store_true",
+                       help="every issue matching --period (required) and the other filters "
+                            "whose state allows the action, inside your scope; the count is "
+                            "shown and confirmed first")
+        p.add_argument("--period", type=_period_code)
+        p.add_argument("--county", help="a county's 12-digit code")
+        p.add_argument("--rule", help="a rule id, e.g. village_annual.party_members.outlier_peers")
+        p.add_argument("--form")
+        p.add_argument("--severity", choices=["error", "warning"])
+        p.add_argument("--yes", action="store_true",
+                       help="do not ask (at a terminal) before a bulk action, or before "
+                            "waiving a value that could not be cleaned, which is published "
+                            "empty (a bulk action not at a terminal needs it)")
         p.set_defaults(func=cmd_review)
 
     for name, text in [

@@ -165,3 +165,28 @@ def scope_roots(engine: Engine, user: str) -> list[str] | None:
             return None
         codes = assigned(conn, user)
     return None if EVERY_UNIT in codes else codes
+
+
+def covers_clause(conn: sa.Connection, user: str, period: sa.ColumnElement,
+                  unit_code: sa.ColumnElement) -> sa.ColumnElement[bool] | None:
+    """:func:`covers` as a SQL condition on the columns ``period`` and ``unit_code`` (of
+    the rows a bulk action reads), so a set of rows is checked in one statement; None
+    when ``user`` acts everywhere (no condition)."""
+    if not in_force(conn):
+        return None
+    codes = assigned(conn, user)
+    if EVERY_UNIT in codes:
+        return None
+    if not codes:
+        return sa.false()
+    c = wh.unit_closure.c
+    in_tree = (sa.select(c.descendant_code)
+               .where(c.period == period, c.descendant_code == unit_code).exists())
+    under = (sa.select(c.descendant_code)
+             .where(c.period == period, c.descendant_code == unit_code,
+                    c.ancestor_code.in_(codes)).exists())
+    # a unit not in the period's tree is placed by its code's digits, as covers does
+    by_digits = sa.or_(*(unit_code.startswith(_code_prefix(code), autoescape=True)
+                         for code in codes))
+    return sa.and_(unit_code.is_not(None),
+                   sa.or_(unit_code.in_(codes), under, sa.and_(~in_tree, by_digits)))

@@ -8,7 +8,9 @@ rejected; a warning never blocks. The same functions serve the CLI and the revie
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -16,6 +18,8 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import Catalog, expression_fields, load_catalog
+from grassroots.catalog.labels import MISSING_UNITS, MISSING_UNITS_LABEL
+from grassroots.catalog.suites import build_suites
 from grassroots.core.issues import STATES, TRANSITIONS
 from grassroots.hierarchy import scopes
 from grassroots.hierarchy.registers import county_of, official_by_code
@@ -54,18 +58,11 @@ def _decorate(row: sa.Row, names: dict[str, str]) -> dict:
     return issue
 
 
-def list_issues(
-    engine: Engine,
-    *,
-    period: str | None = None,
-    county_code: str | None = None,
-    severity: str | None = None,
-    state: str | None = "open",
-    form_code: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
-) -> tuple[list[dict], int]:
-    """Issues matching the filters, errors first, and how many there are in all."""
+def _conditions(period: str | None = None, county_code: str | None = None,
+                severity: str | None = None, state: str | None = None,
+                form_code: str | None = None, rule: str | None = None) -> list:
+    """The list's filters as SQL conditions: the same for the list, its summary and a
+    bulk action, so their counts agree."""
     i = wh.validation_issue.c
     conditions = []
     if period:
@@ -76,9 +73,29 @@ def list_issues(
         conditions.append(i.state == state)
     if form_code:
         conditions.append(i.form_code == form_code)
+    if rule:
+        conditions.append(i.rule == rule)
     if county_code:
         # a unit's code starts with its county's six digits
         conditions.append(sa.func.substr(i.unit_code, 1, 6) == county_code[:6])
+    return conditions
+
+
+def list_issues(
+    engine: Engine,
+    *,
+    period: str | None = None,
+    county_code: str | None = None,
+    severity: str | None = None,
+    state: str | None = "open",
+    form_code: str | None = None,
+    rule: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> tuple[list[dict], int]:
+    """Issues matching the filters, errors first, and how many there are in all."""
+    i = wh.validation_issue.c
+    conditions = _conditions(period, county_code, severity, state, form_code, rule)
     query = _issue_query().where(*conditions)
     with engine.connect() as conn:
         total = conn.execute(
@@ -92,6 +109,84 @@ def list_issues(
         ).all()
     names = unit_names(engine, {r.unit_code for r in rows if r.unit_code})
     return [_decorate(r, names) for r in rows], total
+
+
+@cache
+def _suite_messages() -> dict[str, tuple[str, str]]:
+    # the suites' own wording of each rule, built once per process from the catalog
+    return {e["meta"]["rule"]: (e["meta"]["message_zh"], e["meta"]["message_en"])
+            for text in build_suites(load_catalog()).values()
+            for e in json.loads(text).get("expectations", [])
+            if e.get("meta", {}).get("message_zh")}
+
+
+def rule_label(rule: str, catalog: Catalog | None = None) -> tuple[str, str]:
+    """A rule id (``village_annual.committee_members.range``) as people read it, in
+    Chinese and English: its suite's message, else its field's label and the check's name
+    (an intake rule, e.g. a value not of its type)."""
+    if rule in _suite_messages():
+        return _suite_messages()[rule]
+    if rule.endswith(MISSING_UNITS):
+        return MISSING_UNITS_LABEL
+    catalog = catalog or load_catalog()
+    form_code, _, rest = rule.partition(".")
+    field_code, _, check = rest.rpartition(".")
+    form = catalog.forms.get(form_code)
+    check_zh, check_en = INTAKE_CHECKS.get(check, (check, check))
+    if form is not None and field_code in form.field_codes:
+        field = form.field(field_code)
+        return f"{field.label_zh}{check_zh}", f"{field.label_en}: {check_en}"
+    return rule, rule
+
+
+# The intake's checks of a cell (a rule id's last part), as people read them
+INTAKE_CHECKS = {
+    "type": ("格式不对", "not of its type"),
+    "required": ("未填", "missing"),
+    "placeholder": ("填了占位符", "a placeholder, not a value"),
+    "formula": ("含公式", "a formula"),
+}
+
+
+def summary(engine: Engine, filters: dict | None = None) -> dict:
+    """How many issues match ``filters`` (those :func:`list_issues` takes, ``limit`` and
+    ``offset`` aside; open ones unless ``state`` says otherwise) by county × rule, and in all by county, rule, form and severity:
+    one grouped query. ``cells`` maps (county code or None, rule) to its count; the
+    county is a unit code's first six digits, as the list's county filter reads it."""
+    # the list's own defaults (open issues), so a summary and its list agree
+    filters = {"state": "open", **{k: v for k, v in (filters or {}).items()
+                                   if k not in ("limit", "offset")}}
+    i = wh.validation_issue.c
+    county = sa.func.substr(i.unit_code, 1, 6).label("county")
+    query = (sa.select(county, i.rule, i.form_code, i.severity, sa.func.count().label("n"))
+             .where(*_conditions(**filters))
+             .group_by(county, i.rule, i.form_code, i.severity))
+    with engine.connect() as conn:
+        groups = conn.execute(query).all()
+    cells: dict[tuple[str | None, str], int] = {}
+    totals: dict[str, dict] = {"county": {}, "rule": {}, "form": {}, "severity": {}}
+    for g in groups:
+        code = f"{g.county}000000" if g.county else None
+        cells[(code, g.rule)] = cells.get((code, g.rule), 0) + g.n
+        for key, value in (("county", code), ("rule", g.rule), ("form", g.form_code),
+                           ("severity", g.severity)):
+            totals[key][value] = totals[key].get(value, 0) + g.n
+
+    def ranked(counts: dict) -> list[tuple]:
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))
+
+    by_code = official_by_code()
+    catalog = load_catalog()
+    return {
+        "total": sum(totals["severity"].values()),
+        "cells": cells,
+        "counties": [{"code": code, "name": by_code[code].name if code in by_code else None,
+                      "count": n} for code, n in ranked(totals["county"])],
+        "rules": [{"rule": rule, "label": rule_label(rule, catalog), "count": n}
+                  for rule, n in ranked(totals["rule"])],
+        "forms": [{"form_code": form, "count": n} for form, n in ranked(totals["form"])],
+        "severities": [{"severity": s, "count": n} for s, n in ranked(totals["severity"])],
+    }
 
 
 def facets(engine: Engine) -> dict:
@@ -270,3 +365,95 @@ def reject(engine: Engine, issue_id: int, actor: str, reason: str) -> dict:
 def reopen(engine: Engine, issue_id: int, actor: str, reason: str) -> dict:
     """Undo a waiver or a rejection."""
     return _act(engine, issue_id, "reopen", actor, reason)
+
+
+BULK_FILTERS = ("period", "county_code", "severity", "state", "form_code", "rule")
+
+
+def _matching(conn: sa.Connection, action: str, filters: dict, actor: str) -> tuple:
+    """The conditions of a bulk action: the filters, the states the action acts from,
+    and (separately) the actor's scope over each issue's unit (or its submitter's)."""
+    unknown = set(filters) - set(BULK_FILTERS)
+    if unknown:
+        raise ReviewError(f"未知筛选条件 / unknown filters: {', '.join(sorted(unknown))}")
+    if not filters.get("period"):
+        raise ReviewError("批量操作须指定期间 / a bulk action needs a period")
+    allowed, _ = TRANSITIONS[action]
+    i, s = wh.validation_issue.c, wh.submission.c
+    conditions = [*_conditions(**filters), i.state.in_(sorted(allowed))]
+    submitter = (sa.select(s.unit_code).where(s.submission_id == i.submission_id)
+                 .scalar_subquery())
+    scope = scopes.covers_clause(conn, actor, i.period, sa.func.coalesce(i.unit_code, submitter))
+    return conditions, scope
+
+
+def preview_matching(engine: Engine, action: str, filters: dict, actor: str) -> dict:
+    """What :func:`act_on_matching` would do now: ``count`` the issues it would act on
+    (matching, in a state the action acts from, inside ``actor``'s scope) and
+    ``outside_scope`` those it would leave because they are outside it."""
+    if action not in TRANSITIONS:
+        raise ReviewError(f"没有这个操作 / no such action: {action}")
+    with engine.connect() as conn:
+        mine, outside = _counts(conn, *_matching(conn, action, filters, actor.strip()))
+    return {"action": action, "count": mine, "outside_scope": outside}
+
+
+def _counts(conn: sa.Connection, conditions: list,
+            scope: sa.ColumnElement[bool] | None) -> tuple[int, int]:
+    """The matching issues inside the scope, and outside it."""
+    count = sa.func.count()
+    in_scope = sa.func.count().filter(scope) if scope is not None else count
+    row = conn.execute(sa.select(count.label("all"), in_scope.label("mine"))
+                       .select_from(wh.validation_issue).where(*conditions)).one()
+    return row.mine, row.all - row.mine
+
+
+def act_on_matching(engine: Engine, action: str, filters: dict, actor: str, reason: str, *,
+                    expected_count: int) -> dict:
+    """Waive, reject or reopen every issue matching ``filters`` (those of
+    :func:`list_issues`; a period is required) whose state allows the action and which
+    lies inside ``actor``'s scope, in one transaction: one UPDATE, and one history event
+    per issue (the rows a single action writes), with the same ``reason``. Refused, with
+    nothing done, unless exactly ``expected_count`` issues are acted on: the count the
+    steward confirmed (the issues changed in between otherwise). Returns ``count`` (acted
+    on) and ``outside_scope`` (matching but left, outside the scope)."""
+    if action not in TRANSITIONS:
+        raise ReviewError(f"没有这个操作 / no such action: {action}")
+    _, to_state = TRANSITIONS[action]
+    if not actor or not actor.strip():
+        raise ReviewError("必须记录操作人 / the steward acting must be named")
+    if not reason or not reason.strip():
+        raise ReviewError("必须填写理由 / a reason is required")
+    actor, reason = actor.strip(), reason.strip()
+    now = datetime.now(UTC)
+    i, e = wh.validation_issue.c, wh.validation_issue_event.c
+    with engine.begin() as conn:
+        conditions, scope = _matching(conn, action, filters, actor)
+        found, outside = _counts(conn, conditions, scope)
+        if not found and outside:
+            codes = scopes.assigned(conn, actor)
+            raise scopes.ScopeError(
+                f"{actor} 无权处理这{outside:,}条问题:均在其负责范围({'、'.join(codes) or '无'})"
+                f"之外 / {actor} may not act on these {outside:,} issues: all are outside "
+                f"their scope ({', '.join(codes) or 'none'})")
+        if scope is not None:
+            conditions.append(scope)
+        if found != expected_count:
+            raise ReviewError(
+                f"符合条件的问题现有{found:,}条,不是确认时的{expected_count:,}条,未执行,"
+                f"请重新确认 / {found:,} issues match now, not the {expected_count:,} "
+                "confirmed: nothing done, confirm again")
+        inserted = conn.execute(wh.validation_issue_event.insert().from_select(
+            [e.issue_id, e.at, e.actor, e.action, e.from_state, e.to_state, e.reason],
+            sa.select(i.issue_id, sa.literal(now, wh.validation_issue_event.c.at.type),
+                      sa.literal(actor), sa.literal(action), i.state, sa.literal(to_state),
+                      sa.literal(reason))
+            .where(*conditions)).execution_options(preserve_rowcount=True)).rowcount
+        updated = conn.execute(
+            wh.validation_issue.update().where(*conditions)
+            .values(state=to_state, acted_by=actor, acted_at=now, reason=reason)).rowcount
+        if not inserted == updated == expected_count:  # changed by someone else meanwhile
+            raise ReviewError(
+                f"处理期间有问题被他人改动,未执行,请重新确认 / issues changed while acting "
+                f"({updated:,} of {expected_count:,}): nothing done, confirm again")
+    return {"action": action, "count": updated, "outside_scope": outside}
