@@ -324,6 +324,69 @@ def test_actions_are_post_only(settings, client_as):
     assert _issue(settings, STAR)["state"] == "open"
 
 
+# --- the summary and bulk actions --------------------------------------------------------
+
+
+def test_the_summary_counts_by_county_and_rule_and_drills_down(settings, client_as):
+    client = client_as()
+    html = client.get("/", params={"period": PERIOD, "state": "all"}).text
+
+    assert 'id="summary-table"' in html and '<tr data-county="150621000000">' in html
+    assert "达拉特旗" in html
+    # a rule is shown by its message, and its count links to the list of that county and rule
+    assert f'data-rule="{STAR}"' in html and "星级" in html
+    drill = re.search(r'href="(/\?[^"]*county=150621000000[^"]*'
+                      r'rule=village_annual\.star_rating\.range[^"]*)"', html)
+    assert drill
+    listed = client.get(drill.group(1).replace("&amp;", "&")).text
+    assert _listed(listed) == [_issue(settings, STAR)["issue_id"]]
+    assert 'id="rule-filter"' in listed
+
+
+def test_a_bulk_waive_shows_the_count_first_then_acts_with_it(settings, client_as):
+    client = client_as("steward", "op")
+    filters = {"period": PERIOD, "state": "open", "severity": "warning"}
+    warnings = {_issue(settings, VENUE)["issue_id"], _issue(settings, MISSING)["issue_id"]}
+
+    page = client.get("/", params=filters).text
+    assert 'id="bulk"' in page
+    confirm = client.post("/bulk", data={**filters, "action": "waive", "reason": "批量核实"})
+
+    assert confirm.status_code == 200
+    assert "将豁免 2 条问题" in confirm.text and "will waive 2 issues — confirm" in confirm.text
+    assert 'name="expected_count" value="2"' in confirm.text
+    assert _issue(settings, VENUE)["state"] == "open"  # nothing done before the confirmation
+
+    stale = client.post("/bulk", data={**filters, "action": "waive", "reason": "批量核实",
+                                       "expected_count": "3"})
+    assert stale.status_code == 409 and "not the 3 confirmed" in stale.text
+    assert _issue(settings, VENUE)["state"] == "open"
+
+    done = client.post("/bulk", data={**filters, "action": "waive", "reason": "批量核实",
+                                      "expected_count": "2"}, follow_redirects=False)
+    assert done.status_code == 303 and "done=waive" in done.headers["location"]
+    assert 'id="done"' in client.get(done.headers["location"]).text
+    for issue_id in warnings:
+        assert _events(settings, issue_id) == [("steward", "waive", "open", "waived", "批量核实")]
+    assert _issue(settings, STAR)["state"] == "open"
+
+
+def test_a_bulk_action_is_refused_outside_scope_cross_site_and_to_a_viewer(settings, client_as):
+    from grassroots.hierarchy import scopes
+
+    engine = wh.connect(settings.warehouse_url)
+    scopes.grant(engine, "steward-zhungeer", "150622000000", "admin")
+    data = {"period": PERIOD, "state": "open", "action": "waive", "reason": "x"}
+
+    outside = client_as("steward-zhungeer", "op").post("/bulk", data=data)
+    forged = client_as().post("/bulk", data=data, headers={"origin": "http://evil.example"})
+    viewer = client_as("reader", "viewer").post("/bulk", data={**data, "expected_count": "4"})
+
+    assert outside.status_code == 403 and "outside your scope" in outside.text
+    assert forged.status_code == 403 and viewer.status_code == 403
+    assert _issue(settings, STAR)["state"] == "open" and _issue(settings, VENUE)["state"] == "open"
+
+
 # --- authentication -------------------------------------------------------------------
 
 

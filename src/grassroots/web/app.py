@@ -2,11 +2,16 @@
 
 Pages (HTML, Chinese with English):
 
-- ``GET /`` the issues, filtered by period, county, severity, state and form, paged,
-  with counts per state and per severity;
+- ``GET /`` the issues, filtered by period, county, severity, state, form and rule,
+  paged, with counts per state and per severity, and a summary of the issues matching
+  the filters by county × rule (the rules with most issues as columns), by form and by
+  severity, each count linking to its list;
 - ``GET /issues/{id}`` one issue: its row in context (failing cells marked), the other
   issues of that row, its history, links to the Data Docs and the feedback workbook;
 - ``POST /issues/{id}/{waive|reject|reopen}`` an action with a required reason;
+- ``POST /bulk`` the same action on every issue matching the list's filters (a period
+  chosen) inside the steward's scope: first the count to confirm, then, with the count
+  confirmed (``expected_count``), the action, refused if the count changed meanwhile;
 - ``GET /issues/{id}/feedback`` and ``GET /data-docs/{path}``: those files, served only
   from inside the data folder;
 - ``GET /files`` the files refused whole, with their reasons, filtered by period and
@@ -80,6 +85,14 @@ from grassroots.signoff import actions as signoff
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
+# The summary's county × rule table: the rules with most issues as its columns (the rest
+# summed in one), the counties with most issues as its rows unless all are asked for
+SUMMARY_RULES = 8
+SUMMARY_COUNTIES = 30
+BULK_ACTIONS = {"waive": ("豁免", "waive"), "reject": ("退回", "reject"),
+                "reopen": ("重新打开", "reopen")}
+BULK_DONE = {"waive": ("已豁免", "waived"), "reject": ("已退回", "rejected"),
+             "reopen": ("已重新打开", "reopened")}
 MAX_REASON = 2000
 ACTIONS = {"waive": review.waive, "reject": review.reject, "reopen": review.reopen}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -338,10 +351,15 @@ def create_app(
         severity: str = "",
         state: str = "open",
         form: str = "",
+        rule: str = "",
         page: int = 1,
+        counties: str = "",
+        done: str = "",
+        acted: int = 0,
     ) -> Response:
         filters = {"period": period or None, "county_code": county or None,
-                   "severity": severity or None, "form_code": form or None}
+                   "severity": severity or None, "form_code": form or None,
+                   "rule": rule or None}
         wanted_state = None if state == "all" else state or None
         page = max(page, 1)
         db = engine()
@@ -353,11 +371,19 @@ def create_app(
             s: review.list_issues(db, **{**filters, "severity": s}, state=wanted_state, limit=0)[1]
             for s in SEVERITY_LABELS
         }
-        query = {"period": period, "county": county, "severity": severity, "state": state, "form": form}
+        query = {"period": period, "county": county, "severity": severity, "state": state,
+                 "form": form, "rule": rule}
         pages = max(ceil(total / PAGE_SIZE), 1)
+        summary = review.summary(db, {**filters, "state": wanted_state})
+        shown_counties = summary["counties"] if counties == "all" else summary["counties"][:SUMMARY_COUNTIES]
         return render(
             request, "issues.html", user,
             rows=rows, total=total, by_state=by_state, by_severity=by_severity,
+            summary=summary, summary_rules=summary["rules"][:SUMMARY_RULES],
+            other_rules=len(summary["rules"]) > SUMMARY_RULES, summary_counties=shown_counties,
+            rule_label=review.rule_label(rule) if rule else None,
+            done=(BULK_DONE[done], acted) if done in BULK_DONE else None,
+            bulk_actions=BULK_ACTIONS,
             facets=review.facets(db), query=query, page=page, pages=pages,
             first=(page - 1) * PAGE_SIZE + 1 if rows else 0,
             last=(page - 1) * PAGE_SIZE + len(rows),
@@ -457,6 +483,72 @@ def create_app(
             return _issue_page(request, user, _show(issue_id), 409, problem=str(exc), reason=reason)
         return RedirectResponse(link(request, "issue", {"done": action}, issue_id=issue_id),
                                 status_code=303)
+
+    @app.post("/bulk", name="bulk")
+    def bulk(request: Request, user: Any = Depends(get_user), action: str = Form(""),
+             reason: str = Form(""), period: str = Form(""), county: str = Form(""),
+             severity: str = Form(""), state: str = Form(""), form: str = Form(""),
+             rule: str = Form(""), expected_count: str = Form("")) -> Response:
+        """Every issue matching the list's filters: first the count to confirm (no
+        ``expected_count``), then the action with the count confirmed."""
+        if action not in BULK_ACTIONS:
+            return error_page(request, user, 404, "没有这个操作", f"no such action: {action}")
+        # the same protections as one issue's action (see act)
+        if not _same_origin(request, base_url):
+            return error_page(request, user, 403, "请求不是从本页面提交的(跨站请求被拒绝)",
+                              "the request did not come from this site (cross-site request refused)")
+        if not can_act(user):
+            return error_page(
+                request, user, 403,
+                f"您的角色({'、'.join(sorted(user_roles(user))) or '无'})不能处理问题,需要:{'、'.join(sorted(stewards))}",
+                f"your role ({', '.join(sorted(user_roles(user))) or 'none'}) may not act on issues; "
+                f"one of these is needed: {', '.join(sorted(stewards))}",
+            )
+        query = {"period": period, "county": county, "severity": severity, "state": state,
+                 "form": form, "rule": rule}
+        filters = {"period": period or None, "county_code": county or None,
+                   "severity": severity or None, "form_code": form or None,
+                   "rule": rule or None, "state": None if state == "all" else state or None}
+        filters = {k: v for k, v in filters.items() if v}
+        db = engine()
+
+        def confirm_page(status_code: int = 200, problem: str | None = None) -> Response:
+            try:
+                preview = review.preview_matching(db, action, filters, user.get_name())
+            except review.ReviewError as exc:
+                return error_page(request, user, 400, *_split(str(exc)))
+            if not preview["count"] and preview["outside_scope"]:
+                return error_page(
+                    request, user, 403,
+                    f"这{preview['outside_scope']:,}条问题均不在您的负责范围内",
+                    f"all {preview['outside_scope']:,} of these issues are outside your scope")
+            return render(request, "bulk.html", user, status_code, action=action,
+                          action_label=BULK_ACTIONS[action], preview=preview, query=query,
+                          reason=reason[:MAX_REASON], problem=problem,
+                          rule_label=review.rule_label(rule) if rule else None)
+
+        if not reason.strip():
+            return confirm_page(400, "必须填写理由 / a reason is required")
+        if len(reason) > MAX_REASON:
+            return confirm_page(400, f"理由不能超过{MAX_REASON}字 / a reason is at most {MAX_REASON} characters")
+        if not expected_count:
+            return confirm_page()
+        try:
+            expected = int(expected_count)
+        except ValueError:
+            return confirm_page(400, "确认的数目无效 / the count confirmed is not a number")
+        try:
+            done = review.act_on_matching(db, action, filters, user.get_name(), reason,
+                                          expected_count=expected)
+        except scopes.ScopeError as exc:
+            return error_page(request, user, 403, *_split(str(exc)))
+        except review.ReviewError as exc:  # the count changed meanwhile: confirm again
+            return confirm_page(409, str(exc))
+        # the list of the same filters, in the state the issues are now in
+        shown_state = TRANSITIONS[action][1]
+        return RedirectResponse(
+            link(request, "issues", {**query, "state": shown_state, "done": action,
+                                     "acted": done["count"]}), status_code=303)
 
     @app.get("/issues/{issue_id}/feedback", name="feedback")
     def feedback(request: Request, issue_id: int, user: Any = Depends(get_user)) -> Response:
