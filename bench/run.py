@@ -32,7 +32,10 @@ of the national demo.
    indicator, each timed as the median of BI_RUNS (its seconds: the slowest's median);
    then the ledger: each quarter's ledgers ingested, validated, rolled up and published,
    then the year rolled up and published again, its regions' ``ledger_targets`` checked
-   against the plans generated (not in the total; compared with the ledger floor).
+   against the plans generated (not in the total; compared with the ledger floor); then
+   the review: the review page's summary of the period's open issues, and a bulk waive
+   of every open warning of the rule with most of them, then its bulk reopen, each query
+   timed and reported in the table (target: under 1 s each on PostgreSQL nationally).
 6. The table: seconds, rows per second (rows = return rows staged by ingest, the same
    count for every step of a scale; the ledger's: its four quarters' rows), the ratio to
    the floor and peak MiB; then time per village per scale for the linearity check
@@ -69,7 +72,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 RESULT_MARK = "BENCH-RESULT "
 STAGES = ("ingest", "validate", "rollup", "publish", "docs", "incremental", "approval", "bi",
-          "ledger")
+          "ledger", "review")
 PIPELINE_STAGES = ("ingest", "validate", "rollup", "publish")  # the full run, summed as "total"
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
@@ -132,6 +135,56 @@ def _ledger_year(period: str, settings) -> dict:  # noqa: ANN001
     pipeline.rollup(period, settings)
     pipeline.publish(period, settings, run_id="bench-ledger")
     return result
+
+
+def _review_queries(period: str, settings) -> dict:  # noqa: ANN001
+    """A steward's national queries, each timed: the review page's summary of the open
+    issues, then a bulk waive of every open warning of the rule with most of them (its
+    count first, as confirmed), then a bulk reopen of them (the issues' states as
+    before; their history keeps both events)."""
+    import sqlalchemy as sa
+
+    from grassroots import warehouse as wh
+    from grassroots.hierarchy.registers import official_by_code
+    from grassroots.review import actions as review
+
+    engine = wh.connect(settings.warehouse_url)
+    timings: dict[str, float] = {}
+
+    def timed(name: str, call):  # noqa: ANN001, ANN202
+        started = time.perf_counter()
+        value = call()
+        timings[name] = time.perf_counter() - started
+        return value
+
+    def warm() -> None:
+        # what a running review page holds already: a connection (the schema revision
+        # checked), the catalog, the suites' rule messages and the official codes
+        with engine.connect() as conn:
+            conn.execute(sa.select(1))
+        review.rule_label("")
+        official_by_code()
+
+    timed("first_use", warm)  # shown apart: paid once per process, not per query
+    summary = timed("summary", lambda: review.summary(engine, {"period": period}))
+    warnings = review.summary(engine, {"period": period, "severity": "warning"})["rules"]
+    if not warnings:
+        return {"queries": timings, "issues": summary["total"], "rule": None, "acted": 0}
+    rule = warnings[0]["rule"]
+    filters = {"period": period, "severity": "warning", "rule": rule}
+    count = timed("bulk_count", lambda: review.preview_matching(
+        engine, "waive", filters, "bench")["count"])
+    waived = timed("bulk_waive", lambda: review.act_on_matching(
+        engine, "waive", filters, "bench", "全国批量演练 / the bench's bulk waive",
+        expected_count=count))
+    reopened = timed("bulk_reopen", lambda: review.act_on_matching(
+        engine, "reopen", filters, "bench", "全国批量演练 / the bench's bulk waive undone",
+        expected_count=count))
+    if waived["count"] != count or reopened["count"] != count:
+        raise SystemExit(f"review: {count:,} warnings of {rule} counted, {waived['count']:,} "
+                         f"waived, {reopened['count']:,} reopened")
+    return {"queries": timings, "issues": summary["total"], "counties": len(summary["counties"]),
+            "rule": rule, "acted": count}
 
 
 def _ledger_figures(settings, period: str) -> dict:  # noqa: ANN001
@@ -323,6 +376,7 @@ def _child(args: argparse.Namespace) -> dict:
         "approval": lambda: _approval_pass(args.period, settings),
         "ledger": lambda: _ledger_year(args.period, settings),
         "bi": lambda: _bi_queries(args.period, settings),
+        "review": lambda: _review_queries(args.period, settings),
     }[args.child]
     with _TreeMemory() as memory:
         started = time.perf_counter()
@@ -728,6 +782,12 @@ def _run_scale(k: int, chosen: list[str], args: argparse.Namespace, work: Path,
                 steps[stage] = _run_child(stage, extra, data_dir / "logs", profile)
                 print(f"   {warehouse:8} {stage:11} {steps[stage]['seconds']:8.2f} s "
                       f"{steps[stage]['peak_mib']:7.0f} MiB", flush=True)
+                if stage == "review":
+                    found = steps[stage]["result"]
+                    print(f"   {warehouse:8} review: {found['issues']:,} open issues; "
+                          f"{found['acted']:,} warnings of {found['rule']} waived and reopened; "
+                          + ", ".join(f"{q} {t:.3f} s" for q, t in found["queries"].items()),
+                          flush=True)
                 if stage == "ledger":
                     figures = steps[stage]["ledger"]
                     print(f"   {warehouse:8} ledger: {figures['files']:,} files, "
@@ -790,6 +850,20 @@ def _line(stage: str, wh: str, step: dict, rows: int, rounds: int) -> str:
     return line
 
 
+def _review_lines(res: dict, wh: str) -> list[str]:
+    """The review stage's queries, each its median seconds over the rounds."""
+    found = [r["warehouses"][wh]["review"]["result"] for r in res["rounds"]
+             if "review" in r["warehouses"].get(wh, {})]
+    lines = []
+    for query in found[0]["queries"] if found else ():
+        seconds = statistics.median(f["queries"][query] for f in found)
+        scope = (f"{found[0]['acted']:,} warnings of {found[0]['rule']}"
+                 if query.startswith("bulk") else f"{found[0]['issues']:,} open issues"
+                 if query == "summary" else "connection, catalog: once per process")
+        lines.append(f"  review {query:<12} {wh:<9} {seconds:>9.3f}  ({scope})")
+    return lines
+
+
 def _table(results: list[dict]) -> str:
     lines = []
     summaries = [_scale_summary(res) for res in results]
@@ -819,6 +893,7 @@ def _table(results: list[dict]) -> str:
                 if stage in steps:
                     lines.append(_line(stage, wh, steps[stage],
                                        ledger_rows if stage == "ledger" else rows, rounds))
+            lines += _review_lines(res, wh)
         lines.append("")
     # linearity: time per village of the full run (ingest..publish) per warehouse
     whs = sorted({wh for summary in summaries for wh in summary["warehouses"]})
