@@ -345,7 +345,7 @@ def test_the_summary_counts_by_county_and_rule_and_drills_down(settings, client_
 
 def test_a_bulk_waive_shows_the_count_first_then_acts_with_it(settings, client_as):
     client = client_as("steward", "op")
-    filters = {"period": PERIOD, "state": "open", "severity": "warning"}
+    filters = {"period": PERIOD, "county": DALAT, "state": "open", "severity": "warning"}
     warnings = {_issue(settings, VENUE)["issue_id"], _issue(settings, MISSING)["issue_id"]}
 
     page = client.get("/", params=filters).text
@@ -354,6 +354,7 @@ def test_a_bulk_waive_shows_the_count_first_then_acts_with_it(settings, client_a
 
     assert confirm.status_code == 200
     assert "将豁免 2 条问题" in confirm.text and "will waive 2 issues — confirm" in confirm.text
+    assert "达拉特旗" in confirm.text  # the filters confirmed, by name
     assert 'name="expected_count" value="2"' in confirm.text
     assert _issue(settings, VENUE)["state"] == "open"  # nothing done before the confirmation
 

@@ -525,7 +525,8 @@ def create_app(
             return render(request, "bulk.html", user, status_code, action=action,
                           action_label=BULK_ACTIONS[action], preview=preview, query=query,
                           reason=reason[:MAX_REASON], problem=problem,
-                          rule_label=review.rule_label(rule) if rule else None)
+                          rule_label=review.rule_label(rule) if rule else None,
+                          county_name=getattr(official_by_code().get(county), "name", None))
 
         if not reason.strip():
             return confirm_page(400, "必须填写理由 / a reason is required")
