@@ -444,14 +444,12 @@ def cmd_review(args: argparse.Namespace) -> int:
         return 1
 
 
-BULK_VERBS = {"waive": ("豁免", "waive"), "reject": ("退回", "reject"),
-              "reopen": ("重新打开", "reopen")}
-
-
 def _review_matching(args: argparse.Namespace, engine, review) -> int:  # noqa: ANN001
     """``review waive|reject|reopen --all-matching``: the count said, confirmed (asked at a
     terminal, else ``--yes``), then every matching issue acted on at once."""
     import getpass
+
+    from grassroots.core.issues import STEWARD_ACTION_LABELS
 
     if args.issue_id is not None or not args.all_matching:
         print("拒绝 / refused: 请给出问题编号或 --all-matching,二者取一 / give an issue id or "
@@ -461,7 +459,7 @@ def _review_matching(args: argparse.Namespace, engine, review) -> int:  # noqa: 
                "form_code": args.form, "severity": args.severity}
     filters = {k: v for k, v in filters.items() if v}
     actor = _login_name(getpass)
-    zh, en = BULK_VERBS[args.review_command]
+    zh, en = STEWARD_ACTION_LABELS[args.review_command]
     preview = review.preview_matching(engine, args.review_command, filters, actor)
     print(f"将{zh} {preview['count']:,} 条问题 / will {en} {preview['count']:,} issues"
           + (f"(另有 {preview['outside_scope']:,} 条不在您的负责范围内,不处理 / "

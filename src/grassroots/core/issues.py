@@ -13,6 +13,9 @@ STATE_LABELS = {
 # each severity as people read it: (Chinese, English)
 SEVERITY_LABELS = {"error": ("错误", "error"), "warning": ("警告", "warning")}
 BLOCKING_STATES = ("open", "rejected")
+# each steward's action as people read it: (Chinese, English)
+STEWARD_ACTION_LABELS = {"waive": ("豁免", "waive"), "reject": ("退回", "reject"),
+                         "reopen": ("重新打开", "reopen")}
 TRANSITIONS = {
     "waive": ({"open"}, "waived"),
     "reject": ({"open"}, "rejected"),

@@ -72,6 +72,7 @@ from grassroots.core.issues import (
     SEVERITY_LABELS,
     STATE_LABELS,
     STATES,
+    STEWARD_ACTION_LABELS,
     TRANSITIONS,
 )
 from grassroots.core.numbers import amount
@@ -89,10 +90,8 @@ PAGE_SIZE = 50
 # summed in one), the counties with most issues as its rows unless all are asked for
 SUMMARY_RULES = 8
 SUMMARY_COUNTIES = 30
-BULK_ACTIONS = {"waive": ("豁免", "waive"), "reject": ("退回", "reject"),
-                "reopen": ("重新打开", "reopen")}
-BULK_DONE = {"waive": ("已豁免", "waived"), "reject": ("已退回", "rejected"),
-             "reopen": ("已重新打开", "reopened")}
+BULK_ACTIONS = STEWARD_ACTION_LABELS
+BULK_DONE = {a: (f"已{zh}", review.PAST[a]) for a, (zh, _) in STEWARD_ACTION_LABELS.items()}
 MAX_REASON = 2000
 ACTIONS = {"waive": review.waive, "reject": review.reject, "reopen": review.reopen}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -120,9 +119,7 @@ SECURITY_HEADERS = {
 }
 
 ACTION_LABELS = {
-    "waive": ("豁免", "waive"),
-    "reject": ("退回", "reject"),
-    "reopen": ("重新打开", "reopen"),
+    **STEWARD_ACTION_LABELS,
     "resolve": ("解决", "resolve"),
     "update": ("更新", "restated"),  # a completeness warning's count, by the checks
 }
