@@ -699,7 +699,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         terminal.print_table(terminal.table(
             ("季度 / Quarter", "整顿状态 / State", "状态日期 / Since", "转化 / Converts",
              "报送单位 / Sent by", "文件 / File", "行 / Row"),
-            ((e.period, f"{e.state_label} / {e.state.replace('_', ' ')}",
+            ((e.period, e.shown_state,
               e.state_on.isoformat(), "是 / yes" if e.converts else "", e.submitted_by or "",
               e.file_name, e.row_number) for e in history),
             title=f"{args.unit} {name} 整顿台账历史 / rectification history{upto}", right={6},

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 from contextlib import contextmanager
 from datetime import date, datetime
-from types import SimpleNamespace
 
 import pytest
 from rich.cells import cell_len
@@ -170,17 +169,19 @@ def test_ledger_history_and_overdue_line_up(warehouse, monkeypatch: pytest.Monke
     assert_lined_up(out)
     assert "整顿状态 / State" in out and "整顿中 / in progress" in out and "是 / yes" in out
 
-    plans = [SimpleNamespace(township_name=name, township_code="150621108000",
-                             unit_code=f"15062110820{n}", unit_name=name, problem_type="软弱涣散",
-                             responsible="张三", county_leader="李县长", first_secretary=None,
-                             deadline=date(2021, 3, 15), days_overdue=1000 * n,
-                             state="整顿中", state_on=date(2021, 1, 2))
+    plans = [ledger.OverduePlan(township_name=name, township_code="150621108000",
+                                unit_code=f"15062110820{n}", unit_name=name,
+                                problem_type="软弱涣散", responsible="张三", county_leader="李县长",
+                                first_secretary=None, deadline=date(2021, 3, 15),
+                                days_overdue=1000 * n, state="整顿中", state_on=date(2021, 1, 2),
+                                state_code="in_progress")
              for n, name in enumerate(NAMES)]
     monkeypatch.setattr(ledger, "overdue_plans", lambda *a: plans)
     assert cli.main(["ledger", "overdue", "--period", "2021Q1"]) == 0
     out = capsys.readouterr().out
     assert_lined_up(out)
     assert "逾期天数 / Days overdue" in out and "共5个 / 5 plans overdue" in out
+    assert "整顿中 / in progress" in out and "整顿状态 / State" in out
 
 
 def test_a_table_is_as_wide_as_a_terminal_at_one_and_wide_when_piped() -> None:

@@ -235,6 +235,13 @@ def test_who_is_late_at_a_quarters_end_per_township(settings: Settings, tmp_path
     assert weekly["workbook"].endswith("reports/overdue/overdue_2021W12.xlsx")
     assert sheet.print_title_rows == "$3:$3"
     assert sheet["E3"].value == "整改责任人\nResponsible"
+    # every heading Chinese over English, every value a label (the state with its code)
+    headings = [c.value.split("\n") for c in sheet[3]]
+    assert [len(h) for h in headings] == [2] * len(ledger.OVERDUE_COLUMNS)
+    assert headings[9] == ["整顿状态", "State"] and headings[3] == ["主要问题类型", "Problem type"]
+    assert (sheet["D5"].value, sheet["J5"].value) == ("软弱涣散", "整顿中 / in progress")
+    assert sheet.title == "逾期未转化 overdue"
+    assert "整顿中 / in progress" in printed and "State" in printed
     responsible = sheet["E5"]  # row 4: the township's line
     assert responsible.value == HOSTILE and responsible.data_type == "s"
     assert "王爱召镇" in sheet["A4"].value

@@ -21,7 +21,10 @@ from grassroots import warehouse as wh
 from grassroots.config import Settings
 from grassroots.reports.export import (
     NOTES_SHEET,
+    NUMBER_FORMATS,
     SHEET_NAMES,
+    UNIT_LABELS,
+    UNIT_NAMES,
     ExportError,
     IndicatorColumn,
     LevelTable,
@@ -306,6 +309,23 @@ def test_the_notes_sheet_names_period_release_and_each_formula(
     assert formulas["class3_share"] == "Σ class3_villages / Σ villages × 100"
 
 
+def test_the_notes_sheet_shows_units_and_levels_as_labels_not_codes(
+    published: Published, tmp_path: Path
+) -> None:
+    _, engine = published
+    [path] = export(engine, "2020", ["county"], "xlsx", tmp_path / "e.xlsx")
+
+    rows = _sheet(path, NOTES_SHEET)
+    header = rows.index(next(row for row in rows if row[0] == "指标代码 code"))
+    by_code = {row[0]: row for row in rows[header + 1:]}
+    # the unit (column D) and the level it is published from (column G)
+    assert (by_code["villages"][3], by_code["villages"][6]) == (
+        "个数 count", "村级 village 及以上 and up")
+    assert (by_code["committee_avg_age"][3], by_code["leaders_assigned"][6]) == (
+        "岁 years", "县级 county 及以上 and up")
+    assert by_code["class3_share"][3] == "% percent"
+
+
 # --- the values -------------------------------------------------------------------------
 
 
@@ -441,6 +461,18 @@ def test_unknown_levels_and_formats_are_refused(
 
 
 # --- the row writer on its own ----------------------------------------------------------
+
+
+def test_every_catalog_unit_has_a_label_a_name_and_a_number_format() -> None:
+    """A unit the tables do not know would reach a header as its code: 平均转化用时(天)(days)."""
+    from grassroots.catalog import load_catalog
+
+    indicators = load_catalog().indicators
+    assert {i.unit for i in indicators} <= UNIT_LABELS.keys() & UNIT_NAMES.keys() & NUMBER_FORMATS.keys()
+    headers = {i.code: IndicatorColumn(i.code, i.name_zh, i.name_en, i.unit, "", None, 5).header
+               for i in indicators}
+    assert headers["ledger_days_to_conversion"] == "平均转化用时(天)"
+    assert headers["committee_avg_age"] == "两委成员平均年龄(岁)"
 
 
 def _indicator(code: str, unit: str) -> IndicatorColumn:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from grassroots import pipeline
@@ -16,6 +17,8 @@ from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
 from grassroots.config import Settings
 from grassroots.intake import stage as intake
+from grassroots.intake.parse import FileRejected
+from grassroots.intake.read import parse_submission
 from grassroots.reports import feedback
 from grassroots.review import actions as review
 from tests.builders import (
@@ -87,9 +90,15 @@ def _issue_id(engine: sa.Engine, field: str) -> int:
         return conn.execute(sa.select(i.issue_id).where(i.field == field)).scalar_one()
 
 
+def _column(sheet: Worksheet, field: str) -> int:
+    """The data sheet's column of ``field``, found by its heading in row 2 (as the template's)."""
+    heading = load_catalog().forms["village_annual"].field(field).header_label
+    return [c.value for c in sheet[2]].index(heading) + 1
+
+
 def _cell(sheet: Worksheet, file_row: int, field: str):  # noqa: ANN202
     """The data sheet's cell of ``field`` on the row that was ``file_row`` in the file."""
-    column = [c.value for c in sheet[1]].index(field) + 1
+    column = _column(sheet, field)
     (line,) = [c.row for c in sheet["A"][2:] if c.value == file_row]
     return sheet.cell(line, column)
 
@@ -116,9 +125,16 @@ def test_failing_cells_are_filled_and_carry_their_message(county, tmp_path: Path
 
     assert path == tmp_path / "feedback" / "2020" / f"{submission_id}__{NAME[:-4]}__反馈.xlsx"
     book = load_workbook(path)
-    assert book.sheetnames == [feedback.SUMMARY_SHEET, "data"]
-    data = book["data"]
-    assert data["B1"].value == "unit_code" and data["B2"].value == "村代码"
+    assert book.sheetnames == [feedback.SUMMARY_SHEET, "填报表"]
+    data = book["填报表"]
+    # the template's layout: a title over every column, Chinese headings, data from row 3
+    title = data["A1"].value
+    assert title.startswith("反馈 Feedback: ") and f"({DALAT}) 2020年 " in title
+    assert [str(r) for r in data.merged_cells.ranges] == [f"A1:{get_column_letter(data.max_column)}1"]
+    headings = [c.value for c in data[2]]
+    form = load_catalog().forms["village_annual"]
+    assert headings == ["原文件行号 Row in your file", *(f.header_label for f in form.fields)]
+    assert not set(form.field_codes) & {c.value for row in data.iter_rows() for c in row}
     error, warning = _cell(data, 3, "star_rating"), _cell(data, 4, "venue_area")
     assert error.value == 12 and error.fill.fgColor.rgb == "FFFFC7CE"
     assert "星级须为0–10的整数" in error.comment.text
@@ -133,7 +149,7 @@ def test_a_cell_that_failed_cleaning_shows_what_was_typed(county, tmp_path: Path
     settings, engine = county
     path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
 
-    cell = _cell(load_workbook(path)["data"], 2, "party_members")
+    cell = _cell(load_workbook(path)[feedback.DATA_SHEET], 2, "party_members")
     assert cell.value == "x"
     assert cell.fill.fgColor.rgb == "FFFFC7CE"
     assert "placeholder 'x'" in cell.comment.text
@@ -143,11 +159,16 @@ def test_the_rows_read_as_typed_in_the_template(county, tmp_path: Path) -> None:
     settings, engine = county
     path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
 
-    data = load_workbook(path)["data"]
-    assert [c.value for c in data["A"]] == ["source_row", "原文件行号 Row in your file", 2, 3, 4]
+    data = load_workbook(path)[feedback.DATA_SHEET]
+    assert [c.value for c in data["A"]][1:] == ["原文件行号 Row in your file", 2, 3, 4]
     assert _cell(data, 2, "unit_code").value == V1
+    # labels as typed, never the codes the checks store (farming, 1, False)
     assert _cell(data, 2, "zone_type").value == "农区"
+    assert _cell(data, 2, "org_class").value == "一类"
+    assert _cell(data, 2, "rectification").value == "未整顿"
     assert _cell(data, 2, "first_secretary").value == "否"
+    assert (_cell(data, 2, "committee_avg_age").value, _cell(data, 2, "star_rating").value) == (
+        45.0, 7)  # numbers stay numbers
 
 
 def test_the_summary_lists_every_issue_and_what_is_left_to_fix(county, tmp_path: Path) -> None:
@@ -168,7 +189,7 @@ def test_the_summary_lists_every_issue_and_what_is_left_to_fix(county, tmp_path:
     assert table[(3, "star_rating")][2:5] == ("Star rating", "12", "错误 error")
     assert table[(3, "star_rating")][5] == "星级须为0–10的整数"  # the location is in row/column
     assert table[(4, "venue_area")][7] == "已豁免 waived"
-    assert _cell(book["data"], 4, "venue_area").comment is None
+    assert _cell(book[feedback.DATA_SHEET], 4, "venue_area").comment is None
 
 
 def test_several_issues_on_one_cell_share_its_comment(county, tmp_path: Path) -> None:
@@ -194,7 +215,7 @@ def test_several_issues_on_one_cell_share_its_comment(county, tmp_path: Path) ->
         )
     path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
 
-    cell = _cell(load_workbook(path)["data"], 3, "star_rating")
+    cell = _cell(load_workbook(path)[feedback.DATA_SHEET], 3, "star_rating")
     assert "星级须为0–10的整数" in cell.comment.text and "a second note" in cell.comment.text
     assert cell.fill.fgColor.rgb == "FFFFC7CE"  # the worst of the two
 
@@ -246,7 +267,7 @@ def test_postgresql_gives_the_same_workbook(new_postgres_url, tmp_path: Path) ->
     path = feedback.write_feedback(engine, _submission_id(engine), tmp_path / "feedback")
 
     book = load_workbook(path)
-    assert _cell(book["data"], 3, "star_rating").fill.fgColor.rgb == "FFFFC7CE"
+    assert _cell(book[feedback.DATA_SHEET], 3, "star_rating").fill.fgColor.rgb == "FFFFC7CE"
     summary = {row[0]: row[1] for row in book[feedback.SUMMARY_SHEET].iter_rows(values_only=True)}
     assert summary["接收时间 Received"].endswith("北京时间")
     assert {(row[0], row[1]) for row in _issue_table(path)} == {
@@ -265,6 +286,59 @@ def test_a_superseded_files_workbook_goes_with_it(county, tmp_path: Path) -> Non
 
     assert feedback.write_feedback_for_period(engine, "2020", tmp_path) == []
     assert not old.exists()
+
+
+# --- what intake makes of a feedback workbook sent back -----------------------------------
+
+
+def test_a_feedback_workbook_sent_back_as_it_is_is_refused_saying_why(
+    county, tmp_path: Path
+) -> None:
+    settings, engine = county
+    path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
+    catalog = load_catalog()
+
+    # under its own name: no form, unit or period to go by
+    with pytest.raises(FileRejected, match="cannot tell form, unit and period"):
+        parse_submission(path, catalog)
+    # under the return's name: the row-number column is no field of the form, never data
+    renamed = path.with_name(NAME.replace(".csv", ".xlsx"))
+    renamed.write_bytes(path.read_bytes())
+    with pytest.raises(FileRejected, match="原文件行号 Row in your file"):
+        parse_submission(renamed, catalog)
+
+
+def test_its_data_sheet_without_the_row_numbers_is_a_return_intake_accepts(
+    county, tmp_path: Path
+) -> None:
+    """The clerk fixes the red cells, deletes column A and saves it under the return's name:
+    the 填报表 sheet reads as the template's does, and the corrected file replaces the old."""
+    settings, engine = county
+    book = load_workbook(feedback.write_feedback(engine, _submission_id(engine), tmp_path))
+    data = book[feedback.DATA_SHEET]
+    _cell(data, 2, "party_members").value = 40
+    _cell(data, 3, "star_rating").value = 7
+    for merged in list(data.merged_cells.ranges):
+        data.unmerge_cells(str(merged))  # Excel moves the title's merge with the column
+    data.delete_cols(1)
+    corrected = tmp_path / "drop" / NAME.replace(".csv", ".xlsx")
+    corrected.parent.mkdir()
+    book.save(corrected)
+
+    parsed = parse_submission(corrected, load_catalog())
+    assert (parsed.form.code, parsed.unit_code, parsed.period) == ("village_annual", DALAT, "2020")
+    assert parsed.row_numbers == [3, 4, 5]
+    columns = parsed.form.field_codes
+    first = dict(zip(columns, parsed.cells[0], strict=True))
+    assert (first["unit_code"], first["org_class"], first["first_secretary"]) == (V1, "一类", "否")
+    assert intake.ingest(engine, settings, "2020", files=[corrected]).superseded == 1
+    pipeline.validate("2020", settings)
+    i, s = wh.validation_issue.c, wh.submission.c
+    with engine.connect() as conn:
+        newest = conn.execute(sa.select(sa.func.max(s.submission_id))).scalar_one()
+        left = conn.execute(sa.select(i.field, i.severity).where(
+            i.submission_id == newest)).all()
+    assert [tuple(r) for r in left] == [("venue_area", "warning")]  # the errors are fixed
 
 
 # --- the steward's word, beside each issue ------------------------------------------------
@@ -308,7 +382,7 @@ def test_the_state_and_the_stewards_reason_stand_beside_each_issue(
     assert table[(2, "party_members")][7:9] == ("待处理 open", REOPENED_BECAUSE)  # the latest
     assert all(table[key][9].endswith("北京时间") for key in table)
 
-    data = load_workbook(path)["data"]
+    data = load_workbook(path)[feedback.DATA_SHEET]
     star = _cell(data, 3, "star_rating").comment.text
     assert "已退回 rejected" in star and REJECTED_BECAUSE in star
     placeholder = _cell(data, 2, "party_members").comment.text
@@ -385,7 +459,7 @@ def test_a_submitted_value_like_a_formula_is_text_in_the_feedback(
     path = feedback.write_feedback(engine, submission_id, tmp_path)
 
     book = load_workbook(path)
-    summary, data = book[feedback.SUMMARY_SHEET], book["data"]
+    summary, data = book[feedback.SUMMARY_SHEET], book[feedback.DATA_SHEET]
     assert [c.coordinate for ws in book for row in ws.iter_rows() for c in row
             if c.data_type in ("f", "e")] == []
     file_cell = next(row[1] for row in summary.iter_rows() if row[0].value == "文件 File")
@@ -412,5 +486,6 @@ def test_a_submitted_value_like_a_formula_is_text_in_the_feedback(
     calamine = CalamineWorkbook.from_path(str(path))
     rows = calamine.get_sheet_by_name(feedback.SUMMARY_SHEET).to_python()
     assert [row[8] for row in rows[start:]] == [text] * 3
-    column = [c.value for c in data[1]].index("unit_name")
-    assert [row[column] for row in calamine.get_sheet_by_name("data").to_python()[2:]] == [text] * 3
+    column = _column(data, "unit_name") - 1
+    sheet = calamine.get_sheet_by_name(feedback.DATA_SHEET).to_python()
+    assert [row[column] for row in sheet[2:]] == [text] * 3

@@ -78,7 +78,19 @@ UNIT_LABELS: dict[str, str | None] = {
     "%": "%",
     "万元": "万元",
     "years": "岁",
+    "days": "天",
     "m²": "平方米",
+}
+
+# dim_indicator.unit as the notes sheet names it: the unit's label with its code, never the
+# bare code (count, years) alone
+UNIT_NAMES = {
+    "count": "个数 count",
+    "%": "% percent",
+    "万元": "万元 10,000 yuan",
+    "years": "岁 years",
+    "days": "天 days",
+    "m²": "平方米 m²",
 }
 
 # Percentages are stored ×100 already (25.0 means 25 %): a plain number format, not Excel's
@@ -88,6 +100,7 @@ NUMBER_FORMATS = {
     "%": "0.0",
     "万元": "#,##0.00##",
     "years": "0.0",
+    "days": "0.0",
     "m²": "#,##0.0",
 }
 
@@ -503,10 +516,10 @@ def _notes_rows(notes: _Notes, styles: _Styles) -> Iterator[str]:
                 i.code,
                 i.name_zh,
                 i.name_en,
-                i.unit,
+                UNIT_NAMES.get(i.unit, i.unit),
                 i.formula,
                 i.description,
-                f"{LEVELS[i.from_level]} 及以上 and up",
+                f"{SHEET_NAMES[LEVELS[i.from_level]]} 及以上 and up",
             ],
         )
         for i in notes.indicators

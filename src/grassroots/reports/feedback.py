@@ -4,10 +4,11 @@
 
 * sheet ``反馈 summary`` (first): the file, form, unit, period, when it arrived, rows and rows
   accepted, the counts of errors and warnings, and a table of every issue of the file;
-* sheet ``data``: the submitter's rows in the template's layout (row 1 field codes, row 2
-  Chinese labels, data from row 3) behind one extra first column, the row number in their
-  own file. Failing cells are filled (errors red, warnings yellow) and carry a comment with
-  every message about the cell.
+* sheet ``填报表``: the submitter's rows in the template's layout (row 1 a title naming the
+  unit, form and period, row 2 the Chinese column headings, data from row 3; values as they
+  were typed: labels such as 三类 and 是, dates as YYYY-MM-DD) behind one extra first
+  column, the row number in their own file. Failing cells are filled (errors red, warnings
+  yellow) and carry a comment with every message about the cell.
 
 Beside each issue stand its state (待处理 open, 已退回 rejected, 已豁免 waived, 已解决
 resolved) and the latest reason given for it in the issue's history (a steward's reason for
@@ -17,7 +18,9 @@ waived and resolved ones are listed in the summary for the record. A file reject
 whole gets the summary alone, with the reason. Every text (file names, typed values,
 messages, reasons) is written as text (:mod:`grassroots.core.cells`): a value typed as ``=1+1``
 is shown, not run. The workbook is for reading: corrections go into the original file (or
-a fresh template), which is submitted again.
+a fresh template), which is submitted again. Intake does not take the workbook back as it
+is (its name and the row-number column are no template's); saved under the return's name
+without that column, its 填报表 reads as a template does.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import os
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +49,14 @@ from grassroots.core.issues import BLOCKING_STATES
 from grassroots.core.issues import SEVERITY_LABELS as ISSUE_SEVERITY_LABELS
 from grassroots.core.issues import STATE_LABELS as ISSUE_STATE_LABELS
 from grassroots.core.locations import cell_location
-from grassroots.reports.template import BOOLEAN_LABELS, FIRST_DATA_ROW
+from grassroots.reports.template import DATA_SHEET, FIRST_DATA_ROW, title_of
 
 log = logging.getLogger(__name__)
 
 SUMMARY_SHEET = "反馈 summary"
-# the submitted rows, field codes in row 1 and labels in row 2 (its own layout, not the template's)
-DATA_SHEET = "data"
 SUFFIX = "反馈"
-ROW_COLUMN = ("source_row", "原文件行号 Row in your file")
+# the heading of the extra first column of the data sheet (DATA_SHEET, the template's)
+ROW_HEADING = "原文件行号 Row in your file"
 
 SEVERITY_LABELS = {s: f"{zh} {en}" for s, (zh, en) in ISSUE_SEVERITY_LABELS.items()}
 # as the review page names them
@@ -78,17 +80,16 @@ _FILLS = {
 }
 _FONTS = {"error": Font(color="FF9C0006"), "warning": Font(color="FF9C5700")}
 _HEADER_FILL = PatternFill("solid", fgColor="FFDDEBF7")
-_CODE_FILL = PatternFill("solid", fgColor="FFE7E6E6")
 _BOLD = Font(bold=True)
-_CODE_FONT = Font(size=9, color="FF595959")
+_TITLE_FONT = Font(size=14, bold=True)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')  # not allowed in Windows file names
 
 _HOW_TO = (
     "红色单元格为错误,该行不会被采用,请在原文件中改正后重新报送;黄色单元格为警告,请核实。"
-    "data 表第一列为原文件中的行号。 / Red cells are errors: the row is not used until you "
-    "correct your original file and submit it again. Yellow cells are warnings: please check "
-    "them. The first column of the data sheet is the row number in your file."
+    f"{DATA_SHEET}第一列为原文件中的行号。 / Red cells are errors: the row is not used until "
+    "you correct your original file and submit it again. Yellow cells are warnings: please "
+    f"check them. The first column of sheet {DATA_SHEET} is the row number in your file."
 )
 
 
@@ -148,7 +149,8 @@ def write_feedback(engine: Engine, submission_id: int, out_dir: Path) -> Path | 
                     .order_by(table.c.row_number)
                 )
             ]
-        _write_data(workbook.create_sheet(DATA_SHEET), form, submission, rows, issues)
+        _write_data(workbook.create_sheet(DATA_SHEET), form, submission, unit_name, rows,
+                    issues)
     path.parent.mkdir(parents=True, exist_ok=True)
     # written aside and moved in: the review page may be serving the previous version.
     # Aside under a name of this writer's own: two writers of one workbook (two runs of
@@ -291,14 +293,26 @@ def _write_summary(
         sheet.column_dimensions[column].width = width
 
 
+def _title(form: Form, submission: Any, unit_name: str | None) -> str:
+    """The data sheet's first row: the template's title, marked as this file's feedback."""
+    if submission.unit_code and submission.period:
+        whose = title_of(form, submission.unit_code, unit_name or "", submission.period)
+    else:
+        whose = f"{form.name_zh} / {form.name_en}"
+    return f"反馈 Feedback: {whose}"
+
+
 def _write_data(
-    sheet: Worksheet, form: Form, submission: Any, rows: list[dict], issues: list[dict]
+    sheet: Worksheet, form: Form, submission: Any, unit_name: str | None, rows: list[dict],
+    issues: list[dict],
 ) -> None:
-    fields = form.fields
-    cells.append(sheet, [ROW_COLUMN[0], *[f.code for f in fields]])
-    cells.append(sheet, [ROW_COLUMN[1], *[f.header_label for f in fields]])
-    for cell in sheet[1]:
-        cell.font, cell.fill, cell.alignment = _CODE_FONT, _CODE_FILL, _WRAP
+    # as in the template: the submitter's own code is no column of their file
+    fields = [f for f in form.fields if not f.from_submitter]
+    title = cells.write(sheet, 1, 1, _title(form, submission, unit_name))
+    title.font = _TITLE_FONT
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(fields) + 1)
+    sheet.row_dimensions[1].height = 28
+    cells.append(sheet, [ROW_HEADING, *[f.header_label for f in fields]])
     for cell in sheet[2]:
         cell.font, cell.fill, cell.alignment = _BOLD, _HEADER_FILL, _WRAP
 
@@ -386,15 +400,13 @@ def _label(form: Form | None, code: str | None) -> str | None:
 
 
 def _display(field: Field, value: Any) -> Any:
-    """A staged value as the submitter would have typed it (as the template writes it)."""
+    """A staged value as the submitter would have typed it (as the template writes it):
+    a label for an enum or a yes/no, a date as the text the template asks for (never a
+    serial), a number as a number."""
     if value is None:
         return None
-    if field.type == "enum":
-        return field.values.get(str(value), value)
-    if field.type == "boolean":
-        return BOOLEAN_LABELS[bool(value)]
-    if field.type == "date" and isinstance(value, date):
-        return value.strftime("%Y-%m-%d")  # what the template asks for, never a serial
+    if field.type in ("enum", "boolean", "date"):
+        return labels.shown_value(field, value)
     return value
 
 

@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
-from grassroots.catalog import load_catalog
+from grassroots.catalog import labels, load_catalog
 from grassroots.core import cells
 from grassroots.core.periods import parse_period, quarter_of
 from grassroots.hierarchy.trees import unit_names
@@ -36,6 +36,12 @@ CONVERTED_STATES = ("converted", "consolidated", "closed")
 def state_labels() -> dict[str, str]:
     """The Chinese label of each state code, as the form declares them."""
     return dict(load_catalog().forms[LEDGER_FORM].field("state").values)
+
+
+def shown_state(label: str, code: str) -> str:
+    """A state as every list shows it: the form's label with its code in words, ``整顿中 /
+    in progress`` (the form declares Chinese labels only)."""
+    return f"{label} / {code.replace('_', ' ')}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,10 @@ class HistoryEntry:
     submitted_by: str | None
     converts: bool  # moves the plan into converted or beyond (from planned or in_progress)
 
+    @property
+    def shown_state(self) -> str:
+        return shown_state(self.state_label, self.state)
+
 
 def _as_date(value: object) -> date:
     """A date column's value: SQLite hands back its ISO text through a text() query."""
@@ -64,11 +74,11 @@ def village_history(engine: Engine, unit_code: str, period: str | None = None) -
     # quarter codes sort in time order: every quarter is at or before 9999Q4
     last = quarter_of(parse_period(period).end) if period else "9999Q4"
     statement = sa.text(wh.render_sql("ledger/village_history.sql"))
-    labels = state_labels()
+    names = state_labels()
     with engine.connect() as conn:
         rows = conn.execute(statement, {"unit_code": unit_code, "last_quarter": last}).mappings()
         return [HistoryEntry(
-            period=r["period"], state=r["state"], state_label=labels.get(r["state"], r["state"]),
+            period=r["period"], state=r["state"], state_label=names.get(r["state"], r["state"]),
             state_on=_as_date(r["state_on"]), submission_id=r["submission_id"],
             row_number=r["row_number"], file_name=r["file_name"],
             submitted_by=r["submitted_by"], converts=bool(r["converts"]),
@@ -92,7 +102,7 @@ class OverduePlan:
     township_name: str
     unit_code: str
     unit_name: str
-    problem_type: str  # its Chinese label
+    problem_type: str  # its label, as the submitter typed it
     responsible: str | None
     county_leader: str | None
     first_secretary: str | None
@@ -100,6 +110,11 @@ class OverduePlan:
     days_overdue: int  # days from the deadline to the cut-off day
     state: str  # its Chinese label
     state_on: date
+    state_code: str
+
+    @property
+    def shown_state(self) -> str:
+        return shown_state(self.state, self.state_code)
 
 
 def ledger_periods(engine: Engine) -> list[str]:
@@ -128,7 +143,7 @@ def overdue_plans(engine: Engine, period: str, unit_code: str | None = None,
     p = parse_period(period)
     cutoff = overdue_cutoff(period, today or date.today())
     form = load_catalog().forms[LEDGER_FORM]
-    states, problems = form.field("state").values, form.field("problem_type").values
+    state, problem = form.field("state"), form.field("problem_type")
     params = {"period": period, "first_quarter": "0000Q1", "last_quarter": quarter_of(p.end),
               "cutoff": cutoff, "unit_code": unit_code}
     with engine.connect() as conn:
@@ -137,11 +152,12 @@ def overdue_plans(engine: Engine, period: str, unit_code: str | None = None,
     plans = [OverduePlan(
         township_code=r["township_code"], township_name=names.get(r["township_code"], ""),
         unit_code=r["unit_code"], unit_name=r["unit_name"] or "",
-        problem_type=problems.get(r["problem_type"] or "", r["problem_type"] or ""),
+        problem_type=labels.shown_value(problem, r["problem_type"]),
         responsible=r["responsible"], county_leader=r["county_leader"],
         first_secretary=r["first_secretary"], deadline=_as_date(r["deadline"]),
         days_overdue=(cutoff - _as_date(r["deadline"])).days,
-        state=states.get(r["state"], r["state"]), state_on=_as_date(r["state_on"]),
+        state=labels.shown_value(state, r["state"]), state_on=_as_date(r["state_on"]),
+        state_code=r["state"],
     ) for r in rows]
     return sorted(plans, key=lambda x: (x.township_code, -x.days_overdue, x.unit_code))
 
@@ -165,7 +181,7 @@ def overdue_row(plan: OverduePlan) -> tuple[object, ...]:
     return (f"{plan.township_name} {plan.township_code}".strip(), plan.unit_code, plan.unit_name,
             plan.problem_type, plan.responsible or "", plan.county_leader or "",
             plan.first_secretary or "", plan.deadline.isoformat(), plan.days_overdue,
-            plan.state, plan.state_on.isoformat())
+            plan.shown_state, plan.state_on.isoformat())
 
 
 def write_overdue(plans: list[OverduePlan], period: str, unit_label: str, cutoff: date,
@@ -177,7 +193,7 @@ def write_overdue(plans: list[OverduePlan], period: str, unit_label: str, cutoff
     out.parent.mkdir(parents=True, exist_ok=True)
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "逾期未转化"
+    sheet.title = "逾期未转化 overdue"
     last = get_column_letter(len(OVERDUE_COLUMNS))
     cells.write(sheet, 1, 1, f"{unit_label}{period}软弱涣散村党组织整顿逾期未转化名单 / "
                              f"plans overdue and not converted, {period}")
