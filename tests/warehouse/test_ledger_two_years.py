@@ -1,6 +1,6 @@
 """A second county's rectification ledger over two years (CONTRACT.md §6, issue 30), on
 SQLite and PostgreSQL: every ledger indicator at every level (village, township, county,
-city, region) for each year's fourth quarter, 2022's first two and each year, and the
+city, region) for every quarter (each level for each fourth quarter) and each year, and the
 weekly reports of the week spanning New Year, against figures worked out by hand below.
 
 普安县 (A, 黔西南州, 贵州省): 龙吟镇 (L), 江西坡镇 (J) and 地瓜镇 (D) send their ledgers
@@ -202,6 +202,19 @@ _A_2022Q4 = (5, 0, 5, 3, 60.0, 2, 639.0)   # on time L3, V, J2
 _A_2022 = (5, 0, 5, 3, 60.0, 2, 406.0)     # (261 + 639 + 318) / 3
 _B_2022Q4 = (1, 0, 1, 0, 0.0, 0, 283.0)
 EXPECTED = {
+    # 2021Q1-Q3: J2 first seen converted (on time); L3 converted 05-01; none overdue
+    ("2021Q1", L): (3, 0, 0, 0, NONE, 0, NONE),
+    ("2021Q1", J): (1, 0, 1, 1, 100.0, 0, 109.0),
+    ("2021Q1", COUNTY_A): (4, 0, 1, 1, 100.0, 0, 109.0),
+    ("2021Q1", REGION): (4, 0, 1, 1, 100.0, 0, 109.0),
+    ("2021Q2", L1): (1, 0, 0, 0, NONE, 0, NONE),  # planned: no deadline yet
+    ("2021Q2", L): (4, 0, 1, 1, 100.0, 0, 212.0),
+    ("2021Q2", J): (2, 0, 1, 1, 100.0, 0, NONE),
+    ("2021Q2", COUNTY_A): (6, 0, 2, 2, 100.0, 0, 212.0),
+    ("2021Q2", CITY_A): (6, 0, 2, 2, 100.0, 0, 212.0),
+    ("2021Q3", L): (4, 0, 1, 1, 100.0, 0, NONE),
+    ("2021Q3", COUNTY_A): (6, 0, 2, 2, 100.0, 0, NONE),
+    ("2021Q3", REGION): (6, 0, 2, 2, 100.0, 0, NONE),
     # 2021Q4: each plan's Q4 row; L2 converted 10-15, on time; M past its deadline
     ("2021Q4", L1): (1, 0, 0, 0, NONE, 0, NONE),
     ("2021Q4", L2): (1, 0, 1, 1, 100.0, 0, 228.0),
@@ -249,6 +262,14 @@ EXPECTED = {
     ("2022Q2", COUNTY_A): _A_2022Q2,
     ("2022Q2", R1): (1, 0, 1, 0, 0.0, 0, NONE),  # due on the quarter's last day, unconverted
     ("2022Q2", REGION): (6, 1, 6, 3, 50.0, 1, 289.5),
+    # 2022Q3: R1 past its deadline and unconverted; L2 still relapsed
+    ("2022Q3", L): (3, 1, 3, 1, 33.3333, 1, NONE),
+    ("2022Q3", D): (1, 0, 1, 1, 100.0, 0, NONE),
+    ("2022Q3", COUNTY_A): (5, 1, 5, 3, 60.0, 1, NONE),
+    ("2022Q3", R1): (1, 1, 1, 0, 0.0, 0, NONE),
+    ("2022Q3", COUNTY_B): (1, 1, 1, 0, 0.0, 0, NONE),
+    ("2022Q3", CITY_B): (1, 1, 1, 0, 0.0, 0, NONE),
+    ("2022Q3", REGION): (6, 2, 6, 3, 50.0, 1, NONE),
     # 2022Q4: L2 converted again, its conversion date now 11-30, after its deadline
     ("2022Q4", L1): (1, 0, 1, 0, 0.0, 0, NONE),
     ("2022Q4", L2): (1, 0, 1, 0, 0.0, 0, 639.0),
