@@ -72,8 +72,9 @@ def write_csv(path: Path, form_code: str, rows: list[dict[str, object]], encodin
     return path
 
 
-def small_register(landing: Path, villages: list[RegisterEntry]) -> Path:
-    return_path = landing / f"register__{DALAT}.csv"
+def small_register(landing: Path, villages: list[RegisterEntry], county: str = DALAT) -> Path:
+    """A county's register of ``villages`` in the landing folder (Dalat's unless told)."""
+    return_path = landing / f"register__{county}.csv"
     write_register(return_path, villages)
     return return_path
 
