@@ -20,6 +20,7 @@ from grassroots.intake import stage as intake
 from grassroots.intake.parse import FileRejected
 from grassroots.intake.read import parse_submission
 from grassroots.reports import feedback
+from grassroots.reports.template import META_SHEET, write_template
 from grassroots.review import actions as review
 from tests.builders import (
     DALAT,
@@ -125,7 +126,7 @@ def test_failing_cells_are_filled_and_carry_their_message(county, tmp_path: Path
 
     assert path == tmp_path / "feedback" / "2020" / f"{submission_id}__{NAME[:-4]}__反馈.xlsx"
     book = load_workbook(path)
-    assert book.sheetnames == [feedback.SUMMARY_SHEET, "填报表"]
+    assert book.sheetnames == [feedback.SUMMARY_SHEET, "填报表", "表单信息"]
     data = book["填报表"]
     # the template's layout: a title over every column, Chinese headings, data from row 3
     title = data["A1"].value
@@ -298,14 +299,28 @@ def test_a_feedback_workbook_sent_back_as_it_is_is_refused_saying_why(
     path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
     catalog = load_catalog()
 
-    # under its own name: no form, unit or period to go by
-    with pytest.raises(FileRejected, match="cannot tell form, unit and period"):
-        parse_submission(path, catalog)
-    # under the return's name: the row-number column is no field of the form, never data
+    # under its own name and under the return's: known by its meta sheet, but the
+    # row-number column is no field of the form, never data
     renamed = path.with_name(NAME.replace(".csv", ".xlsx"))
     renamed.write_bytes(path.read_bytes())
-    with pytest.raises(FileRejected, match="原文件行号 Row in your file"):
-        parse_submission(renamed, catalog)
+    for sent in (path, renamed):
+        with pytest.raises(FileRejected, match="原文件行号 Row in your file"):
+            parse_submission(sent, catalog)
+
+
+def test_the_workbook_carries_the_templates_meta_sheet(county, tmp_path: Path) -> None:
+    """The same keys as a template of the return's form, unit and period, from one writer."""
+    settings, engine = county
+    path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
+    form = load_catalog().forms["village_annual"]
+    template = write_template(form, DALAT, "达拉特旗", "2020", tmp_path / "t.xlsx", [])
+
+    def meta(book_path: Path) -> list[tuple]:
+        return list(load_workbook(book_path)[META_SHEET].iter_rows(values_only=True))
+
+    assert meta(path) == meta(template)
+    assert dict(meta(path))["报送期间(period)"] == "2020"
+    assert load_workbook(path)[META_SHEET].protection.sheet
 
 
 def test_its_data_sheet_without_the_row_numbers_is_a_return_intake_accepts(

@@ -8,7 +8,10 @@
   unit, form and period, row 2 the Chinese column headings, data from row 3; values as they
   were typed: labels such as 三类 and 是, dates as YYYY-MM-DD) behind one extra first
   column, the row number in their own file. Failing cells are filled (errors red, warnings
-  yellow) and carry a comment with every message about the cell.
+  yellow) and carry a comment with every message about the cell;
+* sheet ``表单信息``: the template's meta sheet (form, version, unit, period), written by
+  :func:`grassroots.reports.template.write_meta`, so intake identifies the workbook sent
+  back under any name, as it does a template a clerk renamed.
 
 Beside each issue stand its state (待处理 open, 已退回 rejected, 已豁免 waived, 已解决
 resolved) and the latest reason given for it in the issue's history (a steward's reason for
@@ -18,9 +21,9 @@ waived and resolved ones are listed in the summary for the record. A file reject
 whole gets the summary alone, with the reason. Every text (file names, typed values,
 messages, reasons) is written as text (:mod:`grassroots.core.cells`): a value typed as ``=1+1``
 is shown, not run. The workbook is for reading: corrections go into the original file (or
-a fresh template), which is submitted again. Intake does not take the workbook back as it
-is (its name and the row-number column are no template's); saved under the return's name
-without that column, its 填报表 reads as a template does.
+a fresh template), which is submitted again. Intake knows the workbook's form, unit and
+period from its meta sheet under any name, but refuses its row-number column (no
+template's); without that column, its 填报表 reads as a template does.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from grassroots.core.issues import BLOCKING_STATES
 from grassroots.core.issues import SEVERITY_LABELS as ISSUE_SEVERITY_LABELS
 from grassroots.core.issues import STATE_LABELS as ISSUE_STATE_LABELS
 from grassroots.core.locations import cell_location
-from grassroots.reports.template import DATA_SHEET, FIRST_DATA_ROW, title_of
+from grassroots.reports.template import DATA_SHEET, FIRST_DATA_ROW, title_of, write_meta
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,9 @@ def write_feedback(engine: Engine, submission_id: int, out_dir: Path) -> Path | 
             ]
         _write_data(workbook.create_sheet(DATA_SHEET), form, submission, unit_name, rows,
                     issues)
+        # the template's own meta sheet: intake knows the form, unit and period from it
+        # whatever the clerk names the file they send back
+        write_meta(workbook, form, submission.unit_code, unit_name, submission.period)
     path.parent.mkdir(parents=True, exist_ok=True)
     # written aside and moved in: the review page may be serving the previous version.
     # Aside under a name of this writer's own: two writers of one workbook (two runs of

@@ -148,7 +148,7 @@ def write_template(
     data.freeze_panes = f"A{FIRST_DATA_ROW}"
 
     _write_instructions(workbook, form, unit_code, unit_name, period)
-    _write_meta(workbook, form, unit_code, unit_name, period)
+    write_meta(workbook, form, unit_code, unit_name, period)
     workbook.active = 0
     # fixed timestamps: ingest records the same bytes once, so regenerating a template or
     # the demo does not re-submit anything
@@ -501,9 +501,12 @@ def _write_instructions(
     sheet.protection.formatColumns = sheet.protection.formatRows = False
 
 
-def _write_meta(
-    workbook: Workbook, form: Form, unit_code: str, unit_name: str, period: str
+def write_meta(
+    workbook: Workbook, form: Form, unit_code: str, unit_name: str | None, period: str
 ) -> None:
+    """Add sheet ``表单信息`` (third): the ``key | value`` table intake identifies a file by
+    (form, version, unit, period), whatever the file is named; the feedback workbook
+    carries it too, so it can be sent back as it is."""
     meta = workbook.create_sheet(META_SHEET, index=2)
     entries: list[tuple[str, Any]] = [
         ("form", form.code),
