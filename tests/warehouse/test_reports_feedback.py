@@ -292,20 +292,36 @@ def test_a_superseded_files_workbook_goes_with_it(county, tmp_path: Path) -> Non
 # --- what intake makes of a feedback workbook sent back -----------------------------------
 
 
-def test_a_feedback_workbook_sent_back_as_it_is_is_refused_saying_why(
+def test_a_feedback_workbook_reads_as_a_return_without_its_row_numbers(
     county, tmp_path: Path
 ) -> None:
     settings, engine = county
     path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
-    catalog = load_catalog()
 
-    # under its own name and under the return's: known by its meta sheet, but the
-    # row-number column is no field of the form, never data
-    renamed = path.with_name(NAME.replace(".csv", ".xlsx"))
-    renamed.write_bytes(path.read_bytes())
-    for sent in (path, renamed):
-        with pytest.raises(FileRejected, match="原文件行号 Row in your file"):
-            parse_submission(sent, catalog)
+    parsed = parse_submission(path, load_catalog())
+
+    assert (parsed.form.code, parsed.unit_code, parsed.period) == ("village_annual", DALAT, "2020")
+    assert parsed.sheet == feedback.DATA_SHEET and parsed.row_numbers == [3, 4, 5]
+    # column A, the row number in the first file, is no field's: the fields read from B on
+    first = dict(zip(parsed.form.field_codes, parsed.cells[0], strict=True))
+    assert (first["unit_code"], first["party_members"], first["org_class"]) == (V1, "x", "一类")
+
+
+@pytest.mark.parametrize("heading", ["备注 Note", "原文件行号", "Row in your file"])
+def test_any_other_unknown_column_of_it_is_still_refused(
+    county, tmp_path: Path, heading: str
+) -> None:
+    settings, engine = county
+    book = load_workbook(feedback.write_feedback(engine, _submission_id(engine), tmp_path))
+    data = book[feedback.DATA_SHEET]
+    data.cell(2, data.max_column + 1, heading)
+    sent = tmp_path / "sent.xlsx"
+    book.save(sent)
+
+    with pytest.raises(FileRejected, match="unknown columns") as refused:
+        parse_submission(sent, load_catalog())
+    assert heading in str(refused.value)
+    assert feedback.ROW_HEADING not in str(refused.value)
 
 
 def test_the_workbook_carries_the_templates_meta_sheet(county, tmp_path: Path) -> None:

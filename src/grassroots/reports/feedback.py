@@ -20,10 +20,10 @@ and in the cell's comment. Only ``open`` and ``rejected`` issues are the submitt
 waived and resolved ones are listed in the summary for the record. A file rejected as a
 whole gets the summary alone, with the reason. Every text (file names, typed values,
 messages, reasons) is written as text (:mod:`grassroots.core.cells`): a value typed as ``=1+1``
-is shown, not run. The workbook is for reading: corrections go into the original file (or
-a fresh template), which is submitted again. Intake knows the workbook's form, unit and
-period from its meta sheet under any name, but refuses its row-number column (no
-template's); without that column, its 填报表 reads as a template does.
+is shown, not run. The workbook can be sent back as it is, under any name: intake knows
+the form, unit and period from its meta sheet and skips the row-number column (by its
+heading, :data:`grassroots.core.workbooks.FEEDBACK_ROW_HEADING`), so its 填报表 reads as a
+template does, and the file replaces the submission it answers like any new return.
 """
 
 from __future__ import annotations
@@ -52,14 +52,16 @@ from grassroots.core.issues import BLOCKING_STATES
 from grassroots.core.issues import SEVERITY_LABELS as ISSUE_SEVERITY_LABELS
 from grassroots.core.issues import STATE_LABELS as ISSUE_STATE_LABELS
 from grassroots.core.locations import cell_location
+from grassroots.core.workbooks import FEEDBACK_ROW_HEADING
 from grassroots.reports.template import DATA_SHEET, FIRST_DATA_ROW, title_of, write_meta
 
 log = logging.getLogger(__name__)
 
 SUMMARY_SHEET = "反馈 summary"
 SUFFIX = "反馈"
-# the heading of the extra first column of the data sheet (DATA_SHEET, the template's)
-ROW_HEADING = "原文件行号 Row in your file"
+# the heading of the extra first column of the data sheet (DATA_SHEET, the template's),
+# which intake skips: the workbook goes back as it is
+ROW_HEADING = FEEDBACK_ROW_HEADING
 
 SEVERITY_LABELS = {s: f"{zh} {en}" for s, (zh, en) in ISSUE_SEVERITY_LABELS.items()}
 # as the review page names them
