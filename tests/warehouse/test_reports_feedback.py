@@ -185,6 +185,13 @@ def test_the_summary_lists_every_issue_and_what_is_left_to_fix(county, tmp_path:
     assert summary["通过行数 Rows accepted"] == 1
     assert (summary["错误 Errors"], summary["警告 Warnings"]) == (2, 0)
     assert summary["已豁免或已解决 Waived or resolved"] == 1
+    # fix the red cells here and send this very file back, in Chinese and English
+    what_to_do = summary[feedback.WHAT_TO_DO]
+    assert "改正红色单元格" in what_to_do and "原样交回" in what_to_do
+    assert "不需删除任何列,也不需改文件名" in what_to_do
+    assert "fix the red cells" in what_to_do and "send that file back as it is" in what_to_do
+    assert "no need to delete or rename anything" in what_to_do
+    assert "在原文件中改正" not in summary["说明 How to read"]
     table = {(row[0], row[1]): row for row in _issue_table(path)}
     assert set(table) == {(2, "party_members"), (3, "star_rating"), (4, "venue_area")}
     assert table[(3, "star_rating")][2:5] == ("Star rating", "12", "错误 error")
