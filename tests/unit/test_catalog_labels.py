@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
-from grassroots.catalog import load_catalog
-from grassroots.catalog.labels import MISSING_UNITS, issue_field, shown_value
+from grassroots.catalog import LEVELS, load_catalog
+from grassroots.catalog.labels import (
+    APPROVAL_LABELS,
+    MISSING_UNITS,
+    issue_field,
+    shown_flags,
+    shown_value,
+)
+from grassroots.signoff.actions import STATE_LABELS
 
 VILLAGE = load_catalog().forms["village_annual"]
 
@@ -41,3 +50,27 @@ def test_an_issue_names_its_field_by_label_and_a_missing_units_count_as_a_count(
     assert issue_field(VILLAGE, "unit_code", "1", f"village_annual{MISSING_UNITS}") == (
         "应报未报单位数", "units without a return", "1")
     assert issue_field(None, "x", 5) == ("x", "x", "5")
+
+
+def test_every_approval_reach_the_views_compute_has_one_label() -> None:
+    """The codes come from the SQL macro that writes flags and the views' approval."""
+    sql = (Path(__file__).parents[2] / "include" / "sql" / "scope.sql").read_text()
+    macro = sql[sql.index("macro approval_label()"):]
+    macro = macro[:macro.index("endmacro")]
+    computed = re.findall(r"'([a-z]+)'", macro)
+    assert sorted(computed) == sorted(APPROVAL_LABELS)
+    assert {code for code in computed if code != "none"} == set(LEVELS.values()) - {"village"}
+    assert len({zh for zh, _ in APPROVAL_LABELS.values()}) == len(APPROVAL_LABELS)
+    assert STATE_LABELS["none"] == "未审核 not approved"  # the sign-off page's word
+
+
+@pytest.mark.parametrize(("flags", "shown"), [
+    ("approval=none", "未审核 not approved"),
+    ("approval=township", "乡镇已审核 township-approved"),
+    ("approval=county;no_previous_period", "县已审核 county-approved; 无上期数据 no previous period"),
+    ("approval=region", "省(区)已审核 region-approved"),
+    ("approval=city;something_new", "市已审核 city-approved; something_new"),
+    (None, ""),
+])
+def test_flags_are_shown_as_labels(flags: str | None, shown: str) -> None:
+    assert shown_flags(flags) == shown

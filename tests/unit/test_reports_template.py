@@ -103,6 +103,9 @@ def test_the_instructions_sheet_tells_a_clerk_what_to_fill_and_how_to_send_it(
     assert "达拉特旗(150621000000)" in text and "2021年" in text
     assert "第3行" in text and "撤销工作表保护" in text
     assert "village_annual__150621000000__2021.xlsx" in text
+    # a feedback workbook goes back as it is, said in Chinese and English
+    assert "收到反馈表" in text and "原样交回" in text and "不需删除任何列" in text
+    assert "send that file back as it is (no need to delete or rename anything)" in text
     # a line per field: its heading, what it takes, whether it is required
     table = {row[0]: row for row in rows}
     for field in VILLAGE.fields:

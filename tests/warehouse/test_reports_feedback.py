@@ -17,9 +17,10 @@ from grassroots import warehouse as wh
 from grassroots.catalog import load_catalog
 from grassroots.config import Settings
 from grassroots.intake import stage as intake
-from grassroots.intake.parse import FileRejected
+from grassroots.intake.parse import FileRejected, read_table
 from grassroots.intake.read import parse_submission
 from grassroots.reports import feedback
+from grassroots.reports.template import META_SHEET, write_template
 from grassroots.review import actions as review
 from tests.builders import (
     DALAT,
@@ -51,9 +52,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data / "w.sqlite"
 
 
-def _submit_and_validate(settings: Settings) -> sa.Engine:
+def _submit_and_validate(settings: Settings, rows: list[dict] = ROWS) -> sa.Engine:
     small_register(settings.landing_dir, [village(201), village(202), village(203)])
-    write_csv(settings.landing_dir / "2020" / NAME, "village_annual", ROWS)
+    write_csv(settings.landing_dir / "2020" / NAME, "village_annual", rows)
     pipeline.ingest("2020", settings)
     pipeline.validate("2020", settings)
     return wh.connect(settings.warehouse_url)
@@ -125,7 +126,7 @@ def test_failing_cells_are_filled_and_carry_their_message(county, tmp_path: Path
 
     assert path == tmp_path / "feedback" / "2020" / f"{submission_id}__{NAME[:-4]}__反馈.xlsx"
     book = load_workbook(path)
-    assert book.sheetnames == [feedback.SUMMARY_SHEET, "填报表"]
+    assert book.sheetnames == [feedback.SUMMARY_SHEET, "填报表", "表单信息"]
     data = book["填报表"]
     # the template's layout: a title over every column, Chinese headings, data from row 3
     title = data["A1"].value
@@ -184,6 +185,13 @@ def test_the_summary_lists_every_issue_and_what_is_left_to_fix(county, tmp_path:
     assert summary["通过行数 Rows accepted"] == 1
     assert (summary["错误 Errors"], summary["警告 Warnings"]) == (2, 0)
     assert summary["已豁免或已解决 Waived or resolved"] == 1
+    # fix the red cells here and send this very file back, in Chinese and English
+    what_to_do = summary[feedback.WHAT_TO_DO]
+    assert "改正红色单元格" in what_to_do and "原样交回" in what_to_do
+    assert "不需删除任何列,也不需改文件名" in what_to_do
+    assert "fix the red cells" in what_to_do and "send that file back as it is" in what_to_do
+    assert "no need to delete or rename anything" in what_to_do
+    assert "在原文件中改正" not in summary["说明 How to read"]
     table = {(row[0], row[1]): row for row in _issue_table(path)}
     assert set(table) == {(2, "party_members"), (3, "star_rating"), (4, "venue_area")}
     assert table[(3, "star_rating")][2:5] == ("Star rating", "12", "错误 error")
@@ -291,21 +299,51 @@ def test_a_superseded_files_workbook_goes_with_it(county, tmp_path: Path) -> Non
 # --- what intake makes of a feedback workbook sent back -----------------------------------
 
 
-def test_a_feedback_workbook_sent_back_as_it_is_is_refused_saying_why(
+def test_a_feedback_workbook_reads_as_a_return_without_its_row_numbers(
     county, tmp_path: Path
 ) -> None:
     settings, engine = county
     path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
-    catalog = load_catalog()
 
-    # under its own name: no form, unit or period to go by
-    with pytest.raises(FileRejected, match="cannot tell form, unit and period"):
-        parse_submission(path, catalog)
-    # under the return's name: the row-number column is no field of the form, never data
-    renamed = path.with_name(NAME.replace(".csv", ".xlsx"))
-    renamed.write_bytes(path.read_bytes())
-    with pytest.raises(FileRejected, match="原文件行号 Row in your file"):
-        parse_submission(renamed, catalog)
+    parsed = parse_submission(path, load_catalog())
+
+    assert (parsed.form.code, parsed.unit_code, parsed.period) == ("village_annual", DALAT, "2020")
+    assert parsed.sheet == feedback.DATA_SHEET and parsed.row_numbers == [3, 4, 5]
+    # column A, the row number in the first file, is no field's: the fields read from B on
+    first = dict(zip(parsed.form.field_codes, parsed.cells[0], strict=True))
+    assert (first["unit_code"], first["party_members"], first["org_class"]) == (V1, "x", "一类")
+
+
+@pytest.mark.parametrize("heading", ["备注 Note", "原文件行号", "Row in your file"])
+def test_any_other_unknown_column_of_it_is_still_refused(
+    county, tmp_path: Path, heading: str
+) -> None:
+    settings, engine = county
+    book = load_workbook(feedback.write_feedback(engine, _submission_id(engine), tmp_path))
+    data = book[feedback.DATA_SHEET]
+    data.cell(2, data.max_column + 1, heading)
+    sent = tmp_path / "sent.xlsx"
+    book.save(sent)
+
+    with pytest.raises(FileRejected, match="unknown columns") as refused:
+        parse_submission(sent, load_catalog())
+    assert heading in str(refused.value)
+    assert feedback.ROW_HEADING not in str(refused.value)
+
+
+def test_the_workbook_carries_the_templates_meta_sheet(county, tmp_path: Path) -> None:
+    """The same keys as a template of the return's form, unit and period, from one writer."""
+    settings, engine = county
+    path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
+    form = load_catalog().forms["village_annual"]
+    template = write_template(form, DALAT, "达拉特旗", "2020", tmp_path / "t.xlsx", [])
+
+    def meta(book_path: Path) -> list[tuple]:
+        return list(load_workbook(book_path)[META_SHEET].iter_rows(values_only=True))
+
+    assert meta(path) == meta(template)
+    assert dict(meta(path))["报送期间(period)"] == "2020"
+    assert load_workbook(path)[META_SHEET].protection.sheet
 
 
 def test_its_data_sheet_without_the_row_numbers_is_a_return_intake_accepts(
@@ -339,6 +377,95 @@ def test_its_data_sheet_without_the_row_numbers_is_a_return_intake_accepts(
         left = conn.execute(sa.select(i.field, i.severity).where(
             i.submission_id == newest)).all()
     assert [tuple(r) for r in left] == [("venue_area", "warning")]  # the errors are fixed
+
+
+# --- the workbook sent back as it is, after the clerk fixed its red cells -------------------
+
+# the village names as submitted: text a spreadsheet or a page could run
+FORMULA_NAME, SCRIPT_NAME = HOSTILE_CELL_TEXT["equals"], "<script>alert(1)</script>"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def hostile_county(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> tuple[Settings, sa.Engine]:
+    """The county's return with its two errors, two of its villages named with hostile
+    text, after ingest and validate, on a new warehouse of either kind."""
+    url = (f"sqlite:///{tmp_path / 'data' / 'w.sqlite'}" if request.param == "sqlite"
+           else request.getfixturevalue("new_postgres_url")())
+    settings = Settings.from_env(warehouse_url=url, data_dir=tmp_path / "data")
+    rows = [dict(ROWS[0], unit_name=FORMULA_NAME), dict(ROWS[1], unit_name=SCRIPT_NAME),
+            ROWS[2]]
+    return settings, _submit_and_validate(settings, rows)
+
+
+@pytest.mark.parametrize("name", ["its own", "the return's"])
+def test_the_workbook_fixed_and_sent_back_as_it_is_replaces_the_return(
+    hostile_county, tmp_path: Path, name: str
+) -> None:
+    settings, engine = hostile_county
+    first = _submission_id(engine)
+    path = feedback.write_feedback(engine, first, tmp_path / "feedback")
+    book = load_workbook(path)
+    data = book[feedback.DATA_SHEET]
+    assert _cell(data, 2, "party_members").fill.fgColor.rgb == "FFFFC7CE"  # red: to fix
+    assert _cell(data, 3, "star_rating").fill.fgColor.rgb == "FFFFC7CE"
+    _cell(data, 2, "party_members").value = 40
+    _cell(data, 3, "star_rating").value = 7
+    # no column deleted, nothing renamed: saved as the clerk's Excel would, into landing
+    sent = settings.landing_dir / "2020" / (
+        path.name if name == "its own" else NAME.replace(".csv", ".xlsx"))
+    book.save(sent)
+    assert read_table(sent.name, sent.read_bytes()).formulas == []  # no name became one
+
+    assert pipeline.ingest("2020", settings)["superseded"] == 1
+    pipeline.validate("2020", settings)
+
+    s, i = wh.submission.c, wh.validation_issue.c
+    staged = wh.staging_tables["village_annual"]
+    with engine.connect() as conn:
+        submissions = {r.submission_id: r for r in conn.execute(
+            sa.select(wh.submission).where(s.period == "2020"))}
+        (newest,) = [n for n, r in submissions.items() if r.file_name == sent.name]
+        rows = {r.unit_code: r for r in conn.execute(
+            sa.select(staged).where(staged.c.submission_id == newest))}
+        left = conn.execute(sa.select(i.field, i.severity).where(
+            i.submission_id == newest)).all()
+        warned_before = conn.execute(sa.select(i.field, i.severity).where(
+            i.submission_id == first, i.severity == "warning")).all()
+    assert submissions[first].status == "superseded"
+    assert submissions[first].superseded_by == newest
+    assert (submissions[newest].status, submissions[newest].form_code,
+            submissions[newest].unit_code) == ("accepted", "village_annual", DALAT)
+    assert submissions[newest].rows_accepted == submissions[newest].row_count == 3
+    assert {code: r.row_status for code, r in rows.items()} == dict.fromkeys(
+        (V1, V2, V3), "accepted")
+    assert (rows[V1].party_members, rows[V2].star_rating) == (40, 7)  # the fixed cells
+    # no error is left: the warnings of the first file (the area; names unlike the
+    # register's) stand again
+    assert sorted(tuple(r) for r in left) == sorted(tuple(r) for r in warned_before) == [
+        ("unit_name", "warning")] * 2 + [("venue_area", "warning")]
+    # the hostile names came back as the text typed, never a formula or markup
+    assert (rows[V1].unit_name, rows[V2].unit_name) == (FORMULA_NAME, SCRIPT_NAME)
+
+
+def test_hostile_names_stay_text_in_the_workbook_sent_back(hostile_county, tmp_path: Path) -> None:
+    settings, engine = hostile_county
+    path = feedback.write_feedback(engine, _submission_id(engine), tmp_path)
+    book = load_workbook(path)
+    _cell(book[feedback.DATA_SHEET], 3, "star_rating").value = 7
+    sent = tmp_path / "sent.xlsx"
+    book.save(sent)  # openpyxl's load and save, as a clerk's edit would be
+
+    data = load_workbook(sent)[feedback.DATA_SHEET]
+    for row, text in ((2, FORMULA_NAME), (3, SCRIPT_NAME)):
+        cell = _cell(data, row, "unit_name")
+        assert (cell.value, cell.data_type) == (text, "s")
+    assert cell.quotePrefix is False and _cell(data, 2, "unit_name").quotePrefix is True
+    parsed = parse_submission(sent, load_catalog())
+    assert not [n for n in parsed.notes if n.rule.endswith(".formula")]
+    names = {cells[0]: cells[1] for cells in parsed.cells}
+    assert (names[V1], names[V2]) == (FORMULA_NAME, SCRIPT_NAME)
 
 
 # --- the steward's word, beside each issue ------------------------------------------------

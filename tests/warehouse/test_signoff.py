@@ -193,8 +193,16 @@ def test_what_changed_since_an_approval_is_shown_old_beside_new(
     assert "changed since approved" in out and "new_party_members" in out
 
 
-def test_published_rows_say_how_far_sign_off_reached(settings: Settings) -> None:
+def test_published_rows_say_how_far_sign_off_reached(
+        settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     engine = _engine(settings)
+
+    def explained(unit: str) -> str:
+        """The flags line `grassroots explain` prints for the unit's new_party_members."""
+        assert cli.main(["explain", "--period", "2021", "--unit", unit, "--indicator",
+                         "new_party_members", "--warehouse", settings.warehouse_url]) == 0
+        (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("标记")]
+        return line
 
     def reach() -> dict[tuple[str, str], str]:
         with engine.connect() as conn:
@@ -210,6 +218,8 @@ def test_published_rows_say_how_far_sign_off_reached(settings: Settings) -> None
     before = reach()
     assert before[(V1, "new_party_members")] == "approval=none"
     assert before[(WANGAIZHAO, "wide")] == before[(V1, "wide")] == "none"
+    # a person reads labels, as the sign-off page words them; the warehouse keeps the codes
+    assert explained(V1) == "标记 / flags:   未审核 not approved"
     (issue,) = [i for i in review.list_issues(engine, state="open", severity="error")[0]
                 if i["unit_code"] == V2]
     review.waive(engine, issue["issue_id"], "steward-li", "核实")
@@ -219,6 +229,8 @@ def test_published_rows_say_how_far_sign_off_reached(settings: Settings) -> None
     assert after[(V1, "new_party_members")] == after[(WANGAIZHAO, "villages")] == "approval=township"
     assert after[(V1, "wide")] == after[(WANGAIZHAO, "wide")] == "township"
     assert after[(V3, "wide")] == after[(SHULINZHAO, "wide")] == after[(DALAT, "wide")] == "none"
+    assert explained(V1) == explained(WANGAIZHAO) == "标记 / flags:   乡镇已审核 township-approved"
+    assert explained(V3) == "标记 / flags:   未审核 not approved"
     signoff.unapprove(engine, "2021", WANGAIZHAO, "steward-li", "更正")
     assert reach() == {k: v for k, v in before.items()}
 

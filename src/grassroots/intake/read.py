@@ -26,6 +26,7 @@ from grassroots.core import sqlite_tuning
 from grassroots.core.locations import cell_location
 from grassroots.core.periods import PERIOD_EXAMPLE_OF, PERIOD_TYPE_ZH, PeriodError, parse_period
 from grassroots.core.spool import Spooled
+from grassroots.core.workbooks import FEEDBACK_ROW_HEADING
 from grassroots.hierarchy import registers
 from grassroots.intake.clean import CellError, FieldCleaner
 from grassroots.intake.parse import FileRejected, RawTable, cell_text, read_table
@@ -136,7 +137,8 @@ def parse_submission(path: Path, catalog: Catalog, data: bytes | None = None) ->
     header_index = _find_header(form, table.rows)
     names = _header_names(form)
     header = [cell_text(c) for c in table.rows[header_index]]
-    unknown = [h for h in header if h and h not in names]
+    # the row numbers a feedback workbook sent back as it is shows first: not data
+    unknown = [h for h in header if h and h not in names and h != FEEDBACK_ROW_HEADING]
     if unknown:
         raise FileRejected(f"未知列:{'、'.join(unknown)} / unknown columns: {', '.join(unknown)}")
     mapped = [names.get(h) for h in header]

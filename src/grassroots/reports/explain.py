@@ -27,6 +27,7 @@ from grassroots.catalog import (
     Form,
     Indicator,
     expression_fields,
+    labels,
     load_catalog,
     ratings,
 )
@@ -547,7 +548,8 @@ def format_explanation(explanation: dict, width: int | None = None) -> str:
               f"of {amount(explanation['expected_units'])} expected)")
     lines.append(value)
     if explanation.get("flags"):
-        lines.append(f"标记 / flags:   {explanation['flags']}")
+        # labels for a person; --json keeps the codes the warehouse holds
+        lines.append(f"标记 / flags:   {labels.shown_flags(explanation['flags'])}")
     if explanation.get("note"):
         lines.append(f"说明 / note:    {explanation['note']}")
 

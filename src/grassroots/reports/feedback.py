@@ -8,7 +8,10 @@
   unit, form and period, row 2 the Chinese column headings, data from row 3; values as they
   were typed: labels such as 三类 and 是, dates as YYYY-MM-DD) behind one extra first
   column, the row number in their own file. Failing cells are filled (errors red, warnings
-  yellow) and carry a comment with every message about the cell.
+  yellow) and carry a comment with every message about the cell;
+* sheet ``表单信息``: the template's meta sheet (form, version, unit, period), written by
+  :func:`grassroots.reports.template.write_meta`, so intake identifies the workbook sent
+  back under any name, as it does a template a clerk renamed.
 
 Beside each issue stand its state (待处理 open, 已退回 rejected, 已豁免 waived, 已解决
 resolved) and the latest reason given for it in the issue's history (a steward's reason for
@@ -17,10 +20,12 @@ and in the cell's comment. Only ``open`` and ``rejected`` issues are the submitt
 waived and resolved ones are listed in the summary for the record. A file rejected as a
 whole gets the summary alone, with the reason. Every text (file names, typed values,
 messages, reasons) is written as text (:mod:`grassroots.core.cells`): a value typed as ``=1+1``
-is shown, not run. The workbook is for reading: corrections go into the original file (or
-a fresh template), which is submitted again. Intake does not take the workbook back as it
-is (its name and the row-number column are no template's); saved under the return's name
-without that column, its 填报表 reads as a template does.
+is shown, not run. The summary tells the submitter to fix the red cells and send the
+workbook back as it is (``WHAT_TO_DO``, as the template's instructions say), under any
+name: intake knows the form, unit and period from its meta sheet and skips the row-number
+column (by its heading, :data:`grassroots.core.workbooks.FEEDBACK_ROW_HEADING`), so its
+填报表 reads as a template does, and the file replaces the submission it answers like
+any new return.
 """
 
 from __future__ import annotations
@@ -49,14 +54,22 @@ from grassroots.core.issues import BLOCKING_STATES
 from grassroots.core.issues import SEVERITY_LABELS as ISSUE_SEVERITY_LABELS
 from grassroots.core.issues import STATE_LABELS as ISSUE_STATE_LABELS
 from grassroots.core.locations import cell_location
-from grassroots.reports.template import DATA_SHEET, FIRST_DATA_ROW, title_of
+from grassroots.core.workbooks import FEEDBACK_ROW_HEADING
+from grassroots.reports.template import (
+    DATA_SHEET,
+    FEEDBACK_SEND_BACK,
+    FIRST_DATA_ROW,
+    title_of,
+    write_meta,
+)
 
 log = logging.getLogger(__name__)
 
 SUMMARY_SHEET = "反馈 summary"
 SUFFIX = "反馈"
-# the heading of the extra first column of the data sheet (DATA_SHEET, the template's)
-ROW_HEADING = "原文件行号 Row in your file"
+# the heading of the extra first column of the data sheet (DATA_SHEET, the template's),
+# which intake skips: the workbook goes back as it is
+ROW_HEADING = FEEDBACK_ROW_HEADING
 
 SEVERITY_LABELS = {s: f"{zh} {en}" for s, (zh, en) in ISSUE_SEVERITY_LABELS.items()}
 # as the review page names them
@@ -86,11 +99,13 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')  # not allowed in Windows file names
 
 _HOW_TO = (
-    "红色单元格为错误,该行不会被采用,请在原文件中改正后重新报送;黄色单元格为警告,请核实。"
-    f"{DATA_SHEET}第一列为原文件中的行号。 / Red cells are errors: the row is not used until "
-    "you correct your original file and submit it again. Yellow cells are warnings: please "
-    f"check them. The first column of sheet {DATA_SHEET} is the row number in your file."
+    "红色单元格为错误,改正前该行不会被采用;黄色单元格为警告,请核实。"
+    f"{DATA_SHEET}第一列为原文件中的行号,交回时不必删除。 / Red cells are errors: the row is "
+    "not used until they are fixed. Yellow cells are warnings: please check them. The first "
+    f"column of sheet {DATA_SHEET} is the row number in your file; leave it in."
 )
+WHAT_TO_DO = "处理办法 What to do"
+_SEND_BACK = f"请{FEEDBACK_SEND_BACK[0]}。 / Please {FEEDBACK_SEND_BACK[1]}."
 
 
 def feedback_path(out_dir: Path, submission: Any) -> Path:
@@ -151,6 +166,9 @@ def write_feedback(engine: Engine, submission_id: int, out_dir: Path) -> Path | 
             ]
         _write_data(workbook.create_sheet(DATA_SHEET), form, submission, unit_name, rows,
                     issues)
+        # the template's own meta sheet: intake knows the form, unit and period from it
+        # whatever the clerk names the file they send back
+        write_meta(workbook, form, submission.unit_code, unit_name, submission.period)
     path.parent.mkdir(parents=True, exist_ok=True)
     # written aside and moved in: the review page may be serving the previous version.
     # Aside under a name of this writer's own: two writers of one workbook (two runs of
@@ -229,7 +247,7 @@ def _write_summary(
         entries += [
             ("退回原因 Reason", submission.reason or "—"),
             (
-                "处理办法 What to do",
+                WHAT_TO_DO,
                 "整个文件未被受理,请按原因改正后重新报送。 / The whole file "
                 "was not accepted: correct it as the reason says and submit it again.",
             ),
@@ -241,6 +259,7 @@ def _write_summary(
             ("错误 Errors", errors),
             ("警告 Warnings", len(open_issues) - errors),
             ("已豁免或已解决 Waived or resolved", len(issues) - len(open_issues)),
+            (WHAT_TO_DO, _SEND_BACK),
             ("说明 How to read", _HOW_TO),
         ]
     for key, value in entries:

@@ -56,6 +56,15 @@ META_KEYS_ZH = {"form": "表单代码", "form_version": "表单版本", "form_na
 # rows a clerk may add below the pre-filled ones in a form of many rows per unit (a
 # ledger): the cells there are left unlocked
 OPEN_ROWS = 500
+# what to do with a feedback workbook (reports.feedback), said in its summary and in the
+# template's instructions alike
+FEEDBACK_SEND_BACK = (
+    f"直接在反馈表的“{DATA_SHEET}”中改正红色单元格,保存后把该文件原样交回即可"
+    "(不需删除任何列,也不需改文件名),以最后交回的为准",
+    f"fix the red cells in sheet {DATA_SHEET} of the feedback workbook, save it and send "
+    "that file back as it is (no need to delete or rename anything); the last file sent "
+    "counts",
+)
 # the dates' cells: what Excel shows and what the instructions ask for
 DATE_NUMBER_FORMAT = "yyyy-mm-dd"
 
@@ -148,7 +157,7 @@ def write_template(
     data.freeze_panes = f"A{FIRST_DATA_ROW}"
 
     _write_instructions(workbook, form, unit_code, unit_name, period)
-    _write_meta(workbook, form, unit_code, unit_name, period)
+    write_meta(workbook, form, unit_code, unit_name, period)
     workbook.active = 0
     # fixed timestamps: ingest records the same bytes once, so regenerating a template or
     # the demo does not re-submit anything
@@ -471,11 +480,13 @@ def _write_instructions(
         ("怎样交回", f"5. 保存为.xlsx格式(不要另存为.xls或.et),文件名保持为 {file_name},"
                    "按要求交回上级组织部门(或放入报送文件夹)。"),
         ("", "6. 交回后如需更正,改好后把整个文件再交一次,以最后交回的为准。"),
-        ("", "7. 工作表保护没有密码;确需调整表格时,可在“审阅→撤销工作表保护”中解除。"),
+        ("", f"7. 收到反馈表(文件名以“反馈”结尾)时:{FEEDBACK_SEND_BACK[0]}。"),
+        ("", "8. 工作表保护没有密码;确需调整表格时,可在“审阅→撤销工作表保护”中解除。"),
         ("", "How to fill in: enter data from row 3 of the first sheet; headings, codes and names "
              "are locked (no password); pick dropdown columns from the list; save as .xlsx under "
              f"the same file name ({file_name}) and send it back; to correct it, send the "
-             "whole file again (the last one counts)."),
+             "whole file again (the last one counts). Given a feedback workbook (its name ends "
+             f"in 反馈): {FEEDBACK_SEND_BACK[1]}."),
         ("", ""),
     ]
     for key, text in lines:
@@ -501,9 +512,12 @@ def _write_instructions(
     sheet.protection.formatColumns = sheet.protection.formatRows = False
 
 
-def _write_meta(
-    workbook: Workbook, form: Form, unit_code: str, unit_name: str, period: str
+def write_meta(
+    workbook: Workbook, form: Form, unit_code: str, unit_name: str | None, period: str
 ) -> None:
+    """Add sheet ``表单信息`` (third): the ``key | value`` table intake identifies a file by
+    (form, version, unit, period), whatever the file is named; the feedback workbook
+    carries it too, so it can be sent back as it is."""
     meta = workbook.create_sheet(META_SHEET, index=2)
     entries: list[tuple[str, Any]] = [
         ("form", form.code),

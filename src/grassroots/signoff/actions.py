@@ -21,14 +21,14 @@ from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
 from grassroots.catalog import LEVELS, load_catalog
+from grassroots.catalog.labels import APPROVAL_LABELS, LEVEL_LABELS
 from grassroots.core.issues import is_outlier
 from grassroots.hierarchy import scopes, trees
 
 # the levels that approve: every level above the villages
 APPROVING_LEVELS = tuple(level for level in LEVELS if level != wh.VILLAGE_LEVEL)
-LEVEL_LABELS = {1: "省(区)", 2: "市", 3: "县", 4: "乡镇", 5: "村"}
 STATE_LABELS = {"approved": "已审核 approved", "unapproved": "已撤销 unapproved",
-                "none": "未审核 not approved"}
+                "none": " ".join(APPROVAL_LABELS["none"])}  # as the published rows say it
 SHOWN = 20  # findings listed by name in a refusal; the rest are counted
 
 
