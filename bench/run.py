@@ -74,6 +74,7 @@ RESULT_MARK = "BENCH-RESULT "
 STAGES = ("ingest", "validate", "rollup", "publish", "docs", "incremental", "approval", "bi",
           "ledger", "review")
 PIPELINE_STAGES = ("ingest", "validate", "rollup", "publish")  # the full run, summed as "total"
+OPTIONAL_STAGES = tuple(s for s in STAGES if s not in PIPELINE_STAGES and s != "review")
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 SET_ASIDE = "set-aside"  # earlier rounds' data folders, deleted at the end of the run
@@ -405,6 +406,11 @@ def _check_ledger(figures: dict, period: str, plans: int) -> str:
 
 
 # --------------------------------------------------------------------------- parent side
+
+
+def _stages_run(args: argparse.Namespace) -> list[str]:
+    """The stages up to ``--until``, without those ``--skip`` leaves out."""
+    return [s for s in STAGES[:STAGES.index(args.until) + 1] if s not in args.skip]
 
 
 def _run_child(stage: str, extra: list[str], log_dir: Path, profile: Path | None = None) -> dict:
@@ -744,7 +750,7 @@ def _run_scale(k: int, chosen: list[str], args: argparse.Namespace, work: Path,
                        scale_dir / "logs")
     print(f"   floor  {floor['seconds']:8.2f} s  {floor['peak_mib']:7.0f} MiB", flush=True)
     out = {"floor": floor, "warehouses": {}}
-    if "ledger" in STAGES[:STAGES.index(args.until) + 1]:
+    if "ledger" in _stages_run(args):
         out["ledger_floor"] = _run_child(
             "floor", ["--landing", str(landing), "--folders", ",".join(_quarters(args.period))],
             scale_dir / "logs" / "ledger-floor")
@@ -769,7 +775,7 @@ def _run_scale(k: int, chosen: list[str], args: argparse.Namespace, work: Path,
         common = ["--data-dir", str(data_dir), "--url", url, "--period", args.period]
         steps: dict[str, dict] = {}
         try:
-            for stage in STAGES[:STAGES.index(args.until) + 1]:
+            for stage in _stages_run(args):
                 extra = list(common)
                 if stage == "incremental":
                     county = _resubmit(data_dir / "landing", args.period, chosen)
@@ -949,6 +955,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work folders and databases")
     parser.add_argument("--until", choices=STAGES, default=STAGES[-1],
                         help="stop after this stage (e.g. --until ingest to time ingest alone)")
+    parser.add_argument("--skip", action="append", default=[], choices=OPTIONAL_STAGES,
+                        help="leave this stage out (repeatable; e.g. --skip ledger --until "
+                             "review to time the review without the ledger's year)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="measure every scale this many times (rounds alternate the "
                              "scales' order) and report medians with their range")

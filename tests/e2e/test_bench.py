@@ -46,6 +46,19 @@ def test_rounds_alternate_the_order_of_the_scales(bench):
     assert bench._round_order([8], 1) == [[8]]
 
 
+def test_skip_leaves_a_stage_out_and_until_stops_after_its_stage(bench):
+    def stages(*argv: str) -> list[str]:
+        args = bench.argparse.ArgumentParser()
+        args.add_argument("--until", default=bench.STAGES[-1])
+        args.add_argument("--skip", action="append", default=[])
+        return bench._stages_run(args.parse_args(list(argv)))
+
+    assert stages("--until", "review", "--skip", "ledger", "--skip", "docs") == [
+        "ingest", "validate", "rollup", "publish", "incremental", "approval", "bi", "review"]
+    assert stages("--until", "rollup") == ["ingest", "validate", "rollup"]
+    assert stages() == list(bench.STAGES)
+
+
 def test_a_step_is_its_median_and_each_round_is_compared_with_its_own_floor(bench):
     # the second round ran on a machine twice as slow: its floor and its steps doubled
     scale = {"scale": "1/8", "k": 8, "counties": 2, "rounds": [
