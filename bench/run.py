@@ -702,11 +702,15 @@ def _scale_label(k: int) -> str:
     return f"1/{k}" if k > 1 else "full"
 
 
-def _prepare_scale(k: int, national: Path, period: str, work: Path, seed: int) -> dict:
+def _prepare_scale(k: int, national: Path, period: str, work: Path, seed: int,
+                   ledgers: bool = True) -> dict:
     """The scale's landing folder, built once for all its rounds: the counties' files
-    and the year's ledgers generated for them."""
+    and (``ledgers``: when the ledger stage runs) the year's ledgers generated for them."""
     landing = work / f"scale-{k}" / "landing"
     chosen = _build_landing(national, period, k, landing)
+    if not ledgers:
+        return {"scale": _scale_label(k), "k": k, "counties": len(chosen), "chosen": chosen,
+                "ledger": {"files": 0, "plans": 0}, "rounds": []}
     ledger = _write_ledgers(landing, period, chosen, seed)
     print(f"scale {_scale_label(k)}: {ledger['plans']:,} rectification plans in "
           f"{ledger['files']:,} ledger files generated in {ledger['seconds']} s", flush=True)
@@ -984,7 +988,8 @@ def main(argv: list[str] | None = None) -> int:
     national = _ensure_cache(args.cache, args.period, args.seed)
     started = datetime.now(UTC)
     try:
-        prepared = {k: _prepare_scale(k, national, args.period, args.work, args.seed)
+        prepared = {k: _prepare_scale(k, national, args.period, args.work, args.seed,
+                                      ledgers="ledger" in _stages_run(args))
                     for k in scales}
         for round_index, order in enumerate(_round_order(scales, args.repeat)):
             if args.repeat > 1:
