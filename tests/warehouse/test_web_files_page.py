@@ -17,7 +17,7 @@ from tests.builders import (
     DALAT,
     SHULINZHAO,
     WANGAIZHAO,
-    new_warehouse_url,
+    new_settings,
     small_register,
     village,
     village_row,
@@ -31,9 +31,7 @@ HOSTILE_IN_DONGSHENG = "<b onmouseover=alert(2)>150602100201.csv"  # a county in
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    data = tmp_path_factory.mktemp("files-page") / "data"
-    settings = Settings.from_env(
-        warehouse_url=new_warehouse_url(request.param, data.parent, request), data_dir=data)
+    settings = new_settings(request, tmp_path_factory.mktemp("files-page"))
     landing = settings.landing_dir
     small_register(landing, [village(201), village(202), village(201, SHULINZHAO)])
     sent = write_csv(landing / "2020" / f"village_annual__{DALAT}__2020.csv", "village_annual",
