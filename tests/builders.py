@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from grassroots.catalog import load_catalog
+from grassroots.config import Settings
 from grassroots.hierarchy.registers import RegisterEntry, write_register
 
 DALAT = "150621000000"
@@ -93,3 +94,15 @@ def new_warehouse_url(warehouse: str, tmp_path: Path, request: pytest.FixtureReq
     if warehouse == "sqlite":
         return f"sqlite:///{tmp_path / f'{name}.sqlite'}"
     return request.getfixturevalue("new_postgres_url")()
+
+
+# A warehouse fixture's params: each test on SQLite and on PostgreSQL (marked, so that
+# `-m "not postgres"` leaves it out)
+WAREHOUSES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def new_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings on a new, empty warehouse of the kind ``request.param`` names
+    (:func:`new_warehouse_url`), its data folder ``tmp_path / "data"``."""
+    return Settings.from_env(warehouse_url=new_warehouse_url(request.param, tmp_path, request),
+                             data_dir=tmp_path / "data")

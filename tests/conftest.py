@@ -15,8 +15,12 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from grassroots.config import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DAGS_DIR = PROJECT_ROOT / "dags"
@@ -82,6 +86,29 @@ def postgres_url(new_postgres_url: Callable[[], str]) -> str:
     """A fresh PostgreSQL database for this test session, as a SQLAlchemy URL:
     ``postgresql+psycopg://postgres@127.0.0.1:5432/<unique name>``."""
     return new_postgres_url()
+
+
+@pytest.fixture
+def client_as(settings: Settings) -> Callable[..., Any]:
+    """A TestClient of the web app (on the asking module's ``settings``) as a given Airflow
+    user (simple auth manager), or as nobody (``name=None``). Its POSTs carry this site's
+    Origin, as a browser's do."""
+    from dataclasses import replace
+
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from airflow.api_fastapi.core_api.security import get_user
+    from fastapi.testclient import TestClient
+
+    from grassroots.web.app import create_app
+
+    def make(name: str | None = "steward", role: str = "op") -> TestClient:
+        app = create_app(replace(settings, base_url="http://testserver"),
+                         steward_roles=frozenset({"admin", "op"}))
+        if name is not None:
+            app.dependency_overrides[get_user] = lambda: SimpleAuthManagerUser(username=name, role=role)
+        return TestClient(app, headers={"origin": "http://testserver"})
+
+    return make
 
 
 def pytest_configure(config: pytest.Config) -> None:

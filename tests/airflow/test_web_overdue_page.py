@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -51,23 +50,6 @@ def settings(tmp_path: Path) -> Settings:
               "rectification_ledger", [_plan(FAR, "2021-02-28")])
     pipeline.run("2021Q1", settings)
     return settings
-
-
-@pytest.fixture
-def client_as(settings: Settings) -> Callable:
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-    from airflow.api_fastapi.core_api.security import get_user
-    from fastapi.testclient import TestClient
-
-    from grassroots.web.app import create_app
-
-    def make(name: str = "steward", role: str = "op") -> TestClient:
-        app = create_app(replace(settings, base_url="http://testserver"),
-                         steward_roles=frozenset({"admin", "op"}))
-        app.dependency_overrides[get_user] = lambda: SimpleAuthManagerUser(username=name, role=role)
-        return TestClient(app, headers={"origin": "http://testserver"})
-
-    return make
 
 
 def test_the_late_plans_of_every_township_without_scopes(client_as: Callable) -> None:

@@ -22,8 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -100,26 +99,6 @@ def settings(seeded: Path, tmp_path: Path) -> Settings:
     data = tmp_path / "data"
     shutil.copytree(seeded, data)
     return _settings(data)
-
-
-@pytest.fixture
-def client_as(settings: Settings) -> Callable:
-    """A TestClient of the app as a given Airflow user (simple auth manager), or as
-    nobody (``name=None``). Its POSTs carry this site's Origin, as a browser's do."""
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-    from airflow.api_fastapi.core_api.security import get_user
-    from fastapi.testclient import TestClient
-
-    from grassroots.web.app import create_app
-
-    def make(name: str | None = "steward", role: str = "op") -> TestClient:
-        app = create_app(replace(settings, base_url="http://testserver"),
-                         steward_roles=frozenset({"admin", "op"}))
-        if name is not None:
-            app.dependency_overrides[get_user] = lambda: SimpleAuthManagerUser(username=name, role=role)
-        return TestClient(app, headers={"origin": "http://testserver"})
-
-    return make
 
 
 def _state_on_page(html: str) -> str:

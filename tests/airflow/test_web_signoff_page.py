@@ -6,7 +6,6 @@ another county; the role and CSRF checks hold; submitted names stay text."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -45,23 +44,6 @@ def settings(tmp_path: Path) -> Settings:
         path.write_bytes(csv_bytes([row]))
     pipeline.run("2021", settings)
     return settings
-
-
-@pytest.fixture
-def client_as(settings: Settings) -> Callable:
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-    from airflow.api_fastapi.core_api.security import get_user
-    from fastapi.testclient import TestClient
-
-    from grassroots.web.app import create_app
-
-    def make(name: str = "steward", role: str = "op") -> TestClient:
-        app = create_app(replace(settings, base_url="http://testserver"),
-                         steward_roles=frozenset({"admin", "op"}))
-        app.dependency_overrides[get_user] = lambda: SimpleAuthManagerUser(username=name, role=role)
-        return TestClient(app, headers={"origin": "http://testserver"})
-
-    return make
 
 
 def _engine(settings: Settings):

@@ -24,7 +24,8 @@ from tests.builders import (
     DALAT,
     SHULINZHAO,
     WANGAIZHAO,
-    new_warehouse_url,
+    WAREHOUSES,
+    new_settings,
     small_register,
     village,
     village_row,
@@ -33,14 +34,11 @@ from tests.malformed import csv_bytes
 
 V1, V2 = f"{WANGAIZHAO[:9]}201", f"{WANGAIZHAO[:9]}202"
 NAME = f"village_annual__{DALAT}__2021.csv"
-WAREHOUSES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=WAREHOUSES)
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Settings, sa.Engine]:
-    url = new_warehouse_url(request.param, tmp_path, request)
-    settings, engine = pipeline.open_warehouse(
-        Settings.from_env(warehouse_url=url, data_dir=tmp_path / "data"))
+    settings, engine = pipeline.open_warehouse(new_settings(request, tmp_path))
     trees.load_register(engine, small_register(tmp_path, [village(201), village(202),
                                                               village(201, SHULINZHAO)]))
     trees.build_tree(engine, "2021")

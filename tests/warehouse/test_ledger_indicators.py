@@ -34,7 +34,8 @@ from tests.builders import (
     DALAT,
     SHULINZHAO,
     WANGAIZHAO,
-    new_warehouse_url,
+    WAREHOUSES,
+    new_settings,
     small_register,
     village,
     write_csv,
@@ -79,13 +80,11 @@ def _row(code: str, quarter: int) -> dict[str, object] | None:
     return row
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
-                                                               marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=WAREHOUSES)
 def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
              ) -> Settings:
     tmp_path = tmp_path_factory.mktemp(request.param)
-    settings = Settings.from_env(warehouse_url=new_warehouse_url(request.param, tmp_path, request),
-                                 data_dir=tmp_path / "data")
+    settings = new_settings(request, tmp_path)
     small_register(settings.landing_dir, [
         village(201, predecessors=(W4,)), village(202), village(203),
         village(204, valid_to=2020), village(201, SHULINZHAO)])

@@ -39,7 +39,8 @@ from tests.builders import (
     DALAT,
     SHULINZHAO,
     WANGAIZHAO,
-    new_warehouse_url,
+    WAREHOUSES,
+    new_settings,
     small_register,
     village,
     village_row,
@@ -108,12 +109,11 @@ def _send_ratings(settings: Settings, unit: str, rows: list[dict[str, object]]) 
     pipeline.run(PERIOD, settings)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=WAREHOUSES)
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Dalat's 2021: four villages' returns with their self-ratings, the townships'
     returns (王爱召镇's with a self-rating, 树林召镇's an old one without), published."""
-    settings = Settings.from_env(warehouse_url=new_warehouse_url(request.param, tmp_path, request),
-                                 data_dir=tmp_path / "data")
+    settings = new_settings(request, tmp_path)
     small_register(settings.landing_dir, [village(201), village(202), village(201, SHULINZHAO),
                                           village(202, SHULINZHAO)])
     write_csv(_landing(settings, "village_annual", DALAT), "village_annual",

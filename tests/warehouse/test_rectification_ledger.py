@@ -29,7 +29,8 @@ from tests.builders import (
     DALAT,
     SHULINZHAO,
     WANGAIZHAO,
-    new_warehouse_url,
+    WAREHOUSES,
+    new_settings,
     small_register,
     village,
     village_row,
@@ -61,10 +62,9 @@ def ledger_path(settings: Settings, unit: str, period: str, suffix: str = "csv")
     return settings.landing_dir / period / f"rectification_ledger__{unit}__{period}.{suffix}"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=WAREHOUSES)
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    settings = Settings.from_env(warehouse_url=new_warehouse_url(request.param, tmp_path, request),
-                                 data_dir=tmp_path / "data")
+    settings = new_settings(request, tmp_path)
     small_register(settings.landing_dir, [village(201), village(202), village(203),
                                           village(201, SHULINZHAO)])
     return settings

@@ -35,7 +35,8 @@ from tests.builders import (
     DALAT,
     SHULINZHAO,
     WANGAIZHAO,
-    new_warehouse_url,
+    WAREHOUSES,
+    new_settings,
     small_register,
     village,
     write_csv,
@@ -87,12 +88,10 @@ def _list(settings: Settings, unit: str, period: str, rows: list[dict[str, objec
     path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
-                                                               marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=WAREHOUSES)
 def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Engine:
     tmp_path = tmp_path_factory.mktemp(request.param)
-    settings = Settings.from_env(warehouse_url=new_warehouse_url(request.param, tmp_path, request),
-                                 data_dir=tmp_path / "data")
+    settings = new_settings(request, tmp_path)
     small_register(settings.landing_dir, [
         village(201)._replace(key_contact="city"), village(202)._replace(key_contact="county"),
         village(203), village(201, SHULINZHAO)])

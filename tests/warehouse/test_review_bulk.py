@@ -21,7 +21,8 @@ from grassroots.review import actions as review
 from tests.builders import (
     DALAT,
     WANGAIZHAO,
-    new_warehouse_url,
+    WAREHOUSES,
+    new_settings,
     small_register,
     village,
     village_row,
@@ -35,12 +36,11 @@ TYPE_RULE = "village_annual.committee_members.placeholder"
 RANGE_RULE = "village_annual.committee_members.range"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=WAREHOUSES)
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Dalat's two villages and Zhungeer's one, each with an open error on its committee
     members (two not a number, one out of range), published."""
-    settings = Settings.from_env(warehouse_url=new_warehouse_url(request.param, tmp_path, request),
-                                 data_dir=tmp_path / "data")
+    settings = new_settings(request, tmp_path)
     small_register(settings.landing_dir, [village(201), village(202)])
     write_register(settings.landing_dir / f"register__{ZHUNGEER}.csv", [village(201, YOUYI)])
     for county, rows in ((DALAT, [village_row(D1, committee_members="x"),

@@ -22,7 +22,8 @@ from tests.builders import (
     DALAT,
     SHULINZHAO,
     WANGAIZHAO,
-    new_warehouse_url,
+    WAREHOUSES,
+    new_settings,
     small_register,
     village,
     village_row,
@@ -35,10 +36,9 @@ WEEKLY = "key_village_weekly"
 LEDGER = "rectification_ledger"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=WAREHOUSES)
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    settings = Settings.from_env(warehouse_url=new_warehouse_url(request.param, tmp_path, request),
-                                 data_dir=tmp_path / "data")
+    settings = new_settings(request, tmp_path)
     small_register(settings.landing_dir, [village(201)._replace(key_contact="city"), village(202),
                                           village(201, SHULINZHAO)])
     write_csv(settings.landing_dir / "2021" / f"village_annual__{DALAT}__2021.csv",

@@ -20,7 +20,8 @@ from grassroots.signoff import actions as signoff
 from tests.builders import (
     DALAT,
     WANGAIZHAO,
-    new_warehouse_url,
+    WAREHOUSES,
+    new_settings,
     small_register,
     village,
     village_row,
@@ -33,12 +34,11 @@ ORDOS = "150600000000"
 DALAT_VILLAGE, ZHUNGEER_VILLAGE = f"{WANGAIZHAO[:9]}201", f"{YOUYI[:9]}201"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=WAREHOUSES)
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Two counties' 2021, one village each, each village's members not a number (an
     open error in each county), published."""
-    settings = Settings.from_env(warehouse_url=new_warehouse_url(request.param, tmp_path, request),
-                                 data_dir=tmp_path / "data")
+    settings = new_settings(request, tmp_path)
     small_register(settings.landing_dir, [village(201)])
     write_register(settings.landing_dir / f"register__{ZHUNGEER}.csv", [village(201, YOUYI)])
     for county, code in ((DALAT, DALAT_VILLAGE), (ZHUNGEER, ZHUNGEER_VILLAGE)):

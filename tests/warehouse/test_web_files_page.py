@@ -6,7 +6,6 @@ tests/airflow/test_web_review_page.py."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import pytest
 
@@ -18,7 +17,7 @@ from tests.builders import (
     DALAT,
     SHULINZHAO,
     WANGAIZHAO,
-    new_warehouse_url,
+    new_settings,
     small_register,
     village,
     village_row,
@@ -32,9 +31,7 @@ HOSTILE_IN_DONGSHENG = "<b onmouseover=alert(2)>150602100201.csv"  # a county in
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    data = tmp_path_factory.mktemp("files-page") / "data"
-    settings = Settings.from_env(
-        warehouse_url=new_warehouse_url(request.param, data.parent, request), data_dir=data)
+    settings = new_settings(request, tmp_path_factory.mktemp("files-page"))
     landing = settings.landing_dir
     small_register(landing, [village(201), village(202), village(201, SHULINZHAO)])
     sent = write_csv(landing / "2020" / f"village_annual__{DALAT}__2020.csv", "village_annual",
@@ -51,23 +48,6 @@ def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
               [village_row(f"{WANGAIZHAO[:9]}202")])  # (bytes not sent before)
     pipeline.ingest("2021", settings)
     return settings
-
-
-@pytest.fixture(scope="module")
-def client_as(settings: Settings) -> Callable:
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-    from airflow.api_fastapi.core_api.security import get_user
-    from fastapi.testclient import TestClient
-
-    from grassroots.web.app import create_app
-
-    def make(name: str | None = "reader", role: str = "viewer") -> TestClient:
-        app = create_app(settings, steward_roles=frozenset({"admin", "op"}))
-        if name is not None:
-            app.dependency_overrides[get_user] = lambda: SimpleAuthManagerUser(username=name, role=role)
-        return TestClient(app, headers={"origin": "http://testserver"})
-
-    return make
 
 
 def _listed(html: str) -> list[str]:
@@ -118,7 +98,7 @@ def test_the_intake_picture_counts_units_and_files_per_county(settings):
 
 
 def test_the_page_lists_refused_files_escaped_with_reasons_and_the_intake(settings, client_as):
-    response = client_as().get("/files", params={"period": "2020"})
+    response = client_as("reader", "viewer").get("/files", params={"period": "2020"})
 
     assert response.status_code == 200
     html = response.text
@@ -136,12 +116,12 @@ def test_the_page_lists_refused_files_escaped_with_reasons_and_the_intake(settin
     assert re.search(r'data-files="rejected"><a href="/files\?period=2020&amp;county=150621000000">2</a>',
                      intake)
     assert 'id="unplaced"' in html
-    assert 'href="/files"' in client_as().get("/").text  # in the nav of every page
+    assert 'href="/files"' in client_as("reader", "viewer").get("/").text  # in the nav of every page
 
 
 def test_the_page_filters_by_county_and_pages(settings, client_as, monkeypatch):
     monkeypatch.setattr("grassroots.web.app.PAGE_SIZE", 1)
-    client = client_as()
+    client = client_as("reader", "viewer")
 
     first = client.get("/files", params={"period": "2020", "county": DALAT}).text
     second = client.get("/files", params={"period": "2020", "county": DALAT, "page": 2}).text

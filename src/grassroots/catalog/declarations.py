@@ -24,6 +24,8 @@ from grassroots.core.periods import PERIOD_TYPES, YEAR, period_type
 
 LEVELS = {1: "region", 2: "city", 3: "county", 4: "township", 5: "village"}
 LEVEL_NUMBERS = {name: number for number, name in LEVELS.items()}
+# the rectification ledger's form, which the checks, rollup and reports treat apart
+LEDGER_FORM = "rectification_ledger"
 
 FIELD_TYPES = {"unit_code", "text", "enum", "integer", "number", "boolean", "date"}
 # How a date field is to be written, told to the clerk in templates and errors

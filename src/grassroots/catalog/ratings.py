@@ -26,7 +26,6 @@ RATED_FIELDS = ("star_rating", "org_class")
 # an earlier one, and a rating of an earlier stage stays given
 RATING_STATUSES = ("accepted", "superseded")
 FINAL_STAGE = "final"
-LEDGER_FORM = "rectification_ledger"
 
 
 def rating_form(catalog: Catalog | None = None) -> Form:

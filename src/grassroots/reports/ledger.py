@@ -23,12 +23,11 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.engine import Engine
 
 from grassroots import warehouse as wh
-from grassroots.catalog import labels, load_catalog
+from grassroots.catalog import LEDGER_FORM, labels, load_catalog
 from grassroots.core import cells
 from grassroots.core.periods import parse_period, quarter_of
 from grassroots.hierarchy.trees import unit_names
 
-LEDGER_FORM = "rectification_ledger"
 # a plan is converted (已转化) in these states: converted, consolidated or closed (销号)
 CONVERTED_STATES = ("converted", "consolidated", "closed")
 

@@ -249,7 +249,6 @@ def _sum_forms(conn: sa.Connection, catalog: Catalog, params: dict, scoped: bool
         # would be a noticeable part of a rollup on PostgreSQL, for statistics no plan reads
         wh.analyze(conn, *(t for t in wh.FACT_TABLES if t is not wh.fact_village or not others),
                    columns=FACT_KEY_COLUMNS)
-        wh.analyze(conn, wh.release_part)
 
 
 def _read_rows(engine: Engine, statement: sa.TextClause,
@@ -371,6 +370,8 @@ def rollup(engine: Engine, period: str, catalog: Catalog | None = None) -> dict[
         wh.with_work_mem_for_whole_tables(conn)
         _sum_forms(conn, catalog, params, scoped=False)
         conn.execute(sa.text(wh.render_sql("rollup/release_parts.sql", scoped=False)), params)
+        # after release_parts.sql wrote this release's parts, so that they are counted
+        wh.analyze(conn, wh.release_part)
         counts = _written(conn, period, release_id) | {"release_id": release_id}
     log.info("rollup %s: %s", period, counts)
     return counts

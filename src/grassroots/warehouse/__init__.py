@@ -7,6 +7,8 @@ Its public names are all here: ``from grassroots import warehouse as wh``."""
 
 from __future__ import annotations
 
+# the ledger's form code, named where the checks and the rollup read the warehouse
+from grassroots.catalog import LEDGER_FORM
 from grassroots.warehouse.arrow import (
     PACKAGE_PARENT,
     WarehouseReadError,
@@ -82,7 +84,6 @@ from grassroots.warehouse.schema import (
     village_forms,
 )
 from grassroots.warehouse.sql import (
-    LEDGER_FORM,
     ledger_row_columns_sql,
     ledger_row_joins_sql,
     render_sql,

@@ -23,10 +23,6 @@ def render_macro(name: str, macro: str, *args: object) -> str:
     return getattr(_jinja.get_template(name).module, macro)(*args).strip()
 
 
-# the form whose rows the rollup reads with the columns of ledger_row_columns_sql beside them
-LEDGER_FORM = "rectification_ledger"
-
-
 def ledger_row_columns_sql(row: str = "r") -> dict[str, str]:
     """The columns beside a ledger row (``row``) that the ledger's indicators read
     (``include/sql/ledger/history.sql``): the rolled-up period's last day (``period_end``,

@@ -447,21 +447,32 @@ def create_app(
             waive_preview=shown.get("waive_preview") if "waive" in allowed else None,
         )
 
+    def _refuse_action(request: Request, user: Any, doing_zh: str = "处理问题",
+                       doing_en: str = "act on issues",
+                       error: Callable[..., Response] | None = None) -> Response | None:
+        """None when ``user`` may act (a POST from this site, a steward's role), else the
+        error page saying why (``doing_*`` names what the role may not do)."""
+        error = error or error_page
+        if not _same_origin(request, base_url):
+            return error(request, user, 403, "请求不是从本页面提交的(跨站请求被拒绝)",
+                         "the request did not come from this site (cross-site request refused)")
+        if not can_act(user):
+            return error(
+                request, user, 403,
+                f"您的角色({'、'.join(sorted(user_roles(user))) or '无'})不能{doing_zh},需要:{'、'.join(sorted(stewards))}",
+                f"your role ({', '.join(sorted(user_roles(user))) or 'none'}) may not {doing_en}; "
+                f"one of these is needed: {', '.join(sorted(stewards))}",
+            )
+        return None
+
     @app.post("/issues/{issue_id}/{action}", name="act")
     def act(request: Request, issue_id: int, action: str, user: Any = Depends(get_user),
             reason: str = Form("")) -> Response:
         if action not in ACTIONS:
             return error_page(request, user, 404, "没有这个操作", f"no such action: {action}")
-        if not _same_origin(request, base_url):
-            return error_page(request, user, 403, "请求不是从本页面提交的(跨站请求被拒绝)",
-                              "the request did not come from this site (cross-site request refused)")
-        if not can_act(user):
-            return error_page(
-                request, user, 403,
-                f"您的角色({'、'.join(sorted(user_roles(user))) or '无'})不能处理问题,需要:{'、'.join(sorted(stewards))}",
-                f"your role ({', '.join(sorted(user_roles(user))) or 'none'}) may not act on issues; "
-                f"one of these is needed: {', '.join(sorted(stewards))}",
-            )
+        refused = _refuse_action(request, user)
+        if refused is not None:
+            return refused
         try:
             shown = _show(issue_id)
         except review.ReviewError as exc:
@@ -490,17 +501,9 @@ def create_app(
         ``expected_count``), then the action with the count confirmed."""
         if action not in BULK_ACTIONS:
             return error_page(request, user, 404, "没有这个操作", f"no such action: {action}")
-        # the same protections as one issue's action (see act)
-        if not _same_origin(request, base_url):
-            return error_page(request, user, 403, "请求不是从本页面提交的(跨站请求被拒绝)",
-                              "the request did not come from this site (cross-site request refused)")
-        if not can_act(user):
-            return error_page(
-                request, user, 403,
-                f"您的角色({'、'.join(sorted(user_roles(user))) or '无'})不能处理问题,需要:{'、'.join(sorted(stewards))}",
-                f"your role ({', '.join(sorted(user_roles(user))) or 'none'}) may not act on issues; "
-                f"one of these is needed: {', '.join(sorted(stewards))}",
-            )
+        refused = _refuse_action(request, user)
+        if refused is not None:
+            return refused
         query = {"period": period, "county": county, "severity": severity, "state": state,
                  "form": form, "rule": rule}
         filters = {"period": period or None, "county_code": county or None,
@@ -577,18 +580,8 @@ def create_app(
     register(app, render, link, engine)
 
     def may_act(user: Any, error: Callable[..., Response], request: Request) -> Response | None:
-        """None when ``user`` may act (a POST from this site, a steward's role), else the
-        error page saying why."""
-        if not _same_origin(request, base_url):
-            return error(request, user, 403, "请求不是从本页面提交的(跨站请求被拒绝)",
-                         "the request did not come from this site (cross-site request refused)")
-        if not can_act(user):
-            return error(request, user, 403,
-                         f"您的角色({'、'.join(sorted(user_roles(user))) or '无'})不能审核,需要:"
-                         f"{'、'.join(sorted(stewards))}",
-                         f"your role ({', '.join(sorted(user_roles(user))) or 'none'}) may not sign "
-                         f"off; one of these is needed: {', '.join(sorted(stewards))}")
-        return None
+        """The sign-off pages' refusal: as an issue action's, naming sign-off."""
+        return _refuse_action(request, user, "审核", "sign off", error)
 
     register_signoff(app, render, link, engine, error_page, may_act)
     register_overdue(app, render, link, engine)
