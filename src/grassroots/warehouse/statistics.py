@@ -53,7 +53,8 @@ SQLITE_SAMPLED_ENTRIES = 1000
 
 def analyze_sampled(conn: sa.Connection, *tables: sa.Table) -> None:
     """SQLite's statistics of the tables from a sample of each index (nothing on
-    PostgreSQL, whose analyze samples anyway: ``analyze``)."""
+    PostgreSQL, whose analyze samples anyway: ``analyze``), with the rows per value of
+    an index's first column counted where it has few values (``_few_values``)."""
     if conn.dialect.name != "sqlite":
         return
     quote = conn.dialect.identifier_preparer.quote
@@ -63,6 +64,55 @@ def analyze_sampled(conn: sa.Connection, *tables: sa.Table) -> None:
             conn.execute(sa.text(f"analyze {quote(table.name)}"))
     finally:
         conn.execute(sa.text("pragma analysis_limit = 0"))
+    if any([_count_leading_values(conn, table) for table in tables]):
+        conn.execute(sa.text("analyze sqlite_schema"))  # the planner reads the statistics again
+
+
+# An index's first column with at most this many values (a period, a release) has them
+# counted by skipping from one to the next through the index (a lookup each).
+FEW_VALUES = 64
+
+
+def _few_values(conn: sa.Connection, table: str, column: str) -> int | None:
+    """How many values ``column`` has in ``table`` (none NULL), if at most ``FEW_VALUES``."""
+    quote = conn.dialect.identifier_preparer.quote
+    first = sa.text(f"select min({quote(column)}) from {quote(table)}")
+    following = sa.text(f"select min({quote(column)}) from {quote(table)} "
+                        f"where {quote(column)} > :value")
+    value, count = conn.execute(first).scalar(), 0
+    while value is not None:
+        count += 1
+        if count > FEW_VALUES:
+            return None
+        value = conn.execute(following, {"value": value}).scalar()
+    return count
+
+
+def _count_leading_values(conn: sa.Connection, table: sa.Table) -> bool:
+    """Correct the sampled statistics of the ``table``'s indexes whose first column has few
+    values; return whether any changed.
+
+    A sample is the first entries of each index, which share one period: SQLite then
+    takes a period for a thousand rows of a fact table rather than hundreds of thousands,
+    and reads a city's villages by scanning every village of the period rather than
+    from the city's townships (0.7 s rather than 0.01 s nationally)."""
+    changed = False
+    stats = conn.execute(sa.text("select idx, stat from sqlite_stat1 where tbl = :table "
+                                 "and idx is not null"), {"table": table.name}).all()
+    for index, stat in stats:
+        numbers = stat.split()
+        first = conn.execute(sa.text(f"pragma index_info({conn.dialect.identifier_preparer.quote(index)})")
+                             ).first()
+        if len(numbers) < 2 or not numbers[1].isdigit() or first is None:
+            continue
+        values = _few_values(conn, table.name, first.name)
+        if not values:
+            continue
+        numbers[1] = str(max(1, round(int(numbers[0]) / values)))
+        conn.execute(sa.text("update sqlite_stat1 set stat = :stat where tbl = :table and idx = :index"),
+                     {"stat": " ".join(numbers), "table": table.name, "index": index})
+        changed = True
+    return changed
 
 
 # A table's statistics are refreshed after a load that grew it by more than this share
