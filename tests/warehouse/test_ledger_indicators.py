@@ -15,7 +15,9 @@ in Q1 and Q4. W4 was merged into W1 at the end of 2020: a row for it is refused.
 
 Conversion dates and days from approval: W1 05-10 (110 d) in Q2, then 11-10 (294 d) from
 Q4 (its relapse in Q3 left it unconverted); W2 04-20 (95 d); W3 09-20 (172 d); S1 01-10
-(70 d)."""
+(70 d).
+
+Then, in a warehouse of its own, plans a sender's later ledger leaves out (below)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ import sqlalchemy as sa
 from grassroots import cli, pipeline
 from grassroots import warehouse as wh
 from grassroots.config import Settings
+from grassroots.core.periods import sub_period_params
+from grassroots.reports import explain as lineage
 from grassroots.reports import ledger
 from tests.builders import (
     DALAT,
@@ -270,3 +274,142 @@ def test_a_year_s_villages_are_counted_before_its_ledgers_measures_join_them(
               if "update fact_village set rectification_ledger__reporting" in s]
     assert ledger and analysed and min(analysed) < min(ledger)
     assert _figures(settings, "2021", DALAT) == EXPECTED[("2021", DALAT)]
+
+
+# --- a plan its sender's later ledger no longer lists (CONTRACT.md §6, issue 30) ----------
+# Dalat 2021 again, in a warehouse of its own: a township sends its whole ledger each
+# quarter, so a plan left out of its later ledger no longer counts, at the quarter's end
+# nor at the year's; a sender that missed the fourth quarter counts by its latest ledger.
+#
+# | plan | sender | approved | deadline | Q1 | Q2 | Q3 | Q4 |
+# |---|---|---|---|---|---|---|---|
+# | W1 | W | 01-20 | 06-30 | in_progress 02-01 | converted 05-10 | = | = |
+# | W2 | W | 01-15 | 03-31 | in_progress 01-20 | = | = | — (left out of W's Q4 ledger) |
+# | S1 | D in Q1, S after | 01-10 | 09-30 | in_progress 01-15 (D) | = (S) | converted 08-20 (S) | — (S sends no Q4 ledger) |
+# | S2 | D | 02-01 | 12-31 | in_progress 02-05 | — | — | converted 10-10 |
+#
+# ("=": the row before sent again.) D's Q4 ledger lists S2 alone: S1 moved to S's ledger
+# in Q2. Days from approval to conversion: W1 110, S1 222, S2 251.
+S2 = f"{SHULINZHAO[:9]}202"
+DROP_PLANS = {W1: ("2021-01-20", "2021-06-30"), W2: ("2021-01-15", "2021-03-31"),
+              S1: ("2021-01-10", "2021-09-30"), S2: ("2021-02-01", "2021-12-31")}
+DROP_LEDGERS: dict[str, dict[str, list[tuple[str, str, str]]]] = {  # quarter -> sender -> plans
+    "2021Q1": {WANGAIZHAO: [(W1, "in_progress", "2021-02-01"), (W2, "in_progress", "2021-01-20")],
+               DALAT: [(S1, "in_progress", "2021-01-15"), (S2, "in_progress", "2021-02-05")]},
+    "2021Q2": {WANGAIZHAO: [(W1, "converted", "2021-05-10"), (W2, "in_progress", "2021-01-20")],
+               SHULINZHAO: [(S1, "in_progress", "2021-01-15")]},
+    "2021Q3": {WANGAIZHAO: [(W1, "converted", "2021-05-10"), (W2, "in_progress", "2021-01-20")],
+               SHULINZHAO: [(S1, "converted", "2021-08-20")]},
+    "2021Q4": {WANGAIZHAO: [(W1, "converted", "2021-05-10")],
+               DALAT: [(S2, "converted", "2021-10-10")]},
+}
+CITY, REGION = "150600000000", "150000000000"
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
+                                                               marks=pytest.mark.postgres)])
+def dropped(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+            ) -> Settings:
+    tmp_path = tmp_path_factory.mktemp(f"dropped_{request.param}")
+    settings = Settings.from_env(warehouse_url=new_warehouse_url(request.param, tmp_path, request),
+                                 data_dir=tmp_path / "data")
+    small_register(settings.landing_dir, [village(201), village(202), village(201, SHULINZHAO),
+                                          village(202, SHULINZHAO)])
+    for period, senders in DROP_LEDGERS.items():
+        for sender, plans in senders.items():
+            rows = []
+            for code, state, state_on in plans:
+                approved, deadline = DROP_PLANS[code]
+                rows.append({"unit_code": code, "unit_name": f"村{code[-3:]}",
+                             "problem_type": "weak_lax", "problem": "班子软弱",
+                             "measures": "调整班子", "responsible": "张三",
+                             "county_leader": "李县长", "state": state, "state_on": state_on,
+                             "proposed_on": approved, "advised_on": approved,
+                             "approved_on": approved, "deadline": deadline})
+            write_csv(settings.landing_dir / period / f"rectification_ledger__{sender}__{period}.csv",
+                      "rectification_ledger", rows)
+        pipeline.run(period, settings)
+    pipeline.run("2021", settings)
+    pipeline.run("2022Q1", settings)  # the tree the next year's first templates start from
+    return settings
+
+
+# targets, overdue, due, converted on time, on-time rate, closed, mean days to conversion
+DROP_EXPECTED = {
+    ("2021Q3", W2): (1, 1, 1, 0, 0.0, 0, NONE),
+    ("2021Q3", WANGAIZHAO): (2, 1, 2, 1, 50.0, 0, NONE),
+    ("2021Q3", SHULINZHAO): (1, 0, 1, 1, 100.0, 0, 222.0),
+    ("2021Q3", DALAT): (3, 1, 3, 2, 66.6667, 0, 222.0),
+    # Q4: W2 is in no ledger; S sent none, D's lists S2 alone
+    ("2021Q4", W2): (NONE,) * 7,
+    ("2021Q4", WANGAIZHAO): (1, 0, 1, 1, 100.0, 0, NONE),
+    ("2021Q4", S1): (NONE,) * 7,
+    ("2021Q4", SHULINZHAO): (1, 0, 1, 1, 100.0, 0, 251.0),
+    ("2021Q4", DALAT): (2, 0, 2, 2, 100.0, 0, 251.0),
+    # the year: W2 no longer counts (W's Q4 ledger left it out), not even as overdue; S1
+    # counts by S's latest ledger, Q3's (S missed Q4), not by D's Q1 row
+    ("2021", W1): (1, 0, 1, 1, 100.0, 0, 110.0),
+    ("2021", S1): (1, 0, 1, 1, 100.0, 0, 222.0),
+    ("2021", S2): (1, 0, 1, 1, 100.0, 0, 251.0),
+    ("2021", WANGAIZHAO): (1, 0, 1, 1, 100.0, 0, 110.0),
+    ("2021", SHULINZHAO): (2, 0, 2, 2, 100.0, 0, 236.5),     # (222 + 251) / 2
+    ("2021", DALAT): (3, 0, 3, 3, 100.0, 0, 194.3333),       # (110 + 222 + 251) / 3
+    ("2021", REGION): (3, 0, 3, 3, 100.0, 0, 194.3333),
+}
+
+
+@pytest.mark.parametrize("period, unit", list(DROP_EXPECTED))
+def test_a_plan_its_senders_later_ledger_leaves_out_stops_counting(
+        dropped: Settings, period: str, unit: str) -> None:
+    assert _figures(dropped, period, unit) == DROP_EXPECTED[(period, unit)]
+
+
+def test_a_dropped_plan_is_neither_overdue_nor_in_the_next_template(dropped: Settings) -> None:
+    engine = wh.connect(dropped.warehouse_url)
+    today = date(2026, 12, 7)
+    assert [(p.unit_code, p.days_overdue) for p in ledger.overdue_plans(
+        engine, "2021Q3", today=today)] == [(W2, 183)]
+    assert ledger.overdue_plans(engine, "2021Q4", today=today) == []
+    assert ledger.overdue_plans(engine, "2021", today=today) == []
+    assert [code for code, _ in ledger.template_rows(engine, WANGAIZHAO, "2022Q1")[0]] == [W1]
+    # S1 from S's Q3 ledger (not D's Q1 row), S2 from D's Q4 ledger
+    units, rows = ledger.template_rows(engine, SHULINZHAO, "2022Q1")
+    assert [code for code, _ in units] == [S1, S2]
+    assert [(row["state"], str(row["state_on"])) for row in rows] == [
+        ("converted", "2021-08-20"), ("converted", "2021-10-10")]
+    # the states the village return's checks compare with (a year's `last` states)
+    with engine.connect() as conn:
+        states = dict(conn.execute(sa.text(wh.render_sql("ledger/latest_states.sql")),
+                                   {"period": "2021", **sub_period_params("2021")}).all())
+    assert states == {W1: "converted", S1: "converted", S2: "converted"}
+
+
+def test_explain_counts_the_rows_the_rollup_counts_and_says_why_a_plan_dropped(
+        dropped: Settings) -> None:
+    engine = wh.connect(dropped.warehouse_url)
+    for period in ("2021Q4", "2021"):
+        for indicator in INDICATORS:
+            for unit in (REGION, CITY, DALAT, WANGAIZHAO, SHULINZHAO, W1, W2, S1, S2):
+                if not any(r["indicator_code"] == indicator
+                           for r in pipeline.published_figures(period, unit, dropped)):
+                    continue  # no row sent or due below the unit
+                explained = lineage.explain(engine, period, unit, indicator, rows=True,
+                                            limit=1000)
+                assert explained["rows_check"]["holds"] is True, (period, unit, indicator)
+                assert len(explained["rows"]) == explained["rows_total"]
+    year = lineage.explain(engine, "2021", DALAT, "ledger_targets", rows=True)
+    assert sorted((r["period"], r["unit_code"]) for r in year["rows"]) == [
+        ("2021Q3", S1), ("2021Q4", W1), ("2021Q4", S2)]
+    own = lineage.explain(engine, "2021", WANGAIZHAO, "ledger_targets", rows=True)
+    assert [(r["period"], r["unit_code"]) for r in own["rows"]] == [("2021Q4", W1)]
+    assert (own["value"], own["rows_total"]) == (1, 1)
+    w2 = lineage.explain(engine, "2021", W2, "ledger_targets")
+    assert (w2["value"], w2["rows"]) == (None, [])
+    assert sorted(r["period"] for r in w2["rows_not_counted"]) == ["2021Q1", "2021Q2", "2021Q3"]
+    assert all(f"{WANGAIZHAO}'s file of 2021Q4 no longer lists the unit" in r["reason"]
+               and "2021Q4 文件不再列出本单位" in r["reason"] for r in w2["rows_not_counted"])
+    # D's Q1 row of S1 gave way to S's rows
+    s1 = lineage.explain(engine, "2021", S1, "ledger_targets")
+    assert [r["period"] for r in s1["rows"]] == ["2021Q3"]
+    assert sorted(r["period"] for r in s1["rows_not_counted"]) == ["2021Q1", "2021Q2"]
+    assert all("row of 2021Q3 counts" in r["reason"] for r in s1["rows_not_counted"])

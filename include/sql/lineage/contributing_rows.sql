@@ -6,7 +6,8 @@
 -- sent for shorter periods than the one asked about (`sub_periods`, the bind parameters
 -- of the first and last of them: a year's ledgers and weekly reports), the rows of every
 -- one of those periods, one per unit and period; with `latest` only each unit's row of
--- its latest period (a `last` indicator: the state at the period's end). Jinja fills in
+-- its latest period, if its sender sent no later file (a `last` indicator: the state at
+-- the period's end; a plan its sender's later ledger no longer lists has none). Jinja fills in
 -- only what the catalog declares (the form's table and row levels, the measures'
 -- expressions); values arrive as bind parameters.
 with ranked as (
@@ -25,6 +26,17 @@ with ranked as (
            s.file_name,
            s.file_sha256,
            s.period as submission_period,
+           {%- if sub_periods %}
+           -- the latest period of the period's files its sender sent (accepted_rows.sql:
+           -- a plan the sender's later ledger no longer lists stops counting)
+           (select max(later_file.period)
+            from submission later_file
+            where later_file.unit_code = s.unit_code
+              and later_file.form_code = s.form_code
+              and later_file.period between {{ sub_periods[0] }} and {{ sub_periods[1] }}
+              and later_file.status in ({% for st in statuses %}{% if not loop.first %}, {% endif %}'{{ st }}'{% endfor %})
+              and later_file.rows_accepted is not null) as sender_last_period,
+           {%- endif %}
            {%- if whole_file %}
            -- every row of the unit's latest file of the period
            rank() over (
@@ -57,9 +69,13 @@ with ranked as (
 ),
 
 latest as (
-    -- 1 on a unit's rows of its latest period with rows (accepted_rows.sql's latest_in_period)
+    -- 1 on a unit's rows of its latest period with rows, sent in their sender's latest
+    -- file of the period (accepted_rows.sql's latest_in_period)
     select ranked.*,
            case when submission_period = max(submission_period) over (partition by unit_code)
+                {%- if sub_periods %}
+                 and submission_period = sender_last_period
+                {%- endif %}
                 then 1 else 0 end as latest_in_period
     from ranked
     where rank_in_unit = 1

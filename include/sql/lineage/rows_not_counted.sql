@@ -2,7 +2,8 @@
 -- shorter periods lying in it, `sub_periods`: a year's ledgers), with the submission's
 -- status and period: explain leaves out those the rollup counted and says why each other
 -- one was not (rejected or superseded file, row with an error, a later accepted file
--- covering the same unit, a later period's row). Jinja fills in only the form's table;
+-- covering the same unit, a later period's row, a later file of its sender no longer
+-- listing the unit). Jinja fills in only the form's table and the counted statuses;
 -- values arrive as bind parameters.
 with staged as (
     select r.*,
@@ -11,7 +12,19 @@ with staged as (
            s.status as submission_status,
            s.rows_accepted is not null as submission_checked,
            s.reason as submission_reason,
-           s.period as submission_period
+           s.period as submission_period,
+           s.unit_code as sender_code
+           {%- if sub_periods %},
+           -- the latest period of the period's counted files its sender sent
+           -- (contributing_rows.sql's sender_last_period)
+           (select max(later_file.period)
+            from submission later_file
+            where later_file.unit_code = s.unit_code
+              and later_file.form_code = s.form_code
+              and later_file.period between {{ sub_periods[0] }} and {{ sub_periods[1] }}
+              and later_file.status in ({% for st in statuses %}{% if not loop.first %}, {% endif %}'{{ st }}'{% endfor %})
+              and later_file.rows_accepted is not null) as sender_last_period
+           {%- endif %}
     from {{ table }} r
     join submission s on s.submission_id = r.submission_id
     {%- if sub_periods %}

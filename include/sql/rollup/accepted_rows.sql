@@ -24,8 +24,13 @@
     `sub_periods`: for a form sent for shorter periods than the one rolled up (a quarter's
     ledger in its year), the bind parameters of the first and the last of them: the rows
     of every one of those periods count, one per unit and period, each with
-    `latest_in_period` 1 when no later period of them has a row of its unit (what a
-    `last` measure reads).
+    `latest_in_period` 1 (the unit's state at the period's end, what a `last` measure
+    reads) when no later period of them has a row of its unit and the row's sender (the
+    submission's unit) sent no later counted file of the form among them: a sender sends
+    its whole ledger each quarter, so a plan its later ledger no longer lists stops
+    counting, while a sender that missed the last quarter still counts by its latest.
+    Both look-ups go through an index (the staged table's unit index, submission's
+    ix_submission_unit) row by row.
     `whole_file`: for a form of many rows per unit (a responsibility list), every row of
     a unit's latest file counts, not the latest row alone. -#}
 {%- macro counted_file(file, row, checked, statuses) -%}
@@ -36,7 +41,9 @@
     {%- endif %}
     {%- if checked %}
       and {{ file }}.rows_accepted is not null
+      {%- if row %}
       and {{ row }}.row_status = 'accepted'
+      {%- endif %}
     {%- endif %}
 {%- endmacro -%}
 {%- macro latest_accepted(table, period_param, scope=none, checked=true, standards=none,
@@ -59,6 +66,15 @@
     {%- endfor %}
     {%- if sub_periods %},
            case when exists (
+               -- a later file of the row's sender: its row of the unit is the later one, or it has none
+               select 1
+               from submission later_file
+               where later_file.unit_code = s.unit_code
+                 and later_file.form_code = s.form_code
+                 and later_file.period > s.period
+                 and later_file.period <= {{ sub_periods[1] }}
+                 {{- counted_file('later_file', none, checked, statuses) }}
+           ) or exists (
                select 1
                from {{ table }} later
                join submission later_file on later_file.submission_id = later.submission_id

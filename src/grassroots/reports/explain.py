@@ -234,11 +234,12 @@ def _rows(
     sub_periods = _sub_periods(form, period)
     # over several shorter periods, a state (`last`) is each unit's latest period's row
     latest = sub_periods is not None and counted.time_aggregation == "last"
+    picked = _picked(form, catalog)
     statement = wh.render_sql(
         "lineage/contributing_rows.sql", table=form.staging_table,
         levels=form.row_level_numbers, numerator=numerator or "0", denominator=denominator,
         sub_periods=sub_periods, latest=latest, whole_file=not form.one_row_per_unit,
-        **_picked(form, catalog),
+        **picked,
     )
     params = _row_params(period, unit["unit_code"])
     found = conn.execute(sa.text(statement), params | {"limit": limit}).mappings().all()
@@ -284,8 +285,19 @@ def _rows(
             _counted_row(r, fields, numerator is not None) for r in conn.execute(
                 sa.text(statement), params | {"limit": total}).mappings()]
         result["rows_not_counted"] = _rows_not_counted(
-            conn, period, unit["unit_code"], form, fields, own, sub_periods, period)
+            conn, period, unit["unit_code"], form, fields, own, sub_periods, period,
+            picked["statuses"])
     return result
+
+
+def _later_in_its_period(r: sa.RowMapping, countable: list[sa.RowMapping],
+                         one_row_per_unit: bool) -> bool:
+    """Whether a later countable row of the unit in the row's own period takes its place
+    (a later file's; for a form of one row per unit, a later row of the same file too)."""
+    def key(x: sa.RowMapping) -> tuple[int, int]:
+        return (x["submission_id"], x["row_number"] if one_row_per_unit else 0)
+    return any(o["submission_period"] == r["submission_period"] and key(o) > key(r)
+               for o in countable)
 
 
 def _counted_row(r: sa.RowMapping, fields: list[str], contributes: bool) -> dict[str, Any]:
@@ -307,17 +319,20 @@ def _counted_row(r: sa.RowMapping, fields: list[str], contributes: bool) -> dict
 def _rows_not_counted(
     conn: Connection, period: str, unit_code: str, form: Form, fields: list[str],
     counted_rows: list[dict[str, Any]], sub_periods: tuple[str, str] | None,
-    asked: str,
+    asked: str, statuses: tuple[str, ...] = ("accepted",),
 ) -> list[dict[str, Any]]:
     """The unit's other rows in the period (in the shorter periods lying in it, for a
     form sent for them), each with why the rollup left it out."""
     found = conn.execute(
         sa.text(wh.render_sql("lineage/rows_not_counted.sql", table=form.staging_table,
-                              sub_periods=sub_periods)),
+                              sub_periods=sub_periods, statuses=statuses)),
         _row_params(period, unit_code),
     ).mappings().all()
     counted = {(r["submission_id"], r["row_number"]) for r in counted_rows}
     counted_periods = {r["period"] for r in counted_rows}
+    # the rows the rollup could count (an accepted row of a checked counted file), by period
+    countable = [r for r in found if r["submission_status"] in statuses
+                 and r["submission_checked"] and r["row_status"] == "accepted"]
     i = wh.validation_issue.c
     rows = []
     for r in found:
@@ -339,12 +354,27 @@ def _rows_not_counted(
             reason = f"row {r['row_status']}"
             if blocking:
                 reason += ": " + "; ".join(f"{b.message_en} [{b.state}]" for b in blocking)
-        elif r["submission_period"] in counted_periods or not counted_periods:
+        elif (r["submission_period"] in counted_periods
+              or _later_in_its_period(r, countable, form.one_row_per_unit)):
             reason = "a later accepted file covers the same unit"
-        else:
+        elif counted_periods:
             latest = max(counted_periods)
             reason = (f"{latest} 的行计入:本指标取{asked}期末状态 / the unit's row of {latest} "
                       f"counts: the indicator takes each unit's state at the end of {asked}")
+        else:
+            # no row of the unit counts: its sender's latest file left it out, or a later
+            # period's row (left out in turn) took this one's place
+            later = max(o["submission_period"] for o in countable)
+            last = r.get("sender_last_period") or ""
+            if last > later:
+                reason = (f"报送单位 {r['sender_code']} 的 {last} 文件不再列出本单位,{asked}期末不计入 / "
+                          f"its sender {r['sender_code']}'s file of {last} no longer lists the "
+                          f"unit: it does not count at the end of {asked}")
+            elif later > r["submission_period"]:
+                reason = (f"{later} 的行取代本行 / the unit's row of {later} takes its place "
+                          "(left out in turn: see its reason)")
+            else:
+                reason = "a later accepted file covers the same unit"
         rows.append({
             "submission_id": r["submission_id"],
             "period": r["submission_period"],

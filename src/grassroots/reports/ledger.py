@@ -137,7 +137,8 @@ def overdue_plans(engine: Engine, period: str, unit_code: str | None = None,
                   today: date | None = None) -> list[OverduePlan]:
     """The plans whose deadline is before the period's end (before today, for the current
     period) and that are not converted at it, in each village's latest ledger up to the
-    period's last quarter; those of the villages under ``unit_code`` when given; grouped
+    period's last quarter (none, where the sender's later ledger left the plan out); those
+    of the villages under ``unit_code`` when given; grouped
     by township (in code order), the longest overdue first."""
     p = parse_period(period)
     cutoff = overdue_cutoff(period, today or date.today())
