@@ -306,13 +306,10 @@ DROP_LEDGERS: dict[str, dict[str, list[tuple[str, str, str]]]] = {  # quarter ->
 CITY, REGION = "150600000000", "150000000000"
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
-                                                               marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=WAREHOUSES)
 def dropped(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             ) -> Settings:
-    tmp_path = tmp_path_factory.mktemp(f"dropped_{request.param}")
-    settings = Settings.from_env(warehouse_url=new_warehouse_url(request.param, tmp_path, request),
-                                 data_dir=tmp_path / "data")
+    settings = new_settings(request, tmp_path_factory.mktemp(f"dropped_{request.param}"))
     small_register(settings.landing_dir, [village(201), village(202), village(201, SHULINZHAO),
                                           village(202, SHULINZHAO)])
     for period, senders in DROP_LEDGERS.items():
