@@ -237,11 +237,12 @@ def test_the_feedback_workbook_shows_dates_as_written_in_the_template(
     pipeline.run(Q1, settings)
 
     [workbook] = (settings.feedback_dir / Q1).glob("*.xlsx")
-    sheet = openpyxl.load_workbook(workbook)["data"]
-    header = [c.value for c in sheet[1]]
+    sheet = openpyxl.load_workbook(workbook)[DATA_SHEET]
+    header = [c.value for c in sheet[2]]  # the template's Chinese headings, data from row 3
     row = [c.value for c in sheet[3]]
-    assert row[header.index("advised_on")] == "2021-01-04"
-    assert row[header.index("state_on")] == "2021-02-01"
+    form = load_catalog().forms["rectification_ledger"]
+    assert row[header.index(form.field("advised_on").header_label)] == "2021-01-04"
+    assert row[header.index(form.field("state_on").header_label)] == "2021-02-01"
 
 
 def _annual(code: str, org_class: str, rectification: str = "none") -> dict[str, object]:
